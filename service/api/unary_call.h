@@ -1,0 +1,66 @@
+// Plumbing shared by every unary RPC handler: authentication, per-account
+// authorization, the caller's deadline, mapping absl::Status to grpc::Status,
+// and exactly one log line per call (method, principal, account, code,
+// latency, error message). The log line never contains the token, secrets or
+// custom header values; handlers must keep error messages free of them too.
+#ifndef WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_
+#define WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "service/auth/authenticator.h"
+
+namespace wink::webhooks::api {
+
+// Maps an absl::Status to a grpc::Status with the same code and message
+// (the two code spaces are numerically identical).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+class UnaryCall {
+ public:
+  UnaryCall(grpc::CallbackServerContext* context, absl::string_view method,
+            const auth::Authenticator& authenticator);
+
+  // UNAUTHENTICATED unless the call carries a configured bearer token;
+  // DEADLINE_EXCEEDED / CANCELLED if the caller already gave up.
+  absl::Status Authenticate();
+
+  // PERMISSION_DENIED unless the authenticated principal may act on
+  // `account`. Records the account for the log line. Call after
+  // Authenticate() succeeded.
+  absl::Status Authorize(absl::string_view account);
+
+  // Finishes the RPC with `status`, writes the log line, and returns the
+  // reactor the handler must return to gRPC.
+  grpc::ServerUnaryReactor* Finish(const absl::Status& status);
+
+ private:
+  grpc::CallbackServerContext* context_;
+  absl::string_view method_;
+  const auth::Authenticator& authenticator_;
+  const auth::Principal* principal_ = nullptr;
+  std::string account_;
+  absl::Time start_;
+};
+
+// Runs `handler(UnaryCall&) -> absl::Status` after authentication and
+// finishes the call with its result.
+template <typename Handler>
+grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
+                                     absl::string_view method,
+                                     const auth::Authenticator& authenticator,
+                                     Handler&& handler) {
+  UnaryCall call(context, method, authenticator);
+  absl::Status status = call.Authenticate();
+  if (status.ok()) status = std::forward<Handler>(handler)(call);
+  return call.Finish(status);
+}
+
+}  // namespace wink::webhooks::api
+
+#endif  // WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_

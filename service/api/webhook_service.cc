@@ -1,0 +1,376 @@
+#include "service/api/webhook_service.h"
+
+#include <openssl/sha.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "service/api/page_token.h"
+#include "service/api/unary_call.h"
+#include "service/api/webhook_validation.h"
+#include "service/common/resource_names.h"
+#include "service/common/status_macros.h"
+#include "service/signing/secret.h"
+
+namespace wink::webhooks::api {
+namespace {
+
+using ::wink::webhooks::internal::v1::SigningSecretRecord;
+using ::wink::webhooks::storage::WebhookRecord;
+
+// Previous secrets kept at most besides the current one, however often a
+// webhook is rotated within the overlap window.
+constexpr int kMaxPreviousSecrets = 2;
+
+// Fields a caller may change with UpdateWebhook.
+enum class MutableField { kDisplayName, kUrl, kEventTypes, kEnabled, kDescription, kHeaders };
+
+constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
+    {"display_name", MutableField::kDisplayName}, {"url", MutableField::kUrl},
+    {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
+    {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
+};
+constexpr absl::string_view kOutputOnlyFields[] = {
+    "name", "create_time", "update_time", "secret", "previous_secret_expire_time"};
+
+google::protobuf::Timestamp ToTimestamp(int64_t unix_micros) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(unix_micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>(unix_micros % 1000000) * 1000);
+  return ts;
+}
+
+// Fills `out` from `record`. The current secret is included only when
+// `include_secret` (Create and Rotate responses).
+void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret,
+           v1::Webhook* out) {
+  out->set_name(WebhookResourceName(record.account(), record.id()));
+  out->set_display_name(record.display_name());
+  out->set_url(record.url());
+  out->mutable_event_types()->CopyFrom(record.event_types());
+  out->set_enabled(record.enabled());
+  out->set_description(record.description());
+  out->mutable_headers()->insert(record.headers().begin(), record.headers().end());
+  *out->mutable_create_time() = ToTimestamp(record.create_time_us());
+  *out->mutable_update_time() = ToTimestamp(record.update_time_us());
+  if (include_secret && record.secrets_size() > 0) {
+    out->set_secret(signing::FormatSecret(record.secrets(0).key()));
+  }
+  const int64_t now_us = absl::ToUnixMicros(now);
+  int64_t latest_expiry = 0;
+  for (int i = 1; i < record.secrets_size(); ++i) {
+    if (record.secrets(i).expire_time_us() > now_us) {
+      latest_expiry = std::max(latest_expiry, record.secrets(i).expire_time_us());
+    }
+  }
+  if (latest_expiry > 0) *out->mutable_previous_secret_expire_time() = ToTimestamp(latest_expiry);
+}
+
+// SHA-256 of the deterministic encoding of the caller-settable fields: two
+// CreateWebhook calls with one request_id must ask for the same webhook.
+std::string Fingerprint(const v1::Webhook& requested) {
+  v1::Webhook copy = requested;
+  copy.clear_name();
+  copy.clear_create_time();
+  copy.clear_update_time();
+  copy.clear_secret();
+  copy.clear_previous_secret_expire_time();
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    copy.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+// The fields UpdateWebhook must change: the mask's paths, "*" for all, or,
+// without a mask, every field set in `webhook` (AIP-134).
+absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
+    const v1::UpdateWebhookRequest& request) {
+  std::vector<MutableField> fields;
+  const auto& paths = request.update_mask().paths();
+  if (paths.empty()) {
+    const v1::Webhook& w = request.webhook();
+    if (!w.display_name().empty()) fields.push_back(MutableField::kDisplayName);
+    if (!w.url().empty()) fields.push_back(MutableField::kUrl);
+    if (!w.event_types().empty()) fields.push_back(MutableField::kEventTypes);
+    if (w.has_enabled()) fields.push_back(MutableField::kEnabled);
+    if (!w.description().empty()) fields.push_back(MutableField::kDescription);
+    if (!w.headers().empty()) fields.push_back(MutableField::kHeaders);
+    if (fields.empty()) {
+      return absl::InvalidArgumentError(
+          "update_mask: nothing to update; set fields in webhook or name them in "
+          "update_mask (to clear a field, name it in update_mask and leave it empty)");
+    }
+    return fields;
+  }
+  absl::flat_hash_set<MutableField> seen;
+  for (const std::string& path : paths) {
+    if (path == "*") {
+      if (paths.size() != 1) {
+        return absl::InvalidArgumentError("update_mask: \"*\" must be the only path");
+      }
+      for (const auto& [name, field] : kMutableFields) fields.push_back(field);
+      return fields;
+    }
+    bool known = false;
+    for (const auto& [name, field] : kMutableFields) {
+      if (path == name) {
+        known = true;
+        if (seen.insert(field).second) fields.push_back(field);
+      }
+    }
+    if (known) continue;
+    for (absl::string_view output_only : kOutputOnlyFields) {
+      if (path == output_only) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("update_mask: \"", path, "\" is output only and cannot be changed"));
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "update_mask: unknown field \"", path, "\"; updatable fields are ",
+        absl::StrJoin(kMutableFields, ", ",
+                      [](std::string* out, const auto& entry) { absl::StrAppend(out, entry.first); })));
+  }
+  return fields;
+}
+
+// Validates the new values of `fields` and writes them into `record`.
+absl::Status ApplyUpdate(const v1::Webhook& update, const std::vector<MutableField>& fields,
+                         const EventCatalog& catalog, WebhookRecord& record) {
+  for (MutableField field : fields) {
+    switch (field) {
+      case MutableField::kDisplayName:
+        WINK_RETURN_IF_ERROR(ValidateDisplayName(update.display_name(), "webhook.display_name"));
+        record.set_display_name(update.display_name());
+        break;
+      case MutableField::kUrl:
+        WINK_RETURN_IF_ERROR(ValidateUrl(update.url(), "webhook.url"));
+        record.set_url(update.url());
+        break;
+      case MutableField::kEventTypes: {
+        WINK_ASSIGN_OR_RETURN(
+            std::vector<std::string> types,
+            NormalizeEventTypes(update.event_types(), catalog, "webhook.event_types"));
+        record.clear_event_types();
+        for (auto& type : types) record.add_event_types(std::move(type));
+        break;
+      }
+      case MutableField::kEnabled:
+        // An absent bool would silently mean "pause": make the caller say it.
+        if (!update.has_enabled()) {
+          return absl::InvalidArgumentError(
+              "webhook.enabled: required (true or false) when update_mask names it");
+        }
+        record.set_enabled(update.enabled());
+        break;
+      case MutableField::kDescription:
+        WINK_RETURN_IF_ERROR(ValidateDescription(update.description(), "webhook.description"));
+        record.set_description(update.description());
+        break;
+      case MutableField::kHeaders:
+        WINK_RETURN_IF_ERROR(ValidateHeaders(update.headers(), "webhook.headers"));
+        record.clear_headers();
+        record.mutable_headers()->insert(update.headers().begin(), update.headers().end());
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store,
+                                       const auth::Authenticator& authenticator,
+                                       const EventCatalog& catalog, const Clock& clock,
+                                       IdGenerator& ids, WebhookServiceOptions options)
+    : store_(store),
+      authenticator_(authenticator),
+      catalog_(catalog),
+      clock_(clock),
+      ids_(ids),
+      options_(options) {}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(
+    grpc::CallbackServerContext* context, const v1::CreateWebhookRequest* request,
+    v1::Webhook* response) {
+  return ServeUnary(context, "CreateWebhook", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const std::string account,
+                          ParseAccountName(request->parent(), "parent"));
+    WINK_RETURN_IF_ERROR(call.Authorize(account));
+    if (!request->has_webhook()) return absl::InvalidArgumentError("webhook: required");
+    const v1::Webhook& requested = request->webhook();
+    if (!request->request_id().empty()) {
+      WINK_RETURN_IF_ERROR(ValidateRequestId(request->request_id(), "request_id"));
+    }
+
+    const absl::Time now = clock_.Now();
+    const int64_t now_us = absl::ToUnixMicros(now);
+    WebhookRecord record;
+    record.set_account(account);
+    record.set_id(ids_.Next(kWebhookIdPrefix));
+    record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
+    record.set_create_time_us(now_us);
+    record.set_update_time_us(now_us);
+    std::vector<MutableField> all_but_enabled;
+    for (const auto& [name, field] : kMutableFields) {
+      if (field != MutableField::kEnabled) all_but_enabled.push_back(field);
+    }
+    WINK_RETURN_IF_ERROR(ApplyUpdate(requested, all_but_enabled, catalog_, record));
+    WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
+    SigningSecretRecord* secret = record.add_secrets();
+    secret->set_key(std::move(key));
+    secret->set_create_time_us(now_us);
+
+    storage::CreateWebhookOptions create;
+    create.max_webhooks_per_account = options_.max_webhooks_per_account;
+    create.request_id = request->request_id();
+    if (!create.request_id.empty()) create.request_fingerprint = Fingerprint(requested);
+    create.request_id_expire_time = now + options_.request_id_retention;
+    create.now = now;
+    WINK_ASSIGN_OR_RETURN(storage::CreateWebhookResult result,
+                          store_.Create(std::move(record), create));
+    ToApi(result.webhook, now, /*include_secret=*/true, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::GetWebhook(grpc::CallbackServerContext* context,
+                                                         const v1::GetWebhookRequest* request,
+                                                         v1::Webhook* response) {
+  return ServeUnary(context, "GetWebhook", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
+    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+    WINK_ASSIGN_OR_RETURN(const WebhookRecord record,
+                          store_.Get(name.account, name.webhook_id));
+    ToApi(record, clock_.Now(), /*include_secret=*/false, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(
+    grpc::CallbackServerContext* context, const v1::ListWebhooksRequest* request,
+    v1::ListWebhooksResponse* response) {
+  return ServeUnary(context, "ListWebhooks", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const std::string account,
+                          ParseAccountName(request->parent(), "parent"));
+    WINK_RETURN_IF_ERROR(call.Authorize(account));
+    WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request->page_size()));
+    WINK_ASSIGN_OR_RETURN(const std::string after_id,
+                          DecodePageToken(request->page_token(), request->parent()));
+    if (!after_id.empty() && !IsValidId(after_id, kWebhookIdPrefix)) {
+      return absl::InvalidArgumentError("page_token: not a token returned by this method");
+    }
+    WINK_ASSIGN_OR_RETURN(const storage::WebhookPage page,
+                          store_.List(account, after_id, page_size));
+    const absl::Time now = clock_.Now();
+    for (const WebhookRecord& record : page.webhooks) {
+      ToApi(record, now, /*include_secret=*/false, response->add_webhooks());
+    }
+    if (page.has_more && !page.webhooks.empty()) {
+      response->set_next_page_token(
+          EncodePageToken(request->parent(), page.webhooks.back().id()));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(
+    grpc::CallbackServerContext* context, const v1::UpdateWebhookRequest* request,
+    v1::Webhook* response) {
+  return ServeUnary(context, "UpdateWebhook", authenticator_, [&](UnaryCall& call) {
+    if (!request->has_webhook()) return absl::InvalidArgumentError("webhook: required");
+    WINK_ASSIGN_OR_RETURN(const WebhookName name,
+                          ParseWebhookName(request->webhook().name(), "webhook.name"));
+    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+    WINK_ASSIGN_OR_RETURN(const std::vector<MutableField> fields,
+                          ResolveUpdateFields(*request));
+    const absl::Time now = clock_.Now();
+    WINK_ASSIGN_OR_RETURN(
+        const WebhookRecord updated,
+        store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+          const WebhookRecord before = record;
+          WINK_RETURN_IF_ERROR(ApplyUpdate(request->webhook(), fields, catalog_, record));
+          if (!google::protobuf::util::MessageDifferencer::Equals(before, record)) {
+            record.set_update_time_us(absl::ToUnixMicros(now));
+          }
+          return absl::OkStatus();
+        }));
+    ToApi(updated, now, /*include_secret=*/false, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::DeleteWebhook(
+    grpc::CallbackServerContext* context, const v1::DeleteWebhookRequest* request,
+    google::protobuf::Empty* response) {
+  return ServeUnary(context, "DeleteWebhook", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
+    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+    return store_.Delete(name.account, name.webhook_id);
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::RotateWebhookSecret(
+    grpc::CallbackServerContext* context, const v1::RotateWebhookSecretRequest* request,
+    v1::Webhook* response) {
+  return ServeUnary(context, "RotateWebhookSecret", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
+    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+    WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
+    const absl::Time now = clock_.Now();
+    const int64_t now_us = absl::ToUnixMicros(now);
+    const int64_t expire_us = absl::ToUnixMicros(now + options_.secret_rotation_overlap);
+    WINK_ASSIGN_OR_RETURN(
+        const WebhookRecord rotated,
+        store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+          std::vector<SigningSecretRecord> kept;
+          SigningSecretRecord fresh;
+          fresh.set_key(key);
+          fresh.set_create_time_us(now_us);
+          kept.push_back(std::move(fresh));
+          for (int i = 0; i < record.secrets_size(); ++i) {
+            SigningSecretRecord old = record.secrets(i);
+            if (i == 0) old.set_expire_time_us(expire_us);  // the current one retires
+            if (old.expire_time_us() > now_us &&
+                static_cast<int>(kept.size()) <= kMaxPreviousSecrets) {
+              kept.push_back(std::move(old));
+            }
+          }
+          record.clear_secrets();
+          for (auto& secret : kept) *record.add_secrets() = std::move(secret);
+          return absl::OkStatus();
+        }));
+    ToApi(rotated, now, /*include_secret=*/true, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::ListEventTypes(
+    grpc::CallbackServerContext* context, const v1::ListEventTypesRequest* request,
+    v1::ListEventTypesResponse* response) {
+  return ServeUnary(context, "ListEventTypes", authenticator_, [&](UnaryCall& call) {
+    WINK_ASSIGN_OR_RETURN(const std::string account,
+                          ParseAccountName(request->parent(), "parent"));
+    WINK_RETURN_IF_ERROR(call.Authorize(account));
+    for (const auto& entry : catalog_.entries()) {
+      v1::EventType* type = response->add_event_types();
+      type->set_name(entry.name);
+      type->set_description(entry.description);
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace wink::webhooks::api

@@ -1,0 +1,70 @@
+#include "service/auth/authenticator.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace wink::webhooks::auth {
+namespace {
+
+constexpr absl::string_view kBearerPrefix = "bearer ";
+
+std::array<unsigned char, 32> Sha256(absl::string_view data) {
+  std::array<unsigned char, 32> digest;
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  return digest;
+}
+
+}  // namespace
+
+absl::Status Principal::CheckAccess(absl::string_view account) const {
+  if (admin_ || accounts_.contains(account)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("token \"", name_, "\" may not act on account \"", account, "\""));
+}
+
+std::string Sha256Hex(absl::string_view token) {
+  const auto digest = Sha256(token);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+Authenticator::Authenticator(const config::ServerConfig& config) {
+  for (const auto& token : config.tokens()) {
+    Entry entry{{}, Principal(token.name(), token.admin(),
+                              {token.accounts().begin(), token.accounts().end()})};
+    const std::string raw = absl::HexStringToBytes(token.sha256());
+    std::copy(raw.begin(), raw.end(), entry.sha256.begin());
+    entries_.push_back(std::move(entry));
+  }
+}
+
+absl::StatusOr<const Principal*> Authenticator::Authenticate(
+    bool present, absl::string_view authorization) const {
+  if (!present) {
+    return absl::UnauthenticatedError(
+        "missing authorization metadata; send \"authorization: Bearer <token>\"");
+  }
+  if (authorization.size() <= kBearerPrefix.size() ||
+      !absl::StartsWithIgnoreCase(authorization, kBearerPrefix)) {
+    return absl::UnauthenticatedError(
+        "authorization metadata must be \"Bearer <token>\"");
+  }
+  const auto presented =
+      Sha256(absl::StripAsciiWhitespace(authorization.substr(kBearerPrefix.size())));
+  const Principal* match = nullptr;
+  // Compare against every entry, without stopping early.
+  for (const Entry& entry : entries_) {
+    if (CRYPTO_memcmp(entry.sha256.data(), presented.data(), presented.size()) == 0) {
+      match = &entry.principal;
+    }
+  }
+  if (match == nullptr) return absl::UnauthenticatedError("invalid bearer token");
+  return match;
+}
+
+}  // namespace wink::webhooks::auth

@@ -1,0 +1,45 @@
+// Resource names of the API (AIP-122) and the ids inside them.
+//
+//   accounts/{account}
+//   accounts/{account}/webhooks/{webhook}
+//
+// Parsers return INVALID_ARGUMENT whose message starts with the request
+// field that held the name (passed in as `field`), e.g.
+// "name: expected accounts/{account}/webhooks/{webhook}, got \"x\"".
+#ifndef WINK_WEBHOOKS_SERVICE_COMMON_RESOURCE_NAMES_H_
+#define WINK_WEBHOOKS_SERVICE_COMMON_RESOURCE_NAMES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace wink::webhooks {
+
+// Maximum length of an account id.
+inline constexpr int kMaxAccountIdLength = 64;
+
+// True if `account` is 1-64 characters of [A-Za-z0-9_-] starting with a
+// letter or digit.
+bool IsValidAccountId(absl::string_view account);
+
+struct WebhookName {
+  std::string account;
+  std::string webhook_id;
+};
+
+// Parses "accounts/{account}" into the account id.
+absl::StatusOr<std::string> ParseAccountName(absl::string_view name,
+                                             absl::string_view field);
+
+// Parses "accounts/{account}/webhooks/{webhook}".
+absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name,
+                                             absl::string_view field);
+
+std::string AccountName(absl::string_view account);
+std::string WebhookResourceName(absl::string_view account,
+                                absl::string_view webhook_id);
+
+}  // namespace wink::webhooks
+
+#endif  // WINK_WEBHOOKS_SERVICE_COMMON_RESOURCE_NAMES_H_

@@ -1,0 +1,262 @@
+#include "service/config/server_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "service/common/ip_range.h"
+#include "service/common/resource_names.h"
+#include "service/common/status_macros.h"
+
+namespace wink::webhooks::config {
+namespace {
+
+using ::google::protobuf::Duration;
+
+constexpr int64_t kSecondsPerHour = 3600;
+constexpr int kMaxEventTypeNameLength = 128;
+constexpr int kMaxWebhooksPerAccountCeiling = 100000;
+
+// Collects the first parse error with its position.
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (error_.empty()) error_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+void SetHoursIfUnset(Duration* duration, bool has, int64_t hours) {
+  if (!has) duration->set_seconds(hours * kSecondsPerHour);
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
+}
+
+bool IsLowerHex(absl::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c) && (c < 'a' || c > 'f')) return false;
+  }
+  return true;
+}
+
+// "booking.created": 2-8 dot-separated segments of [a-z0-9_], each non-empty.
+bool IsValidEventTypeName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxEventTypeNameLength) return false;
+  const std::vector<absl::string_view> segments = absl::StrSplit(name, '.');
+  if (segments.size() < 2 || segments.size() > 8) return false;
+  for (absl::string_view segment : segments) {
+    if (segment.empty()) return false;
+    for (char c : segment) {
+      if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_') return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
+  if (d.seconds() < 0 || d.nanos() < 0) return Invalid(field, "must not be negative");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateListenAddress(absl::string_view address) {
+  // host:port or [v6]:port; the server itself reports bind failures.
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return Invalid("listen_address",
+                   absl::StrCat("expected host:port, got \"", address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTokens(const ServerConfig& config) {
+  if (config.tokens().empty()) {
+    return Invalid("tokens",
+                   "at least one API token is required (every RPC needs one); "
+                   "add tokens { name sha256 accounts|admin } or pass "
+                   "--admin_token_sha256");
+  }
+  absl::flat_hash_set<std::string> names;
+  absl::flat_hash_set<std::string> hashes;
+  for (int i = 0; i < config.tokens_size(); ++i) {
+    const auto& token = config.tokens(i);
+    const std::string field = absl::StrCat("tokens[", i, "]");
+    if (token.name().empty()) return Invalid(field + ".name", "required");
+    if (!names.insert(token.name()).second) {
+      return Invalid(field + ".name", absl::StrCat("duplicate name \"", token.name(), "\""));
+    }
+    if (token.sha256().size() != 64 || !IsLowerHex(token.sha256())) {
+      return Invalid(field + ".sha256",
+                     "expected 64 lower-case hex characters (sha256sum of the token)");
+    }
+    if (!hashes.insert(token.sha256()).second) {
+      return Invalid(field + ".sha256", "the same token is listed twice");
+    }
+    if (!token.admin() && token.accounts().empty()) {
+      return Invalid(field + ".accounts", "required unless admin is true");
+    }
+    for (int j = 0; j < token.accounts_size(); ++j) {
+      if (!IsValidAccountId(token.accounts(j))) {
+        return Invalid(absl::StrCat(field, ".accounts[", j, "]"),
+                       absl::StrCat("not a valid account id: \"", token.accounts(j),
+                                    "\" (1-64 of [A-Za-z0-9_-])"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventTypes(const ServerConfig& config) {
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < config.event_types_size(); ++i) {
+    const auto& type = config.event_types(i);
+    const std::string field = absl::StrCat("event_types[", i, "].name");
+    if (!IsValidEventTypeName(type.name())) {
+      return Invalid(field, absl::StrCat("\"", type.name(),
+                                         "\" is not a dotted lower-case name like "
+                                         "booking.created"));
+    }
+    if (!seen.insert(type.name()).second) {
+      return Invalid(field, absl::StrCat("duplicate event type \"", type.name(), "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<v1::EventTypeConfig> DefaultEventTypes() {
+  const std::pair<const char*, const char*> kCatalogue[] = {
+      {"booking.created", "A new reservation was made (any channel)."},
+      {"booking.updated",
+       "A reservation changed: dates, room, guests, rate or special requests."},
+      {"booking.cancelled", "A reservation was cancelled by the guest, channel or hotel."},
+      {"booking.no_show", "The guest did not arrive and the booking was marked no-show."},
+      {"booking.checked_in", "The guest checked in."},
+      {"booking.checked_out", "The guest checked out."},
+      {"payment.completed", "A payment for a booking was captured successfully."},
+      {"payment.failed", "A payment attempt was declined or failed."},
+      {"payment.refunded", "A payment was refunded, fully or partly."},
+      {"availability.updated", "Room availability (inventory) changed for some dates."},
+      {"rate.updated", "Prices changed for a room type or rate plan."},
+      {"property.updated", "Property details changed: description, amenities, policies."},
+      {"guest.review_posted", "A guest posted a review of the property."},
+  };
+  std::vector<v1::EventTypeConfig> out;
+  for (const auto& [name, description] : kCatalogue) {
+    v1::EventTypeConfig type;
+    type.set_name(name);
+    type.set_description(description);
+    out.push_back(std::move(type));
+  }
+  return out;
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text,
+                                               absl::string_view source_name) {
+  ServerConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  FirstErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":", errors.error()));
+  }
+  return config;
+}
+
+void ApplyDefaults(ServerConfig& config) {
+  if (config.listen_address().empty()) {
+    config.set_listen_address(std::string(kDefaultListenAddress));
+  }
+  if (config.data_dir().empty()) config.set_data_dir(std::string(kDefaultDataDir));
+  if (config.event_types().empty()) {
+    for (auto& type : DefaultEventTypes()) *config.add_event_types() = std::move(type);
+  }
+  if (config.limits().max_webhooks_per_account() == 0) {
+    config.mutable_limits()->set_max_webhooks_per_account(kDefaultMaxWebhooksPerAccount);
+  }
+  SetHoursIfUnset(config.mutable_secret_rotation_overlap(),
+                  config.has_secret_rotation_overlap(), 24);
+  SetHoursIfUnset(config.mutable_request_id_retention(),
+                  config.has_request_id_retention(), 24);
+  if (config.storage().sync_mode() == v1::StorageConfig::SYNC_MODE_UNSPECIFIED) {
+    config.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_FSYNC);
+  }
+}
+
+absl::Status ValidateServerConfig(const ServerConfig& config) {
+  WINK_RETURN_IF_ERROR(ValidateListenAddress(config.listen_address()));
+  if (config.data_dir().empty()) return Invalid("data_dir", "required");
+  WINK_RETURN_IF_ERROR(ValidateTokens(config));
+  WINK_RETURN_IF_ERROR(ValidateEventTypes(config));
+  const int max_webhooks = config.limits().max_webhooks_per_account();
+  if (max_webhooks < 1 || max_webhooks > kMaxWebhooksPerAccountCeiling) {
+    return Invalid("limits.max_webhooks_per_account",
+                   absl::StrCat("must be between 1 and ", kMaxWebhooksPerAccountCeiling));
+  }
+  WINK_RETURN_IF_ERROR(
+      ValidateDuration("secret_rotation_overlap", config.secret_rotation_overlap()));
+  WINK_RETURN_IF_ERROR(
+      ValidateDuration("request_id_retention", config.request_id_retention()));
+  for (int i = 0; i < config.allow_private_targets_size(); ++i) {
+    auto range = IpRange::Parse(config.allow_private_targets(i));
+    if (!range.ok()) {
+      return Invalid(absl::StrCat("allow_private_targets[", i, "]"),
+                     range.status().message());
+    }
+  }
+  if (!config.extra_ca_file().empty() && !std::ifstream(config.extra_ca_file()).good()) {
+    return Invalid("extra_ca_file",
+                   absl::StrCat("cannot read \"", config.extra_ca_file(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
+                                              const ConfigOverrides& overrides) {
+  ServerConfig config;
+  if (!path.empty()) {
+    std::ifstream file{std::string(path)};
+    if (!file) {
+      return absl::NotFoundError(absl::StrCat("cannot read config file \"", path, "\""));
+    }
+    std::stringstream contents;
+    contents << file.rdbuf();
+    WINK_ASSIGN_OR_RETURN(config, ParseServerConfig(contents.str(), path));
+  }
+  if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
+  if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);
+  if (overrides.extra_ca_file) config.set_extra_ca_file(*overrides.extra_ca_file);
+  if (overrides.allow_private_targets) {
+    config.clear_allow_private_targets();
+    for (const auto& cidr : *overrides.allow_private_targets) {
+      config.add_allow_private_targets(cidr);
+    }
+  }
+  for (size_t i = 0; i < overrides.admin_token_sha256.size(); ++i) {
+    const std::string& sha256 = overrides.admin_token_sha256[i];
+    auto* token = config.add_tokens();
+    token->set_name(i == 0 ? std::string("dev") : absl::StrCat("dev-", i + 1));
+    token->set_sha256(absl::AsciiStrToLower(sha256));
+    token->set_admin(true);
+  }
+  ApplyDefaults(config);
+  WINK_RETURN_IF_ERROR(ValidateServerConfig(config));
+  return config;
+}
+
+}  // namespace wink::webhooks::config

@@ -1,0 +1,62 @@
+// Loading and validating the server configuration
+// (proto/wink/webhooks/config/v1/server_config.proto).
+//
+// Order: the text-format file, then command-line overrides, then defaults for
+// everything left unset, then validation. The result is complete: callers
+// never need to apply defaults themselves.
+#ifndef WINK_WEBHOOKS_SERVICE_CONFIG_SERVER_CONFIG_H_
+#define WINK_WEBHOOKS_SERVICE_CONFIG_SERVER_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "wink/webhooks/config/v1/server_config.pb.h"
+
+namespace wink::webhooks::config {
+
+using ::wink::webhooks::config::v1::ServerConfig;
+
+inline constexpr absl::string_view kDefaultListenAddress = "127.0.0.1:50051";
+inline constexpr absl::string_view kDefaultDataDir = "./var/data";
+inline constexpr int kDefaultMaxWebhooksPerAccount = 100;
+
+// Command-line values that replace the file's. Unset optionals keep the
+// file's value.
+struct ConfigOverrides {
+  std::optional<std::string> listen_address;
+  std::optional<std::string> data_dir;
+  std::optional<std::vector<std::string>> allow_private_targets;
+  std::optional<std::string> extra_ca_file;
+  // Each entry adds an admin token with this SHA-256 (hex), named "dev",
+  // "dev-2", ...
+  std::vector<std::string> admin_token_sha256;
+};
+
+// Parses text-format `text` (the contents of `source_name`, used in error
+// messages). INVALID_ARGUMENT with line and column on syntax errors or
+// unknown fields.
+absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text,
+                                               absl::string_view source_name);
+
+// Reads `path` (skipped when empty), applies `overrides` and defaults, and
+// validates. NOT_FOUND if the file cannot be read; INVALID_ARGUMENT naming
+// the field for an invalid value.
+absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
+                                              const ConfigOverrides& overrides);
+
+// Fills every unset field with its default, in place.
+void ApplyDefaults(ServerConfig& config);
+
+// Checks a config that has its defaults applied. INVALID_ARGUMENT whose
+// message starts with the field path, e.g. "tokens[1].sha256: ...".
+absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// The built-in event catalogue of a hotel-booking platform.
+std::vector<v1::EventTypeConfig> DefaultEventTypes();
+
+}  // namespace wink::webhooks::config
+
+#endif  // WINK_WEBHOOKS_SERVICE_CONFIG_SERVER_CONFIG_H_

@@ -1,0 +1,137 @@
+#include "service/storage/database.h"
+
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "rocksdb/options.h"
+#include "service/common/status_macros.h"
+#include "wink/webhooks/internal/v1/records.pb.h"
+
+namespace wink::webhooks::storage {
+namespace {
+
+constexpr absl::string_view kSchemaKey = "schema";
+
+}  // namespace
+
+absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context) {
+  if (status.ok()) return absl::OkStatus();
+  if (status.IsNotFound()) return absl::NotFoundError(context);
+  return absl::InternalError(absl::StrCat(context, ": ", status.ToString()));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create data directory \"", options.path, "\": ", ec.message()));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // Our own logs go to stderr; keep RocksDB's info log small.
+  db_options.keep_log_file_num = 5;
+  db_options.max_log_file_size = 8 << 20;
+
+  // A database written by a newer binary may have families we do not know;
+  // opening it without them would fail in RocksDB with a vaguer message.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing).ok()) {
+    const absl::flat_hash_set<absl::string_view> known(kColumnFamilyNames.begin(),
+                                                       kColumnFamilyNames.end());
+    for (const auto& name : existing) {
+      if (!known.contains(name)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "data directory \"", options.path, "\" holds column family \"", name,
+            "\" that this version does not know (written by a newer version?)"));
+      }
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (absl::string_view name : kColumnFamilyNames) {
+    descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status status =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  if (!status.ok()) {
+    // RocksDB reports a held LOCK file as an IO error mentioning the lock.
+    if (status.IsIOError() && status.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory \"", options.path,
+          "\" is in use by another process (RocksDB LOCK is held); stop the other "
+          "server or pass a different --data_dir"));
+    }
+    return FromRocksDb(status, absl::StrCat("opening database \"", options.path, "\""));
+  }
+
+  auto db = std::unique_ptr<Database>(new Database());
+  db->db_.reset(raw_db);
+  for (int i = 0; i < kColumnFamilyCount; ++i) db->handles_[i] = handles[i];
+  db->write_options_.sync = options.sync_writes;
+  WINK_RETURN_IF_ERROR(db->CheckSchema());
+  return db;
+}
+
+Database::~Database() {
+  if (db_ == nullptr) return;
+  for (auto* handle : handles_) {
+    if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle);
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+absl::Status Database::CheckSchema() {
+  auto stored = Get(ColumnFamily::kDefault, kSchemaKey);
+  if (absl::IsNotFound(stored.status())) {
+    internal::v1::SchemaRecord schema;
+    schema.set_version(kSchemaVersion);
+    rocksdb::WriteBatch batch;
+    batch.Put(handle(ColumnFamily::kDefault), std::string(kSchemaKey),
+              schema.SerializeAsString());
+    return Write(batch);
+  }
+  if (!stored.ok()) return stored.status();
+  internal::v1::SchemaRecord schema;
+  if (!schema.ParseFromString(*stored)) {
+    return absl::DataLossError("the database's schema record is corrupt");
+  }
+  if (schema.version() > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database has schema version ", schema.version(),
+                     " but this binary only reads up to ", kSchemaVersion,
+                     "; run a newer version"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::Write(rocksdb::WriteBatch& batch) {
+  return FromRocksDb(db_->Write(write_options_, &batch), "writing to the database");
+}
+
+absl::StatusOr<std::string> Database::Get(ColumnFamily cf, absl::string_view key) {
+  std::string value;
+  const rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), handle(cf), rocksdb::Slice(key.data(), key.size()),
+               &value);
+  if (status.IsNotFound()) return absl::NotFoundError("key not found");
+  WINK_RETURN_IF_ERROR(FromRocksDb(status, "reading from the database"));
+  return value;
+}
+
+std::unique_ptr<rocksdb::Iterator> Database::NewIterator(ColumnFamily cf,
+                                                         const rocksdb::Slice* upper_bound) {
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = upper_bound;
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, handle(cf)));
+}
+
+}  // namespace wink::webhooks::storage

@@ -1,0 +1,23 @@
+#include "service/storage/storage.h"
+
+#include "service/common/status_macros.h"
+#include "service/storage/database.h"
+
+namespace wink::webhooks::storage {
+
+Storage::Storage() = default;
+
+// Stores are destroyed before the database they point into.
+Storage::~Storage() { webhooks_.reset(); }
+
+absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& options) {
+  DatabaseOptions db_options;
+  db_options.path = options.data_dir;
+  db_options.sync_writes = options.sync_writes;
+  auto storage = std::unique_ptr<Storage>(new Storage());
+  WINK_ASSIGN_OR_RETURN(storage->db_, Database::Open(db_options));
+  storage->webhooks_ = std::make_unique<WebhookStore>(*storage->db_);
+  return storage;
+}
+
+}  // namespace wink::webhooks::storage

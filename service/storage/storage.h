@@ -1,0 +1,42 @@
+// The service's persistent state: one RocksDB database (see database.h for
+// the column families) and the stores over it. This is the header the rest
+// of the service includes; it exposes no RocksDB types.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_STORAGE_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_STORAGE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/storage/webhook_store.h"
+
+namespace wink::webhooks::storage {
+
+class Database;
+
+struct StorageOptions {
+  // Directory of the database; created if missing.
+  std::string data_dir;
+  // Fsync the write-ahead log before acknowledging a write (true), or only
+  // hand it to the OS (false: survives kill -9, not power loss).
+  bool sync_writes = true;
+};
+
+class Storage {
+ public:
+  // Opens the database. Errors as Database::Open: FAILED_PRECONDITION when
+  // another process uses `data_dir` or the data is from a newer version.
+  static absl::StatusOr<std::unique_ptr<Storage>> Open(const StorageOptions& options);
+  ~Storage();
+
+  WebhookStore& webhooks() { return *webhooks_; }
+
+ private:
+  Storage();
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<WebhookStore> webhooks_;
+};
+
+}  // namespace wink::webhooks::storage
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_STORAGE_H_
