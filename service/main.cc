@@ -14,19 +14,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/grpcpp.h"
-#include "service/api/event_catalog.h"
-#include "service/api/health_service.h"
-#include "service/api/webhook_service.h"
-#include "service/auth/authenticator.h"
-#include "service/common/clock.h"
-#include "service/common/ids.h"
 #include "service/common/log.h"
 #include "service/config/server_config.h"
-#include "service/storage/storage.h"
+#include "service/server/server.h"
 
 ABSL_FLAG(std::string, config, "", "Text-format ServerConfig file (see README)");
 ABSL_FLAG(std::string, listen, "", "Overrides listen_address, e.g. 127.0.0.1:50051");
@@ -93,66 +84,15 @@ int Run(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const sigset_t signals = BlockShutdownSignals();
 
-  auto loaded = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
-  if (!loaded.ok()) return Fatal(2, "invalid configuration", loaded.status());
-  const config::ServerConfig& cfg = *loaded;
-  if (!cfg.allow_private_targets().empty()) {
-    LogLine(LogLevel::kWarning, "ssrf_guard_relaxed")
-        .Field("allow_private_targets", absl::StrJoin(cfg.allow_private_targets(), ","))
-        .Field("note", "deliveries may reach these private/loopback ranges; never do this "
-                       "in production");
-  }
-
-  storage::StorageOptions storage_options;
-  storage_options.data_dir = cfg.data_dir();
-  storage_options.sync_writes =
-      cfg.storage().sync_mode() != config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED;
-  auto storage = storage::Storage::Open(storage_options);
-  if (!storage.ok()) return Fatal(1, "cannot open storage", storage.status());
-
-  const auth::Authenticator authenticator(cfg);
-  const api::EventCatalog catalog(cfg);
-  IdGenerator ids(SystemClock());
-  api::WebhookServiceOptions webhook_options;
-  webhook_options.max_webhooks_per_account = cfg.limits().max_webhooks_per_account();
-  webhook_options.secret_rotation_overlap =
-      absl::Seconds(cfg.secret_rotation_overlap().seconds()) +
-      absl::Nanoseconds(cfg.secret_rotation_overlap().nanos());
-  webhook_options.request_id_retention = absl::Seconds(cfg.request_id_retention().seconds()) +
-                                         absl::Nanoseconds(cfg.request_id_retention().nanos());
-  api::WebhookServiceImpl webhook_service((*storage)->webhooks(), authenticator, catalog,
-                                          SystemClock(), ids, webhook_options);
-  api::HealthService health_service(
-      {std::string(v1::WebhookService::service_full_name())});
-
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(cfg.listen_address(), grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&webhook_service);
-  builder.RegisterService(&health_service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return Fatal(1, "cannot start gRPC server",
-                 absl::UnavailableError(absl::StrCat("cannot listen on \"",
-                                                     cfg.listen_address(), "\"")));
-  }
-  const std::string host = cfg.listen_address().substr(0, cfg.listen_address().rfind(':'));
-  LogLine(LogLevel::kInfo, "server_started")
-      .Field("version", kVersion)
-      .Field("listen", absl::StrCat(host, ":", port))
-      .Field("data_dir", cfg.data_dir())
-      .Field("tokens", static_cast<int64_t>(cfg.tokens_size()))
-      .Field("event_types", static_cast<int64_t>(cfg.event_types_size()));
+  auto config = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
+  if (!config.ok()) return Fatal(2, "invalid configuration", config.status());
+  auto server = Server::Start(*config);
+  if (!server.ok()) return Fatal(1, "cannot start", server.status());
+  LogLine(LogLevel::kInfo, "ready").Field("version", kVersion).Field("listen", (*server)->address());
 
   const int signal_number = WaitForShutdownSignal(signals);
   LogLine(LogLevel::kInfo, "shutdown_started").Field("signal", strsignal(signal_number));
-  health_service.Shutdown();
-  const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_shutdown_grace);
-  server->Shutdown(absl::ToChronoTime(deadline));
-  server->Wait();
-  server.reset();
-  storage->reset();
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   LogLine(LogLevel::kInfo, "shutdown_complete");
   return 0;
 }

@@ -57,6 +57,13 @@ absl::StatusOr<HttpsUrl> ParseWebhookUrl(absl::string_view url, absl::string_vie
                                 absl::AsciiStrToLower(url.substr(0, scheme_end)), "\""));
   }
 
+  // libcurl, like browsers, reads "https:///x" as host "x"; we want the
+  // host exactly where the caller wrote it.
+  const absl::string_view authority = url.substr(scheme_end + 3);
+  if (authority.empty() || authority[0] == '/' || authority[0] == '?' || authority[0] == '#') {
+    return invalid("must have a host");
+  }
+
   std::unique_ptr<CURLU, UrlDeleter> parsed(curl_url());
   if (parsed == nullptr) return absl::ResourceExhaustedError("out of memory parsing URL");
   const std::string copy(url);

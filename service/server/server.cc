@@ -1,0 +1,98 @@
+#include "service/server/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "service/api/event_catalog.h"
+#include "service/api/health_service.h"
+#include "service/api/webhook_service.h"
+#include "service/auth/authenticator.h"
+#include "service/common/ids.h"
+#include "service/common/log.h"
+#include "service/common/status_macros.h"
+#include "service/storage/storage.h"
+
+namespace wink::webhooks {
+
+absl::Duration ConfigDuration(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+Server::Server() = default;
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig& config,
+                                                      const Clock& clock) {
+  auto server = std::unique_ptr<Server>(new Server());
+  server->config_ = config;
+  if (!config.allow_private_targets().empty()) {
+    LogLine(LogLevel::kWarning, "ssrf_guard_relaxed")
+        .Field("allow_private_targets", absl::StrJoin(config.allow_private_targets(), ","))
+        .Field("note",
+               "deliveries may reach these private/loopback ranges; development and tests "
+               "only, never production");
+  }
+
+  storage::StorageOptions storage_options;
+  storage_options.data_dir = config.data_dir();
+  storage_options.sync_writes =
+      config.storage().sync_mode() != config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED;
+  WINK_ASSIGN_OR_RETURN(server->storage_, storage::Storage::Open(storage_options));
+
+  server->authenticator_ = std::make_unique<auth::Authenticator>(config);
+  server->catalog_ = std::make_unique<api::EventCatalog>(config);
+  server->ids_ = std::make_unique<IdGenerator>(clock);
+  api::WebhookServiceOptions webhook_options;
+  webhook_options.max_webhooks_per_account = config.limits().max_webhooks_per_account();
+  webhook_options.secret_rotation_overlap = ConfigDuration(config.secret_rotation_overlap());
+  webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
+  server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
+      server->storage_->webhooks(), *server->authenticator_, *server->catalog_, clock,
+      *server->ids_, webhook_options);
+  server->health_service_ = std::make_unique<api::HealthService>(
+      std::vector<std::string>{std::string(v1::WebhookService::service_full_name())});
+
+  // Registers reflection with every ServerBuilder made after this call.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(server->webhook_service_.get());
+  builder.RegisterService(server->health_service_.get());
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    server->grpc_server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on \"", config.listen_address(),
+                     "\" (address in use or not local?)"));
+  }
+  LogLine(LogLevel::kInfo, "server_started")
+      .Field("listen", server->address())
+      .Field("data_dir", config.data_dir())
+      .Field("tokens", static_cast<int64_t>(config.tokens_size()))
+      .Field("event_types", static_cast<int64_t>(config.event_types_size()));
+  return server;
+}
+
+std::string Server::address() const {
+  const std::string& listen = config_.listen_address();
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port_);
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (grpc_server_ == nullptr) return;
+  health_service_->Shutdown();
+  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  grpc_server_->Wait();
+  grpc_server_.reset();
+  // The services hold references into storage: close it last.
+  webhook_service_.reset();
+  storage_.reset();
+  LogLine(LogLevel::kInfo, "server_stopped").Field("listen", address());
+}
+
+}  // namespace wink::webhooks

@@ -1,0 +1,77 @@
+// The assembled service: storage, authentication, the gRPC services, health
+// and reflection, listening on the configured address. main.cc and the
+// integration tests both start the service through this class, so tests run
+// exactly what ships.
+#ifndef WINK_WEBHOOKS_SERVICE_SERVER_SERVER_H_
+#define WINK_WEBHOOKS_SERVICE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/common/clock.h"
+#include "service/config/server_config.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace wink::webhooks {
+
+namespace api {
+class EventCatalog;
+class HealthService;
+class WebhookServiceImpl;
+}  // namespace api
+namespace auth {
+class Authenticator;
+}  // namespace auth
+namespace storage {
+class Storage;
+}  // namespace storage
+class IdGenerator;
+
+class Server {
+ public:
+  // Opens storage and starts serving. `config` must come from
+  // config::LoadServerConfig (defaults applied, validated). `clock` must
+  // outlive the server. Errors: those of storage::Storage::Open
+  // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
+  // the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const config::ServerConfig& config,
+                                                        const Clock& clock = SystemClock());
+
+  // Shuts down (see Shutdown) if still running.
+  ~Server();
+
+  // The bound port (the real one when the config asked for port 0).
+  int port() const { return port_; }
+  // "host:port" with the bound port, for clients.
+  std::string address() const;
+
+  // Stops accepting calls, reports NOT_SERVING, lets in-flight calls finish
+  // until `grace` has passed, then cancels the rest and closes storage.
+  // Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Server();
+
+  config::ServerConfig config_;
+  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<api::EventCatalog> catalog_;
+  std::unique_ptr<IdGenerator> ids_;
+  std::unique_ptr<api::WebhookServiceImpl> webhook_service_;
+  std::unique_ptr<api::HealthService> health_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+};
+
+// Converts a protobuf Duration of the config to absl::Duration.
+absl::Duration ConfigDuration(const google::protobuf::Duration& duration);
+
+}  // namespace wink::webhooks
+
+#endif  // WINK_WEBHOOKS_SERVICE_SERVER_SERVER_H_
