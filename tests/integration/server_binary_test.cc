@@ -1,0 +1,206 @@
+// The shipped binary, started as a user would: flags, reflection, health,
+// signals, exit codes, crash durability and the single-writer lock.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "service/auth/authenticator.h"
+#include "tests/fakes/temp_dir.h"
+#include "tests/integration/server_process.h"
+#include "wink/webhooks/v1/webhook_service.grpc.pb.h"
+
+namespace wink::webhooks::testing {
+namespace {
+
+using ::grpc::reflection::v1alpha::ServerReflection;
+using ::grpc::reflection::v1alpha::ServerReflectionRequest;
+using ::grpc::reflection::v1alpha::ServerReflectionResponse;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+using ::testing::Not;
+
+constexpr char kToken[] = "binary-test-token-7f3a";
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+
+std::vector<std::string> ServerArgs(const std::string& data_dir) {
+  return {"--listen=127.0.0.1:0", "--data_dir=" + data_dir,
+          "--admin_token_sha256=" + auth::Sha256Hex(kToken)};
+}
+
+std::unique_ptr<grpc::ClientContext> Context(bool with_token = true) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (with_token) context->AddMetadata("authorization", std::string("Bearer ") + kToken);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+// Asks the reflection service one question on a fresh stream.
+ServerReflectionResponse Reflect(const std::shared_ptr<grpc::Channel>& channel,
+                                 const ServerReflectionRequest& request) {
+  auto stub = ServerReflection::NewStub(channel);
+  auto context = Context(false);
+  auto stream = stub->ServerReflectionInfo(context.get());
+  EXPECT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  ServerReflectionResponse response;
+  EXPECT_TRUE(stream->Read(&response));
+  while (stream->Read(nullptr)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  return response;
+}
+
+v1::Webhook CreateWebhook(v1::WebhookService::Stub& stub, const std::string& display_name) {
+  v1::CreateWebhookRequest request;
+  request.set_parent("accounts/acme");
+  request.mutable_webhook()->set_display_name(display_name);
+  request.mutable_webhook()->set_url("https://receiver.example.com/hook");
+  v1::Webhook out;
+  const grpc::Status status = stub.CreateWebhook(Context().get(), request, &out);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return out;
+}
+
+TEST(ServerBinaryTest, ServesReflectionAndHealthAndStopsGracefullyOnSigterm) {
+  TempDir dir;
+  auto server = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log"));
+  auto address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+
+  ServerReflectionRequest list;
+  list.set_list_services("*");
+  const ServerReflectionResponse listed = Reflect(channel, list);
+  std::vector<std::string> services;
+  for (const auto& service : listed.list_services_response().service()) {
+    services.push_back(service.name());
+  }
+  EXPECT_THAT(services, IsSupersetOf({"wink.webhooks.v1.WebhookService", "grpc.health.v1.Health",
+                                      "grpc.reflection.v1alpha.ServerReflection"}));
+
+  // grpcurl / buf curl need the descriptors, not just the names.
+  ServerReflectionRequest symbol;
+  symbol.set_file_containing_symbol("wink.webhooks.v1.WebhookService");
+  const ServerReflectionResponse files = Reflect(channel, symbol);
+  ASSERT_GT(files.file_descriptor_response().file_descriptor_proto_size(), 0);
+  google::protobuf::FileDescriptorProto file;
+  ASSERT_TRUE(file.ParseFromString(files.file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(file.name(), "wink/webhooks/v1/webhook_service.proto");
+
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::health::v1::HealthCheckRequest check;
+  grpc::health::v1::HealthCheckResponse status;
+  ASSERT_TRUE(health->Check(Context(false).get(), check, &status).ok());
+  EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  check.set_service("wink.webhooks.v1.WebhookService");
+  ASSERT_TRUE(health->Check(Context(false).get(), check, &status).ok());
+  EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  check.set_service("no.such.Service");
+  EXPECT_EQ(health->Check(Context(false).get(), check, &status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  auto stub = v1::WebhookService::NewStub(channel);
+  const v1::Webhook created = CreateWebhook(*stub, "Sigterm test");
+  ASSERT_FALSE(created.secret().empty());
+
+  // Close our idle connection first: a client that never polls its channel
+  // does not answer the server's GOAWAY, and shutdown waits for it (about 5 s).
+  stub.reset();
+  health.reset();
+  channel.reset();
+  server->Signal(SIGTERM);
+  auto exit_code = server->WaitExit(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0);
+  const std::string log = server->Log();
+  EXPECT_THAT(log, HasSubstr("shutdown_complete"));
+  EXPECT_THAT(log, HasSubstr("method=CreateWebhook principal=dev account=acme code=OK"));
+  // Neither the token nor the secret is ever logged.
+  EXPECT_THAT(log, Not(HasSubstr(kToken)));
+  EXPECT_THAT(log, Not(HasSubstr(created.secret())));
+  EXPECT_THAT(log, Not(HasSubstr(created.secret().substr(6))));
+}
+
+TEST(ServerBinaryTest, KillDashNineLosesNoAcknowledgedWrite) {
+  TempDir dir;
+  std::vector<std::string> names;
+  {
+    auto server = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log1"));
+    auto address = server->WaitReady(kStartTimeout);
+    ASSERT_TRUE(address.ok()) << address.status();
+    auto stub = v1::WebhookService::NewStub(
+        grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < 20; ++i) {
+      names.push_back(CreateWebhook(*stub, "hook " + std::to_string(i)).name());
+    }
+    server->Signal(SIGKILL);
+    auto exit_code = server->WaitExit(absl::Seconds(10));
+    ASSERT_TRUE(exit_code.ok());
+    EXPECT_EQ(*exit_code, 128 + SIGKILL);
+  }
+  auto server = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log2"));
+  auto address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  auto stub = v1::WebhookService::NewStub(
+      grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  v1::ListWebhooksRequest request;
+  request.set_parent("accounts/acme");
+  v1::ListWebhooksResponse response;
+  ASSERT_TRUE(stub->ListWebhooks(Context().get(), request, &response).ok());
+  std::vector<std::string> listed;
+  for (const auto& w : response.webhooks()) listed.push_back(w.name());
+  EXPECT_EQ(listed, names);
+}
+
+TEST(ServerBinaryTest, SecondServerOnTheSameDataDirRefusesToStart) {
+  TempDir dir;
+  auto first = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log1"));
+  ASSERT_TRUE(first->WaitReady(kStartTimeout).ok());
+
+  auto second = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log2"));
+  auto exit_code = second->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 1);
+  EXPECT_THAT(second->Log(), HasSubstr("is in use by another process"));
+}
+
+TEST(ServerBinaryTest, InvalidConfigurationStopsTheServerNamingTheField) {
+  TempDir dir;
+  const std::string config = dir.Child("server.textproto");
+  std::ofstream(config) << "listen_address: \"127.0.0.1:0\"\n"
+                           "limits { max_webhooks_per_account: -5 }\n";
+  auto server = ServerProcess::Start(
+      {"--config=" + config, "--data_dir=" + dir.Child("data"),
+       "--admin_token_sha256=" + auth::Sha256Hex(kToken)},
+      dir.Child("log"));
+  auto exit_code = server->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(server->Log(), HasSubstr("limits.max_webhooks_per_account: must be between"));
+
+  // A server without any token would refuse every call: refuse to start.
+  auto no_tokens = ServerProcess::Start({"--listen=127.0.0.1:0", "--data_dir=" + dir.Child("d")},
+                                        dir.Child("log2"));
+  exit_code = no_tokens->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(no_tokens->Log(), HasSubstr("tokens: at least one API token is required"));
+
+  std::ofstream(config) << "listen_adress: \"x\"\n";
+  auto typo = ServerProcess::Start({"--config=" + config}, dir.Child("log3"));
+  exit_code = typo->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(typo->Log(), HasSubstr("server.textproto:1:"));
+}
+
+}  // namespace
+}  // namespace wink::webhooks::testing
