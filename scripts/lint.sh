@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Lints the protobuf contract with buf (npm @bufbuild/buf, installed into
+# tools/npm on first use). Exits non-zero on lint findings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUF_VERSION=1.47.2
+buf=tools/npm/node_modules/.bin/buf
+if [[ ! -x "$buf" ]]; then
+  if ! command -v npm >/dev/null; then
+    echo "lint: npm not found; install Node.js to run buf lint" >&2
+    exit 1
+  fi
+  npm install --silent --no-audit --no-fund --prefix tools/npm "@bufbuild/buf@$BUF_VERSION" >/dev/null
+fi
+(cd proto && "../$buf" lint)
+echo "buf lint: clean"
