@@ -13,9 +13,8 @@ EventCatalog::EventCatalog(const config::ServerConfig& config) {
   }
   std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) { return a.name < b.name; });
-  names_list_ = absl::StrJoin(entries_, ", ", [](std::string* out, const Entry& entry) {
-    out->append(entry.name);
-  });
+  names_list_ = absl::StrJoin(
+      entries_, ", ", [](std::string* out, const Entry& entry) { out->append(entry.name); });
 }
 
 }  // namespace wink::webhooks::api

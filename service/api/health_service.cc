@@ -88,8 +88,7 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   HealthCheckResponse response_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
-  HealthCheckResponse::ServingStatus pending_ ABSL_GUARDED_BY(mu_) =
-      HealthCheckResponse::UNKNOWN;
+  HealthCheckResponse::ServingStatus pending_ ABSL_GUARDED_BY(mu_) = HealthCheckResponse::UNKNOWN;
   bool end_after_write_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -125,10 +124,9 @@ grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
   absl::MutexLock lock(&mu_);
   // Per the health protocol, an unknown service is reported, not refused:
   // it may be registered later.
-  auto* watcher = new Watcher(this,
-                              Knows(request->service()) ? StatusOf(serving_)
-                                                        : HealthCheckResponse::SERVICE_UNKNOWN,
-                              /*end_stream=*/!serving_);
+  auto* watcher = new Watcher(
+      this, Knows(request->service()) ? StatusOf(serving_) : HealthCheckResponse::SERVICE_UNKNOWN,
+      /*end_stream=*/!serving_);
   watchers_.insert(watcher);
   return watcher;
 }

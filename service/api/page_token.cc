@@ -14,13 +14,11 @@ constexpr absl::string_view kVersion = "v1";
 }  // namespace
 
 std::string EncodePageToken(absl::string_view parent, absl::string_view last_id) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat(kVersion, absl::string_view("\0", 1), parent,
-                   absl::string_view("\0", 1), last_id));
+  return absl::WebSafeBase64Escape(absl::StrCat(kVersion, absl::string_view("\0", 1), parent,
+                                                absl::string_view("\0", 1), last_id));
 }
 
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
-                                            absl::string_view parent) {
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token, absl::string_view parent) {
   if (token.empty()) return std::string();
   std::string raw;
   const auto invalid = absl::InvalidArgumentError(

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "service/api/request_codec.h"
 #include "service/auth/authenticator.h"
 
 namespace wink::webhooks::api {
@@ -48,16 +49,22 @@ class UnaryCall {
   absl::Time start_;
 };
 
-// Runs `handler(UnaryCall&) -> absl::Status` after authentication and
-// finishes the call with its result.
-template <typename Handler>
-grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
-                                     absl::string_view method,
+// Runs one raw unary RPC: authenticates, decodes `request_bytes` into a
+// `Request` (INVALID_ARGUMENT naming a field with invalid UTF-8), calls
+// `handler(UnaryCall&, const Request&, Response&) -> absl::Status`, encodes
+// the response, and finishes the call.
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context, absl::string_view method,
                                      const auth::Authenticator& authenticator,
-                                     Handler&& handler) {
+                                     const grpc::ByteBuffer* request_bytes,
+                                     grpc::ByteBuffer* response_bytes, Handler&& handler) {
   UnaryCall call(context, method, authenticator);
   absl::Status status = call.Authenticate();
-  if (status.ok()) status = std::forward<Handler>(handler)(call);
+  Request request;
+  Response response;
+  if (status.ok()) status = ParseRequest(*request_bytes, request);
+  if (status.ok()) status = std::forward<Handler>(handler)(call, request, response);
+  if (status.ok()) status = SerializeResponse(response, *response_bytes);
   return call.Finish(status);
 }
 

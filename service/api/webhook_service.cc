@@ -37,8 +37,8 @@ constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
     {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
 };
-constexpr absl::string_view kOutputOnlyFields[] = {
-    "name", "create_time", "update_time", "secret", "previous_secret_expire_time"};
+constexpr absl::string_view kOutputOnlyFields[] = {"name", "create_time", "update_time", "secret",
+                                                   "previous_secret_expire_time"};
 
 google::protobuf::Timestamp ToTimestamp(int64_t unix_micros) {
   google::protobuf::Timestamp ts;
@@ -49,8 +49,7 @@ google::protobuf::Timestamp ToTimestamp(int64_t unix_micros) {
 
 // Fills `out` from `record`. The current secret is included only when
 // `include_secret` (Create and Rotate responses).
-void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret,
-           v1::Webhook* out) {
+void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1::Webhook* out) {
   out->set_name(WebhookResourceName(record.account(), record.id()));
   out->set_display_name(record.display_name());
   out->set_url(record.url());
@@ -138,10 +137,11 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
             absl::StrCat("update_mask: \"", path, "\" is output only and cannot be changed"));
       }
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "update_mask: unknown field \"", path, "\"; updatable fields are ",
-        absl::StrJoin(kMutableFields, ", ",
-                      [](std::string* out, const auto& entry) { absl::StrAppend(out, entry.first); })));
+    return absl::InvalidArgumentError(
+        absl::StrCat("update_mask: unknown field \"", path, "\"; updatable fields are ",
+                     absl::StrJoin(kMutableFields, ", ", [](std::string* out, const auto& entry) {
+                       absl::StrAppend(out, entry.first);
+                     })));
   }
   return fields;
 }
@@ -202,175 +202,191 @@ WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store,
       ids_(ids),
       options_(options) {}
 
-grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(
-    grpc::CallbackServerContext* context, const v1::CreateWebhookRequest* request,
-    v1::Webhook* response) {
-  return ServeUnary(context, "CreateWebhook", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const std::string account,
-                          ParseAccountName(request->parent(), "parent"));
-    WINK_RETURN_IF_ERROR(call.Authorize(account));
-    if (!request->has_webhook()) return absl::InvalidArgumentError("webhook: required");
-    const v1::Webhook& requested = request->webhook();
-    if (!request->request_id().empty()) {
-      WINK_RETURN_IF_ERROR(ValidateRequestId(request->request_id(), "request_id"));
-    }
+grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request_bytes,
+                                                            grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::CreateWebhookRequest, v1::Webhook>(
+      context, "CreateWebhook", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::CreateWebhookRequest& request, v1::Webhook& response) {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        if (!request.has_webhook()) return absl::InvalidArgumentError("webhook: required");
+        const v1::Webhook& requested = request.webhook();
+        if (!request.request_id().empty()) {
+          WINK_RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+        }
 
-    const absl::Time now = clock_.Now();
-    const int64_t now_us = absl::ToUnixMicros(now);
-    WebhookRecord record;
-    record.set_account(account);
-    record.set_id(ids_.Next(kWebhookIdPrefix));
-    record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
-    record.set_create_time_us(now_us);
-    record.set_update_time_us(now_us);
-    std::vector<MutableField> all_but_enabled;
-    for (const auto& [name, field] : kMutableFields) {
-      if (field != MutableField::kEnabled) all_but_enabled.push_back(field);
-    }
-    WINK_RETURN_IF_ERROR(ApplyUpdate(requested, all_but_enabled, catalog_, record));
-    WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
-    SigningSecretRecord* secret = record.add_secrets();
-    secret->set_key(std::move(key));
-    secret->set_create_time_us(now_us);
+        const absl::Time now = clock_.Now();
+        const int64_t now_us = absl::ToUnixMicros(now);
+        WebhookRecord record;
+        record.set_account(account);
+        record.set_id(ids_.Next(kWebhookIdPrefix));
+        record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
+        record.set_create_time_us(now_us);
+        record.set_update_time_us(now_us);
+        std::vector<MutableField> all_but_enabled;
+        for (const auto& [name, field] : kMutableFields) {
+          if (field != MutableField::kEnabled) all_but_enabled.push_back(field);
+        }
+        WINK_RETURN_IF_ERROR(ApplyUpdate(requested, all_but_enabled, catalog_, record));
+        WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
+        SigningSecretRecord* secret = record.add_secrets();
+        secret->set_key(std::move(key));
+        secret->set_create_time_us(now_us);
 
-    storage::CreateWebhookOptions create;
-    create.max_webhooks_per_account = options_.max_webhooks_per_account;
-    create.request_id = request->request_id();
-    if (!create.request_id.empty()) create.request_fingerprint = Fingerprint(requested);
-    create.request_id_expire_time = now + options_.request_id_retention;
-    create.now = now;
-    WINK_ASSIGN_OR_RETURN(storage::CreateWebhookResult result,
-                          store_.Create(std::move(record), create));
-    ToApi(result.webhook, now, /*include_secret=*/true, response);
-    return absl::OkStatus();
-  });
+        storage::CreateWebhookOptions create;
+        create.max_webhooks_per_account = options_.max_webhooks_per_account;
+        create.request_id = request.request_id();
+        if (!create.request_id.empty()) create.request_fingerprint = Fingerprint(requested);
+        create.request_id_expire_time = now + options_.request_id_retention;
+        create.now = now;
+        WINK_ASSIGN_OR_RETURN(storage::CreateWebhookResult result,
+                              store_.Create(std::move(record), create));
+        ToApi(result.webhook, now, /*include_secret=*/true, &response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* WebhookServiceImpl::GetWebhook(grpc::CallbackServerContext* context,
-                                                         const v1::GetWebhookRequest* request,
-                                                         v1::Webhook* response) {
-  return ServeUnary(context, "GetWebhook", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
-    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-    WINK_ASSIGN_OR_RETURN(const WebhookRecord record,
-                          store_.Get(name.account, name.webhook_id));
-    ToApi(record, clock_.Now(), /*include_secret=*/false, response);
-    return absl::OkStatus();
-  });
+                                                         const grpc::ByteBuffer* request_bytes,
+                                                         grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::GetWebhookRequest, v1::Webhook>(
+      context, "GetWebhook", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::GetWebhookRequest& request, v1::Webhook& response) {
+        WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(const WebhookRecord record,
+                              store_.Get(name.account, name.webhook_id));
+        ToApi(record, clock_.Now(), /*include_secret=*/false, &response);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(
-    grpc::CallbackServerContext* context, const v1::ListWebhooksRequest* request,
-    v1::ListWebhooksResponse* response) {
-  return ServeUnary(context, "ListWebhooks", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const std::string account,
-                          ParseAccountName(request->parent(), "parent"));
-    WINK_RETURN_IF_ERROR(call.Authorize(account));
-    WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request->page_size()));
-    WINK_ASSIGN_OR_RETURN(const std::string after_id,
-                          DecodePageToken(request->page_token(), request->parent()));
-    if (!after_id.empty() && !IsValidId(after_id, kWebhookIdPrefix)) {
-      return absl::InvalidArgumentError("page_token: not a token returned by this method");
-    }
-    WINK_ASSIGN_OR_RETURN(const storage::WebhookPage page,
-                          store_.List(account, after_id, page_size));
-    const absl::Time now = clock_.Now();
-    for (const WebhookRecord& record : page.webhooks) {
-      ToApi(record, now, /*include_secret=*/false, response->add_webhooks());
-    }
-    if (page.has_more && !page.webhooks.empty()) {
-      response->set_next_page_token(
-          EncodePageToken(request->parent(), page.webhooks.back().id()));
-    }
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::ListWebhooksRequest, v1::ListWebhooksResponse>(
+      context, "ListWebhooks", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::ListWebhooksRequest& request,
+          v1::ListWebhooksResponse& response) {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
+        WINK_ASSIGN_OR_RETURN(const std::string after_id,
+                              DecodePageToken(request.page_token(), request.parent()));
+        if (!after_id.empty() && !IsValidId(after_id, kWebhookIdPrefix)) {
+          return absl::InvalidArgumentError("page_token: not a token returned by this method");
+        }
+        WINK_ASSIGN_OR_RETURN(const storage::WebhookPage page,
+                              store_.List(account, after_id, page_size));
+        const absl::Time now = clock_.Now();
+        for (const WebhookRecord& record : page.webhooks) {
+          ToApi(record, now, /*include_secret=*/false, response.add_webhooks());
+        }
+        if (page.has_more && !page.webhooks.empty()) {
+          response.set_next_page_token(
+              EncodePageToken(request.parent(), page.webhooks.back().id()));
+        }
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(
-    grpc::CallbackServerContext* context, const v1::UpdateWebhookRequest* request,
-    v1::Webhook* response) {
-  return ServeUnary(context, "UpdateWebhook", authenticator_, [&](UnaryCall& call) {
-    if (!request->has_webhook()) return absl::InvalidArgumentError("webhook: required");
-    WINK_ASSIGN_OR_RETURN(const WebhookName name,
-                          ParseWebhookName(request->webhook().name(), "webhook.name"));
-    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-    WINK_ASSIGN_OR_RETURN(const std::vector<MutableField> fields,
-                          ResolveUpdateFields(*request));
-    const absl::Time now = clock_.Now();
-    WINK_ASSIGN_OR_RETURN(
-        const WebhookRecord updated,
-        store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
-          const WebhookRecord before = record;
-          WINK_RETURN_IF_ERROR(ApplyUpdate(request->webhook(), fields, catalog_, record));
-          if (!google::protobuf::util::MessageDifferencer::Equals(before, record)) {
-            record.set_update_time_us(absl::ToUnixMicros(now));
-          }
-          return absl::OkStatus();
-        }));
-    ToApi(updated, now, /*include_secret=*/false, response);
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request_bytes,
+                                                            grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::UpdateWebhookRequest, v1::Webhook>(
+      context, "UpdateWebhook", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::UpdateWebhookRequest& request, v1::Webhook& response) {
+        if (!request.has_webhook()) return absl::InvalidArgumentError("webhook: required");
+        WINK_ASSIGN_OR_RETURN(const WebhookName name,
+                              ParseWebhookName(request.webhook().name(), "webhook.name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(const std::vector<MutableField> fields, ResolveUpdateFields(request));
+        const absl::Time now = clock_.Now();
+        WINK_ASSIGN_OR_RETURN(
+            const WebhookRecord updated,
+            store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+              const WebhookRecord before = record;
+              WINK_RETURN_IF_ERROR(ApplyUpdate(request.webhook(), fields, catalog_, record));
+              if (!google::protobuf::util::MessageDifferencer::Equals(before, record)) {
+                record.set_update_time_us(absl::ToUnixMicros(now));
+              }
+              return absl::OkStatus();
+            }));
+        ToApi(updated, now, /*include_secret=*/false, &response);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* WebhookServiceImpl::DeleteWebhook(
-    grpc::CallbackServerContext* context, const v1::DeleteWebhookRequest* request,
-    google::protobuf::Empty* response) {
-  return ServeUnary(context, "DeleteWebhook", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
-    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-    return store_.Delete(name.account, name.webhook_id);
-  });
+grpc::ServerUnaryReactor* WebhookServiceImpl::DeleteWebhook(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request_bytes,
+                                                            grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::DeleteWebhookRequest, google::protobuf::Empty>(
+      context, "DeleteWebhook", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::DeleteWebhookRequest& request,
+          google::protobuf::Empty& response) {
+        WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        return store_.Delete(name.account, name.webhook_id);
+      });
 }
 
 grpc::ServerUnaryReactor* WebhookServiceImpl::RotateWebhookSecret(
-    grpc::CallbackServerContext* context, const v1::RotateWebhookSecretRequest* request,
-    v1::Webhook* response) {
-  return ServeUnary(context, "RotateWebhookSecret", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request->name(), "name"));
-    WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-    WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
-    const absl::Time now = clock_.Now();
-    const int64_t now_us = absl::ToUnixMicros(now);
-    const int64_t expire_us = absl::ToUnixMicros(now + options_.secret_rotation_overlap);
-    WINK_ASSIGN_OR_RETURN(
-        const WebhookRecord rotated,
-        store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
-          std::vector<SigningSecretRecord> kept;
-          SigningSecretRecord fresh;
-          fresh.set_key(key);
-          fresh.set_create_time_us(now_us);
-          kept.push_back(std::move(fresh));
-          for (int i = 0; i < record.secrets_size(); ++i) {
-            SigningSecretRecord old = record.secrets(i);
-            if (i == 0) old.set_expire_time_us(expire_us);  // the current one retires
-            if (old.expire_time_us() > now_us &&
-                static_cast<int>(kept.size()) <= kMaxPreviousSecrets) {
-              kept.push_back(std::move(old));
-            }
-          }
-          record.clear_secrets();
-          for (auto& secret : kept) *record.add_secrets() = std::move(secret);
-          return absl::OkStatus();
-        }));
-    ToApi(rotated, now, /*include_secret=*/true, response);
-    return absl::OkStatus();
-  });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::RotateWebhookSecretRequest, v1::Webhook>(
+      context, "RotateWebhookSecret", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::RotateWebhookSecretRequest& request, v1::Webhook& response) {
+        WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
+        const absl::Time now = clock_.Now();
+        const int64_t now_us = absl::ToUnixMicros(now);
+        const int64_t expire_us = absl::ToUnixMicros(now + options_.secret_rotation_overlap);
+        WINK_ASSIGN_OR_RETURN(
+            const WebhookRecord rotated,
+            store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+              std::vector<SigningSecretRecord> kept;
+              SigningSecretRecord fresh;
+              fresh.set_key(key);
+              fresh.set_create_time_us(now_us);
+              kept.push_back(std::move(fresh));
+              for (int i = 0; i < record.secrets_size(); ++i) {
+                SigningSecretRecord old = record.secrets(i);
+                if (i == 0) old.set_expire_time_us(expire_us);  // the current one retires
+                if (old.expire_time_us() > now_us &&
+                    static_cast<int>(kept.size()) <= kMaxPreviousSecrets) {
+                  kept.push_back(std::move(old));
+                }
+              }
+              record.clear_secrets();
+              for (auto& secret : kept) *record.add_secrets() = std::move(secret);
+              return absl::OkStatus();
+            }));
+        ToApi(rotated, now, /*include_secret=*/true, &response);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* WebhookServiceImpl::ListEventTypes(
-    grpc::CallbackServerContext* context, const v1::ListEventTypesRequest* request,
-    v1::ListEventTypesResponse* response) {
-  return ServeUnary(context, "ListEventTypes", authenticator_, [&](UnaryCall& call) {
-    WINK_ASSIGN_OR_RETURN(const std::string account,
-                          ParseAccountName(request->parent(), "parent"));
-    WINK_RETURN_IF_ERROR(call.Authorize(account));
-    for (const auto& entry : catalog_.entries()) {
-      v1::EventType* type = response->add_event_types();
-      type->set_name(entry.name);
-      type->set_description(entry.description);
-    }
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* WebhookServiceImpl::ListEventTypes(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request_bytes,
+                                                             grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::ListEventTypesRequest, v1::ListEventTypesResponse>(
+      context, "ListEventTypes", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::ListEventTypesRequest& request,
+          v1::ListEventTypesResponse& response) {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        for (const auto& entry : catalog_.entries()) {
+          v1::EventType* type = response.add_event_types();
+          type->set_name(entry.name);
+          type->set_description(entry.description);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace wink::webhooks::api

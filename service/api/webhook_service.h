@@ -24,34 +24,45 @@ struct WebhookServiceOptions {
   absl::Duration request_id_retention = absl::Hours(24);
 };
 
+// Every method is registered as a raw callback method (see
+// request_codec.h for why); on the wire it is the ordinary protobuf service.
+using RawWebhookService = v1::WebhookService::WithRawCallbackMethod_CreateWebhook<
+    v1::WebhookService::WithRawCallbackMethod_GetWebhook<
+        v1::WebhookService::WithRawCallbackMethod_ListWebhooks<
+            v1::WebhookService::WithRawCallbackMethod_UpdateWebhook<
+                v1::WebhookService::WithRawCallbackMethod_DeleteWebhook<
+                    v1::WebhookService::WithRawCallbackMethod_RotateWebhookSecret<
+                        v1::WebhookService::WithRawCallbackMethod_ListEventTypes<
+                            v1::WebhookService::Service>>>>>>>;
+
 // Thread-safe. Every collaborator must outlive the service.
-class WebhookServiceImpl final : public v1::WebhookService::CallbackService {
+class WebhookServiceImpl final : public RawWebhookService {
  public:
   WebhookServiceImpl(storage::WebhookStore& store, const auth::Authenticator& authenticator,
                      const EventCatalog& catalog, const Clock& clock, IdGenerator& ids,
                      WebhookServiceOptions options);
 
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* context,
-                                          const v1::CreateWebhookRequest* request,
-                                          v1::Webhook* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetWebhook(grpc::CallbackServerContext* context,
-                                       const v1::GetWebhookRequest* request,
-                                       v1::Webhook* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListWebhooks(grpc::CallbackServerContext* context,
-                                         const v1::ListWebhooksRequest* request,
-                                         v1::ListWebhooksResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* UpdateWebhook(grpc::CallbackServerContext* context,
-                                          const v1::UpdateWebhookRequest* request,
-                                          v1::Webhook* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* DeleteWebhook(grpc::CallbackServerContext* context,
-                                          const v1::DeleteWebhookRequest* request,
-                                          google::protobuf::Empty* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RotateWebhookSecret(grpc::CallbackServerContext* context,
-                                                const v1::RotateWebhookSecretRequest* request,
-                                                v1::Webhook* response) override;
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListEventTypes(grpc::CallbackServerContext* context,
-                                           const v1::ListEventTypesRequest* request,
-                                           v1::ListEventTypesResponse* response) override;
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
 
  private:
   storage::WebhookStore& store_;

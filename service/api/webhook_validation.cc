@@ -32,8 +32,8 @@ bool IsControl(char c) {
 
 // RFC 9110 token characters.
 bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(c) || absl::string_view("!#$%&'*+-.^_`|~").find(c) !=
-                                       absl::string_view::npos;
+  return absl::ascii_isalnum(c) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
 }
 
 }  // namespace
@@ -67,8 +67,8 @@ absl::Status ValidateUrl(absl::string_view url, absl::string_view field) {
 }
 
 absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(
-    const google::protobuf::RepeatedPtrField<std::string>& event_types,
-    const EventCatalog& catalog, absl::string_view field) {
+    const google::protobuf::RepeatedPtrField<std::string>& event_types, const EventCatalog& catalog,
+    absl::string_view field) {
   std::vector<std::string> out;
   for (int i = 0; i < event_types.size(); ++i) {
     const std::string& type = event_types.Get(i);
@@ -86,10 +86,22 @@ absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(
 
 bool IsReservedHeaderName(absl::string_view name) {
   static const auto* const kReserved = new absl::flat_hash_set<std::string>{
-      "host",          "content-type",        "content-length",   "content-encoding",
-      "transfer-encoding", "connection",      "keep-alive",       "proxy-connection",
-      "proxy-authorization", "proxy-authenticate", "te",          "trailer",
-      "upgrade",       "user-agent",          "expect",           "accept-encoding",
+      "host",
+      "content-type",
+      "content-length",
+      "content-encoding",
+      "transfer-encoding",
+      "connection",
+      "keep-alive",
+      "proxy-connection",
+      "proxy-authorization",
+      "proxy-authenticate",
+      "te",
+      "trailer",
+      "upgrade",
+      "user-agent",
+      "expect",
+      "accept-encoding",
   };
   const std::string lower = absl::AsciiStrToLower(name);
   return kReserved->contains(lower) || absl::StartsWith(lower, "webhook-");
@@ -98,8 +110,8 @@ bool IsReservedHeaderName(absl::string_view name) {
 absl::Status ValidateHeaders(const google::protobuf::Map<std::string, std::string>& headers,
                              absl::string_view field) {
   if (headers.size() > kMaxHeaders) {
-    return Invalid(field, absl::StrCat("at most ", kMaxHeaders, " custom headers, got ",
-                                       headers.size()));
+    return Invalid(field,
+                   absl::StrCat("at most ", kMaxHeaders, " custom headers, got ", headers.size()));
   }
   // Map order is unspecified: check in name order so the reported error is
   // stable.
@@ -120,13 +132,12 @@ absl::Status ValidateHeaders(const google::protobuf::Map<std::string, std::strin
       return Invalid(where, "repeats another header's name (names are case-insensitive)");
     }
     if (value.size() > kMaxHeaderValueLength) {
-      return Invalid(where, absl::StrCat("value longer than ", kMaxHeaderValueLength,
-                                         " characters"));
+      return Invalid(where,
+                     absl::StrCat("value longer than ", kMaxHeaderValueLength, " characters"));
     }
     // The value is deliberately not echoed: it may be a credential.
-    if (!std::all_of(value.begin(), value.end(), [](char c) {
-          return c == '\t' || (c >= ' ' && c <= '~');
-        })) {
+    if (!std::all_of(value.begin(), value.end(),
+                     [](char c) { return c == '\t' || (c >= ' ' && c <= '~'); })) {
       return Invalid(where, "value must be visible ASCII, space or tab (no CR, LF or NUL)");
     }
   }

@@ -38,8 +38,8 @@ absl::Status ValidateUrl(absl::string_view url, absl::string_view field);
 // Each entry must be in `catalog` (the message lists the known names).
 // Returns the types without duplicates, sorted.
 absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(
-    const google::protobuf::RepeatedPtrField<std::string>& event_types,
-    const EventCatalog& catalog, absl::string_view field);
+    const google::protobuf::RepeatedPtrField<std::string>& event_types, const EventCatalog& catalog,
+    absl::string_view field);
 
 // At most kMaxHeaders; names are HTTP tokens of at most 64 characters, not
 // reserved and not repeated case-insensitively; values are at most 1024

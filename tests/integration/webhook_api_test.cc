@@ -1,11 +1,14 @@
 // WebhookService end to end: a real server on 127.0.0.1:0 with RocksDB in a
 // temp dir, called through the generated stubs.
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "service/common/ids.h"
 #include "tests/integration/test_server.h"
@@ -533,6 +536,40 @@ TEST_F(WebhookApiTest, BadCreateInputIsInvalidArgumentNamingTheFieldAndStoresNot
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "webhook: required");
 
+  EXPECT_TRUE(ListAll("acme").empty());
+}
+
+// Generated stubs refuse to send invalid UTF-8 in string fields, but other
+// clients can: build the request bytes by hand.
+TEST_F(WebhookApiTest, InvalidUtf8IsRejectedAndNothingStored) {
+  v1::CreateWebhookRequest request;
+  request.set_parent("accounts/acme");
+  *request.mutable_webhook() = SampleWebhook("PLACEHOLDER");
+  std::string bytes = request.SerializeAsString();
+  const size_t at = bytes.find("PLACEHOLDER");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 11, "BAD\xc3\x28UTF8XX");  // same length: 0xc3 0x28 is invalid
+
+  grpc::GenericStub generic(server_.channel());
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer send(&slice, 1);
+  grpc::ByteBuffer receive;
+  auto context = ContextWithToken(kAcmeToken);
+  std::mutex mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  grpc::Status status;
+  generic.UnaryCall(context.get(), "/wink.webhooks.v1.WebhookService/CreateWebhook",
+                    grpc::StubOptions(), &send, &receive, [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      status = std::move(s);
+                      done = true;
+                      done_cv.notify_one();
+                    });
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(done_cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "webhook.display_name: must be valid UTF-8");
   EXPECT_TRUE(ListAll("acme").empty());
 }
 
