@@ -88,7 +88,9 @@ int Run(int argc, char** argv) {
   if (!config.ok()) return Fatal(2, "invalid configuration", config.status());
   auto server = Server::Start(*config);
   if (!server.ok()) return Fatal(1, "cannot start", server.status());
-  LogLine(LogLevel::kInfo, "ready").Field("version", kVersion).Field("listen", (*server)->address());
+  LogLine(LogLevel::kInfo, "ready")
+      .Field("version", kVersion)
+      .Field("listen", (*server)->address());
 
   const int signal_number = WaitForShutdownSignal(signals);
   LogLine(LogLevel::kInfo, "shutdown_started").Field("signal", strsignal(signal_number));

@@ -30,6 +30,18 @@ bool IsControl(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
+// True if valid UTF-8 `text` holds a C1 control character (U+0080..U+009F,
+// encoded as C2 80..C2 9F).
+bool HasC1Control(absl::string_view text) {
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xc2 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // RFC 9110 token characters.
 bool IsTokenChar(char c) {
   return absl::ascii_isalnum(c) ||
@@ -41,7 +53,8 @@ bool IsTokenChar(char c) {
 absl::Status ValidateDisplayName(absl::string_view display_name, absl::string_view field) {
   if (display_name.empty()) return Invalid(field, "required");
   if (!IsValidUtf8(display_name)) return Invalid(field, "must be valid UTF-8");
-  if (std::any_of(display_name.begin(), display_name.end(), IsControl)) {
+  if (std::any_of(display_name.begin(), display_name.end(), IsControl) ||
+      HasC1Control(display_name)) {
     return Invalid(field, "must not contain control characters");
   }
   if (CountCodePoints(display_name) > kMaxDisplayNameChars) {

@@ -35,8 +35,9 @@ std::string Sha256Hex(absl::string_view token) {
 
 Authenticator::Authenticator(const config::ServerConfig& config) {
   for (const auto& token : config.tokens()) {
-    Entry entry{{}, Principal(token.name(), token.admin(),
-                              {token.accounts().begin(), token.accounts().end()})};
+    Entry entry{
+        {},
+        Principal(token.name(), token.admin(), {token.accounts().begin(), token.accounts().end()})};
     const std::string raw = absl::HexStringToBytes(token.sha256());
     std::copy(raw.begin(), raw.end(), entry.sha256.begin());
     entries_.push_back(std::move(entry));
@@ -51,8 +52,7 @@ absl::StatusOr<const Principal*> Authenticator::Authenticate(
   }
   if (authorization.size() <= kBearerPrefix.size() ||
       !absl::StartsWithIgnoreCase(authorization, kBearerPrefix)) {
-    return absl::UnauthenticatedError(
-        "authorization metadata must be \"Bearer <token>\"");
+    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
   }
   const auto presented =
       Sha256(absl::StripAsciiWhitespace(authorization.substr(kBearerPrefix.size())));

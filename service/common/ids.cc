@@ -21,8 +21,7 @@ std::string Encode(uint64_t millis, uint16_t high, uint64_t low) {
 }
 
 bool IsBase32Digit(char c) {
-  return std::find(std::begin(kAlphabet), std::end(kAlphabet) - 1, c) !=
-         std::end(kAlphabet) - 1;
+  return std::find(std::begin(kAlphabet), std::end(kAlphabet) - 1, c) != std::end(kAlphabet) - 1;
 }
 
 }  // namespace
@@ -36,8 +35,8 @@ IdGenerator::IdGenerator(const Clock& clock, uint64_t seed) : clock_(clock) {
 
 std::string IdGenerator::Next(absl::string_view prefix) {
   const int64_t now = absl::ToUnixMillis(clock_.Now());
-  const uint64_t millis = static_cast<uint64_t>(std::max<int64_t>(now, 0)) &
-                          ((uint64_t{1} << 48) - 1);
+  const uint64_t millis =
+      static_cast<uint64_t>(std::max<int64_t>(now, 0)) & ((uint64_t{1} << 48) - 1);
   absl::MutexLock lock(&mu_);
   if (millis > last_millis_) {
     last_millis_ = millis;

@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -55,16 +57,21 @@ absl::StatusOr<IpRange> IpRange::Parse(absl::string_view text) {
   }
   const int max_bits = address->is_v4 ? 32 : 128;
   int bits = max_bits;
+  const absl::string_view prefix_text =
+      slash == absl::string_view::npos ? absl::string_view() : text.substr(slash + 1);
+  // SimpleAtoi tolerates whitespace and signs; a CIDR prefix is plain digits.
   if (slash != absl::string_view::npos &&
-      (!absl::SimpleAtoi(text.substr(slash + 1), &bits) || bits < 0 || bits > max_bits)) {
+      (prefix_text.empty() || prefix_text.size() > 3 ||
+       !std::all_of(prefix_text.begin(), prefix_text.end(), absl::ascii_isdigit) ||
+       !absl::SimpleAtoi(prefix_text, &bits) || bits > max_bits)) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad prefix length in CIDR range \"", text, "\""));
   }
   const int prefix = address->is_v4 ? bits + kV4MappedPrefixBits : bits;
   for (int bit = prefix; bit < 128; ++bit) {
     if (address->bytes[bit / 8] & (0x80 >> (bit % 8))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "CIDR range \"", text, "\" has host bits set beyond the prefix"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("CIDR range \"", text, "\" has host bits set beyond the prefix"));
     }
   }
   IpRange range(*address, prefix);

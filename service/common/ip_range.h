@@ -20,9 +20,7 @@ struct IpAddress {
   // Parses a literal such as "10.1.2.3" or "::1" (no brackets, no port).
   static absl::StatusOr<IpAddress> Parse(absl::string_view text);
   std::string ToString() const;
-  friend bool operator==(const IpAddress& a, const IpAddress& b) {
-    return a.bytes == b.bytes;
-  }
+  friend bool operator==(const IpAddress& a, const IpAddress& b) { return a.bytes == b.bytes; }
 };
 
 // A CIDR range, e.g. 127.0.0.0/8 or fd00::/8.

@@ -26,8 +26,7 @@ absl::string_view LevelName(LogLevel level) {
 }
 
 bool NeedsQuoting(absl::string_view value) {
-  return value.empty() ||
-         std::any_of(value.begin(), value.end(), [](char c) {
+  return value.empty() || std::any_of(value.begin(), value.end(), [](char c) {
            const auto u = static_cast<unsigned char>(c);
            return u <= ' ' || u == '"' || u == '=' || u == '\\' || u == 0x7f;
          });
@@ -36,9 +35,8 @@ bool NeedsQuoting(absl::string_view value) {
 }  // namespace
 
 LogLine::LogLine(LogLevel level, absl::string_view event) {
-  line_ = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
-      " ", LevelName(level), " ", event);
+  line_ = absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+                       " ", LevelName(level), " ", event);
 }
 
 LogLine::~LogLine() {

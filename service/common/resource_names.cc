@@ -15,8 +15,7 @@ namespace {
 
 constexpr int kMaxNameEcho = 80;  // keep error messages short
 
-absl::Status BadName(absl::string_view field, absl::string_view pattern,
-                     absl::string_view got) {
+absl::Status BadName(absl::string_view field, absl::string_view pattern, absl::string_view got) {
   std::string shown = absl::CHexEscape(got.substr(0, kMaxNameEcho));
   if (got.size() > kMaxNameEcho) shown += "...";
   return absl::InvalidArgumentError(
@@ -28,13 +27,11 @@ absl::Status BadName(absl::string_view field, absl::string_view pattern,
 bool IsValidAccountId(absl::string_view account) {
   if (account.empty() || account.size() > kMaxAccountIdLength) return false;
   if (!absl::ascii_isalnum(account[0])) return false;
-  return std::all_of(account.begin(), account.end(), [](char c) {
-    return absl::ascii_isalnum(c) || c == '-' || c == '_';
-  });
+  return std::all_of(account.begin(), account.end(),
+                     [](char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; });
 }
 
-absl::StatusOr<std::string> ParseAccountName(absl::string_view name,
-                                             absl::string_view field) {
+absl::StatusOr<std::string> ParseAccountName(absl::string_view name, absl::string_view field) {
   constexpr absl::string_view kPattern = "accounts/{account}";
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
@@ -44,8 +41,7 @@ absl::StatusOr<std::string> ParseAccountName(absl::string_view name,
   return std::string(parts[1]);
 }
 
-absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name,
-                                             absl::string_view field) {
+absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name, absl::string_view field) {
   constexpr absl::string_view kPattern = "accounts/{account}/webhooks/{webhook}";
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
@@ -56,12 +52,9 @@ absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name,
   return WebhookName{std::string(parts[1]), std::string(parts[3])};
 }
 
-std::string AccountName(absl::string_view account) {
-  return absl::StrCat("accounts/", account);
-}
+std::string AccountName(absl::string_view account) { return absl::StrCat("accounts/", account); }
 
-std::string WebhookResourceName(absl::string_view account,
-                                absl::string_view webhook_id) {
+std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id) {
   return absl::StrCat("accounts/", account, "/webhooks/", webhook_id);
 }
 

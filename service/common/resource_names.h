@@ -29,16 +29,13 @@ struct WebhookName {
 };
 
 // Parses "accounts/{account}" into the account id.
-absl::StatusOr<std::string> ParseAccountName(absl::string_view name,
-                                             absl::string_view field);
+absl::StatusOr<std::string> ParseAccountName(absl::string_view name, absl::string_view field);
 
 // Parses "accounts/{account}/webhooks/{webhook}".
-absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name,
-                                             absl::string_view field);
+absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name, absl::string_view field);
 
 std::string AccountName(absl::string_view account);
-std::string WebhookResourceName(absl::string_view account,
-                                absl::string_view webhook_id);
+std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id);
 
 }  // namespace wink::webhooks
 

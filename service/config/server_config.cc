@@ -1,5 +1,6 @@
 #include "service/config/server_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -65,6 +66,13 @@ bool IsValidEventTypeName(absl::string_view name) {
   return true;
 }
 
+// std::ifstream happily "opens" a directory on Linux; insist on a file.
+bool IsReadableFile(absl::string_view path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(std::string(path), ec) &&
+         std::ifstream(std::string(path)).good();
+}
+
 absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
   if (d.seconds() < 0 || d.nanos() < 0) return Invalid(field, "must not be negative");
   return absl::OkStatus();
@@ -76,8 +84,7 @@ absl::Status ValidateListenAddress(absl::string_view address) {
   int port = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return Invalid("listen_address",
-                   absl::StrCat("expected host:port, got \"", address, "\""));
+    return Invalid("listen_address", absl::StrCat("expected host:port, got \"", address, "\""));
   }
   return absl::OkStatus();
 }
@@ -141,8 +148,7 @@ absl::Status ValidateEventTypes(const ServerConfig& config) {
 std::vector<v1::EventTypeConfig> DefaultEventTypes() {
   const std::pair<const char*, const char*> kCatalogue[] = {
       {"booking.created", "A new reservation was made (any channel)."},
-      {"booking.updated",
-       "A reservation changed: dates, room, guests, rate or special requests."},
+      {"booking.updated", "A reservation changed: dates, room, guests, rate or special requests."},
       {"booking.cancelled", "A reservation was cancelled by the guest, channel or hotel."},
       {"booking.no_show", "The guest did not arrive and the booking was marked no-show."},
       {"booking.checked_in", "The guest checked in."},
@@ -172,8 +178,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text,
   FirstErrorCollector errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(std::string(text), &config)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", errors.error()));
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", errors.error()));
   }
   return config;
 }
@@ -189,10 +194,9 @@ void ApplyDefaults(ServerConfig& config) {
   if (config.limits().max_webhooks_per_account() == 0) {
     config.mutable_limits()->set_max_webhooks_per_account(kDefaultMaxWebhooksPerAccount);
   }
-  SetHoursIfUnset(config.mutable_secret_rotation_overlap(),
-                  config.has_secret_rotation_overlap(), 24);
-  SetHoursIfUnset(config.mutable_request_id_retention(),
-                  config.has_request_id_retention(), 24);
+  SetHoursIfUnset(config.mutable_secret_rotation_overlap(), config.has_secret_rotation_overlap(),
+                  24);
+  SetHoursIfUnset(config.mutable_request_id_retention(), config.has_request_id_retention(), 24);
   if (config.storage().sync_mode() == v1::StorageConfig::SYNC_MODE_UNSPECIFIED) {
     config.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_FSYNC);
   }
@@ -210,18 +214,16 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   }
   WINK_RETURN_IF_ERROR(
       ValidateDuration("secret_rotation_overlap", config.secret_rotation_overlap()));
-  WINK_RETURN_IF_ERROR(
-      ValidateDuration("request_id_retention", config.request_id_retention()));
+  WINK_RETURN_IF_ERROR(ValidateDuration("request_id_retention", config.request_id_retention()));
   for (int i = 0; i < config.allow_private_targets_size(); ++i) {
     auto range = IpRange::Parse(config.allow_private_targets(i));
     if (!range.ok()) {
-      return Invalid(absl::StrCat("allow_private_targets[", i, "]"),
-                     range.status().message());
+      return Invalid(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
     }
   }
-  if (!config.extra_ca_file().empty() && !std::ifstream(config.extra_ca_file()).good()) {
+  if (!config.extra_ca_file().empty() && !IsReadableFile(config.extra_ca_file())) {
     return Invalid("extra_ca_file",
-                   absl::StrCat("cannot read \"", config.extra_ca_file(), "\""));
+                   absl::StrCat("cannot read \"", config.extra_ca_file(), "\" as a file"));
   }
   return absl::OkStatus();
 }
@@ -231,7 +233,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   ServerConfig config;
   if (!path.empty()) {
     std::ifstream file{std::string(path)};
-    if (!file) {
+    if (!IsReadableFile(path) || !file) {
       return absl::NotFoundError(absl::StrCat("cannot read config file \"", path, "\""));
     }
     std::stringstream contents;

@@ -66,9 +66,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     server->grpc_server_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on \"", config.listen_address(),
-                     "\" (address in use or not local?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on \"", config.listen_address(),
+                                               "\" (address in use or not local?)"));
   }
   LogLine(LogLevel::kInfo, "server_started")
       .Field("listen", server->address())

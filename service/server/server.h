@@ -40,7 +40,7 @@ class Server {
   // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
   // the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const config::ServerConfig& config,
-                                                        const Clock& clock = SystemClock());
+                                                       const Clock& clock = SystemClock());
 
   // Shuts down (see Shutdown) if still running.
   ~Server();

@@ -2,7 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -31,13 +34,20 @@ absl::StatusOr<std::string> ParseSecret(absl::string_view secret) {
   if (!absl::StartsWith(secret, kSecretPrefix)) {
     return absl::InvalidArgumentError("secret must start with whsec_");
   }
+  const absl::string_view encoded = secret.substr(kSecretPrefix.size());
+  // absl's decoder skips whitespace and tolerates missing padding; a secret
+  // is copied around by people, so accept exactly one spelling.
+  const bool canonical =
+      encoded.size() % 4 == 0 && std::all_of(encoded.begin(), encoded.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '+' || c == '/' || c == '=';
+      });
   std::string key;
-  if (!absl::Base64Unescape(secret.substr(kSecretPrefix.size()), &key)) {
+  if (!canonical || !absl::Base64Unescape(encoded, &key) || absl::Base64Escape(key) != encoded) {
     return absl::InvalidArgumentError("secret is not valid base64 after whsec_");
   }
   if (key.size() < kMinKeyBytes || key.size() > kMaxKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "secret key must be ", kMinKeyBytes, "-", kMaxKeyBytes, " bytes, got ", key.size()));
+    return absl::InvalidArgumentError(absl::StrCat("secret key must be ", kMinKeyBytes, "-",
+                                                   kMaxKeyBytes, " bytes, got ", key.size()));
   }
   return key;
 }

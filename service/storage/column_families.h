@@ -29,8 +29,8 @@ inline constexpr int kColumnFamilyCount = 10;
 // Names as stored in RocksDB, indexed by ColumnFamily.
 inline constexpr std::array<absl::string_view, kColumnFamilyCount> kColumnFamilyNames = {
     "default",  // RocksDB's own name for the default family
-    "webhooks", "events", "idempotency", "deliveries", "deliveries_by_event",
-    "held",     "attempts", "due",       "updates",
+    "webhooks", "events",   "idempotency", "deliveries", "deliveries_by_event",
+    "held",     "attempts", "due",         "updates",
 };
 
 inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {

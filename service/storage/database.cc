@@ -28,8 +28,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create data directory \"", options.path, "\": ", ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory \"", options.path, "\": ", ec.message()));
   }
 
   rocksdb::DBOptions db_options;
@@ -47,9 +47,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
                                                        kColumnFamilyNames.end());
     for (const auto& name : existing) {
       if (!known.contains(name)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "data directory \"", options.path, "\" holds column family \"", name,
-            "\" that this version does not know (written by a newer version?)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("data directory \"", options.path, "\" holds column family \"", name,
+                         "\" that this version does not know (written by a newer version?)"));
       }
     }
   }
@@ -63,12 +63,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   const rocksdb::Status status =
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
   if (!status.ok()) {
-    // RocksDB reports a held LOCK file as an IO error mentioning the lock.
-    if (status.IsIOError() && status.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data directory \"", options.path,
-          "\" is in use by another process (RocksDB LOCK is held); stop the other "
-          "server or pass a different --data_dir"));
+    // A held LOCK is an IO error naming "<dir>/LOCK: ..." ("While lock file"
+    // from another process, "lock hold by current process" from this one).
+    if (status.IsIOError() && status.ToString().find("/LOCK: ") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("data directory \"", options.path,
+                       "\" is in use by another process (RocksDB LOCK is held); stop the other "
+                       "server or pass a different --data_dir"));
     }
     return FromRocksDb(status, absl::StrCat("opening database \"", options.path, "\""));
   }
@@ -95,8 +96,7 @@ absl::Status Database::CheckSchema() {
     internal::v1::SchemaRecord schema;
     schema.set_version(kSchemaVersion);
     rocksdb::WriteBatch batch;
-    batch.Put(handle(ColumnFamily::kDefault), std::string(kSchemaKey),
-              schema.SerializeAsString());
+    batch.Put(handle(ColumnFamily::kDefault), std::string(kSchemaKey), schema.SerializeAsString());
     return Write(batch);
   }
   if (!stored.ok()) return stored.status();
@@ -105,10 +105,9 @@ absl::Status Database::CheckSchema() {
     return absl::DataLossError("the database's schema record is corrupt");
   }
   if (schema.version() > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the database has schema version ", schema.version(),
-                     " but this binary only reads up to ", kSchemaVersion,
-                     "; run a newer version"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database has schema version ", schema.version(), " but this binary only reads up to ",
+        kSchemaVersion, "; run a newer version"));
   }
   return absl::OkStatus();
 }
@@ -120,8 +119,7 @@ absl::Status Database::Write(rocksdb::WriteBatch& batch) {
 absl::StatusOr<std::string> Database::Get(ColumnFamily cf, absl::string_view key) {
   std::string value;
   const rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), handle(cf), rocksdb::Slice(key.data(), key.size()),
-               &value);
+      db_->Get(rocksdb::ReadOptions(), handle(cf), rocksdb::Slice(key.data(), key.size()), &value);
   if (status.IsNotFound()) return absl::NotFoundError("key not found");
   WINK_RETURN_IF_ERROR(FromRocksDb(status, "reading from the database"));
   return value;

@@ -75,12 +75,9 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id) 
   return KeyWriter().Str(account).Str(webhook_id).key();
 }
 
-std::string WebhookKeyPrefix(absl::string_view account) {
-  return KeyWriter().Str(account).key();
-}
+std::string WebhookKeyPrefix(absl::string_view account) { return KeyWriter().Str(account).key(); }
 
-std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind,
-                           absl::string_view key) {
+std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key) {
   return KeyWriter().Str(account).U8(static_cast<uint8_t>(kind)).Str(key).key();
 }
 

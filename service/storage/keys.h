@@ -67,8 +67,7 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id);
 std::string WebhookKeyPrefix(absl::string_view account);
 
 // idempotency: (account, kind, key).
-std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind,
-                           absl::string_view key);
+std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key);
 
 // Smallest string greater than every string that starts with `prefix`, for
 // use as an exclusive upper bound; empty if there is none (all 0xff).

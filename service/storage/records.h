@@ -17,15 +17,14 @@ namespace wink::webhooks::storage {
 // DATA_LOSS if the bytes do not parse or the version is unknown; `what`
 // names the record in the message.
 template <typename Record>
-absl::Status DecodeRecord(absl::string_view bytes, uint32_t max_version,
-                          absl::string_view what, Record& record) {
+absl::Status DecodeRecord(absl::string_view bytes, uint32_t max_version, absl::string_view what,
+                          Record& record) {
   if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError(absl::StrCat("corrupt ", what, " record"));
   }
   if (record.version() < 1 || record.version() > max_version) {
-    return absl::DataLossError(absl::StrCat(what, " record has unknown version ",
-                                            record.version(), " (this binary reads up to ",
-                                            max_version, ")"));
+    return absl::DataLossError(absl::StrCat(what, " record has unknown version ", record.version(),
+                                            " (this binary reads up to ", max_version, ")"));
   }
   return absl::OkStatus();
 }

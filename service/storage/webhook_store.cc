@@ -23,15 +23,14 @@ rocksdb::Slice AsSlice(const std::string& s) { return rocksdb::Slice(s); }
 
 WebhookStore::WebhookStore(Database& db) : db_(db) {}
 
-absl::StatusOr<CreateWebhookResult> WebhookStore::Create(
-    WebhookRecord webhook, const CreateWebhookOptions& options) {
+absl::StatusOr<CreateWebhookResult> WebhookStore::Create(WebhookRecord webhook,
+                                                         const CreateWebhookOptions& options) {
   const std::string& account = webhook.account();
   absl::MutexLock lock(&mutation_mu_);
 
   std::string idempotency_key;
   if (!options.request_id.empty()) {
-    idempotency_key =
-        IdempotencyKey(account, IdempotencyKind::kCreateWebhook, options.request_id);
+    idempotency_key = IdempotencyKey(account, IdempotencyKind::kCreateWebhook, options.request_id);
     auto stored = db_.Get(ColumnFamily::kIdempotency, idempotency_key);
     if (stored.ok()) {
       IdempotencyRecord earlier;
@@ -56,13 +55,11 @@ absl::StatusOr<CreateWebhookResult> WebhookStore::Create(
     }
   }
 
-  WINK_ASSIGN_OR_RETURN(const int count,
-                        CountUpTo(account, options.max_webhooks_per_account));
+  WINK_ASSIGN_OR_RETURN(const int count, CountUpTo(account, options.max_webhooks_per_account));
   if (count >= options.max_webhooks_per_account) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("account \"", account, "\" already has the maximum of ",
-                     options.max_webhooks_per_account,
-                     " webhooks; delete one or ask for a higher limit"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "account \"", account, "\" already has the maximum of ", options.max_webhooks_per_account,
+        " webhooks; delete one or ask for a higher limit"));
   }
   const std::string key = WebhookKey(account, webhook.id());
   auto taken = db_.Get(ColumnFamily::kWebhooks, key);
@@ -88,8 +85,7 @@ absl::StatusOr<CreateWebhookResult> WebhookStore::Create(
   return CreateWebhookResult{std::move(webhook), /*created=*/true};
 }
 
-absl::StatusOr<WebhookRecord> WebhookStore::Get(absl::string_view account,
-                                                absl::string_view id) {
+absl::StatusOr<WebhookRecord> WebhookStore::Get(absl::string_view account, absl::string_view id) {
   auto stored = db_.Get(ColumnFamily::kWebhooks, WebhookKey(account, id));
   if (absl::IsNotFound(stored.status())) {
     return absl::NotFoundError(absl::StrCat("webhook ", id, " not found"));
@@ -105,8 +101,7 @@ absl::StatusOr<WebhookPage> WebhookStore::List(absl::string_view account,
   const std::string prefix = WebhookKeyPrefix(account);
   const std::string end = PrefixSuccessor(prefix);
   const rocksdb::Slice upper_bound(end);
-  std::unique_ptr<rocksdb::Iterator> it =
-      db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
+  std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
   if (after_id.empty()) {
     it->Seek(prefix);
   } else {
@@ -155,8 +150,7 @@ absl::StatusOr<int> WebhookStore::CountUpTo(absl::string_view account, int stop_
   const std::string prefix = WebhookKeyPrefix(account);
   const std::string end = PrefixSuccessor(prefix);
   const rocksdb::Slice upper_bound(end);
-  std::unique_ptr<rocksdb::Iterator> it =
-      db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
+  std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
   int count = 0;
   for (it->Seek(prefix); it->Valid() && count < stop_at; it->Next()) ++count;
   WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "counting webhooks"));

@@ -81,9 +81,8 @@ class WebhookStore {
   // under the store's mutation lock. If `mutate` returns an error nothing is
   // written and that error is returned. `mutate` must not change account or
   // id. NOT_FOUND if the webhook does not exist.
-  absl::StatusOr<WebhookRecord> Update(
-      absl::string_view account, absl::string_view id,
-      const std::function<absl::Status(WebhookRecord&)>& mutate);
+  absl::StatusOr<WebhookRecord> Update(absl::string_view account, absl::string_view id,
+                                       const std::function<absl::Status(WebhookRecord&)>& mutate);
 
   // Removes the webhook for good. NOT_FOUND if it does not exist.
   absl::Status Delete(absl::string_view account, absl::string_view id);

@@ -177,10 +177,9 @@ TEST(ServerBinaryTest, InvalidConfigurationStopsTheServerNamingTheField) {
   const std::string config = dir.Child("server.textproto");
   std::ofstream(config) << "listen_address: \"127.0.0.1:0\"\n"
                            "limits { max_webhooks_per_account: -5 }\n";
-  auto server = ServerProcess::Start(
-      {"--config=" + config, "--data_dir=" + dir.Child("data"),
-       "--admin_token_sha256=" + auth::Sha256Hex(kToken)},
-      dir.Child("log"));
+  auto server = ServerProcess::Start({"--config=" + config, "--data_dir=" + dir.Child("data"),
+                                      "--admin_token_sha256=" + auth::Sha256Hex(kToken)},
+                                     dir.Child("log"));
   auto exit_code = server->WaitExit(kStartTimeout);
   ASSERT_TRUE(exit_code.ok());
   EXPECT_EQ(*exit_code, 2);

@@ -75,8 +75,7 @@ absl::StatusOr<std::string> ServerProcess::WaitReady(absl::Duration timeout) {
       const size_t listen = log.find(kListenField, ready);
       const size_t end = log.find_first_of(" \n", listen);
       if (listen != std::string::npos && end != std::string::npos) {
-        return log.substr(listen + kListenFieldLength,
-                          end - listen - kListenFieldLength);
+        return log.substr(listen + kListenFieldLength, end - listen - kListenFieldLength);
       }
     }
     int status = 0;

@@ -132,7 +132,8 @@ TEST_F(WebhookApiTest, CreateReturnsTheWebhookWithItsSecretAndGetReturnsItWithou
   EXPECT_EQ(created.display_name(), "PMS Booking Sync");
   EXPECT_EQ(created.url(), "https://pms.example.com/hooks/wink?source=wink");
   // Stored sorted and without duplicates.
-  EXPECT_THAT(created.event_types(), ::testing::ElementsAre("booking.cancelled", "booking.created"));
+  EXPECT_THAT(created.event_types(),
+              ::testing::ElementsAre("booking.cancelled", "booking.created"));
   EXPECT_TRUE(created.has_enabled());
   EXPECT_TRUE(created.enabled());
   EXPECT_EQ(created.headers().at("X-Api-Key"), "k-123");
@@ -159,9 +160,8 @@ TEST_F(WebhookApiTest, CreateCanStartPausedAndAcceptsEmptyEventTypesAsAll) {
 }
 
 TEST_F(WebhookApiTest, ListPaginatesOver250WebhooksInCreationOrder) {
-  TestServer big([](config::ServerConfig& c) {
-    c.mutable_limits()->set_max_webhooks_per_account(300);
-  });
+  TestServer big(
+      [](config::ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(300); });
   auto stub = big.NewStub();
   std::vector<std::string> created;
   for (int i = 0; i < 250; ++i) {
@@ -218,8 +218,7 @@ TEST_F(WebhookApiTest, PageTokenOfAnotherAccountIsRejected) {
   ASSERT_TRUE(List(kAdminToken, "accounts/acme", 1, "", &page).ok());
   ASSERT_FALSE(page.next_page_token().empty());
   v1::ListWebhooksResponse other;
-  const grpc::Status status =
-      List(kAdminToken, "accounts/beta", 1, page.next_page_token(), &other);
+  const grpc::Status status = List(kAdminToken, "accounts/beta", 1, page.next_page_token(), &other);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), StartsWith("page_token:"));
 }
@@ -250,8 +249,7 @@ TEST_F(WebhookApiTest, UpdateWithMaskCanClearListsAndMaps) {
   v1::Webhook change;
   change.set_name(created.name());
   v1::Webhook updated;
-  ASSERT_TRUE(Update(kAcmeToken, change, {"event_types", "headers", "description"}, &updated)
-                  .ok());
+  ASSERT_TRUE(Update(kAcmeToken, change, {"event_types", "headers", "description"}, &updated).ok());
   EXPECT_EQ(updated.event_types_size(), 0);
   EXPECT_EQ(updated.headers_size(), 0);
   EXPECT_EQ(updated.description(), "");
@@ -414,8 +412,8 @@ TEST_F(WebhookApiTest, SameRequestIdCreatesOneWebhookAndReturnsItAgain) {
   EXPECT_EQ(ListAll("acme").size(), 1u);
 
   v1::Webhook different;
-  const grpc::Status status = Create(kAcmeToken, "accounts/acme", SampleWebhook("Other"),
-                                     &different, "5f0c6d2e-1b7a-4f1e");
+  const grpc::Status status =
+      Create(kAcmeToken, "accounts/acme", SampleWebhook("Other"), &different, "5f0c6d2e-1b7a-4f1e");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), StartsWith("request_id:"));
   EXPECT_EQ(ListAll("acme").size(), 1u);
@@ -430,9 +428,8 @@ TEST_F(WebhookApiTest, SameRequestIdCreatesOneWebhookAndReturnsItAgain) {
 class SmallLimitTest : public WebhookApiTest {
  protected:
   SmallLimitTest()
-      : WebhookApiTest([](config::ServerConfig& c) {
-          c.mutable_limits()->set_max_webhooks_per_account(3);
-        }) {}
+      : WebhookApiTest(
+            [](config::ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(3); }) {}
 };
 
 TEST_F(SmallLimitTest, TooManyWebhooksForOneAccountIsResourceExhausted) {
@@ -478,8 +475,8 @@ TEST_F(WebhookApiTest, BadCreateInputIsInvalidArgumentNamingTheFieldAndStoresNot
        "webhook.description: longer than 1024"},
       {"no url", "accounts/acme", [](v1::Webhook& w) { w.clear_url(); }, "",
        "webhook.url: required"},
-      {"http url", "accounts/acme", [](v1::Webhook& w) { w.set_url("http://x.example.com/"); },
-       "", "webhook.url: must use https"},
+      {"http url", "accounts/acme", [](v1::Webhook& w) { w.set_url("http://x.example.com/"); }, "",
+       "webhook.url: must use https"},
       {"relative url", "accounts/acme", [](v1::Webhook& w) { w.set_url("/hooks"); }, "",
        "webhook.url: must be an absolute https:// URL"},
       {"no host", "accounts/acme", [](v1::Webhook& w) { w.set_url("https:///path"); }, "",
@@ -634,11 +631,10 @@ TEST_F(WebhookApiTest, AccountsAreIsolated) {
   v1::Webhook out;
 
   // A token for acme cannot reach beta at all, existing or not.
-  EXPECT_EQ(Get(kAcmeToken, beta.name(), &out).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Get(kAcmeToken, "accounts/beta/webhooks/wh_01jdq3v8k2m7x9c4t6y1b5n0ra", &out)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Get(kAcmeToken, beta.name(), &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Get(kAcmeToken, "accounts/beta/webhooks/wh_01jdq3v8k2m7x9c4t6y1b5n0ra", &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   v1::ListWebhooksResponse page;
   EXPECT_EQ(List(kAcmeToken, "accounts/beta", 10, "", &page).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
@@ -656,8 +652,7 @@ TEST_F(WebhookApiTest, AccountsAreIsolated) {
   types_request.set_parent("accounts/beta");
   v1::ListEventTypesResponse types;
   EXPECT_EQ(
-      stub_->ListEventTypes(ContextWithToken(kAcmeToken).get(), types_request, &types)
-          .error_code(),
+      stub_->ListEventTypes(ContextWithToken(kAcmeToken).get(), types_request, &types).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
 
   // Beta's webhook id under acme's name is simply not there.

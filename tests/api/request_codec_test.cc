@@ -1,0 +1,113 @@
+#include "service/api/request_codec.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "wink/webhooks/v1/webhook_service.pb.h"
+
+namespace wink::webhooks::api {
+namespace {
+
+// Serializes `request` with every occurrence of `marker` (valid UTF-8 of the
+// same length) replaced by `bytes`: generated code would refuse to
+// serialize invalid UTF-8 directly.
+std::string WithBytes(const google::protobuf::Message& request, const std::string& marker,
+                      const std::string& bytes) {
+  std::string wire = request.SerializeAsString();
+  for (size_t at = wire.find(marker); at != std::string::npos; at = wire.find(marker)) {
+    wire.replace(at, marker.size(), bytes);
+  }
+  return wire;
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& wire) {
+  grpc::Slice slice(wire);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+constexpr char kMarker[] = "MARK";
+const std::string kInvalid = "M\xc3\x28K";  // 0xc3 0x28 is not UTF-8; same length
+
+TEST(FindInvalidUtf8Test, NamesNestedStringField) {
+  v1::CreateWebhookRequest request;
+  request.set_parent("accounts/acme");
+  request.mutable_webhook()->set_display_name(kMarker);
+  const absl::Status status =
+      FindInvalidUtf8(*request.GetDescriptor(), WithBytes(request, kMarker, kInvalid));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "webhook.display_name: must be valid UTF-8");
+}
+
+TEST(FindInvalidUtf8Test, NamesRepeatedElementByIndex) {
+  v1::CreateWebhookRequest request;
+  request.mutable_webhook()->add_event_types("booking.created");
+  request.mutable_webhook()->add_event_types(kMarker);
+  const absl::Status status =
+      FindInvalidUtf8(*request.GetDescriptor(), WithBytes(request, kMarker, kInvalid));
+  EXPECT_EQ(status.message(), "webhook.event_types[1]: must be valid UTF-8");
+}
+
+TEST(FindInvalidUtf8Test, NamesMapValueByKeyAndMapKeyByField) {
+  v1::UpdateWebhookRequest request;
+  (*request.mutable_webhook()->mutable_headers())["X-Key"] = kMarker;
+  EXPECT_EQ(
+      FindInvalidUtf8(*request.GetDescriptor(), WithBytes(request, kMarker, kInvalid)).message(),
+      "webhook.headers[\"X-Key\"]: must be valid UTF-8");
+
+  v1::UpdateWebhookRequest by_key;
+  (*by_key.mutable_webhook()->mutable_headers())[kMarker] = "v";
+  EXPECT_EQ(
+      FindInvalidUtf8(*by_key.GetDescriptor(), WithBytes(by_key, kMarker, kInvalid)).message(),
+      "webhook.headers: keys must be valid UTF-8");
+}
+
+TEST(FindInvalidUtf8Test, ValidMessageAndGarbageAreOk) {
+  v1::CreateWebhookRequest request;
+  request.set_parent("accounts/caf\xc3\xa9");
+  request.mutable_webhook()->set_display_name("Caf\xc3\xa9 \xf0\x9f\x8f\xa8");
+  EXPECT_TRUE(FindInvalidUtf8(*request.GetDescriptor(), request.SerializeAsString()).ok());
+  EXPECT_TRUE(FindInvalidUtf8(*request.GetDescriptor(), "\xff\xff\xff").ok());
+}
+
+TEST(ParseRequestTest, ParsesValidBytesAndEmptyBuffers) {
+  v1::GetWebhookRequest request;
+  request.set_name("accounts/acme/webhooks/wh_x");
+  v1::GetWebhookRequest parsed;
+  ASSERT_TRUE(ParseRequest(ToBuffer(request.SerializeAsString()), parsed).ok());
+  EXPECT_EQ(parsed.name(), request.name());
+
+  v1::GetWebhookRequest empty;
+  EXPECT_TRUE(ParseRequest(grpc::ByteBuffer(), empty).ok());
+  EXPECT_EQ(empty.name(), "");
+}
+
+TEST(ParseRequestTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
+  v1::GetWebhookRequest request;
+  request.set_name(kMarker);
+  v1::GetWebhookRequest parsed;
+  const absl::Status status = ParseRequest(ToBuffer(WithBytes(request, kMarker, kInvalid)), parsed);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "name: must be valid UTF-8");
+}
+
+TEST(ParseRequestTest, GarbageIsInvalidArgumentNamingTheType) {
+  v1::GetWebhookRequest parsed;
+  const absl::Status status = ParseRequest(ToBuffer("\x0a\xff\xff\xff\xff"), parsed);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "request: not a valid wink.webhooks.v1.GetWebhookRequest");
+}
+
+TEST(SerializeResponseTest, RoundTrips) {
+  v1::Webhook webhook;
+  webhook.set_name("accounts/acme/webhooks/wh_x");
+  webhook.set_display_name(std::string(10000, 'x'));  // more than one slice
+  grpc::ByteBuffer bytes;
+  ASSERT_TRUE(SerializeResponse(webhook, bytes).ok());
+  v1::Webhook back;
+  ASSERT_TRUE(ParseRequest(bytes, back).ok());
+  EXPECT_EQ(back.display_name(), webhook.display_name());
+}
+
+}  // namespace
+}  // namespace wink::webhooks::api

@@ -1,0 +1,434 @@
+#include "service/config/server_config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/temp_dir.h"
+
+namespace wink::webhooks::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+using ::testing::StartsWith;
+using ::wink::webhooks::testing::TempDir;
+
+const std::string kHashA(64, 'a');
+const std::string kHashB(64, 'b');
+
+// Writes `contents` to `name` inside `dir`; returns the file's path.
+std::string WriteFile(const TempDir& dir, const std::string& name, absl::string_view contents) {
+  const std::string file = dir.Child(name);
+  std::ofstream(file) << contents;
+  return file;
+}
+
+// A minimal valid config with defaults applied: the base every validation
+// row breaks in exactly one place.
+ServerConfig ValidConfig() {
+  ServerConfig config;
+  auto* admin = config.add_tokens();
+  admin->set_name("ops");
+  admin->set_sha256(kHashA);
+  admin->set_admin(true);
+  auto* scoped = config.add_tokens();
+  scoped->set_name("channel-manager");
+  scoped->set_sha256(kHashB);
+  scoped->add_accounts("hotel-1");
+  ApplyDefaults(config);
+  return config;
+}
+
+TEST(ParseServerConfigTest, ParsesTextFormat) {
+  auto config = ParseServerConfig(
+      R"pb(listen_address: "0.0.0.0:9000"
+           data_dir: "/srv/webhooks"
+           tokens { name: "ops" sha256: "aaaa" admin: true }
+           limits { max_webhooks_per_account: 7 }
+           request_id_retention { seconds: 60 }
+           storage { sync_mode: SYNC_MODE_OS_BUFFERED })pb",
+      "inline");
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address(), "0.0.0.0:9000");
+  EXPECT_EQ(config->data_dir(), "/srv/webhooks");
+  ASSERT_EQ(config->tokens_size(), 1);
+  EXPECT_TRUE(config->tokens(0).admin());
+  EXPECT_EQ(config->limits().max_webhooks_per_account(), 7);
+  EXPECT_EQ(config->request_id_retention().seconds(), 60);
+  EXPECT_EQ(config->storage().sync_mode(), v1::StorageConfig::SYNC_MODE_OS_BUFFERED);
+}
+
+TEST(ParseServerConfigTest, SyntaxErrorReportsSourceLineAndColumn) {
+  auto config = ParseServerConfig("data_dir: \"/x\"\nlisten_address \"oops\"\n", "server.cfg");
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  // listen_address is a scalar: the ':' is missing on line 2.
+  EXPECT_THAT(std::string(config.status().message()), StartsWith("server.cfg:2:16: "));
+}
+
+TEST(ParseServerConfigTest, UnknownFieldReportsSourceLineAndColumn) {
+  auto config = ParseServerConfig("data_dir: \"/x\"\n\n  max_webhooks: 5\n", "server.cfg");
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), StartsWith("server.cfg:3:"));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("max_webhooks"));
+}
+
+TEST(ApplyDefaultsTest, FillsEveryUnsetField) {
+  ServerConfig config;
+  ApplyDefaults(config);
+
+  EXPECT_EQ(config.listen_address(), kDefaultListenAddress);
+  EXPECT_EQ(config.listen_address(), "127.0.0.1:50051");
+  EXPECT_EQ(config.data_dir(), kDefaultDataDir);
+  EXPECT_EQ(config.limits().max_webhooks_per_account(), 100);
+  EXPECT_EQ(config.secret_rotation_overlap().seconds(), 24 * 3600);
+  EXPECT_EQ(config.request_id_retention().seconds(), 24 * 3600);
+  EXPECT_EQ(config.storage().sync_mode(), v1::StorageConfig::SYNC_MODE_FSYNC);
+
+  std::vector<std::string> names;
+  for (const auto& type : config.event_types()) {
+    names.push_back(type.name());
+    EXPECT_FALSE(type.description().empty()) << type.name();
+  }
+  EXPECT_EQ(names.size(), 13u);
+  EXPECT_THAT(names, IsSupersetOf({"booking.created", "booking.updated", "booking.cancelled",
+                                   "payment.completed"}));
+}
+
+TEST(ApplyDefaultsTest, KeepsValuesThatAreSet) {
+  ServerConfig config;
+  config.set_listen_address("[::1]:1234");
+  config.set_data_dir("/data");
+  config.add_event_types()->set_name("room.cleaned");
+  config.mutable_limits()->set_max_webhooks_per_account(3);
+  // Explicitly zero: ends the overlap at once, must not become 24h.
+  config.mutable_secret_rotation_overlap()->set_seconds(0);
+  config.mutable_request_id_retention()->set_seconds(90);
+  config.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_OS_BUFFERED);
+
+  ApplyDefaults(config);
+
+  EXPECT_EQ(config.listen_address(), "[::1]:1234");
+  EXPECT_EQ(config.data_dir(), "/data");
+  ASSERT_EQ(config.event_types_size(), 1);
+  EXPECT_EQ(config.event_types(0).name(), "room.cleaned");
+  EXPECT_EQ(config.limits().max_webhooks_per_account(), 3);
+  EXPECT_EQ(config.secret_rotation_overlap().seconds(), 0);
+  EXPECT_EQ(config.request_id_retention().seconds(), 90);
+  EXPECT_EQ(config.storage().sync_mode(), v1::StorageConfig::SYNC_MODE_OS_BUFFERED);
+}
+
+TEST(DefaultEventTypesTest, NamesAreUniqueAndValid) {
+  ServerConfig config = ValidConfig();
+  config.clear_event_types();
+  for (auto& type : DefaultEventTypes()) *config.add_event_types() = type;
+  EXPECT_TRUE(ValidateServerConfig(config).ok()) << ValidateServerConfig(config);
+}
+
+TEST(LoadServerConfigTest, ReadsFileAppliesDefaultsAndValidates) {
+  TempDir dir;
+  const std::string path =
+      WriteFile(dir, "server.cfg",
+                absl::StrCat("data_dir: \"/srv/x\"\n", "tokens { name: \"ops\" sha256: \"", kHashA,
+                             "\" admin: true }\n"));
+
+  auto config = LoadServerConfig(path, ConfigOverrides{});
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->data_dir(), "/srv/x");
+  EXPECT_EQ(config->listen_address(), kDefaultListenAddress);
+  EXPECT_EQ(config->event_types_size(), 13);
+  EXPECT_EQ(config->limits().max_webhooks_per_account(), kDefaultMaxWebhooksPerAccount);
+}
+
+TEST(LoadServerConfigTest, MissingFileIsNotFound) {
+  TempDir dir;
+  auto config = LoadServerConfig(absl::StrCat(dir.path(), "/absent.cfg"), ConfigOverrides{});
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("absent.cfg"));
+}
+
+TEST(LoadServerConfigTest, EmptyFileIsAnEmptyConfig) {
+  TempDir dir;
+  const std::string path = WriteFile(dir, "empty.cfg", "");
+  ConfigOverrides overrides;
+  overrides.admin_token_sha256 = {kHashA};
+
+  auto config = LoadServerConfig(path, overrides);
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->data_dir(), kDefaultDataDir);
+}
+
+TEST(LoadServerConfigTest, DirectoryAsConfigFileIsNotFound) {
+  TempDir dir;
+  ConfigOverrides overrides;
+  overrides.admin_token_sha256 = {kHashA};
+
+  auto config = LoadServerConfig(dir.path(), overrides);
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr(dir.path()));
+}
+
+TEST(LoadServerConfigTest, SyntaxErrorNamesTheFileLineAndColumn) {
+  TempDir dir;
+  const std::string path = WriteFile(dir, "bad.cfg", "\n\ndata_dir: 12 34\n");
+
+  auto config = LoadServerConfig(path, ConfigOverrides{});
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), StartsWith(absl::StrCat(path, ":3:")));
+}
+
+TEST(LoadServerConfigTest, InvalidFileValueNamesTheField) {
+  TempDir dir;
+  const std::string path =
+      WriteFile(dir, "server.cfg",
+                absl::StrCat("tokens { name: \"ops\" sha256: \"", kHashA,
+                             "\" admin: true }\nlimits { max_webhooks_per_account: -5 }\n"));
+
+  auto config = LoadServerConfig(path, ConfigOverrides{});
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              StartsWith("limits.max_webhooks_per_account: "));
+}
+
+TEST(LoadServerConfigTest, OverridesReplaceFileValues) {
+  TempDir dir;
+  const std::string ca = WriteFile(dir, "ca.pem", "not checked here");
+  const std::string path =
+      WriteFile(dir, "server.cfg",
+                absl::StrCat("listen_address: \"127.0.0.1:1\"\n", "data_dir: \"/from/file\"\n",
+                             "allow_private_targets: \"10.0.0.0/8\"\n",
+                             "allow_private_targets: \"192.168.0.0/16\"\n",
+                             "tokens { name: \"ops\" sha256: \"", kHashA, "\" admin: true }\n"));
+  ConfigOverrides overrides;
+  overrides.listen_address = "127.0.0.1:0";
+  overrides.data_dir = "/from/flag";
+  overrides.allow_private_targets = std::vector<std::string>{"127.0.0.0/8"};
+  overrides.extra_ca_file = ca;
+
+  auto config = LoadServerConfig(path, overrides);
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address(), "127.0.0.1:0");
+  EXPECT_EQ(config->data_dir(), "/from/flag");
+  EXPECT_THAT(config->allow_private_targets(), ElementsAre("127.0.0.0/8"));
+  EXPECT_EQ(config->extra_ca_file(), ca);
+}
+
+TEST(LoadServerConfigTest, EmptyAllowPrivateTargetsOverrideClearsTheFileList) {
+  TempDir dir;
+  const std::string path =
+      WriteFile(dir, "server.cfg",
+                absl::StrCat("allow_private_targets: \"10.0.0.0/8\"\n",
+                             "tokens { name: \"ops\" sha256: \"", kHashA, "\" admin: true }\n"));
+  ConfigOverrides overrides;
+  overrides.allow_private_targets = std::vector<std::string>{};
+
+  auto config = LoadServerConfig(path, overrides);
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->allow_private_targets().empty());
+}
+
+TEST(LoadServerConfigTest, AdminTokenOverridesAddLowerCasedAdminTokensWithoutAFile) {
+  ConfigOverrides overrides;
+  overrides.admin_token_sha256 = {std::string(64, 'A'), kHashB};
+
+  auto config = LoadServerConfig("", overrides);
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->tokens_size(), 2);
+  EXPECT_EQ(config->tokens(0).name(), "dev");
+  EXPECT_EQ(config->tokens(0).sha256(), kHashA);
+  EXPECT_TRUE(config->tokens(0).admin());
+  EXPECT_EQ(config->tokens(1).name(), "dev-2");
+  EXPECT_EQ(config->tokens(1).sha256(), kHashB);
+  EXPECT_TRUE(config->tokens(1).admin());
+  EXPECT_EQ(config->data_dir(), kDefaultDataDir);
+}
+
+TEST(LoadServerConfigTest, NoFileAndNoTokensIsInvalid) {
+  auto config = LoadServerConfig("", ConfigOverrides{});
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), StartsWith("tokens: "));
+}
+
+TEST(ValidateServerConfigTest, AcceptsTheBaseConfig) {
+  const absl::Status status = ValidateServerConfig(ValidConfig());
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ValidateServerConfigTest, AcceptsLimitsAtTheBounds) {
+  ServerConfig config = ValidConfig();
+  config.mutable_limits()->set_max_webhooks_per_account(1);
+  EXPECT_TRUE(ValidateServerConfig(config).ok());
+  config.mutable_limits()->set_max_webhooks_per_account(100000);
+  EXPECT_TRUE(ValidateServerConfig(config).ok());
+}
+
+TEST(ValidateServerConfigTest, AcceptsReadableExtraCaFileAndValidCidrs) {
+  TempDir dir;
+  ServerConfig config = ValidConfig();
+  config.set_extra_ca_file(WriteFile(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+  config.add_allow_private_targets("127.0.0.0/8");
+  config.add_allow_private_targets("::1");
+  config.add_allow_private_targets("fd00::/8");
+
+  const absl::Status status = ValidateServerConfig(config);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ValidateServerConfigTest, DirectoryAsExtraCaFileIsInvalid) {
+  TempDir dir;
+  ServerConfig config = ValidConfig();
+  config.set_extra_ca_file(dir.path());
+
+  const absl::Status status = ValidateServerConfig(config);
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), StartsWith("extra_ca_file: "));
+}
+
+struct InvalidRow {
+  std::string description;
+  std::function<void(ServerConfig&)> mutate;
+  // The message must start with this (the field path).
+  std::string field_prefix;
+};
+
+class ValidateServerConfigInvalidTest : public ::testing::TestWithParam<InvalidRow> {};
+
+TEST_P(ValidateServerConfigInvalidTest, IsInvalidArgumentNamingTheField) {
+  ServerConfig config = ValidConfig();
+  GetParam().mutate(config);
+
+  const absl::Status status = ValidateServerConfig(config);
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), StartsWith(GetParam().field_prefix));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rows, ValidateServerConfigInvalidTest,
+    ::testing::Values(
+        InvalidRow{"NoTokens", [](ServerConfig& c) { c.clear_tokens(); }, "tokens: "},
+        InvalidRow{"EmptyTokenName", [](ServerConfig& c) { c.mutable_tokens(0)->clear_name(); },
+                   "tokens[0].name: required"},
+        InvalidRow{"DuplicateTokenName",
+                   [](ServerConfig& c) { c.mutable_tokens(1)->set_name("ops"); },
+                   "tokens[1].name: duplicate name \"ops\""},
+        InvalidRow{"Sha256TooShort",
+                   [](ServerConfig& c) { c.mutable_tokens(0)->set_sha256(std::string(63, 'a')); },
+                   "tokens[0].sha256: "},
+        InvalidRow{"Sha256TooLong",
+                   [](ServerConfig& c) { c.mutable_tokens(1)->set_sha256(std::string(65, 'b')); },
+                   "tokens[1].sha256: "},
+        InvalidRow{"Sha256UpperCase",
+                   [](ServerConfig& c) { c.mutable_tokens(0)->set_sha256(std::string(64, 'A')); },
+                   "tokens[0].sha256: "},
+        InvalidRow{"Sha256NotHex",
+                   [](ServerConfig& c) { c.mutable_tokens(0)->set_sha256(std::string(64, 'g')); },
+                   "tokens[0].sha256: "},
+        InvalidRow{"DuplicateHash",
+                   [](ServerConfig& c) { c.mutable_tokens(1)->set_sha256(kHashA); },
+                   "tokens[1].sha256: the same token is listed twice"},
+        InvalidRow{"NonAdminWithoutAccounts",
+                   [](ServerConfig& c) { c.mutable_tokens(1)->clear_accounts(); },
+                   "tokens[1].accounts: "},
+        InvalidRow{"BadAccountId",
+                   [](ServerConfig& c) { c.mutable_tokens(1)->add_accounts("bad/account"); },
+                   "tokens[1].accounts[1]: "},
+        InvalidRow{
+            "AccountIdTooLong",
+            [](ServerConfig& c) { c.mutable_tokens(1)->set_accounts(0, std::string(65, 'a')); },
+            "tokens[1].accounts[0]: "},
+        InvalidRow{"EventTypeUpperCase",
+                   [](ServerConfig& c) { c.mutable_event_types(0)->set_name("Booking.Created"); },
+                   "event_types[0].name: "},
+        InvalidRow{"EventTypeSingleSegment",
+                   [](ServerConfig& c) { c.mutable_event_types(2)->set_name("booking"); },
+                   "event_types[2].name: "},
+        InvalidRow{"EventTypeEmptySegment",
+                   [](ServerConfig& c) { c.mutable_event_types(0)->set_name("booking..created"); },
+                   "event_types[0].name: "},
+        InvalidRow{"EventTypeNineSegments",
+                   [](ServerConfig& c) { c.mutable_event_types(0)->set_name("a.b.c.d.e.f.g.h.i"); },
+                   "event_types[0].name: "},
+        InvalidRow{"EventTypeTooLong",
+                   [](ServerConfig& c) {
+                     c.mutable_event_types(0)->set_name(
+                         absl::StrCat(std::string(64, 'a'), ".", std::string(64, 'b')));
+                   },
+                   "event_types[0].name: "},
+        InvalidRow{"EventTypeDash",
+                   [](ServerConfig& c) { c.mutable_event_types(0)->set_name("booking.no-show"); },
+                   "event_types[0].name: "},
+        InvalidRow{
+            "DuplicateEventType",
+            [](ServerConfig& c) { c.mutable_event_types(3)->set_name(c.event_types(1).name()); },
+            "event_types[3].name: duplicate event type"},
+        InvalidRow{"MaxWebhooksZero",
+                   [](ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(0); },
+                   "limits.max_webhooks_per_account: "},
+        InvalidRow{"MaxWebhooksNegative",
+                   [](ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(-1); },
+                   "limits.max_webhooks_per_account: "},
+        InvalidRow{
+            "MaxWebhooksAboveCeiling",
+            [](ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(100001); },
+            "limits.max_webhooks_per_account: "},
+        InvalidRow{"NegativeRotationOverlap",
+                   [](ServerConfig& c) { c.mutable_secret_rotation_overlap()->set_seconds(-1); },
+                   "secret_rotation_overlap: "},
+        InvalidRow{"NegativeRequestIdRetentionNanos",
+                   [](ServerConfig& c) {
+                     c.mutable_request_id_retention()->set_seconds(0);
+                     c.mutable_request_id_retention()->set_nanos(-1);
+                   },
+                   "request_id_retention: "},
+        InvalidRow{"BadCidr",
+                   [](ServerConfig& c) {
+                     c.add_allow_private_targets("127.0.0.0/8");
+                     c.add_allow_private_targets("10.0.0.0/33");
+                   },
+                   "allow_private_targets[1]: "},
+        InvalidRow{"CidrWithHostBits",
+                   [](ServerConfig& c) { c.add_allow_private_targets("10.0.0.1/8"); },
+                   "allow_private_targets[0]: "},
+        InvalidRow{"CidrNotAnAddress",
+                   [](ServerConfig& c) { c.add_allow_private_targets("localhost"); },
+                   "allow_private_targets[0]: "},
+        InvalidRow{
+            "UnreadableExtraCaFile",
+            [](ServerConfig& c) { c.set_extra_ca_file("/nonexistent/wink-webhooks-test/ca.pem"); },
+            "extra_ca_file: "},
+        InvalidRow{"ListenAddressWithoutPort",
+                   [](ServerConfig& c) { c.set_listen_address("localhost"); }, "listen_address: "},
+        InvalidRow{"ListenAddressPortTooLarge",
+                   [](ServerConfig& c) { c.set_listen_address("127.0.0.1:65536"); },
+                   "listen_address: "},
+        InvalidRow{"EmptyDataDir", [](ServerConfig& c) { c.clear_data_dir(); },
+                   "data_dir: required"}),
+    [](const ::testing::TestParamInfo<InvalidRow>& info) { return info.param.description; });
+
+}  // namespace
+}  // namespace wink::webhooks::config
