@@ -7,8 +7,10 @@ BUF_VERSION=1.47.2
 buf=tools/npm/node_modules/.bin/buf
 if [[ ! -x "$buf" ]]; then
   if ! command -v npm >/dev/null; then
-    echo "lint: npm not found; install Node.js to run buf lint" >&2
-    exit 1
+    # buf ships through npm; Debian's npm package brings Node.js with it.
+    source scripts/deps.sh
+    WEBHOOKS_PACKAGES=()
+    webhooks_install_deps npm
   fi
   npm install --silent --no-audit --no-fund --prefix tools/npm "@bufbuild/buf@$BUF_VERSION" >/dev/null
 fi

@@ -2,12 +2,14 @@
 // SIGTERM/SIGINT, then shuts down gracefully.
 //
 // Exit codes: 0 after a graceful shutdown, 2 for a configuration error, 1 when
-// the server cannot start (data directory in use, port taken, ...).
+// the server cannot start (data directory in use, port taken, ...), 128+N when
+// a second signal N cut the graceful shutdown short.
 #include <signal.h>
 
-#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -39,8 +41,6 @@ constexpr char kVersion[] = "0.1.0";
 
 int Fatal(int exit_code, absl::string_view what, const absl::Status& status) {
   LogLine(LogLevel::kError, "fatal").Field("what", what).Field("error", status.message());
-  std::fprintf(stderr, "wink-webhooks-server: %s: %s\n", std::string(what).c_str(),
-               std::string(status.message()).c_str());
   return exit_code;
 }
 
@@ -94,6 +94,13 @@ int Run(int argc, char** argv) {
 
   const int signal_number = WaitForShutdownSignal(signals);
   LogLine(LogLevel::kInfo, "shutdown_started").Field("signal", strsignal(signal_number));
+  // A second signal during the grace period means "stop now". Acknowledged
+  // writes are already in the WAL, so exiting without cleanup loses nothing.
+  std::thread([signals] {
+    const int second = WaitForShutdownSignal(signals);
+    LogLine(LogLevel::kWarning, "shutdown_forced").Field("signal", strsignal(second));
+    std::_Exit(128 + second);
+  }).detach();
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   LogLine(LogLevel::kInfo, "shutdown_complete");
   return 0;

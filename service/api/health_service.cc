@@ -19,8 +19,9 @@ HealthCheckResponse::ServingStatus StatusOf(bool serving) {
 // one write is in flight, and only the latest pending status is kept.
 class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheckResponse> {
  public:
-  Watcher(HealthService* owner, HealthCheckResponse::ServingStatus initial, bool end_stream)
-      : owner_(owner) {
+  Watcher(HealthService* owner, bool known, HealthCheckResponse::ServingStatus initial,
+          bool end_stream)
+      : owner_(owner), known_(known) {
     absl::MutexLock lock(&mu_);
     end_after_write_ = end_stream;
     Send(initial);
@@ -31,6 +32,21 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // Whether the watched service is one the server hosts.
+  bool known() const { return known_; }
+
+  // Ends the stream once the write in flight (if any) is done, without
+  // sending another status.
+  void End() {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (writing_) {
+      end_after_write_ = true;
+    } else {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    }
   }
 
   // Called by the owner, without its lock, when the status changes.
@@ -83,6 +99,7 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   }
 
   HealthService* const owner_;
+  const bool known_;
   std::atomic<int> refs_{1};
   absl::Mutex mu_;
   HealthCheckResponse response_ ABSL_GUARDED_BY(mu_);
@@ -124,9 +141,10 @@ grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
   absl::MutexLock lock(&mu_);
   // Per the health protocol, an unknown service is reported, not refused:
   // it may be registered later.
-  auto* watcher = new Watcher(
-      this, Knows(request->service()) ? StatusOf(serving_) : HealthCheckResponse::SERVICE_UNKNOWN,
-      /*end_stream=*/!serving_);
+  const bool known = Knows(request->service());
+  auto* watcher =
+      new Watcher(this, known, known ? StatusOf(serving_) : HealthCheckResponse::SERVICE_UNKNOWN,
+                  /*end_stream=*/!serving_);
   watchers_.insert(watcher);
   return watcher;
 }
@@ -143,7 +161,13 @@ void HealthService::Shutdown() {
   }
   // Outside the lock: ending a stream may run OnDone, which takes it.
   for (Watcher* watcher : watchers) {
-    watcher->Update(HealthCheckResponse::NOT_SERVING, /*end_stream=*/true);
+    // A watcher of an unknown service saw SERVICE_UNKNOWN; that has not
+    // changed, so its stream just ends.
+    if (watcher->known()) {
+      watcher->Update(HealthCheckResponse::NOT_SERVING, /*end_stream=*/true);
+    } else {
+      watcher->End();
+    }
     watcher->Unref();
   }
 }

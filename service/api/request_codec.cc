@@ -103,11 +103,13 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::Messa
     return absl::InvalidArgumentError("request: unreadable message");
   }
   const absl::string_view data(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  // Walk first: protobuf's own parser would also refuse invalid UTF-8, but it
+  // writes an unstructured ERROR line to stderr for every such request.
+  absl::Status invalid_utf8 = FindInvalidUtf8(*request.GetDescriptor(), data);
+  if (!invalid_utf8.ok()) return invalid_utf8;
   if (request.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     return absl::OkStatus();
   }
-  absl::Status invalid_utf8 = FindInvalidUtf8(*request.GetDescriptor(), data);
-  if (!invalid_utf8.ok()) return invalid_utf8;
   return absl::InvalidArgumentError(
       absl::StrCat("request: not a valid ", request.GetDescriptor()->full_name()));
 }

@@ -1,7 +1,9 @@
 #include "service/api/unary_call.h"
 
 #include <chrono>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
 
@@ -10,45 +12,11 @@ namespace {
 
 constexpr absl::string_view kAuthorizationKey = "authorization";
 
-absl::string_view CodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return "OK";
-    case absl::StatusCode::kCancelled:
-      return "CANCELLED";
-    case absl::StatusCode::kUnknown:
-      return "UNKNOWN";
-    case absl::StatusCode::kInvalidArgument:
-      return "INVALID_ARGUMENT";
-    case absl::StatusCode::kDeadlineExceeded:
-      return "DEADLINE_EXCEEDED";
-    case absl::StatusCode::kNotFound:
-      return "NOT_FOUND";
-    case absl::StatusCode::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case absl::StatusCode::kPermissionDenied:
-      return "PERMISSION_DENIED";
-    case absl::StatusCode::kResourceExhausted:
-      return "RESOURCE_EXHAUSTED";
-    case absl::StatusCode::kFailedPrecondition:
-      return "FAILED_PRECONDITION";
-    case absl::StatusCode::kAborted:
-      return "ABORTED";
-    case absl::StatusCode::kOutOfRange:
-      return "OUT_OF_RANGE";
-    case absl::StatusCode::kUnimplemented:
-      return "UNIMPLEMENTED";
-    case absl::StatusCode::kInternal:
-      return "INTERNAL";
-    case absl::StatusCode::kUnavailable:
-      return "UNAVAILABLE";
-    case absl::StatusCode::kDataLoss:
-      return "DATA_LOSS";
-    case absl::StatusCode::kUnauthenticated:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN";
-  }
+// Codes whose messages describe our internals (RocksDB text, paths), not the
+// caller's request: the caller gets a generic message, the log the detail.
+bool IsServerFault(absl::StatusCode code) {
+  return code == absl::StatusCode::kInternal || code == absl::StatusCode::kDataLoss ||
+         code == absl::StatusCode::kUnknown;
 }
 
 }  // namespace
@@ -67,12 +35,12 @@ absl::Status UnaryCall::Authenticate() {
   if (context_->deadline() < std::chrono::system_clock::now()) {
     return absl::DeadlineExceededError("the call's deadline passed before it was handled");
   }
-  const auto& metadata = context_->client_metadata();
-  const auto it = metadata.find(std::string(kAuthorizationKey));
-  const bool present = it != metadata.end();
-  const absl::string_view value =
-      present ? absl::string_view(it->second.data(), it->second.size()) : absl::string_view();
-  auto principal = authenticator_.Authenticate(present, value);
+  std::vector<absl::string_view> values;
+  const auto range = context_->client_metadata().equal_range(std::string(kAuthorizationKey));
+  for (auto it = range.first; it != range.second; ++it) {
+    values.emplace_back(it->second.data(), it->second.size());
+  }
+  auto principal = authenticator_.Authenticate(values);
   if (!principal.ok()) return principal.status();
   principal_ = *principal;
   return absl::OkStatus();
@@ -85,20 +53,24 @@ absl::Status UnaryCall::Authorize(absl::string_view account) {
 
 grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& status) {
   const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+  const bool server_fault = IsServerFault(status.code());
   {
-    LogLine line(status.ok() || status.code() != absl::StatusCode::kInternal ? LogLevel::kInfo
-                                                                             : LogLevel::kError,
-                 "rpc");
+    LogLine line(server_fault ? LogLevel::kError : LogLevel::kInfo, "rpc");
     line.Field("method", method_)
         .Field("principal", principal_ != nullptr ? absl::string_view(principal_->name())
                                                   : absl::string_view("-"))
         .Field("account", account_.empty() ? absl::string_view("-") : absl::string_view(account_))
-        .Field("code", CodeName(status.code()))
+        .Field("code", absl::StatusCodeToString(status.code()))
         .Field("latency_ms", latency_ms);
     if (!status.ok()) line.Field("error", status.message());
   }
   grpc::ServerUnaryReactor* reactor = context_->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  const absl::Status to_caller =
+      server_fault ? absl::Status(status.code(), absl::StrCat(method_,
+                                                              " failed inside the service; "
+                                                              "the server log has the details"))
+                   : status;
+  reactor->Finish(ToGrpcStatus(to_caller));
   return reactor;
 }
 

@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "service/api/page_token.h"
+#include "service/api/secret_rotation.h"
 #include "service/api/unary_call.h"
 #include "service/api/webhook_validation.h"
 #include "service/common/resource_names.h"
@@ -25,9 +28,8 @@ namespace {
 using ::wink::webhooks::internal::v1::SigningSecretRecord;
 using ::wink::webhooks::storage::WebhookRecord;
 
-// Previous secrets kept at most besides the current one, however often a
-// webhook is rotated within the overlap window.
-constexpr int kMaxPreviousSecrets = 2;
+// Soft cap on the encoded size of one List page.
+constexpr size_t kMaxPageBytes = 1 << 20;
 
 // Fields a caller may change with UpdateWebhook.
 enum class MutableField { kDisplayName, kUrl, kEventTypes, kEnabled, kDescription, kHeaders };
@@ -62,14 +64,9 @@ void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1:
   if (include_secret && record.secrets_size() > 0) {
     out->set_secret(signing::FormatSecret(record.secrets(0).key()));
   }
-  const int64_t now_us = absl::ToUnixMicros(now);
-  int64_t latest_expiry = 0;
-  for (int i = 1; i < record.secrets_size(); ++i) {
-    if (record.secrets(i).expire_time_us() > now_us) {
-      latest_expiry = std::max(latest_expiry, record.secrets(i).expire_time_us());
-    }
+  if (const auto expire = PreviousSecretExpireTime(record, now)) {
+    *out->mutable_previous_secret_expire_time() = ToTimestamp(absl::ToUnixMicros(*expire));
   }
-  if (latest_expiry > 0) *out->mutable_previous_secret_expire_time() = ToTimestamp(latest_expiry);
 }
 
 // SHA-256 of the deterministic encoding of the caller-settable fields: two
@@ -194,12 +191,11 @@ absl::Status ApplyUpdate(const v1::Webhook& update, const std::vector<MutableFie
 WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store,
                                        const auth::Authenticator& authenticator,
                                        const EventCatalog& catalog, const Clock& clock,
-                                       IdGenerator& ids, WebhookServiceOptions options)
+                                       WebhookServiceOptions options)
     : store_(store),
       authenticator_(authenticator),
       catalog_(catalog),
       clock_(clock),
-      ids_(ids),
       options_(options) {}
 
 grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServerContext* context,
@@ -221,7 +217,6 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         const int64_t now_us = absl::ToUnixMicros(now);
         WebhookRecord record;
         record.set_account(account);
-        record.set_id(ids_.Next(kWebhookIdPrefix));
         record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
         record.set_create_time_us(now_us);
         record.set_update_time_us(now_us);
@@ -243,7 +238,11 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         create.now = now;
         WINK_ASSIGN_OR_RETURN(storage::CreateWebhookResult result,
                               store_.Create(std::move(record), create));
-        ToApi(result.webhook, now, /*include_secret=*/true, &response);
+        // A replay returns the secret only while it is still the one the
+        // first call created: a request id must not become a way to read the
+        // current secret after a rotation.
+        const bool include_secret = result.created || result.webhook.secret_generation() == 0;
+        ToApi(result.webhook, now, include_secret, &response);
         return absl::OkStatus();
       });
 }
@@ -282,12 +281,24 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(grpc::CallbackServerC
         WINK_ASSIGN_OR_RETURN(const storage::WebhookPage page,
                               store_.List(account, after_id, page_size));
         const absl::Time now = clock_.Now();
+        size_t page_bytes = 0;
+        bool cut_short = false;
         for (const WebhookRecord& record : page.webhooks) {
-          ToApi(record, now, /*include_secret=*/false, response.add_webhooks());
+          v1::Webhook webhook;
+          ToApi(record, now, /*include_secret=*/false, &webhook);
+          // Keep every page far below clients' 4 MiB default receive limit,
+          // whatever the page size and the webhooks' sizes.
+          page_bytes += webhook.ByteSizeLong();
+          if (page_bytes > kMaxPageBytes && response.webhooks_size() > 0) {
+            cut_short = true;
+            break;
+          }
+          *response.add_webhooks() = std::move(webhook);
         }
-        if (page.has_more && !page.webhooks.empty()) {
+        if ((page.has_more || cut_short) && response.webhooks_size() > 0) {
+          const std::string& last = response.webhooks(response.webhooks_size() - 1).name();
           response.set_next_page_token(
-              EncodePageToken(request.parent(), page.webhooks.back().id()));
+              EncodePageToken(request.parent(), last.substr(last.rfind('/') + 1)));
         }
         return absl::OkStatus();
       });
@@ -343,26 +354,10 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::RotateWebhookSecret(
         WINK_RETURN_IF_ERROR(call.Authorize(name.account));
         WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
         const absl::Time now = clock_.Now();
-        const int64_t now_us = absl::ToUnixMicros(now);
-        const int64_t expire_us = absl::ToUnixMicros(now + options_.secret_rotation_overlap);
         WINK_ASSIGN_OR_RETURN(
             const WebhookRecord rotated,
             store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
-              std::vector<SigningSecretRecord> kept;
-              SigningSecretRecord fresh;
-              fresh.set_key(key);
-              fresh.set_create_time_us(now_us);
-              kept.push_back(std::move(fresh));
-              for (int i = 0; i < record.secrets_size(); ++i) {
-                SigningSecretRecord old = record.secrets(i);
-                if (i == 0) old.set_expire_time_us(expire_us);  // the current one retires
-                if (old.expire_time_us() > now_us &&
-                    static_cast<int>(kept.size()) <= kMaxPreviousSecrets) {
-                  kept.push_back(std::move(old));
-                }
-              }
-              record.clear_secrets();
-              for (auto& secret : kept) *record.add_secrets() = std::move(secret);
+              RotateSecrets(record, key, now, options_.secret_rotation_overlap);
               return absl::OkStatus();
             }));
         ToApi(rotated, now, /*include_secret=*/true, &response);
@@ -380,10 +375,20 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::ListEventTypes(grpc::CallbackServe
         WINK_ASSIGN_OR_RETURN(const std::string account,
                               ParseAccountName(request.parent(), "parent"));
         WINK_RETURN_IF_ERROR(call.Authorize(account));
-        for (const auto& entry : catalog_.entries()) {
+        WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
+        WINK_ASSIGN_OR_RETURN(const std::string after,
+                              DecodePageToken(request.page_token(), request.parent()));
+        const auto& entries = catalog_.entries();  // sorted by name
+        auto it = std::upper_bound(
+            entries.begin(), entries.end(), after,
+            [](const std::string& name, const EventCatalog::Entry& e) { return name < e.name; });
+        for (; it != entries.end() && response.event_types_size() < page_size; ++it) {
           v1::EventType* type = response.add_event_types();
-          type->set_name(entry.name);
-          type->set_description(entry.description);
+          type->set_name(it->name);
+          type->set_description(it->description);
+        }
+        if (it != entries.end()) {
+          response.set_next_page_token(EncodePageToken(request.parent(), std::prev(it)->name));
         }
         return absl::OkStatus();
       });

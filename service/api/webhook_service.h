@@ -10,7 +10,6 @@
 #include "service/api/event_catalog.h"
 #include "service/auth/authenticator.h"
 #include "service/common/clock.h"
-#include "service/common/ids.h"
 #include "service/storage/webhook_store.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
@@ -39,7 +38,7 @@ using RawWebhookService = v1::WebhookService::WithRawCallbackMethod_CreateWebhoo
 class WebhookServiceImpl final : public RawWebhookService {
  public:
   WebhookServiceImpl(storage::WebhookStore& store, const auth::Authenticator& authenticator,
-                     const EventCatalog& catalog, const Clock& clock, IdGenerator& ids,
+                     const EventCatalog& catalog, const Clock& clock,
                      WebhookServiceOptions options);
 
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* context,
@@ -69,7 +68,6 @@ class WebhookServiceImpl final : public RawWebhookService {
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
   const Clock& clock_;
-  IdGenerator& ids_;
   const WebhookServiceOptions options_;
 };
 

@@ -24,31 +24,34 @@ inline constexpr size_t kMaxHeaders = 20;
 inline constexpr size_t kMaxHeaderNameLength = 64;
 inline constexpr size_t kMaxHeaderValueLength = 1024;
 inline constexpr size_t kMaxRequestIdLength = 128;
+inline constexpr size_t kMaxEventTypes = 100;
 
-// Required; 1-128 code points of valid UTF-8 without control characters.
+// Required; 1-128 code points of valid UTF-8 without control characters
+// (C0, DEL or C1).
 absl::Status ValidateDisplayName(absl::string_view display_name, absl::string_view field);
 
 // Optional; at most 1024 code points of valid UTF-8; tabs and newlines are
-// the only control characters allowed.
+// the only control characters allowed (C0, DEL and C1 are refused).
 absl::Status ValidateDescription(absl::string_view description, absl::string_view field);
 
 // Required; see http::ParseWebhookUrl.
 absl::Status ValidateUrl(absl::string_view url, absl::string_view field);
 
-// Each entry must be in `catalog` (the message lists the known names).
-// Returns the types without duplicates, sorted.
+// At most kMaxEventTypes entries, each in `catalog` (the message lists the
+// known names). Returns the types without duplicates, sorted.
 absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(
     const google::protobuf::RepeatedPtrField<std::string>& event_types, const EventCatalog& catalog,
     absl::string_view field);
 
 // At most kMaxHeaders; names are HTTP tokens of at most 64 characters, not
-// reserved and not repeated case-insensitively; values are at most 1024
+// reserved and not repeated case-insensitively; values are 1-1024
 // characters of visible ASCII, space or tab.
 absl::Status ValidateHeaders(const google::protobuf::Map<std::string, std::string>& headers,
                              absl::string_view field);
 
-// True if custom headers may not use `name` (compared case-insensitively):
-// headers the service sets itself, hop-by-hop headers, and `webhook-*`.
+// True if custom headers may not use `name` (compared case-insensitively,
+// '_' as '-'): headers the service sets itself, hop-by-hop headers, and
+// `webhook-*`.
 bool IsReservedHeaderName(absl::string_view name);
 
 // Optional; 1-128 characters of [A-Za-z0-9._:-].

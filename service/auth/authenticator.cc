@@ -24,7 +24,7 @@ std::array<unsigned char, 32> Sha256(absl::string_view data) {
 absl::Status Principal::CheckAccess(absl::string_view account) const {
   if (admin_ || accounts_.contains(account)) return absl::OkStatus();
   return absl::PermissionDeniedError(
-      absl::StrCat("token \"", name_, "\" may not act on account \"", account, "\""));
+      absl::StrCat("this token may not act on account \"", account, "\""));
 }
 
 std::string Sha256Hex(absl::string_view token) {
@@ -45,17 +45,25 @@ Authenticator::Authenticator(const config::ServerConfig& config) {
 }
 
 absl::StatusOr<const Principal*> Authenticator::Authenticate(
-    bool present, absl::string_view authorization) const {
-  if (!present) {
+    absl::Span<const absl::string_view> values) const {
+  if (values.empty()) {
     return absl::UnauthenticatedError(
         "missing authorization metadata; send \"authorization: Bearer <token>\"");
   }
+  if (values.size() > 1) {
+    return absl::UnauthenticatedError("send exactly one authorization header");
+  }
+  const absl::string_view authorization = values[0];
   if (authorization.size() <= kBearerPrefix.size() ||
       !absl::StartsWithIgnoreCase(authorization, kBearerPrefix)) {
     return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
   }
-  const auto presented =
-      Sha256(absl::StripAsciiWhitespace(authorization.substr(kBearerPrefix.size())));
+  const absl::string_view token =
+      absl::StripAsciiWhitespace(authorization.substr(kBearerPrefix.size()));
+  // An empty token would match a config holding sha256("") — what an unset
+  // shell variable produces.
+  if (token.empty()) return absl::UnauthenticatedError("empty bearer token");
+  const auto presented = Sha256(token);
   const Principal* match = nullptr;
   // Compare against every entry, without stopping early.
   for (const Entry& entry : entries_) {

@@ -1,10 +1,10 @@
 // Bearer-token authentication and per-account authorization.
 //
 // Tokens are configured as SHA-256 hashes (config ApiToken), each scoped to a
-// list of accounts or to all (admin). The presented token is hashed and
-// compared with every configured hash in constant time, so neither the
-// tokens nor their hashes are kept in memory in plain form and timing does
-// not reveal how much of a guess matched.
+// list of accounts or to all (admin). The service never sees or keeps a
+// configured token itself: the presented token is hashed and compared with
+// every configured hash in constant time, so timing does not reveal how much
+// of a guess matched.
 #ifndef WINK_WEBHOOKS_SERVICE_AUTH_AUTHENTICATOR_H_
 #define WINK_WEBHOOKS_SERVICE_AUTH_AUTHENTICATOR_H_
 
@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "service/config/server_config.h"
 
 namespace wink::webhooks::auth {
@@ -31,7 +32,8 @@ class Principal {
   bool admin() const { return admin_; }
 
   // OK if this principal may act on `account`; PERMISSION_DENIED otherwise.
-  // The message does not say whether anything exists in that account.
+  // The message says neither whether anything exists in that account nor
+  // which token names are configured.
   absl::Status CheckAccess(absl::string_view account) const;
 
  private:
@@ -46,12 +48,13 @@ class Authenticator {
   // `config` must be valid (ValidateServerConfig): hashes are 64 hex chars.
   explicit Authenticator(const config::ServerConfig& config);
 
-  // Checks the value of the `authorization` request metadata ("Bearer
-  // <token>"). UNAUTHENTICATED if it is missing (`present` false), not a
-  // bearer token, or not a configured token. The returned pointer lives as
-  // long as the authenticator.
-  absl::StatusOr<const Principal*> Authenticate(bool present,
-                                                absl::string_view authorization) const;
+  // Checks the values of the `authorization` request metadata; exactly one
+  // "Bearer <token>" is accepted. UNAUTHENTICATED if there is none, more than
+  // one (a proxy that appends its own must not change who is calling), a
+  // non-bearer or empty token, or a token that is not configured. The
+  // returned pointer lives as long as the authenticator.
+  absl::StatusOr<const Principal*> Authenticate(
+      absl::Span<const absl::string_view> authorization) const;
 
  private:
   struct Entry {

@@ -8,18 +8,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "service/common/errors.h"
 #include "service/common/ids.h"
 
 namespace wink::webhooks {
 namespace {
 
-constexpr int kMaxNameEcho = 80;  // keep error messages short
-
 absl::Status BadName(absl::string_view field, absl::string_view pattern, absl::string_view got) {
-  std::string shown = absl::CHexEscape(got.substr(0, kMaxNameEcho));
-  if (got.size() > kMaxNameEcho) shown += "...";
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": expected ", pattern, ", got \"", shown, "\""));
+  return InvalidField(field, absl::StrCat("expected ", pattern, ", got ", QuoteForError(got)));
 }
 
 }  // namespace
@@ -33,7 +29,7 @@ bool IsValidAccountId(absl::string_view account) {
 
 absl::StatusOr<std::string> ParseAccountName(absl::string_view name, absl::string_view field) {
   constexpr absl::string_view kPattern = "accounts/{account}";
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (name.empty()) return InvalidField(field, "required");
   const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
   if (parts.size() != 2 || parts[0] != "accounts" || !IsValidAccountId(parts[1])) {
     return BadName(field, kPattern, name);
@@ -43,7 +39,7 @@ absl::StatusOr<std::string> ParseAccountName(absl::string_view name, absl::strin
 
 absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name, absl::string_view field) {
   constexpr absl::string_view kPattern = "accounts/{account}/webhooks/{webhook}";
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (name.empty()) return InvalidField(field, "required");
   const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
   if (parts.size() != 4 || parts[0] != "accounts" || !IsValidAccountId(parts[1]) ||
       parts[2] != "webhooks" || !IsValidId(parts[3], kWebhookIdPrefix)) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "service/common/errors.h"
 #include "service/common/ip_range.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
@@ -24,6 +25,10 @@ using ::google::protobuf::Duration;
 constexpr int64_t kSecondsPerHour = 3600;
 constexpr int kMaxEventTypeNameLength = 128;
 constexpr int kMaxWebhooksPerAccountCeiling = 100000;
+constexpr int kMaxRequestBytesCeiling = 64 << 20;
+constexpr int64_t kMaxDurationSeconds = 30 * 24 * kSecondsPerHour;
+constexpr char kSha256OfEmptyString[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 // Collects the first parse error with its position.
 class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
@@ -39,10 +44,6 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
 
 void SetHoursIfUnset(Duration* duration, bool has, int64_t hours) {
   if (!has) duration->set_seconds(hours * kSecondsPerHour);
-}
-
-absl::Status Invalid(absl::string_view field, absl::string_view message) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
 }
 
 bool IsLowerHex(absl::string_view s) {
@@ -74,7 +75,8 @@ bool IsReadableFile(absl::string_view path) {
 }
 
 absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
-  if (d.seconds() < 0 || d.nanos() < 0) return Invalid(field, "must not be negative");
+  if (d.seconds() < 0 || d.nanos() < 0) return InvalidField(field, "must not be negative");
+  if (d.seconds() > kMaxDurationSeconds) return InvalidField(field, "must be at most 30 days");
   return absl::OkStatus();
 }
 
@@ -84,42 +86,47 @@ absl::Status ValidateListenAddress(absl::string_view address) {
   int port = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return Invalid("listen_address", absl::StrCat("expected host:port, got \"", address, "\""));
+    return InvalidField("listen_address",
+                        absl::StrCat("expected host:port, got \"", address, "\""));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateTokens(const ServerConfig& config) {
   if (config.tokens().empty()) {
-    return Invalid("tokens",
-                   "at least one API token is required (every RPC needs one); "
-                   "add tokens { name sha256 accounts|admin } or pass "
-                   "--admin_token_sha256");
+    return InvalidField("tokens",
+                        "at least one API token is required (every RPC needs one); "
+                        "add tokens { name sha256 accounts|admin } or pass "
+                        "--admin_token_sha256");
   }
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> hashes;
   for (int i = 0; i < config.tokens_size(); ++i) {
     const auto& token = config.tokens(i);
     const std::string field = absl::StrCat("tokens[", i, "]");
-    if (token.name().empty()) return Invalid(field + ".name", "required");
+    if (token.name().empty()) return InvalidField(field + ".name", "required");
     if (!names.insert(token.name()).second) {
-      return Invalid(field + ".name", absl::StrCat("duplicate name \"", token.name(), "\""));
+      return InvalidField(field + ".name", absl::StrCat("duplicate name \"", token.name(), "\""));
     }
     if (token.sha256().size() != 64 || !IsLowerHex(token.sha256())) {
-      return Invalid(field + ".sha256",
-                     "expected 64 lower-case hex characters (sha256sum of the token)");
+      return InvalidField(field + ".sha256",
+                          "expected 64 lower-case hex characters (sha256sum of the token)");
+    }
+    if (token.sha256() == kSha256OfEmptyString) {
+      return InvalidField(field + ".sha256",
+                          "is the SHA-256 of an empty string (was the token variable unset?)");
     }
     if (!hashes.insert(token.sha256()).second) {
-      return Invalid(field + ".sha256", "the same token is listed twice");
+      return InvalidField(field + ".sha256", "the same token is listed twice");
     }
     if (!token.admin() && token.accounts().empty()) {
-      return Invalid(field + ".accounts", "required unless admin is true");
+      return InvalidField(field + ".accounts", "required unless admin is true");
     }
     for (int j = 0; j < token.accounts_size(); ++j) {
       if (!IsValidAccountId(token.accounts(j))) {
-        return Invalid(absl::StrCat(field, ".accounts[", j, "]"),
-                       absl::StrCat("not a valid account id: \"", token.accounts(j),
-                                    "\" (1-64 of [A-Za-z0-9_-])"));
+        return InvalidField(absl::StrCat(field, ".accounts[", j, "]"),
+                            absl::StrCat("not a valid account id: \"", token.accounts(j),
+                                         "\" (1-64 of [A-Za-z0-9_-])"));
       }
     }
   }
@@ -132,12 +139,12 @@ absl::Status ValidateEventTypes(const ServerConfig& config) {
     const auto& type = config.event_types(i);
     const std::string field = absl::StrCat("event_types[", i, "].name");
     if (!IsValidEventTypeName(type.name())) {
-      return Invalid(field, absl::StrCat("\"", type.name(),
-                                         "\" is not a dotted lower-case name like "
-                                         "booking.created"));
+      return InvalidField(field, absl::StrCat("\"", type.name(),
+                                              "\" is not a dotted lower-case name like "
+                                              "booking.created"));
     }
     if (!seen.insert(type.name()).second) {
-      return Invalid(field, absl::StrCat("duplicate event type \"", type.name(), "\""));
+      return InvalidField(field, absl::StrCat("duplicate event type \"", type.name(), "\""));
     }
   }
   return absl::OkStatus();
@@ -194,6 +201,9 @@ void ApplyDefaults(ServerConfig& config) {
   if (config.limits().max_webhooks_per_account() == 0) {
     config.mutable_limits()->set_max_webhooks_per_account(kDefaultMaxWebhooksPerAccount);
   }
+  if (config.limits().max_request_bytes() == 0) {
+    config.mutable_limits()->set_max_request_bytes(kDefaultMaxRequestBytes);
+  }
   SetHoursIfUnset(config.mutable_secret_rotation_overlap(), config.has_secret_rotation_overlap(),
                   24);
   SetHoursIfUnset(config.mutable_request_id_retention(), config.has_request_id_retention(), 24);
@@ -204,13 +214,18 @@ void ApplyDefaults(ServerConfig& config) {
 
 absl::Status ValidateServerConfig(const ServerConfig& config) {
   WINK_RETURN_IF_ERROR(ValidateListenAddress(config.listen_address()));
-  if (config.data_dir().empty()) return Invalid("data_dir", "required");
+  if (config.data_dir().empty()) return InvalidField("data_dir", "required");
   WINK_RETURN_IF_ERROR(ValidateTokens(config));
   WINK_RETURN_IF_ERROR(ValidateEventTypes(config));
   const int max_webhooks = config.limits().max_webhooks_per_account();
   if (max_webhooks < 1 || max_webhooks > kMaxWebhooksPerAccountCeiling) {
-    return Invalid("limits.max_webhooks_per_account",
-                   absl::StrCat("must be between 1 and ", kMaxWebhooksPerAccountCeiling));
+    return InvalidField("limits.max_webhooks_per_account",
+                        absl::StrCat("must be between 1 and ", kMaxWebhooksPerAccountCeiling));
+  }
+  const int max_request_bytes = config.limits().max_request_bytes();
+  if (max_request_bytes < 1024 || max_request_bytes > kMaxRequestBytesCeiling) {
+    return InvalidField("limits.max_request_bytes",
+                        absl::StrCat("must be between 1024 and ", kMaxRequestBytesCeiling));
   }
   WINK_RETURN_IF_ERROR(
       ValidateDuration("secret_rotation_overlap", config.secret_rotation_overlap()));
@@ -218,12 +233,12 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   for (int i = 0; i < config.allow_private_targets_size(); ++i) {
     auto range = IpRange::Parse(config.allow_private_targets(i));
     if (!range.ok()) {
-      return Invalid(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
+      return InvalidField(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
     }
   }
   if (!config.extra_ca_file().empty() && !IsReadableFile(config.extra_ca_file())) {
-    return Invalid("extra_ca_file",
-                   absl::StrCat("cannot read \"", config.extra_ca_file(), "\" as a file"));
+    return InvalidField("extra_ca_file",
+                        absl::StrCat("cannot read \"", config.extra_ca_file(), "\" as a file"));
   }
   return absl::OkStatus();
 }

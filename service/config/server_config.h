@@ -22,6 +22,7 @@ using ::wink::webhooks::config::v1::ServerConfig;
 inline constexpr absl::string_view kDefaultListenAddress = "127.0.0.1:50051";
 inline constexpr absl::string_view kDefaultDataDir = "./var/data";
 inline constexpr int kDefaultMaxWebhooksPerAccount = 100;
+inline constexpr int kDefaultMaxRequestBytes = 1 << 20;
 
 // Command-line values that replace the file's. Unset optionals keep the
 // file's value.

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "service/common/errors.h"
 
 namespace wink::webhooks::http {
 namespace {
@@ -32,9 +33,7 @@ CurlString GetPart(CURLU* url, CURLUPart part) {
 }  // namespace
 
 absl::StatusOr<HttpsUrl> ParseWebhookUrl(absl::string_view url, absl::string_view field) {
-  auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
-  };
+  auto invalid = [&](absl::string_view why) { return InvalidField(field, why); };
   if (url.empty()) return invalid("required");
   if (url.size() > kMaxUrlLength) {
     return invalid(absl::StrCat("longer than ", kMaxUrlLength, " characters"));
@@ -60,9 +59,18 @@ absl::StatusOr<HttpsUrl> ParseWebhookUrl(absl::string_view url, absl::string_vie
 
   // libcurl, like browsers, reads "https:///x" as host "x"; we want the
   // host exactly where the caller wrote it.
-  const absl::string_view authority = url.substr(scheme_end + 3);
-  if (authority.empty() || authority[0] == '/' || authority[0] == '?' || authority[0] == '#') {
+  const absl::string_view after_scheme = url.substr(scheme_end + 3);
+  if (after_scheme.empty() || after_scheme[0] == '/' || after_scheme[0] == '?') {
     return invalid("must have a host");
+  }
+  // libcurl decodes "%65vil.com" to "evil.com" (and takes "%25" as an IPv6
+  // zone): the host we check must be the one written, so refuse any.
+  absl::string_view host_and_port = after_scheme.substr(0, after_scheme.find_first_of("/?"));
+  if (const size_t at = host_and_port.rfind('@'); at != absl::string_view::npos) {
+    host_and_port.remove_prefix(at + 1);  // userinfo is refused below, with its own message
+  }
+  if (host_and_port.find('%') != absl::string_view::npos) {
+    return invalid("host must not contain percent-encoding");
   }
 
   std::unique_ptr<CURLU, UrlDeleter> parsed(curl_url());

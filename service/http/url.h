@@ -21,9 +21,9 @@ struct HttpsUrl {
   std::string path_and_query;
 };
 
-// Parses `url` as a webhook target: an absolute https URL with a host, at
-// most kMaxUrlLength printable ASCII characters, without user name,
-// password or fragment, with a port (if any) in 1-65535.
+// Parses `url` as a webhook target: an absolute https URL with a host (no
+// percent-encoding in it), at most kMaxUrlLength printable ASCII characters,
+// without user name, password or fragment, with a port (if any) in 1-65535.
 // INVALID_ARGUMENT "<field>: <what is wrong>" otherwise.
 absl::StatusOr<HttpsUrl> ParseWebhookUrl(absl::string_view url, absl::string_view field);
 

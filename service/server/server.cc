@@ -10,7 +10,6 @@
 #include "service/api/health_service.h"
 #include "service/api/webhook_service.h"
 #include "service/auth/authenticator.h"
-#include "service/common/ids.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/storage/storage.h"
@@ -41,18 +40,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   storage_options.data_dir = config.data_dir();
   storage_options.sync_writes =
       config.storage().sync_mode() != config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED;
-  WINK_ASSIGN_OR_RETURN(server->storage_, storage::Storage::Open(storage_options));
+  WINK_ASSIGN_OR_RETURN(server->storage_, storage::Storage::Open(storage_options, clock));
 
   server->authenticator_ = std::make_unique<auth::Authenticator>(config);
   server->catalog_ = std::make_unique<api::EventCatalog>(config);
-  server->ids_ = std::make_unique<IdGenerator>(clock);
   api::WebhookServiceOptions webhook_options;
   webhook_options.max_webhooks_per_account = config.limits().max_webhooks_per_account();
   webhook_options.secret_rotation_overlap = ConfigDuration(config.secret_rotation_overlap());
   webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       server->storage_->webhooks(), *server->authenticator_, *server->catalog_, clock,
-      *server->ids_, webhook_options);
+      webhook_options);
   server->health_service_ = std::make_unique<api::HealthService>(
       std::vector<std::string>{std::string(v1::WebhookService::service_full_name())});
 
@@ -61,6 +59,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(),
                            &server->port_);
+  // gRPC reads the whole message before any handler (and authentication)
+  // runs: keep what an anonymous caller can make us buffer small.
+  builder.SetMaxReceiveMessageSize(config.limits().max_request_bytes());
   builder.RegisterService(server->webhook_service_.get());
   builder.RegisterService(server->health_service_.get());
   server->grpc_server_ = builder.BuildAndStart();

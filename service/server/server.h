@@ -30,7 +30,6 @@ class Authenticator;
 namespace storage {
 class Storage;
 }  // namespace storage
-class IdGenerator;
 
 class Server {
  public:
@@ -62,7 +61,6 @@ class Server {
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<api::EventCatalog> catalog_;
-  std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<api::WebhookServiceImpl> webhook_service_;
   std::unique_ptr<api::HealthService> health_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

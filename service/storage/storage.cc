@@ -10,13 +10,15 @@ Storage::Storage() = default;
 // Stores are destroyed before the database they point into.
 Storage::~Storage() { webhooks_.reset(); }
 
-absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& options) {
+absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& options,
+                                                       const Clock& clock) {
   DatabaseOptions db_options;
   db_options.path = options.data_dir;
   db_options.sync_writes = options.sync_writes;
   auto storage = std::unique_ptr<Storage>(new Storage());
+  storage->ids_ = std::make_unique<IdGenerator>(clock);
   WINK_ASSIGN_OR_RETURN(storage->db_, Database::Open(db_options));
-  storage->webhooks_ = std::make_unique<WebhookStore>(*storage->db_);
+  storage->webhooks_ = std::make_unique<WebhookStore>(*storage->db_, *storage->ids_);
   return storage;
 }
 

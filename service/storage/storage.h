@@ -8,6 +8,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "service/common/clock.h"
+#include "service/common/ids.h"
 #include "service/storage/webhook_store.h"
 
 namespace wink::webhooks::storage {
@@ -24,15 +26,18 @@ struct StorageOptions {
 
 class Storage {
  public:
-  // Opens the database. Errors as Database::Open: FAILED_PRECONDITION when
-  // another process uses `data_dir` or the data is from a newer version.
-  static absl::StatusOr<std::unique_ptr<Storage>> Open(const StorageOptions& options);
+  // Opens the database. `clock` (for new ids) must outlive the storage.
+  // Errors as Database::Open: FAILED_PRECONDITION when another process uses
+  // `data_dir` or the data is from a newer version.
+  static absl::StatusOr<std::unique_ptr<Storage>> Open(const StorageOptions& options,
+                                                       const Clock& clock);
   ~Storage();
 
   WebhookStore& webhooks() { return *webhooks_; }
 
  private:
   Storage();
+  std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<WebhookStore> webhooks_;
 };

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/write_batch.h"
 #include "service/common/status_macros.h"
@@ -21,12 +22,16 @@ rocksdb::Slice AsSlice(const std::string& s) { return rocksdb::Slice(s); }
 
 }  // namespace
 
-WebhookStore::WebhookStore(Database& db) : db_(db) {}
+WebhookStore::WebhookStore(Database& db, IdGenerator& ids) : db_(db), ids_(ids) {}
+
+absl::Mutex& WebhookStore::LockFor(absl::string_view account) {
+  return account_locks_[absl::Hash<absl::string_view>{}(account) % kLockStripes];
+}
 
 absl::StatusOr<CreateWebhookResult> WebhookStore::Create(WebhookRecord webhook,
                                                          const CreateWebhookOptions& options) {
-  const std::string& account = webhook.account();
-  absl::MutexLock lock(&mutation_mu_);
+  const std::string account = webhook.account();
+  absl::MutexLock lock(&LockFor(account));
 
   std::string idempotency_key;
   if (!options.request_id.empty()) {
@@ -44,8 +49,9 @@ absl::StatusOr<CreateWebhookResult> WebhookStore::Create(WebhookRecord webhook,
         }
         auto existing = Get(account, earlier.resource_id());
         if (absl::IsNotFound(existing.status())) {
-          return absl::NotFoundError(
-              "request_id: the webhook this request created has since been deleted");
+          return absl::FailedPreconditionError(
+              "request_id: the webhook created with this request_id has since been deleted; "
+              "use a new request_id to create another");
         }
         WINK_RETURN_IF_ERROR(existing.status());
         return CreateWebhookResult{*std::move(existing), /*created=*/false};
@@ -61,13 +67,8 @@ absl::StatusOr<CreateWebhookResult> WebhookStore::Create(WebhookRecord webhook,
         "account \"", account, "\" already has the maximum of ", options.max_webhooks_per_account,
         " webhooks; delete one or ask for a higher limit"));
   }
+  webhook.set_id(ids_.Next(kWebhookIdPrefix));
   const std::string key = WebhookKey(account, webhook.id());
-  auto taken = db_.Get(ColumnFamily::kWebhooks, key);
-  if (taken.ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("webhook id ", webhook.id(), " is taken"));
-  }
-  if (!absl::IsNotFound(taken.status())) return taken.status();
-
   webhook.set_version(kWebhookRecordVersion);
   rocksdb::WriteBatch batch;
   batch.Put(db_.handle(ColumnFamily::kWebhooks), AsSlice(key),
@@ -127,7 +128,7 @@ absl::StatusOr<WebhookPage> WebhookStore::List(absl::string_view account,
 absl::StatusOr<WebhookRecord> WebhookStore::Update(
     absl::string_view account, absl::string_view id,
     const std::function<absl::Status(WebhookRecord&)>& mutate) {
-  absl::MutexLock lock(&mutation_mu_);
+  absl::MutexLock lock(&LockFor(account));
   WINK_ASSIGN_OR_RETURN(WebhookRecord record, Get(account, id));
   WINK_RETURN_IF_ERROR(mutate(record));
   record.set_version(kWebhookRecordVersion);
@@ -139,7 +140,7 @@ absl::StatusOr<WebhookRecord> WebhookStore::Update(
 }
 
 absl::Status WebhookStore::Delete(absl::string_view account, absl::string_view id) {
-  absl::MutexLock lock(&mutation_mu_);
+  absl::MutexLock lock(&LockFor(account));
   WINK_RETURN_IF_ERROR(Get(account, id).status());
   rocksdb::WriteBatch batch;
   batch.Delete(db_.handle(ColumnFamily::kWebhooks), AsSlice(WebhookKey(account, id)));

@@ -1,13 +1,16 @@
 // Persistence of webhook subscriptions (column families `webhooks` and
 // `idempotency`).
 //
-// Each method is one atomic RocksDB write batch; mutations of webhooks are
-// serialized by one mutex so that read-check-write sequences (the per-account
-// limit, request-id deduplication, read-modify-write updates) cannot race.
-// Reads take no lock. Thread-safe.
+// Each method is one atomic RocksDB write batch. Mutations of one account are
+// serialized by that account's lock (one of a fixed set of lock stripes), so
+// read-check-write sequences (the per-account limit, request-id
+// deduplication, read-modify-write updates) cannot race, while writes of
+// different accounts proceed in parallel and share WAL fsyncs (RocksDB's
+// group commit). Reads take no lock. Thread-safe.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_WEBHOOK_STORE_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_WEBHOOK_STORE_H_
 
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/common/ids.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
 namespace wink::webhooks::storage {
@@ -44,7 +48,7 @@ struct CreateWebhookOptions {
 struct CreateWebhookResult {
   WebhookRecord webhook;
   // False when `request_id` matched an earlier create: `webhook` is the
-  // webhook that one made, as it is now.
+  // webhook that one made, as it is now (possibly updated or rotated since).
   bool created = false;
 };
 
@@ -56,16 +60,18 @@ struct WebhookPage {
 
 class WebhookStore {
  public:
-  // `db` must outlive the store.
-  explicit WebhookStore(Database& db);
+  // `db` and `ids` must outlive the store.
+  WebhookStore(Database& db, IdGenerator& ids);
 
-  // Stores `webhook` (its `account` and `id` set by the caller; `version` is
-  // set here). With a known, unexpired `request_id` returns the earlier
+  // Stores `webhook` (its `account` set by the caller) under a new id that
+  // is assigned here, under the account's lock, so ids of one account are
+  // committed in id order and List never skips a concurrent create; `version`
+  // is set here too. With a known, unexpired `request_id` returns the earlier
   // webhook instead (created = false).
   // Errors: RESOURCE_EXHAUSTED when the account is at its limit;
   // INVALID_ARGUMENT "request_id: ..." when the request id was used for a
-  // different request; NOT_FOUND when the webhook the request id created has
-  // since been deleted; ALREADY_EXISTS if the id is taken.
+  // different request; FAILED_PRECONDITION "request_id: ..." when the webhook
+  // it created has since been deleted.
   absl::StatusOr<CreateWebhookResult> Create(WebhookRecord webhook,
                                              const CreateWebhookOptions& options);
 
@@ -88,11 +94,16 @@ class WebhookStore {
   absl::Status Delete(absl::string_view account, absl::string_view id);
 
  private:
+  static constexpr int kLockStripes = 64;
+
+  // The lock that serializes mutations of `account`.
+  absl::Mutex& LockFor(absl::string_view account);
   // Number of webhooks of `account`, counting no further than `stop_at`.
   absl::StatusOr<int> CountUpTo(absl::string_view account, int stop_at);
 
   Database& db_;
-  absl::Mutex mutation_mu_;
+  IdGenerator& ids_;
+  std::array<absl::Mutex, kLockStripes> account_locks_;
 };
 
 }  // namespace wink::webhooks::storage

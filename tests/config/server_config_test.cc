@@ -94,6 +94,7 @@ TEST(ApplyDefaultsTest, FillsEveryUnsetField) {
   EXPECT_EQ(config.listen_address(), "127.0.0.1:50051");
   EXPECT_EQ(config.data_dir(), kDefaultDataDir);
   EXPECT_EQ(config.limits().max_webhooks_per_account(), 100);
+  EXPECT_EQ(config.limits().max_request_bytes(), 1 << 20);
   EXPECT_EQ(config.secret_rotation_overlap().seconds(), 24 * 3600);
   EXPECT_EQ(config.request_id_retention().seconds(), 24 * 3600);
   EXPECT_EQ(config.storage().sync_mode(), v1::StorageConfig::SYNC_MODE_FSYNC);
@@ -351,6 +352,19 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidRow{"DuplicateHash",
                    [](ServerConfig& c) { c.mutable_tokens(1)->set_sha256(kHashA); },
                    "tokens[1].sha256: the same token is listed twice"},
+        InvalidRow{"Sha256OfEmptyString",
+                   [](ServerConfig& c) {
+                     c.mutable_tokens(0)->set_sha256(
+                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+                   },
+                   "tokens[0].sha256: is the SHA-256 of an empty string"},
+        InvalidRow{"RequestBytesTooSmall",
+                   [](ServerConfig& c) { c.mutable_limits()->set_max_request_bytes(100); },
+                   "limits.max_request_bytes: must be between 1024 and"},
+        InvalidRow{
+            "OverlapLongerThan30Days",
+            [](ServerConfig& c) { c.mutable_secret_rotation_overlap()->set_seconds(31 * 86400); },
+            "secret_rotation_overlap: must be at most 30 days"},
         InvalidRow{"NonAdminWithoutAccounts",
                    [](ServerConfig& c) { c.mutable_tokens(1)->clear_accounts(); },
                    "tokens[1].accounts: "},

@@ -120,7 +120,11 @@ INSTANTIATE_TEST_SUITE_P(
                "longer than 2048"},
         BadUrl{"PortZero", "https://example.com:0/", "port must be between 1 and 65535"},
         BadUrl{"PortTooLarge", "https://example.com:70000/", ""},
-        BadUrl{"PortNotANumber", "https://example.com:https/", ""}),
+        BadUrl{"PortNotANumber", "https://example.com:https/", ""},
+        // libcurl would decode these to a different host than the one written.
+        BadUrl{"PercentEncodedHost", "https://%65vil.example.com/", "percent-encoding"},
+        BadUrl{"Ipv6ZoneId", "https://[fe80::1%25eth0]/", "percent-encoding"},
+        BadUrl{"UserinfoWithPercent", "https://u%40x:p@example.com/", "user name or password"}),
     [](const ::testing::TestParamInfo<BadUrl>& info) { return info.param.name; });
 
 TEST(ParseWebhookUrlTest, RejectsAnEmptyFragment) {

@@ -28,6 +28,8 @@ using ::testing::IsSupersetOf;
 using ::testing::Not;
 
 constexpr char kToken[] = "binary-test-token-7f3a";
+constexpr char kWrongToken[] = "guessed-token-0c1d";
+constexpr char kHeaderValue[] = "receiver-api-key-5e6f";
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 
 std::vector<std::string> ServerArgs(const std::string& data_dir) {
@@ -58,11 +60,13 @@ ServerReflectionResponse Reflect(const std::shared_ptr<grpc::Channel>& channel,
   return response;
 }
 
-v1::Webhook CreateWebhook(v1::WebhookService::Stub& stub, const std::string& display_name) {
+v1::Webhook CreateWebhook(v1::WebhookService::Stub& stub, const std::string& display_name,
+                          const std::string& api_key = "k") {
   v1::CreateWebhookRequest request;
   request.set_parent("accounts/acme");
   request.mutable_webhook()->set_display_name(display_name);
   request.mutable_webhook()->set_url("https://receiver.example.com/hook");
+  (*request.mutable_webhook()->mutable_headers())["X-Api-Key"] = api_key;
   v1::Webhook out;
   const grpc::Status status = stub.CreateWebhook(Context().get(), request, &out);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -108,8 +112,18 @@ TEST(ServerBinaryTest, ServesReflectionAndHealthAndStopsGracefullyOnSigterm) {
             grpc::StatusCode::NOT_FOUND);
 
   auto stub = v1::WebhookService::NewStub(channel);
-  const v1::Webhook created = CreateWebhook(*stub, "Sigterm test");
+  const v1::Webhook created = CreateWebhook(*stub, "Sigterm test", kHeaderValue);
   ASSERT_FALSE(created.secret().empty());
+  // A failed login must not log what was tried either.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", std::string("Bearer ") + kWrongToken);
+    v1::ListWebhooksRequest request;
+    request.set_parent("accounts/acme");
+    v1::ListWebhooksResponse response;
+    EXPECT_EQ(stub->ListWebhooks(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
 
   // Close our idle connection first: a client that never polls its channel
   // does not answer the server's GOAWAY, and shutdown waits for it (about 5 s).
@@ -123,8 +137,11 @@ TEST(ServerBinaryTest, ServesReflectionAndHealthAndStopsGracefullyOnSigterm) {
   const std::string log = server->Log();
   EXPECT_THAT(log, HasSubstr("shutdown_complete"));
   EXPECT_THAT(log, HasSubstr("method=CreateWebhook principal=dev account=acme code=OK"));
-  // Neither the token nor the secret is ever logged.
+  // Neither tokens (right or wrong), secrets nor header values are logged.
+  EXPECT_THAT(log, HasSubstr("code=UNAUTHENTICATED"));
   EXPECT_THAT(log, Not(HasSubstr(kToken)));
+  EXPECT_THAT(log, Not(HasSubstr(kWrongToken)));
+  EXPECT_THAT(log, Not(HasSubstr(kHeaderValue)));
   EXPECT_THAT(log, Not(HasSubstr(created.secret())));
   EXPECT_THAT(log, Not(HasSubstr(created.secret().substr(6))));
 }
@@ -158,6 +175,18 @@ TEST(ServerBinaryTest, KillDashNineLosesNoAcknowledgedWrite) {
   std::vector<std::string> listed;
   for (const auto& w : response.webhooks()) listed.push_back(w.name());
   EXPECT_EQ(listed, names);
+}
+
+TEST(ServerBinaryTest, SigintAlsoShutsDownGracefully) {
+  TempDir dir;
+  auto server = ServerProcess::Start(ServerArgs(dir.Child("data")), dir.Child("log"));
+  ASSERT_TRUE(server->WaitReady(kStartTimeout).ok());
+  server->Signal(SIGINT);
+  auto exit_code = server->WaitExit(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0);
+  EXPECT_THAT(server->Log(), HasSubstr("shutdown_started signal=Interrupt"));
+  EXPECT_THAT(server->Log(), HasSubstr("shutdown_complete"));
 }
 
 TEST(ServerBinaryTest, SecondServerOnTheSameDataDirRefusesToStart) {

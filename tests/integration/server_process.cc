@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,9 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
 
   const pid_t pid = ::fork();
   if (pid == 0) {
+    // Never outlive the test: a crashed or timed-out test must not leave
+    // servers behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);

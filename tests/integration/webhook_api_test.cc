@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -204,7 +205,7 @@ TEST_F(WebhookApiTest, ListPaginatesOver250WebhooksInCreationOrder) {
   EXPECT_FALSE(page.next_page_token().empty());
 }
 
-TEST_F(WebhookApiTest, ListOfAnEmptyAccountIsEmptyWithoutToken) {
+TEST_F(WebhookApiTest, ListOfAnEmptyAccountIsEmptyWithNoNextPageToken) {
   v1::ListWebhooksResponse page;
   ASSERT_TRUE(List(kAcmeToken, "accounts/acme", 10, "", &page).ok());
   EXPECT_EQ(page.webhooks_size(), 0);
@@ -316,6 +317,44 @@ TEST_F(WebhookApiTest, UpdateRejectsBadMasksAndChangesNothing) {
   ASSERT_TRUE(Get(kAcmeToken, created.name(), &got).ok());
   ExpectSameConfig(got, created);
   EXPECT_TRUE(got.enabled());
+  EXPECT_TRUE(MessageDifferencer::Equals(got.update_time(), created.update_time()));
+}
+
+TEST_F(WebhookApiTest, UpdateValidatesNewValuesLikeCreateAndChangesNothing) {
+  const v1::Webhook created = MustCreate();
+  struct Case {
+    std::string path;
+    std::function<void(v1::Webhook&)> set;
+    std::string message_prefix;
+  };
+  const std::vector<Case> cases = {
+      {"url", [](v1::Webhook& w) { w.set_url("http://pms.example.com/"); },
+       "webhook.url: must use https"},
+      {"url", [](v1::Webhook& w) { w.set_url("https://%65vil.example.com/"); },
+       "webhook.url: host must not contain percent-encoding"},
+      {"display_name", [](v1::Webhook& w) { w.set_display_name(std::string(129, 'n')); },
+       "webhook.display_name: longer than 128"},
+      {"description", [](v1::Webhook& w) { w.set_description("bell\a"); },
+       "webhook.description: must not contain control characters"},
+      {"event_types", [](v1::Webhook& w) { w.add_event_types("nope.nope"); },
+       "webhook.event_types[0]: unknown event type"},
+      {"headers", [](v1::Webhook& w) { (*w.mutable_headers())["Webhook_Id"] = "x"; },
+       "webhook.headers[\"Webhook_Id\"]: is reserved"},
+      {"headers", [](v1::Webhook& w) { (*w.mutable_headers())["X-Empty"] = ""; },
+       "webhook.headers[\"X-Empty\"]: value must not be empty"},
+  };
+  for (const Case& c : cases) {
+    v1::Webhook change;
+    change.set_name(created.name());
+    c.set(change);
+    v1::Webhook out;
+    const grpc::Status status = Update(kAcmeToken, change, {c.path}, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message_prefix;
+    EXPECT_THAT(status.error_message(), StartsWith(c.message_prefix));
+  }
+  v1::Webhook got;
+  ASSERT_TRUE(Get(kAcmeToken, created.name(), &got).ok());
+  ExpectSameConfig(got, created);
   EXPECT_TRUE(MessageDifferencer::Equals(got.update_time(), created.update_time()));
 }
 
@@ -689,16 +728,109 @@ TEST_F(WebhookApiTest, ListEventTypesReturnsTheCatalogueSorted) {
                                               "booking.cancelled", "payment.completed"}));
 }
 
-TEST_F(WebhookApiTest, ExpiredDeadlineIsReportedNotServed) {
-  v1::CreateWebhookRequest request;
-  request.set_parent("accounts/acme");
-  *request.mutable_webhook() = SampleWebhook();
+TEST_F(WebhookApiTest, ListEventTypesPaginates) {
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListEventTypesRequest request;
+    request.set_parent("accounts/acme");
+    request.set_page_size(5);
+    request.set_page_token(token);
+    v1::ListEventTypesResponse response;
+    ASSERT_TRUE(stub_->ListEventTypes(ContextWithToken(kAcmeToken).get(), request, &response).ok());
+    EXPECT_LE(response.event_types_size(), 5);
+    for (const auto& type : response.event_types()) names.push_back(type.name());
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);  // 13 types in pages of 5
+  EXPECT_EQ(names.size(), server_.config().event_types_size());
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
+}
+
+TEST_F(WebhookApiTest, MoreThanOneAuthorizationHeaderIsUnauthenticated) {
   grpc::ClientContext context;
   context.AddMetadata("authorization", std::string("Bearer ") + kAcmeToken);
-  context.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  context.AddMetadata("authorization", "Bearer someone-else");
+  v1::ListWebhooksRequest request;
+  request.set_parent("accounts/acme");
+  v1::ListWebhooksResponse response;
+  const grpc::Status status = stub_->ListWebhooks(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(), "send exactly one authorization header");
+}
+
+TEST_F(WebhookApiTest, OversizedRequestsAreRefusedBeforeAnyWork) {
+  v1::Webhook webhook = SampleWebhook();
+  webhook.set_description(std::string(2 << 20, 'x'));  // 2 MiB > the 1 MiB default limit
   v1::Webhook out;
-  EXPECT_EQ(stub_->CreateWebhook(&context, request, &out).error_code(),
-            grpc::StatusCode::DEADLINE_EXCEEDED);
+  const grpc::Status status = Create(kAcmeToken, "accounts/acme", webhook, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(ListAll("acme").empty());
+}
+
+TEST_F(WebhookApiTest, RequestIdReplayAfterRotationOmitsTheSecretAndAfterDeleteFails) {
+  v1::Webhook first;
+  ASSERT_TRUE(Create(kAcmeToken, "accounts/acme", SampleWebhook(), &first, "req-rotate").ok());
+  v1::Webhook rotated;
+  ASSERT_TRUE(Rotate(kAcmeToken, first.name(), &rotated).ok());
+
+  v1::Webhook replay;
+  ASSERT_TRUE(Create(kAcmeToken, "accounts/acme", SampleWebhook(), &replay, "req-rotate").ok());
+  EXPECT_EQ(replay.name(), first.name());
+  EXPECT_EQ(replay.secret(), "") << "a request id must not reveal a rotated secret";
+
+  ASSERT_TRUE(Delete(kAcmeToken, first.name()).ok());
+  const grpc::Status status =
+      Create(kAcmeToken, "accounts/acme", SampleWebhook(), &replay, "req-rotate");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), StartsWith("request_id: "));
+  EXPECT_TRUE(ListAll("acme").empty());
+}
+
+TEST_F(WebhookApiTest, ConcurrentCreatesWithOneRequestIdMakeOneWebhook) {
+  constexpr int kCallers = 16;
+  std::vector<v1::Webhook> results(kCallers);
+  std::vector<grpc::Status> statuses(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      auto stub = server_.NewStub();
+      v1::CreateWebhookRequest request;
+      request.set_parent("accounts/acme");
+      *request.mutable_webhook() = SampleWebhook();
+      request.set_request_id("one-request");
+      statuses[i] = stub->CreateWebhook(ContextWithToken(kAcmeToken).get(), request, &results[i]);
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  for (int i = 0; i < kCallers; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(results[i].name(), results[0].name());
+    EXPECT_EQ(results[i].secret(), results[0].secret());
+  }
+  EXPECT_EQ(ListAll("acme").size(), 1u);
+}
+
+TEST_F(WebhookApiTest, ListPagesStayUnderAByteBudget) {
+  // ~21 KiB each: 60 of them do not fit one 1 MiB page.
+  v1::Webhook big = SampleWebhook();
+  big.clear_headers();
+  for (int i = 0; i < 20; ++i) {
+    (*big.mutable_headers())["X-Big-" + std::to_string(i)] = std::string(1024, 'v');
+  }
+  big.set_description(std::string(1024, 'd'));
+  for (int i = 0; i < 60; ++i) MustCreate(big);
+
+  v1::ListWebhooksResponse page;
+  ASSERT_TRUE(List(kAcmeToken, "accounts/acme", 1000, "", &page).ok());
+  EXPECT_LT(page.webhooks_size(), 60);
+  EXPECT_GT(page.webhooks_size(), 0);
+  EXPECT_LE(page.ByteSizeLong(), 1100u * 1024u);
+  EXPECT_FALSE(page.next_page_token().empty());
+  EXPECT_EQ(ListAll("acme").size(), 60u);
 }
 
 }  // namespace

@@ -45,13 +45,12 @@ class WebhookStoreTest : public ::testing::Test {
     auto db = Database::Open(options);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    store_ = std::make_unique<WebhookStore>(*db_);
+    store_ = std::make_unique<WebhookStore>(*db_, ids_);
   }
 
   WebhookRecord NewWebhook(absl::string_view account) {
     WebhookRecord webhook;
     webhook.set_account(std::string(account));
-    webhook.set_id(ids_.Next(kWebhookIdPrefix));
     webhook.set_display_name("Channel manager");
     webhook.set_url("https://example.com/hook");
     webhook.add_event_types("booking.created");
@@ -96,26 +95,25 @@ TEST_F(WebhookStoreTest, CreateStoresTheWebhookAndGetReturnsIt) {
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   EXPECT_EQ(created->webhook.version(), kWebhookRecordVersion);
-  EXPECT_EQ(created->webhook.id(), webhook.id());
+  EXPECT_TRUE(IsValidId(created->webhook.id(), kWebhookIdPrefix));
 
-  auto got = store_->Get("acme", webhook.id());
+  auto got = store_->Get("acme", created->webhook.id());
   ASSERT_TRUE(got.ok()) << got.status();
   WebhookRecord expected = webhook;
+  expected.set_id(created->webhook.id());
   expected.set_version(kWebhookRecordVersion);
   EXPECT_EQ(got->SerializeAsString(), expected.SerializeAsString());
   EXPECT_EQ(got->headers().at("X-Api-Key"), "k");
 }
 
-TEST_F(WebhookStoreTest, CreateWithATakenIdIsAlreadyExists) {
-  const WebhookRecord webhook = NewWebhook("acme");
-  ASSERT_TRUE(store_->Create(webhook, Options()).ok());
-
-  WebhookRecord again = webhook;
-  again.set_display_name("other");
-  auto result = store_->Create(again, Options());
-
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->Get("acme", webhook.id())->display_name(), "Channel manager");
+TEST_F(WebhookStoreTest, CreateAssignsANewIdEvenWhenOneIsGiven) {
+  WebhookRecord webhook = NewWebhook("acme");
+  webhook.set_id("wh_caller_chosen");
+  auto first = store_->Create(webhook, Options());
+  auto second = store_->Create(webhook, Options());
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(IsValidId(first->webhook.id(), kWebhookIdPrefix));
+  EXPECT_LT(first->webhook.id(), second->webhook.id());
 }
 
 TEST_F(WebhookStoreTest, GetOfAnUnknownIdIsNotFound) {
@@ -229,7 +227,6 @@ TEST_F(WebhookStoreTest, CreateBeyondTheAccountLimitIsResourceExhaustedAndStores
 
   EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("\"acme\""));
-  EXPECT_EQ(store_->Get("acme", third.id()).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->List("acme", "", 10)->webhooks.size(), 2u);
 
   // The request id was not remembered either: a retry once there is room
@@ -300,7 +297,7 @@ TEST_F(WebhookStoreTest, RetryWithTheSameRequestIdReturnsTheFirstWebhook) {
 
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_FALSE(retry->created);
-  EXPECT_EQ(retry->webhook.id(), first.id());
+  EXPECT_EQ(retry->webhook.id(), created->webhook.id());
   EXPECT_EQ(store_->List("acme", "", 10)->webhooks.size(), 1u);
 }
 
@@ -385,14 +382,14 @@ TEST_F(WebhookStoreTest, RequestIdIsRememberedUntilItsExpireTime) {
   EXPECT_FALSE(retry->created);
 }
 
-TEST_F(WebhookStoreTest, RequestIdOfADeletedWebhookIsNotFound) {
+TEST_F(WebhookStoreTest, RequestIdOfADeletedWebhookIsFailedPrecondition) {
   auto first = store_->Create(NewWebhook("acme"), Options("req-1", "fp"));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(store_->Delete("acme", first->webhook.id()).ok());
 
   auto retry = store_->Create(NewWebhook("acme"), Options("req-1", "fp"));
 
-  EXPECT_EQ(retry.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(retry.status().message()), StartsWith("request_id:"));
   EXPECT_THAT(store_->List("acme", "", 10)->webhooks, IsEmpty());
 }
@@ -508,13 +505,11 @@ TEST_F(WebhookStoreTest, RecordWithoutVersionIsDataLoss) {
 TEST(StorageTest, WebhooksSurviveClosingAndReopening) {
   TempDir dir;
   FakeClock clock;
-  IdGenerator ids(clock, /*seed=*/2);
   StorageOptions options;
   options.data_dir = dir.Child("data");
   options.sync_writes = false;
   WebhookRecord webhook;
   webhook.set_account("acme");
-  webhook.set_id(ids.Next(kWebhookIdPrefix));
   webhook.set_display_name("persisted");
   CreateWebhookOptions create;
   create.request_id = "req-1";
@@ -522,18 +517,19 @@ TEST(StorageTest, WebhooksSurviveClosingAndReopening) {
   create.now = clock.Now();
   create.request_id_expire_time = clock.Now() + absl::Hours(1);
   {
-    auto storage = Storage::Open(options);
+    auto storage = Storage::Open(options, clock);
     ASSERT_TRUE(storage.ok()) << storage.status();
-    ASSERT_TRUE((*storage)->webhooks().Create(webhook, create).ok());
+    auto created = (*storage)->webhooks().Create(webhook, create);
+    ASSERT_TRUE(created.ok()) << created.status();
+    webhook.set_id(created->webhook.id());
   }
 
-  auto storage = Storage::Open(options);
+  auto storage = Storage::Open(options, clock);
   ASSERT_TRUE(storage.ok()) << storage.status();
   auto got = (*storage)->webhooks().Get("acme", webhook.id());
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->display_name(), "persisted");
   // The request id survived too.
-  webhook.set_id(ids.Next(kWebhookIdPrefix));
   auto retry = (*storage)->webhooks().Create(webhook, create);
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_FALSE(retry->created);
@@ -543,10 +539,11 @@ TEST(StorageTest, SecondOpenOfTheSameDirectoryIsFailedPrecondition) {
   TempDir dir;
   StorageOptions options;
   options.data_dir = dir.Child("data");
-  auto first = Storage::Open(options);
+  FakeClock clock;
+  auto first = Storage::Open(options, clock);
   ASSERT_TRUE(first.ok()) << first.status();
 
-  auto second = Storage::Open(options);
+  auto second = Storage::Open(options, clock);
 
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use"));

@@ -1,0 +1,45 @@
+#include "service/api/secret_rotation.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+namespace wink::webhooks::api {
+
+using ::wink::webhooks::internal::v1::SigningSecretRecord;
+
+void RotateSecrets(storage::WebhookRecord& record, std::string new_key, absl::Time now,
+                   absl::Duration overlap) {
+  const int64_t now_us = absl::ToUnixMicros(now);
+  std::vector<SigningSecretRecord> kept;
+  SigningSecretRecord fresh;
+  fresh.set_key(std::move(new_key));
+  fresh.set_create_time_us(now_us);
+  kept.push_back(std::move(fresh));
+  // Secrets are stored newest first, so the loop meets the oldest last.
+  for (int i = 0; i < record.secrets_size(); ++i) {
+    SigningSecretRecord old = record.secrets(i);
+    if (i == 0) old.set_expire_time_us(absl::ToUnixMicros(now + overlap));
+    if (old.expire_time_us() > now_us && static_cast<int>(kept.size()) <= kMaxPreviousSecrets) {
+      kept.push_back(std::move(old));
+    }
+  }
+  record.clear_secrets();
+  for (auto& secret : kept) *record.add_secrets() = std::move(secret);
+  record.set_secret_generation(record.secret_generation() + 1);
+}
+
+std::optional<absl::Time> PreviousSecretExpireTime(const storage::WebhookRecord& record,
+                                                   absl::Time now) {
+  const int64_t now_us = absl::ToUnixMicros(now);
+  int64_t latest = 0;
+  for (int i = 1; i < record.secrets_size(); ++i) {
+    if (record.secrets(i).expire_time_us() > now_us) {
+      latest = std::max(latest, record.secrets(i).expire_time_us());
+    }
+  }
+  if (latest == 0) return std::nullopt;
+  return absl::FromUnixMicros(latest);
+}
+
+}  // namespace wink::webhooks::api

@@ -1,0 +1,37 @@
+// Which signing secrets a webhook keeps across rotations.
+//
+// After a rotation the new secret is current and the previous one keeps
+// signing until `now + overlap`, so receivers can switch over without
+// rejecting deliveries. Rotating again within the overlap keeps the older
+// ones too, up to kMaxPreviousSecrets; expired ones are dropped.
+#ifndef WINK_WEBHOOKS_SERVICE_API_SECRET_ROTATION_H_
+#define WINK_WEBHOOKS_SERVICE_API_SECRET_ROTATION_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "service/storage/webhook_store.h"
+
+namespace wink::webhooks::api {
+
+// Previous secrets kept at most besides the current one, however often a
+// webhook is rotated within the overlap window.
+inline constexpr int kMaxPreviousSecrets = 2;
+
+// Makes `new_key` the current secret of `record` and counts the rotation in
+// `secret_generation`. The old current secret
+// expires at `now + overlap` (an overlap of zero drops it at once); previous
+// secrets that have expired, or are beyond kMaxPreviousSecrets (oldest
+// first), are dropped.
+void RotateSecrets(storage::WebhookRecord& record, std::string new_key, absl::Time now,
+                   absl::Duration overlap);
+
+// When the last previous secret that still signs at `now` stops signing, or
+// nullopt if only the current secret signs.
+std::optional<absl::Time> PreviousSecretExpireTime(const storage::WebhookRecord& record,
+                                                   absl::Time now);
+
+}  // namespace wink::webhooks::api
+
+#endif  // WINK_WEBHOOKS_SERVICE_API_SECRET_ROTATION_H_
