@@ -16,6 +16,27 @@ namespace {
 
 constexpr absl::string_view kSchemaKey = "schema";
 
+// Drops idempotency entries whose window has passed, so the column family
+// does not grow forever. Readers ignore expired entries anyway, so when
+// compaction gets to them does not matter.
+class ExpiredIdempotencyFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredIdempotencyFilter(const Clock& clock) : clock_(clock) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    internal::v1::IdempotencyRecord record;
+    // Keep what cannot be read: deleting it would hide the corruption.
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
+    return record.expire_time_us() != 0 &&
+           record.expire_time_us() <= absl::ToUnixMicros(clock_.Now());
+  }
+  const char* Name() const override { return "wink.ExpiredIdempotencyFilter"; }
+
+ private:
+  const Clock& clock_;
+};
+
 }  // namespace
 
 absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context) {
@@ -54,9 +75,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     }
   }
 
+  auto db = std::unique_ptr<Database>(new Database());
+  db->idempotency_filter_ = std::make_unique<ExpiredIdempotencyFilter>(*options.clock);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (absl::string_view name : kColumnFamilyNames) {
-    descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    rocksdb::ColumnFamilyOptions cf_options;
+    if (name == ColumnFamilyName(ColumnFamily::kIdempotency)) {
+      cf_options.compaction_filter = db->idempotency_filter_.get();
+    }
+    descriptors.emplace_back(std::string(name), cf_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
@@ -74,7 +101,6 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     return FromRocksDb(status, absl::StrCat("opening database \"", options.path, "\""));
   }
 
-  auto db = std::unique_ptr<Database>(new Database());
   db->db_.reset(raw_db);
   for (int i = 0; i < kColumnFamilyCount; ++i) db->handles_[i] = handles[i];
   db->write_options_.sync = options.sync_writes;
@@ -110,6 +136,12 @@ absl::Status Database::CheckSchema() {
         kSchemaVersion, "; run a newer version"));
   }
   return absl::OkStatus();
+}
+
+absl::Status Database::Compact(ColumnFamily cf) {
+  return FromRocksDb(
+      db_->CompactRange(rocksdb::CompactRangeOptions(), handle(cf), nullptr, nullptr),
+      "compacting");
 }
 
 absl::Status Database::Write(rocksdb::WriteBatch& batch) {

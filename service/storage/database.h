@@ -12,8 +12,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "service/common/clock.h"
 #include "service/storage/column_families.h"
 
 namespace wink::webhooks::storage {
@@ -29,6 +31,9 @@ struct DatabaseOptions {
   // Whether each acknowledged write fsyncs the write-ahead log. RocksDB
   // groups concurrent writers so they share one fsync (group commit).
   bool sync_writes = true;
+  // Decides which idempotency entries have expired; compaction drops them.
+  // Must outlive the database.
+  const Clock* clock = &SystemClock();
 };
 
 // Thread-safe: reads and writes may come from any thread.
@@ -52,6 +57,11 @@ class Database {
   // Reads `key`. NOT_FOUND if absent.
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
 
+  // Compacts all of `cf` now instead of when RocksDB decides to, which also
+  // runs its compaction filter (expired idempotency entries are dropped).
+  // For maintenance and tests.
+  absl::Status Compact(ColumnFamily cf);
+
   // Iterator over `cf`; the caller owns it and must delete it before the
   // database. `upper_bound`, if non-empty, must outlive the iterator.
   std::unique_ptr<rocksdb::Iterator> NewIterator(ColumnFamily cf,
@@ -65,6 +75,8 @@ class Database {
   Database() = default;
   absl::Status CheckSchema();
 
+  // Declared before db_: RocksDB uses the filter until the DB is closed.
+  std::unique_ptr<rocksdb::CompactionFilter> idempotency_filter_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kColumnFamilyCount> handles_{};
   rocksdb::WriteOptions write_options_;

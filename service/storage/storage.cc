@@ -15,6 +15,7 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& opt
   DatabaseOptions db_options;
   db_options.path = options.data_dir;
   db_options.sync_writes = options.sync_writes;
+  db_options.clock = &clock;
   auto storage = std::unique_ptr<Storage>(new Storage());
   storage->ids_ = std::make_unique<IdGenerator>(clock);
   WINK_ASSIGN_OR_RETURN(storage->db_, Database::Open(db_options));

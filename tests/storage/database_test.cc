@@ -12,6 +12,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "service/storage/column_families.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/fakes/temp_dir.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
@@ -28,6 +29,7 @@ class DatabaseTest : public ::testing::Test {
   DatabaseOptions Options() const {
     DatabaseOptions options;
     options.path = dir_.Child("db");
+    options.clock = &clock_;
     // Tests check logic, not durability; skipping fsync keeps them fast.
     options.sync_writes = false;
     return options;
@@ -56,7 +58,36 @@ class DatabaseTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  testing::FakeClock clock_;
 };
+
+TEST_F(DatabaseTest, CompactionDropsExpiredIdempotencyEntriesOnly) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  const int64_t now_us = absl::ToUnixMicros(clock_.Now());
+  internal::v1::IdempotencyRecord soon;
+  soon.set_version(1);
+  soon.set_expire_time_us(now_us + absl::ToInt64Microseconds(absl::Hours(1)));
+  internal::v1::IdempotencyRecord later = soon;
+  later.set_expire_time_us(now_us + absl::ToInt64Microseconds(absl::Hours(48)));
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "soon", soon.SerializeAsString()).ok());
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "later", later.SerializeAsString()).ok());
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "corrupt", "\xff\xff").ok());
+  // The filter belongs to the idempotency family only.
+  ASSERT_TRUE(Put(*db, ColumnFamily::kWebhooks, "soon", soon.SerializeAsString()).ok());
+
+  ASSERT_TRUE(db->Compact(ColumnFamily::kIdempotency).ok());
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "soon").ok()) << "not expired yet";
+
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(db->Compact(ColumnFamily::kIdempotency).ok());
+  ASSERT_TRUE(db->Compact(ColumnFamily::kWebhooks).ok());
+  EXPECT_EQ(db->Get(ColumnFamily::kIdempotency, "soon").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "later").ok());
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "corrupt").ok()) << "unreadable is kept";
+  EXPECT_TRUE(db->Get(ColumnFamily::kWebhooks, "soon").ok());
+}
 
 TEST_F(DatabaseTest, OpenCreatesTheDirectoryAndEveryColumnFamily) {
   {
