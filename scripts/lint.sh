@@ -12,7 +12,12 @@ if [[ ! -x "$buf" ]]; then
     WEBHOOKS_PACKAGES=()
     webhooks_install_deps npm
   fi
-  npm install --silent --no-audit --no-fund --prefix tools/npm "@bufbuild/buf@$BUF_VERSION" >/dev/null
+  for attempt in 1 2 3; do   # the registry is remote: ride out a passing failure
+    npm install --silent --no-audit --no-fund --prefix tools/npm \
+      "@bufbuild/buf@$BUF_VERSION" >/dev/null && break
+    [[ $attempt -eq 3 ]] && { echo "lint: could not install @bufbuild/buf from npm" >&2; exit 1; }
+    sleep $((attempt * 5))
+  done
 fi
 (cd proto && "../$buf" lint)
 echo "buf lint: clean"
