@@ -2,12 +2,12 @@
 
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_writer.h"
+#include "service/common/errors.h"
 #include "service/common/utf8.h"
 
 namespace wink::webhooks::api {
@@ -36,11 +36,8 @@ bool Walk(const Descriptor& type, absl::string_view bytes, const std::string& pr
       if (!WireFormatLite::SkipField(&in, tag)) return false;
       continue;
     }
-    uint32_t length;
     std::string value;
-    if (!in.ReadVarint32(&length) || !in.ReadString(&value, static_cast<int>(length))) {
-      return false;
-    }
+    if (!WireFormatLite::ReadString(&in, &value)) return false;
     std::string path = prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
     if (field->is_map()) {
       // A map entry is a message {key = 1; value = 2}. Check the key first, then
@@ -51,15 +48,12 @@ bool Walk(const Descriptor& type, absl::string_view bytes, const std::string& pr
       std::string key;
       std::string entry_value;
       for (uint32_t t = entry_in.ReadTag(); t != 0; t = entry_in.ReadTag()) {
-        uint32_t n;
         std::string* target = WireFormatLite::GetTagFieldNumber(t) == 1 ? &key : &entry_value;
         if (WireFormatLite::GetTagWireType(t) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
           if (!WireFormatLite::SkipField(&entry_in, t)) return false;
           continue;
         }
-        if (!entry_in.ReadVarint32(&n) || !entry_in.ReadString(target, static_cast<int>(n))) {
-          return false;
-        }
+        if (!WireFormatLite::ReadString(&entry_in, target)) return false;
       }
       if (entry.map_key()->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(key)) {
         *error = absl::InvalidArgumentError(absl::StrCat(path, ": keys must be valid UTF-8"));
@@ -67,7 +61,7 @@ bool Walk(const Descriptor& type, absl::string_view bytes, const std::string& pr
       }
       if (entry.map_value()->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(entry_value)) {
         *error = absl::InvalidArgumentError(
-            absl::StrCat(path, "[\"", absl::CHexEscape(key), "\"]: must be valid UTF-8"));
+            absl::StrCat(path, "[", QuoteForError(key), "]: must be valid UTF-8"));
         return true;
       }
       continue;

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -33,6 +34,13 @@ constexpr size_t kMaxPageBytes = 1 << 20;
 
 // Fields a caller may change with UpdateWebhook.
 enum class MutableField { kDisplayName, kUrl, kEventTypes, kEnabled, kDescription, kHeaders };
+
+// What CreateWebhook takes from the request: every mutable field but
+// `enabled`, whose absence means true on create.
+constexpr MutableField kCreateFields[] = {
+    MutableField::kDisplayName, MutableField::kUrl,     MutableField::kEventTypes,
+    MutableField::kDescription, MutableField::kHeaders,
+};
 
 constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"display_name", MutableField::kDisplayName}, {"url", MutableField::kUrl},
@@ -144,7 +152,7 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
 }
 
 // Validates the new values of `fields` and writes them into `record`.
-absl::Status ApplyUpdate(const v1::Webhook& update, const std::vector<MutableField>& fields,
+absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableField> fields,
                          const EventCatalog& catalog, WebhookRecord& record) {
   for (MutableField field : fields) {
     switch (field) {
@@ -220,11 +228,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
         record.set_create_time_us(now_us);
         record.set_update_time_us(now_us);
-        std::vector<MutableField> all_but_enabled;
-        for (const auto& [name, field] : kMutableFields) {
-          if (field != MutableField::kEnabled) all_but_enabled.push_back(field);
-        }
-        WINK_RETURN_IF_ERROR(ApplyUpdate(requested, all_but_enabled, catalog_, record));
+        WINK_RETURN_IF_ERROR(ApplyUpdate(requested, kCreateFields, catalog_, record));
         WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
         SigningSecretRecord* secret = record.add_secrets();
         secret->set_key(std::move(key));
@@ -282,23 +286,20 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(grpc::CallbackServerC
                               store_.List(account, after_id, page_size));
         const absl::Time now = clock_.Now();
         size_t page_bytes = 0;
-        bool cut_short = false;
+        const WebhookRecord* last = nullptr;  // the last one in the response
         for (const WebhookRecord& record : page.webhooks) {
           v1::Webhook webhook;
           ToApi(record, now, /*include_secret=*/false, &webhook);
           // Keep every page far below clients' 4 MiB default receive limit,
           // whatever the page size and the webhooks' sizes.
           page_bytes += webhook.ByteSizeLong();
-          if (page_bytes > kMaxPageBytes && response.webhooks_size() > 0) {
-            cut_short = true;
-            break;
-          }
+          if (page_bytes > kMaxPageBytes && last != nullptr) break;
           *response.add_webhooks() = std::move(webhook);
+          last = &record;
         }
-        if ((page.has_more || cut_short) && response.webhooks_size() > 0) {
-          const std::string& last = response.webhooks(response.webhooks_size() - 1).name();
-          response.set_next_page_token(
-              EncodePageToken(request.parent(), last.substr(last.rfind('/') + 1)));
+        const bool cut_short = last != nullptr && last != &page.webhooks.back();
+        if ((page.has_more || cut_short) && last != nullptr) {
+          response.set_next_page_token(EncodePageToken(request.parent(), last->id()));
         }
         return absl::OkStatus();
       });

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
@@ -67,11 +68,16 @@ bool IsValidEventTypeName(absl::string_view name) {
   return true;
 }
 
-// std::ifstream happily "opens" a directory on Linux; insist on a file.
-bool IsReadableFile(absl::string_view path) {
+// The contents of `path`, or nullopt unless it is a readable regular file
+// (std::ifstream happily "opens" a directory on Linux).
+std::optional<std::string> ReadRegularFile(absl::string_view path) {
   std::error_code ec;
-  return std::filesystem::is_regular_file(std::string(path), ec) &&
-         std::ifstream(std::string(path)).good();
+  if (!std::filesystem::is_regular_file(std::string(path), ec)) return std::nullopt;
+  std::ifstream file{std::string(path)};
+  if (!file) return std::nullopt;
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
 }
 
 absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
@@ -236,7 +242,7 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       return InvalidField(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
     }
   }
-  if (!config.extra_ca_file().empty() && !IsReadableFile(config.extra_ca_file())) {
+  if (!config.extra_ca_file().empty() && !ReadRegularFile(config.extra_ca_file())) {
     return InvalidField("extra_ca_file",
                         absl::StrCat("cannot read \"", config.extra_ca_file(), "\" as a file"));
   }
@@ -247,13 +253,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
                                               const ConfigOverrides& overrides) {
   ServerConfig config;
   if (!path.empty()) {
-    std::ifstream file{std::string(path)};
-    if (!IsReadableFile(path) || !file) {
+    const std::optional<std::string> contents = ReadRegularFile(path);
+    if (!contents) {
       return absl::NotFoundError(absl::StrCat("cannot read config file \"", path, "\""));
     }
-    std::stringstream contents;
-    contents << file.rdbuf();
-    WINK_ASSIGN_OR_RETURN(config, ParseServerConfig(contents.str(), path));
+    WINK_ASSIGN_OR_RETURN(config, ParseServerConfig(*contents, path));
   }
   if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
   if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "rocksdb/options.h"
 #include "service/common/status_macros.h"
+#include "service/storage/keys.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
 namespace wink::webhooks::storage {
@@ -137,6 +138,13 @@ absl::Status Database::CheckSchema() {
   }
   return absl::OkStatus();
 }
+
+PrefixIterator::PrefixIterator(Database& db, ColumnFamily cf, std::string prefix)
+    : prefix_(std::move(prefix)),
+      upper_bound_(PrefixSuccessor(prefix_)),
+      upper_bound_slice_(upper_bound_),
+      // An empty successor (prefix all 0xff) means no bound.
+      iterator_(db.NewIterator(cf, upper_bound_.empty() ? nullptr : &upper_bound_slice_)) {}
 
 absl::Status Database::Compact(ColumnFamily cf) {
   return FromRocksDb(

@@ -82,6 +82,26 @@ class Database {
   rocksdb::WriteOptions write_options_;
 };
 
+// Iterates the keys of one column family that start with `prefix`, in key
+// order; the upper bound it needs lives as long as the iterator. Starts
+// unpositioned: call Seek (the prefix itself, or a key inside the range).
+// Not movable: RocksDB keeps a pointer to the bound.
+class PrefixIterator {
+ public:
+  PrefixIterator(Database& db, ColumnFamily cf, std::string prefix);
+  PrefixIterator(const PrefixIterator&) = delete;
+  PrefixIterator& operator=(const PrefixIterator&) = delete;
+
+  const std::string& prefix() const { return prefix_; }
+  rocksdb::Iterator* operator->() const { return iterator_.get(); }
+
+ private:
+  const std::string prefix_;
+  const std::string upper_bound_;
+  const rocksdb::Slice upper_bound_slice_;
+  const std::unique_ptr<rocksdb::Iterator> iterator_;
+};
+
 // Converts a RocksDB status to an absl::Status (OK, NOT_FOUND, or INTERNAL
 // with `context` and RocksDB's message).
 absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context);

@@ -7,8 +7,7 @@ namespace wink::webhooks::storage {
 
 Storage::Storage() = default;
 
-// Stores are destroyed before the database they point into.
-Storage::~Storage() { webhooks_.reset(); }
+Storage::~Storage() = default;
 
 absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& options,
                                                        const Clock& clock) {

@@ -37,6 +37,8 @@ class Storage {
 
  private:
   Storage();
+  // Members are destroyed in reverse: the stores before the database and
+  // id generator they point into.
   std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<WebhookStore> webhooks_;

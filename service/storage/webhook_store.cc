@@ -99,12 +99,9 @@ absl::StatusOr<WebhookRecord> WebhookStore::Get(absl::string_view account, absl:
 
 absl::StatusOr<WebhookPage> WebhookStore::List(absl::string_view account,
                                                absl::string_view after_id, int limit) {
-  const std::string prefix = WebhookKeyPrefix(account);
-  const std::string end = PrefixSuccessor(prefix);
-  const rocksdb::Slice upper_bound(end);
-  std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
+  PrefixIterator it(db_, ColumnFamily::kWebhooks, WebhookKeyPrefix(account));
   if (after_id.empty()) {
-    it->Seek(prefix);
+    it->Seek(it.prefix());
   } else {
     const std::string after = WebhookKey(account, after_id);
     it->Seek(after);
@@ -148,12 +145,9 @@ absl::Status WebhookStore::Delete(absl::string_view account, absl::string_view i
 }
 
 absl::StatusOr<int> WebhookStore::CountUpTo(absl::string_view account, int stop_at) {
-  const std::string prefix = WebhookKeyPrefix(account);
-  const std::string end = PrefixSuccessor(prefix);
-  const rocksdb::Slice upper_bound(end);
-  std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kWebhooks, &upper_bound);
+  PrefixIterator it(db_, ColumnFamily::kWebhooks, WebhookKeyPrefix(account));
   int count = 0;
-  for (it->Seek(prefix); it->Valid() && count < stop_at; it->Next()) ++count;
+  for (it->Seek(it.prefix()); it->Valid() && count < stop_at; it->Next()) ++count;
   WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "counting webhooks"));
   return count;
 }
