@@ -37,8 +37,6 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace wink::webhooks {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
-
 int Fatal(int exit_code, absl::string_view what, const absl::Status& status) {
   LogLine(LogLevel::kError, "fatal").Field("what", what).Field("error", status.message());
   return exit_code;
@@ -89,7 +87,7 @@ int Run(int argc, char** argv) {
   auto server = Server::Start(*config);
   if (!server.ok()) return Fatal(1, "cannot start", server.status());
   LogLine(LogLevel::kInfo, "ready")
-      .Field("version", kVersion)
+      .Field("version", kServerVersion)
       .Field("listen", (*server)->address());
 
   const int signal_number = WaitForShutdownSignal(signals);

@@ -6,6 +6,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_
 #define WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -66,6 +67,44 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context, absl:
   if (status.ok()) status = std::forward<Handler>(handler)(call, request, response);
   if (status.ok()) status = SerializeResponse(response, *response_bytes);
   return call.Finish(status);
+}
+
+// Like ServeUnary, for handlers that finish later on another thread (e.g.
+// once a group commit is durable) instead of blocking a gRPC thread:
+// `handler(UnaryCall&, const Request&, Response&, Finish finish)` returns an
+// error to finish at once, or OK after arranging for `finish(status)` to be
+// called exactly once, later, from any thread; `Response` must be filled in
+// before that. The call state lives until `finish` runs.
+using FinishFn = std::function<void(absl::Status)>;
+
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* ServeUnaryAsync(grpc::CallbackServerContext* context,
+                                          absl::string_view method,
+                                          const auth::Authenticator& authenticator,
+                                          const grpc::ByteBuffer* request_bytes,
+                                          grpc::ByteBuffer* response_bytes, Handler&& handler) {
+  struct State {
+    State(grpc::CallbackServerContext* context, absl::string_view method,
+          const auth::Authenticator& authenticator)
+        : call(context, method, authenticator) {}
+    UnaryCall call;
+    Request request;
+    Response response;
+  };
+  auto* state = new State(context, method, authenticator);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishFn finish = [state, response_bytes](absl::Status status) {
+    if (status.ok()) status = SerializeResponse(state->response, *response_bytes);
+    state->call.Finish(status);
+    delete state;
+  };
+  absl::Status status = state->call.Authenticate();
+  if (status.ok()) status = ParseRequest(*request_bytes, state->request);
+  if (status.ok()) {
+    status = std::forward<Handler>(handler)(state->call, state->request, state->response, finish);
+  }
+  if (!status.ok()) finish(status);
+  return reactor;
 }
 
 }  // namespace wink::webhooks::api

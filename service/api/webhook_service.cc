@@ -16,6 +16,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "service/api/page_token.h"
+#include "service/api/resource_mapping.h"
 #include "service/api/secret_rotation.h"
 #include "service/api/unary_call.h"
 #include "service/api/webhook_validation.h"
@@ -47,15 +48,9 @@ constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
     {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
 };
-constexpr absl::string_view kOutputOnlyFields[] = {"name", "create_time", "update_time", "secret",
-                                                   "previous_secret_expire_time"};
-
-google::protobuf::Timestamp ToTimestamp(int64_t unix_micros) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(unix_micros / 1000000);
-  ts.set_nanos(static_cast<int32_t>(unix_micros % 1000000) * 1000);
-  return ts;
-}
+constexpr absl::string_view kOutputOnlyFields[] = {
+    "name",   "create_time",                 "update_time",     "secret",
+    "previous_secret_expire_time", "disabled_reason", "disable_time", "failing_since"};
 
 // Fills `out` from `record`. The current secret is included only when
 // `include_secret` (Create and Rotate responses).
@@ -75,6 +70,15 @@ void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1:
   if (const auto expire = PreviousSecretExpireTime(record, now)) {
     *out->mutable_previous_secret_expire_time() = ToTimestamp(absl::ToUnixMicros(*expire));
   }
+  if (!record.enabled()) {
+    out->set_disabled_reason(static_cast<v1::DisabledReason>(record.disabled_reason()));
+    if (record.disable_time_us() != 0) {
+      *out->mutable_disable_time() = ToTimestamp(record.disable_time_us());
+    }
+  }
+  if (record.failing_since_us() != 0) {
+    *out->mutable_failing_since() = ToTimestamp(record.failing_since_us());
+  }
 }
 
 // SHA-256 of the deterministic encoding of the caller-settable fields: two
@@ -86,6 +90,9 @@ std::string Fingerprint(const v1::Webhook& requested) {
   copy.clear_update_time();
   copy.clear_secret();
   copy.clear_previous_secret_expire_time();
+  copy.clear_disabled_reason();
+  copy.clear_disable_time();
+  copy.clear_failing_since();
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -197,10 +204,12 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
 }  // namespace
 
 WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store,
+                                       storage::EventStore& events,
                                        const auth::Authenticator& authenticator,
                                        const EventCatalog& catalog, const Clock& clock,
                                        WebhookServiceOptions options)
     : store_(store),
+      events_(events),
       authenticator_(authenticator),
       catalog_(catalog),
       clock_(clock),
@@ -326,7 +335,8 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(grpc::CallbackServer
                 record.set_update_time_us(absl::ToUnixMicros(now));
               }
               return absl::OkStatus();
-            }));
+            },
+            storage::UpdateWebhookOptions{request.drop_held_deliveries()}));
         ToApi(updated, now, /*include_secret=*/false, &response);
         return absl::OkStatus();
       });

@@ -1,5 +1,5 @@
-// wink.webhooks.v1.WebhookService: webhook subscription management over the
-// gRPC callback API. Handlers validate the request, check the caller's
+// wink.webhooks.v1.WebhookService: webhook subscription management and event
+// publication over the gRPC callback API. Handlers validate the request, check the caller's
 // access to the account, map between API messages and stored records, and
 // delegate persistence to storage::WebhookStore. They do not block on
 // anything slower than one (group-committed) RocksDB write.
@@ -10,6 +10,7 @@
 #include "service/api/event_catalog.h"
 #include "service/auth/authenticator.h"
 #include "service/common/clock.h"
+#include "service/storage/event_store.h"
 #include "service/storage/webhook_store.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
@@ -21,7 +22,12 @@ struct WebhookServiceOptions {
   absl::Duration secret_rotation_overlap = absl::Hours(24);
   // How long a CreateWebhook request_id is remembered.
   absl::Duration request_id_retention = absl::Hours(24);
+  // How long a PublishEvent idempotency_key is remembered.
+  absl::Duration idempotency_key_retention = absl::Hours(24);
 };
+
+// Largest event payload (the JSON of `data` / `data_json`).
+inline constexpr size_t kMaxEventDataBytes = 256 * 1024;
 
 // Every method is registered as a raw callback method (see
 // request_codec.h for why); on the wire it is the ordinary protobuf service.
@@ -32,14 +38,17 @@ using RawWebhookService = v1::WebhookService::WithRawCallbackMethod_CreateWebhoo
                 v1::WebhookService::WithRawCallbackMethod_DeleteWebhook<
                     v1::WebhookService::WithRawCallbackMethod_RotateWebhookSecret<
                         v1::WebhookService::WithRawCallbackMethod_ListEventTypes<
-                            v1::WebhookService::Service>>>>>>>;
+                            v1::WebhookService::WithRawCallbackMethod_PublishEvent<
+                                v1::WebhookService::WithRawCallbackMethod_GetEvent<
+                                    v1::WebhookService::WithRawCallbackMethod_ListEvents<
+                                        v1::WebhookService::Service>>>>>>>>>>;
 
 // Thread-safe. Every collaborator must outlive the service.
 class WebhookServiceImpl final : public RawWebhookService {
  public:
-  WebhookServiceImpl(storage::WebhookStore& store, const auth::Authenticator& authenticator,
-                     const EventCatalog& catalog, const Clock& clock,
-                     WebhookServiceOptions options);
+  WebhookServiceImpl(storage::WebhookStore& store, storage::EventStore& events,
+                     const auth::Authenticator& authenticator, const EventCatalog& catalog,
+                     const Clock& clock, WebhookServiceOptions options);
 
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -63,8 +72,21 @@ class WebhookServiceImpl final : public RawWebhookService {
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;
 
+  // Event methods (event_methods.cc). PublishEvent finishes from the storage
+  // writer thread once the event is durable; no gRPC thread waits for it.
+  grpc::ServerUnaryReactor* PublishEvent(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+
  private:
   storage::WebhookStore& store_;
+  storage::EventStore& events_;
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
   const Clock& clock_;

@@ -60,4 +60,14 @@ bool IsValidId(absl::string_view id, absl::string_view prefix) {
   return std::all_of(body.begin(), body.end(), IsBase32Digit);
 }
 
+absl::Time IdTime(absl::string_view id, absl::string_view prefix) {
+  // The first 10 digits hold the 48 bits of milliseconds (bits 80-129).
+  uint64_t millis = 0;
+  for (char c : id.substr(prefix.size(), 10)) {
+    const char* digit = std::find(std::begin(kAlphabet), std::end(kAlphabet) - 1, c);
+    millis = (millis << 5) | static_cast<uint64_t>(digit - kAlphabet);
+  }
+  return absl::FromUnixMillis(static_cast<int64_t>(millis));
+}
+
 }  // namespace wink::webhooks

@@ -15,6 +15,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "service/common/clock.h"
 
 namespace wink::webhooks {
@@ -52,6 +53,9 @@ class IdGenerator {
 // True if `id` is `prefix` followed by exactly 26 lower-case Crockford base32
 // characters (0-9, a-z without i, l, o, u) whose first encodes at most 7.
 bool IsValidId(absl::string_view id, absl::string_view prefix);
+
+// The millisecond at which a valid id (IsValidId) was made.
+absl::Time IdTime(absl::string_view id, absl::string_view prefix);
 
 }  // namespace wink::webhooks
 

@@ -48,10 +48,42 @@ absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name, absl::strin
   return WebhookName{std::string(parts[1]), std::string(parts[3])};
 }
 
+absl::StatusOr<EventName> ParseEventName(absl::string_view name, absl::string_view field) {
+  constexpr absl::string_view kPattern = "accounts/{account}/events/{event}";
+  if (name.empty()) return InvalidField(field, "required");
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "accounts" || !IsValidAccountId(parts[1]) ||
+      parts[2] != "events" || !IsValidId(parts[3], kEventIdPrefix)) {
+    return BadName(field, kPattern, name);
+  }
+  return EventName{std::string(parts[1]), std::string(parts[3])};
+}
+
+absl::StatusOr<DeliveryName> ParseDeliveryName(absl::string_view name, absl::string_view field) {
+  constexpr absl::string_view kPattern = "accounts/{account}/webhooks/{webhook}/deliveries/{event}";
+  if (name.empty()) return InvalidField(field, "required");
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 6 || parts[0] != "accounts" || !IsValidAccountId(parts[1]) ||
+      parts[2] != "webhooks" || !IsValidId(parts[3], kWebhookIdPrefix) ||
+      parts[4] != "deliveries" || !IsValidId(parts[5], kEventIdPrefix)) {
+    return BadName(field, kPattern, name);
+  }
+  return DeliveryName{std::string(parts[1]), std::string(parts[3]), std::string(parts[5])};
+}
+
 std::string AccountName(absl::string_view account) { return absl::StrCat("accounts/", account); }
 
 std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id) {
   return absl::StrCat("accounts/", account, "/webhooks/", webhook_id);
+}
+
+std::string EventResourceName(absl::string_view account, absl::string_view event_id) {
+  return absl::StrCat("accounts/", account, "/events/", event_id);
+}
+
+std::string DeliveryResourceName(absl::string_view account, absl::string_view webhook_id,
+                                 absl::string_view event_id) {
+  return absl::StrCat("accounts/", account, "/webhooks/", webhook_id, "/deliveries/", event_id);
 }
 
 }  // namespace wink::webhooks

@@ -2,6 +2,8 @@
 //
 //   accounts/{account}
 //   accounts/{account}/webhooks/{webhook}
+//   accounts/{account}/events/{event}
+//   accounts/{account}/webhooks/{webhook}/deliveries/{event}
 //
 // Parsers return INVALID_ARGUMENT whose message starts with the request
 // field that held the name (passed in as `field`), e.g.
@@ -34,8 +36,28 @@ absl::StatusOr<std::string> ParseAccountName(absl::string_view name, absl::strin
 // Parses "accounts/{account}/webhooks/{webhook}".
 absl::StatusOr<WebhookName> ParseWebhookName(absl::string_view name, absl::string_view field);
 
+struct EventName {
+  std::string account;
+  std::string event_id;
+};
+
+struct DeliveryName {
+  std::string account;
+  std::string webhook_id;
+  std::string event_id;
+};
+
+// Parses "accounts/{account}/events/{event}".
+absl::StatusOr<EventName> ParseEventName(absl::string_view name, absl::string_view field);
+
+// Parses "accounts/{account}/webhooks/{webhook}/deliveries/{event}".
+absl::StatusOr<DeliveryName> ParseDeliveryName(absl::string_view name, absl::string_view field);
+
 std::string AccountName(absl::string_view account);
 std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id);
+std::string EventResourceName(absl::string_view account, absl::string_view event_id);
+std::string DeliveryResourceName(absl::string_view account, absl::string_view webhook_id,
+                                 absl::string_view event_id);
 
 }  // namespace wink::webhooks
 

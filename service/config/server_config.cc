@@ -1,5 +1,6 @@
 #include "service/config/server_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "service/common/errors.h"
@@ -42,10 +44,6 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  private:
   std::string error_;
 };
-
-void SetHoursIfUnset(Duration* duration, bool has, int64_t hours) {
-  if (!has) duration->set_seconds(hours * kSecondsPerHour);
-}
 
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
@@ -83,6 +81,59 @@ std::optional<std::string> ReadRegularFile(absl::string_view path) {
 absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
   if (d.seconds() < 0 || d.nanos() < 0) return InvalidField(field, "must not be negative");
   if (d.seconds() > kMaxDurationSeconds) return InvalidField(field, "must be at most 30 days");
+  return absl::OkStatus();
+}
+
+// Checks that `d` lies within [min, max]; `bounds` is how they read in the
+// message, e.g. "between 1s and 7 days".
+absl::Status ValidateDurationRange(absl::string_view field, const Duration& d, absl::Duration min,
+                                   absl::Duration max, absl::string_view bounds) {
+  const absl::Duration value = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  if (d.seconds() < 0 || d.nanos() < 0 || value < min || value > max) {
+    return InvalidField(field, absl::StrCat("must be ", bounds));
+  }
+  return absl::OkStatus();
+}
+
+void SetIfUnset(Duration* duration, bool has, absl::Duration value) {
+  if (has) return;
+  duration->set_seconds(absl::ToInt64Seconds(value));
+  duration->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(value - absl::Seconds(duration->seconds()))));
+}
+
+absl::Status ValidateDelivery(const v1::DeliveryConfig& delivery) {
+  WINK_RETURN_IF_ERROR(ValidateDurationRange("delivery.connect_timeout", delivery.connect_timeout(),
+                                             absl::Milliseconds(100), absl::Seconds(60),
+                                             "between 100ms and 60s"));
+  WINK_RETURN_IF_ERROR(ValidateDurationRange("delivery.request_timeout", delivery.request_timeout(),
+                                             absl::Seconds(1), absl::Seconds(300),
+                                             "between 1s and 300s"));
+  if (delivery.request_timeout().seconds() < delivery.connect_timeout().seconds()) {
+    return InvalidField("delivery.request_timeout", "must not be less than connect_timeout");
+  }
+  if (delivery.retry_schedule_size() < 1 || delivery.retry_schedule_size() > 50) {
+    return InvalidField("delivery.retry_schedule", "must have 1-50 entries");
+  }
+  for (int i = 0; i < delivery.retry_schedule_size(); ++i) {
+    WINK_RETURN_IF_ERROR(ValidateDurationRange(
+        absl::StrCat("delivery.retry_schedule[", i, "]"), delivery.retry_schedule(i),
+        absl::ZeroDuration(), absl::Hours(24 * 7), "between 0s and 7 days"));
+  }
+  WINK_RETURN_IF_ERROR(ValidateDurationRange("delivery.max_retry_after", delivery.max_retry_after(),
+                                             absl::Seconds(1), absl::Hours(24),
+                                             "between 1s and 24h"));
+  WINK_RETURN_IF_ERROR(ValidateDurationRange(
+      "delivery.disable_after_failing_for", delivery.disable_after_failing_for(),
+      absl::Minutes(1), absl::Hours(24 * 365), "between 1m and 365 days"));
+  if (delivery.max_in_flight() < 1 || delivery.max_in_flight() > 100000) {
+    return InvalidField("delivery.max_in_flight", "must be between 1 and 100000");
+  }
+  if (delivery.max_in_flight_per_webhook() < 1 ||
+      delivery.max_in_flight_per_webhook() > delivery.max_in_flight()) {
+    return InvalidField("delivery.max_in_flight_per_webhook",
+                        "must be between 1 and delivery.max_in_flight");
+  }
   return absl::OkStatus();
 }
 
@@ -210,11 +261,36 @@ void ApplyDefaults(ServerConfig& config) {
   if (config.limits().max_request_bytes() == 0) {
     config.mutable_limits()->set_max_request_bytes(kDefaultMaxRequestBytes);
   }
-  SetHoursIfUnset(config.mutable_secret_rotation_overlap(), config.has_secret_rotation_overlap(),
-                  24);
-  SetHoursIfUnset(config.mutable_request_id_retention(), config.has_request_id_retention(), 24);
+  SetIfUnset(config.mutable_secret_rotation_overlap(), config.has_secret_rotation_overlap(),
+             absl::Hours(24));
+  SetIfUnset(config.mutable_request_id_retention(), config.has_request_id_retention(),
+             absl::Hours(24));
   if (config.storage().sync_mode() == v1::StorageConfig::SYNC_MODE_UNSPECIFIED) {
     config.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_FSYNC);
+  }
+  SetIfUnset(config.mutable_idempotency_key_retention(), config.has_idempotency_key_retention(),
+             absl::Hours(24));
+  SetIfUnset(config.mutable_event_retention(), config.has_event_retention(),
+             absl::Hours(24 * 30));
+  v1::DeliveryConfig& delivery = *config.mutable_delivery();
+  SetIfUnset(delivery.mutable_connect_timeout(), delivery.has_connect_timeout(),
+             absl::Seconds(5));
+  SetIfUnset(delivery.mutable_request_timeout(), delivery.has_request_timeout(),
+             absl::Seconds(15));
+  if (delivery.retry_schedule().empty()) {
+    for (absl::Duration d : {absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5),
+                             absl::Minutes(30), absl::Hours(2), absl::Hours(5), absl::Hours(10),
+                             absl::Hours(10)}) {
+      SetIfUnset(delivery.add_retry_schedule(), false, d);
+    }
+  }
+  SetIfUnset(delivery.mutable_max_retry_after(), delivery.has_max_retry_after(), absl::Hours(1));
+  SetIfUnset(delivery.mutable_disable_after_failing_for(),
+             delivery.has_disable_after_failing_for(), absl::Hours(24 * 5));
+  if (delivery.max_in_flight() == 0) delivery.set_max_in_flight(kDefaultMaxInFlight);
+  if (delivery.max_in_flight_per_webhook() == 0) {
+    delivery.set_max_in_flight_per_webhook(
+        std::min(kDefaultMaxInFlightPerWebhook, delivery.max_in_flight()));
   }
 }
 
@@ -236,6 +312,12 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   WINK_RETURN_IF_ERROR(
       ValidateDuration("secret_rotation_overlap", config.secret_rotation_overlap()));
   WINK_RETURN_IF_ERROR(ValidateDuration("request_id_retention", config.request_id_retention()));
+  WINK_RETURN_IF_ERROR(
+      ValidateDuration("idempotency_key_retention", config.idempotency_key_retention()));
+  WINK_RETURN_IF_ERROR(ValidateDurationRange("event_retention", config.event_retention(),
+                                             absl::Hours(1), absl::Hours(24 * 3650),
+                                             "between 1h and 3650 days"));
+  WINK_RETURN_IF_ERROR(ValidateDelivery(config.delivery()));
   for (int i = 0; i < config.allow_private_targets_size(); ++i) {
     auto range = IpRange::Parse(config.allow_private_targets(i));
     if (!range.ok()) {

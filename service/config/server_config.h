@@ -23,6 +23,8 @@ inline constexpr absl::string_view kDefaultListenAddress = "127.0.0.1:50051";
 inline constexpr absl::string_view kDefaultDataDir = "./var/data";
 inline constexpr int kDefaultMaxWebhooksPerAccount = 100;
 inline constexpr int kDefaultMaxRequestBytes = 1 << 20;
+inline constexpr int kDefaultMaxInFlight = 256;
+inline constexpr int kDefaultMaxInFlightPerWebhook = 16;
 
 // Command-line values that replace the file's. Unset optionals keep the
 // file's value.

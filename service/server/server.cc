@@ -1,16 +1,22 @@
 #include "service/server/server.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "service/api/delivery_service.h"
 #include "service/api/event_catalog.h"
 #include "service/api/health_service.h"
 #include "service/api/webhook_service.h"
 #include "service/auth/authenticator.h"
+#include "service/common/ip_range.h"
 #include "service/common/log.h"
+#include "service/delivery/engine.h"
+#include "service/delivery/status_bus.h"
+#include "service/http/http_client.h"
 #include "service/common/status_macros.h"
 #include "service/storage/storage.h"
 
@@ -42,17 +48,53 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
       config.storage().sync_mode() != config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED;
   WINK_ASSIGN_OR_RETURN(server->storage_, storage::Storage::Open(storage_options, clock));
 
+  const config::v1::DeliveryConfig& delivery = config.delivery();
+  http::HttpClientOptions http_options;
+  http_options.connect_timeout = ConfigDuration(delivery.connect_timeout());
+  http_options.request_timeout = ConfigDuration(delivery.request_timeout());
+  for (const std::string& cidr : config.allow_private_targets()) {
+    WINK_ASSIGN_OR_RETURN(IpRange range, IpRange::Parse(cidr));
+    http_options.allowed_private_ranges.push_back(range);
+  }
+  http_options.extra_ca_file = config.extra_ca_file();
+  http_options.user_agent = absl::StrCat("wink-webhooks/", kServerVersion);
+  http_options.max_connections = std::max(64, delivery.max_in_flight() * 2);
+  WINK_ASSIGN_OR_RETURN(server->http_client_, http::NewCurlHttpClient(http_options));
+
+  server->status_bus_ = std::make_unique<delivery::StatusBus>(
+      server->storage_->events(), server->storage_->next_update_sequence() - 1);
+  delivery::EngineOptions engine_options;
+  engine_options.retry_schedule.clear();
+  for (const auto& step : delivery.retry_schedule()) {
+    engine_options.retry_schedule.push_back(ConfigDuration(step));
+  }
+  engine_options.max_retry_after = ConfigDuration(delivery.max_retry_after());
+  engine_options.disable_after_failing_for = ConfigDuration(delivery.disable_after_failing_for());
+  engine_options.max_in_flight = delivery.max_in_flight();
+  engine_options.max_in_flight_per_webhook = delivery.max_in_flight_per_webhook();
+  engine_options.event_retention = ConfigDuration(config.event_retention());
+  engine_options.user_agent = http_options.user_agent;
+  server->engine_ = std::make_unique<delivery::DeliveryEngine>(
+      server->storage_->events(), server->storage_->webhooks(), *server->http_client_,
+      *server->status_bus_, clock, engine_options);
+  server->storage_->SetUpdateListener(server->engine_.get());
+  server->engine_->Start();
+
   server->authenticator_ = std::make_unique<auth::Authenticator>(config);
   server->catalog_ = std::make_unique<api::EventCatalog>(config);
   api::WebhookServiceOptions webhook_options;
   webhook_options.max_webhooks_per_account = config.limits().max_webhooks_per_account();
   webhook_options.secret_rotation_overlap = ConfigDuration(config.secret_rotation_overlap());
   webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
+  webhook_options.idempotency_key_retention = ConfigDuration(config.idempotency_key_retention());
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
-      server->storage_->webhooks(), *server->authenticator_, *server->catalog_, clock,
-      webhook_options);
-  server->health_service_ = std::make_unique<api::HealthService>(
-      std::vector<std::string>{std::string(v1::WebhookService::service_full_name())});
+      server->storage_->webhooks(), server->storage_->events(), *server->authenticator_,
+      *server->catalog_, clock, webhook_options);
+  server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
+      server->storage_->events(), *server->status_bus_, *server->authenticator_);
+  server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
+      std::string(v1::WebhookService::service_full_name()),
+      std::string(v1::DeliveryService::service_full_name())});
 
   // Registers reflection with every ServerBuilder made after this call.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -63,6 +105,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   // runs: keep what an anonymous caller can make us buffer small.
   builder.SetMaxReceiveMessageSize(config.limits().max_request_bytes());
   builder.RegisterService(server->webhook_service_.get());
+  builder.RegisterService(server->delivery_service_.get());
   builder.RegisterService(server->health_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
@@ -85,12 +128,25 @@ std::string Server::address() const {
 
 void Server::Shutdown(absl::Duration grace) {
   if (grpc_server_ == nullptr) return;
+  const absl::Time deadline = absl::Now() + grace;
   health_service_->Shutdown();
-  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // Watch streams never end on their own: end them (UNAVAILABLE, with the
+  // cursor to resume from) so the gRPC shutdown does not wait for them.
+  status_bus_->Close();
+  grpc_server_->Shutdown(absl::ToChronoTime(deadline));
   grpc_server_->Wait();
   grpc_server_.reset();
+  // Attempts in flight get what is left of the grace period; their results
+  // are written before storage closes.
+  engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  storage_->StopWrites();
+  storage_->SetUpdateListener(nullptr);
   // The services hold references into storage: close it last.
   webhook_service_.reset();
+  delivery_service_.reset();
+  engine_.reset();
+  status_bus_.reset();
+  http_client_.reset();
   storage_.reset();
   LogLine(LogLevel::kInfo, "server_stopped").Field("listen", address());
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/common/clock.h"
 #include "service/config/server_config.h"
@@ -20,10 +21,18 @@ class Server;
 namespace wink::webhooks {
 
 namespace api {
+class DeliveryServiceImpl;
 class EventCatalog;
 class HealthService;
 class WebhookServiceImpl;
 }  // namespace api
+namespace delivery {
+class DeliveryEngine;
+class StatusBus;
+}  // namespace delivery
+namespace http {
+class HttpClient;
+}  // namespace http
 namespace auth {
 class Authenticator;
 }  // namespace auth
@@ -31,9 +40,14 @@ namespace storage {
 class Storage;
 }  // namespace storage
 
+// Version of the service, logged at start and sent in the User-Agent of
+// deliveries.
+inline constexpr absl::string_view kServerVersion = "0.2.0";
+
 class Server {
  public:
-  // Opens storage and starts serving. `config` must come from
+  // Opens storage, starts the delivery engine (which resumes whatever the
+  // due queue holds) and starts serving. `config` must come from
   // config::LoadServerConfig (defaults applied, validated). `clock` must
   // outlive the server. Errors: those of storage::Storage::Open
   // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
@@ -49,9 +63,10 @@ class Server {
   // "host:port" with the bound port, for clients.
   std::string address() const;
 
-  // Stops accepting calls, reports NOT_SERVING, lets in-flight calls finish
-  // until `grace` has passed, then cancels the rest and closes storage.
-  // Idempotent.
+  // Stops accepting calls, reports NOT_SERVING, ends watch streams, lets
+  // in-flight calls and delivery attempts finish until `grace` has passed
+  // (attempts that finish are recorded), cancels the rest, and closes
+  // storage. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
@@ -59,9 +74,13 @@ class Server {
 
   config::ServerConfig config_;
   std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<http::HttpClient> http_client_;
+  std::unique_ptr<delivery::StatusBus> status_bus_;
+  std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<api::EventCatalog> catalog_;
   std::unique_ptr<api::WebhookServiceImpl> webhook_service_;
+  std::unique_ptr<api::DeliveryServiceImpl> delivery_service_;
   std::unique_ptr<api::HealthService> health_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;

@@ -67,6 +67,10 @@ class Database {
   std::unique_ptr<rocksdb::Iterator> NewIterator(ColumnFamily cf,
                                                  const rocksdb::Slice* upper_bound = nullptr);
 
+  // For the writer's WriteBatchWithIndex reads; everything else goes
+  // through the methods above.
+  rocksdb::DB* rocksdb() const { return db_.get(); }
+
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily cf) const {
     return handles_[static_cast<int>(cf)];
   }

@@ -1,5 +1,6 @@
 #include "service/storage/keys.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace wink::webhooks::storage {
@@ -79,6 +80,63 @@ std::string WebhookKeyPrefix(absl::string_view account) { return KeyWriter().Str
 
 std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key) {
   return KeyWriter().Str(account).U8(static_cast<uint8_t>(kind)).Str(key).key();
+}
+
+std::string EventKey(absl::string_view account, absl::string_view event_id) {
+  return KeyWriter().Str(account).Str(event_id).key();
+}
+
+std::string EventKeyPrefix(absl::string_view account) { return KeyWriter().Str(account).key(); }
+
+std::string DeliveryKey(absl::string_view webhook_id, absl::string_view event_id) {
+  return KeyWriter().Str(webhook_id).Str(event_id).key();
+}
+
+std::string DeliveryKeyPrefix(absl::string_view webhook_id) {
+  return KeyWriter().Str(webhook_id).key();
+}
+
+std::string DeliveryByEventKey(absl::string_view event_id, absl::string_view webhook_id) {
+  return KeyWriter().Str(event_id).Str(webhook_id).key();
+}
+
+std::string DeliveryByEventKeyPrefix(absl::string_view event_id) {
+  return KeyWriter().Str(event_id).key();
+}
+
+std::string AttemptKey(absl::string_view webhook_id, absl::string_view event_id,
+                       uint32_t attempt_number) {
+  return KeyWriter().Str(webhook_id).Str(event_id).U32(attempt_number).key();
+}
+
+std::string DueKey(int64_t time_us, absl::string_view webhook_id, absl::string_view event_id) {
+  return KeyWriter()
+      .U64(static_cast<uint64_t>(std::max<int64_t>(time_us, 0)))
+      .Str(webhook_id)
+      .Str(event_id)
+      .key();
+}
+
+std::string DueKeyLowerBound(int64_t time_us) {
+  return KeyWriter().U64(static_cast<uint64_t>(std::max<int64_t>(time_us, 0))).key();
+}
+
+bool DecodeDueKey(absl::string_view key, DueKeyParts* parts) {
+  KeyReader reader(key);
+  uint64_t time_us = 0;
+  if (!reader.U64(&time_us) || !reader.Str(&parts->webhook_id) || !reader.Str(&parts->event_id) ||
+      !reader.done()) {
+    return false;
+  }
+  parts->time_us = static_cast<int64_t>(time_us);
+  return true;
+}
+
+std::string UpdateKey(uint64_t sequence) { return KeyWriter().U64(sequence).key(); }
+
+bool DecodeUpdateKey(absl::string_view key, uint64_t* sequence) {
+  KeyReader reader(key);
+  return reader.U64(sequence) && reader.done();
 }
 
 std::string PrefixSuccessor(absl::string_view prefix) {

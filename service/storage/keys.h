@@ -69,6 +69,43 @@ std::string WebhookKeyPrefix(absl::string_view account);
 // idempotency: (account, kind, key).
 std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key);
 
+// events: (account, event id). Event ids sort by publish time.
+std::string EventKey(absl::string_view account, absl::string_view event_id);
+std::string EventKeyPrefix(absl::string_view account);
+
+// deliveries, held: (webhook id, event id) -- a webhook's deliveries in
+// publish order.
+std::string DeliveryKey(absl::string_view webhook_id, absl::string_view event_id);
+std::string DeliveryKeyPrefix(absl::string_view webhook_id);
+
+// deliveries_by_event: (event id, webhook id).
+std::string DeliveryByEventKey(absl::string_view event_id, absl::string_view webhook_id);
+std::string DeliveryByEventKeyPrefix(absl::string_view event_id);
+
+// attempts: (webhook id, event id, attempt number).
+std::string AttemptKey(absl::string_view webhook_id, absl::string_view event_id,
+                       uint32_t attempt_number);
+
+// due: (next attempt time in Unix microseconds, webhook id, event id), so the
+// queue reads in time order. Times before the epoch are stored as 0.
+std::string DueKey(int64_t time_us, absl::string_view webhook_id, absl::string_view event_id);
+// The first due key at or after `time_us` (exclusive upper bound of a scan
+// for everything due before it).
+std::string DueKeyLowerBound(int64_t time_us);
+
+struct DueKeyParts {
+  int64_t time_us = 0;
+  absl::string_view webhook_id;  // point into the decoded key
+  absl::string_view event_id;
+};
+// False if `key` is not a due key.
+bool DecodeDueKey(absl::string_view key, DueKeyParts* parts);
+
+// updates: (sequence number).
+std::string UpdateKey(uint64_t sequence);
+// False if `key` is not an update key.
+bool DecodeUpdateKey(absl::string_view key, uint64_t* sequence);
+
 // Smallest string greater than every string that starts with `prefix`, for
 // use as an exclusive upper bound; empty if there is none (all 0xff).
 std::string PrefixSuccessor(absl::string_view prefix);

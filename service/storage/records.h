@@ -13,6 +13,9 @@
 
 namespace wink::webhooks::storage {
 
+// Format version written into every IdempotencyRecord.
+inline constexpr uint32_t kIdempotencyRecordVersion = 1;
+
 // Parses `bytes` into `record` and checks 1 <= version <= `max_version`.
 // DATA_LOSS if the bytes do not parse or the version is unknown; `what`
 // names the record in the message.

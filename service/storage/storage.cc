@@ -2,12 +2,20 @@
 
 #include "service/common/status_macros.h"
 #include "service/storage/database.h"
+#include "service/storage/keys.h"
+#include "service/storage/writer.h"
 
 namespace wink::webhooks::storage {
 
 Storage::Storage() = default;
 
-Storage::~Storage() = default;
+Storage::~Storage() { StopWrites(); }
+
+uint64_t Storage::next_update_sequence() const { return writer_->next_update_sequence(); }
+
+void Storage::StopWrites() {
+  if (writer_ != nullptr) writer_->Stop();
+}
 
 absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& options,
                                                        const Clock& clock) {
@@ -18,7 +26,23 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& opt
   auto storage = std::unique_ptr<Storage>(new Storage());
   storage->ids_ = std::make_unique<IdGenerator>(clock);
   WINK_ASSIGN_OR_RETURN(storage->db_, Database::Open(db_options));
-  storage->webhooks_ = std::make_unique<WebhookStore>(*storage->db_, *storage->ids_);
+  // The update log continues after its last entry.
+  uint64_t next_sequence = 1;
+  {
+    std::unique_ptr<rocksdb::Iterator> it = storage->db_->NewIterator(ColumnFamily::kUpdates);
+    it->SeekToLast();
+    uint64_t last = 0;
+    if (it->Valid() &&
+        DecodeUpdateKey(absl::string_view(it->key().data(), it->key().size()), &last)) {
+      next_sequence = last + 1;
+    }
+    WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "reading the update log"));
+  }
+  storage->writer_ = std::make_unique<Writer>(*storage->db_, next_sequence);
+  storage->webhooks_ = std::make_unique<WebhookStore>(*storage->db_, *storage->writer_,
+                                                      *storage->ids_, clock, &storage->forwarder_);
+  storage->events_ = std::make_unique<EventStore>(*storage->db_, *storage->writer_, *storage->ids_,
+                                                  clock, &storage->forwarder_);
   return storage;
 }
 

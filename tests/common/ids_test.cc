@@ -66,6 +66,15 @@ TEST(IdGeneratorTest, LeadingDigitsEncodeTheMillisecondTimestamp) {
   EXPECT_EQ(body.substr(0, kTimestampDigits), expected);
 }
 
+TEST(IdTimeTest, ReturnsTheMillisecondTheIdWasMadeAt) {
+  FakeClock clock(absl::FromUnixMillis(1764000000123) + absl::Microseconds(456));
+  IdGenerator generator(clock, /*seed=*/7);
+
+  const std::string id = generator.Next(kEventIdPrefix);
+
+  EXPECT_EQ(IdTime(id, kEventIdPrefix), absl::FromUnixMillis(1764000000123));
+}
+
 TEST(IdGeneratorTest, IdsWithinOneMillisecondAreStrictlyIncreasing) {
   FakeClock clock;
   IdGenerator generator(clock, /*seed=*/42);

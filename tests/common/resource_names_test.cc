@@ -14,6 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr absl::string_view kWebhookId = "wh_01jdq3v8k2m7x9c4t6y1b5n0ra";
+constexpr absl::string_view kEventId = "evt_01jdq3v8k2m7x9c4t6y1b5n0rb";
 
 TEST(IsValidAccountIdTest, AcceptsLettersDigitsDashAndUnderscore) {
   EXPECT_TRUE(IsValidAccountId("a"));
@@ -141,6 +142,52 @@ TEST(ParseWebhookNameTest, ErrorEchoesTheNameEscapedAndShortened) {
   auto long_name = ParseWebhookName(std::string(1000, 'x'), "name");
   EXPECT_THAT(std::string(long_name.status().message()), HasSubstr("..."));
   EXPECT_LT(long_name.status().message().size(), 200u);
+}
+
+TEST(ParseEventNameTest, RoundTripsWithEventResourceName) {
+  const std::string text = EventResourceName("acme", kEventId);
+  EXPECT_EQ(text, absl::StrCat("accounts/acme/events/", kEventId));
+  auto name = ParseEventName(text, "name");
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(name->account, "acme");
+  EXPECT_EQ(name->event_id, kEventId);
+}
+
+TEST(ParseEventNameTest, RejectsWebhookIdsAndOtherCollections) {
+  for (const std::string& text : {absl::StrCat("accounts/acme/events/", kWebhookId),
+                                  absl::StrCat("accounts/acme/webhooks/", kEventId),
+                                  absl::StrCat("accounts/acme/events/", kEventId, "/x")}) {
+    auto name = ParseEventName(text, "event");
+    EXPECT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(name.status().message()),
+                StartsWith("event: expected accounts/{account}/events/{event}"))
+        << text;
+  }
+  EXPECT_EQ(ParseEventName("", "event").status().message(), "event: required");
+}
+
+TEST(ParseDeliveryNameTest, RoundTripsWithDeliveryResourceName) {
+  const std::string text = DeliveryResourceName("acme", kWebhookId, kEventId);
+  EXPECT_EQ(text, absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/deliveries/", kEventId));
+  auto name = ParseDeliveryName(text, "name");
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(name->account, "acme");
+  EXPECT_EQ(name->webhook_id, kWebhookId);
+  EXPECT_EQ(name->event_id, kEventId);
+}
+
+TEST(ParseDeliveryNameTest, RejectsSwappedIdsAndMissingSegments) {
+  for (const std::string& text :
+       {absl::StrCat("accounts/acme/webhooks/", kEventId, "/deliveries/", kWebhookId),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/deliveries/"),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/attempts/", kEventId)}) {
+    auto name = ParseDeliveryName(text, "name");
+    EXPECT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(name.status().message()),
+                StartsWith("name: expected accounts/{account}/webhooks/{webhook}/deliveries/"))
+        << text;
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "service/storage/database.h"
 #include "service/storage/keys.h"
 #include "service/storage/storage.h"
+#include "service/storage/writer.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -45,8 +46,11 @@ class WebhookStoreTest : public ::testing::Test {
     auto db = Database::Open(options);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    store_ = std::make_unique<WebhookStore>(*db_, ids_);
+    writer_ = std::make_unique<Writer>(*db_, /*next_update_sequence=*/1);
+    store_ = std::make_unique<WebhookStore>(*db_, *writer_, ids_, clock_, /*listener=*/nullptr);
   }
+
+  void TearDown() override { writer_->Stop(); }
 
   WebhookRecord NewWebhook(absl::string_view account) {
     WebhookRecord webhook;
@@ -84,6 +88,7 @@ class WebhookStoreTest : public ::testing::Test {
   FakeClock clock_;
   IdGenerator ids_{clock_, /*seed=*/1};
   std::unique_ptr<Database> db_;
+  std::unique_ptr<Writer> writer_;
   std::unique_ptr<WebhookStore> store_;
 };
 

@@ -1,0 +1,296 @@
+#include "service/api/delivery_service.h"
+
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "service/api/page_token.h"
+#include "service/api/request_codec.h"
+#include "service/api/resource_mapping.h"
+#include "service/api/unary_call.h"
+#include "service/common/errors.h"
+#include "service/common/ids.h"
+#include "service/common/log.h"
+#include "service/common/resource_names.h"
+#include "service/common/status_macros.h"
+
+namespace wink::webhooks::api {
+namespace {
+
+// Updates read from the bus per pull.
+constexpr int kWatchBatch = 256;
+
+// What a ListDeliveries parent names: a webhook's deliveries or an event's.
+struct DeliveriesParent {
+  std::string account;
+  std::string webhook_id;  // set for a webhook parent
+  std::string event_id;    // set for an event parent
+};
+
+absl::StatusOr<DeliveriesParent> ParseDeliveriesParent(absl::string_view parent) {
+  if (auto webhook = ParseWebhookName(parent, "parent"); webhook.ok()) {
+    return DeliveriesParent{webhook->account, webhook->webhook_id, ""};
+  }
+  if (auto event = ParseEventName(parent, "parent"); event.ok()) {
+    return DeliveriesParent{event->account, "", event->event_id};
+  }
+  if (parent.empty()) return InvalidField("parent", "required");
+  return InvalidField("parent", absl::StrCat("expected accounts/{account}/webhooks/{webhook} or "
+                                             "accounts/{account}/events/{event}, got ",
+                                             QuoteForError(parent)));
+}
+
+absl::Status ValidateStateFilter(v1::DeliveryState state) {
+  if (!v1::DeliveryState_IsValid(state)) {
+    return InvalidField("state", absl::StrCat("unknown delivery state ", static_cast<int>(state)));
+  }
+  return absl::OkStatus();
+}
+
+// One WatchDeliveries stream.
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  WatchReactor(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+               delivery::StatusBus& bus, const auth::Authenticator& authenticator)
+      : call_(context, "WatchDeliveries", authenticator), bus_(bus), start_(absl::Now()) {
+    const absl::Status status = Begin(*request_bytes);
+    if (!status.ok()) {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(status);
+      return;
+    }
+    subscription_ = bus_.Subscribe([this] { Pump(); });
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        FinishLocked(absl::CancelledError("the stream was closed"));
+        return;
+      }
+      ++sent_;
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(absl::CancelledError("the caller cancelled the stream"));
+  }
+
+  void OnDone() override {
+    if (subscription_ != 0) bus_.Unsubscribe(subscription_);
+    {
+      LogLine line(final_status_.ok() || absl::IsCancelled(final_status_) ? LogLevel::kInfo
+                                                                            : LogLevel::kWarning,
+                   "rpc");
+      line.Field("method", "WatchDeliveries")
+          .Field("account", account_.empty() ? absl::string_view("-")
+                                             : absl::string_view(account_))
+          .Field("code", absl::StatusCodeToString(final_status_.code()))
+          .Field("updates_sent", sent_)
+          .Field("duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_))
+          .Field("cursor", static_cast<int64_t>(cursor_));
+      if (!final_status_.ok()) line.Field("error", final_status_.message());
+    }
+    delete this;
+  }
+
+ private:
+  absl::Status Begin(const grpc::ByteBuffer& request_bytes) {
+    WINK_RETURN_IF_ERROR(call_.Authenticate());
+    v1::WatchDeliveriesRequest request;
+    WINK_RETURN_IF_ERROR(ParseRequest(request_bytes, request));
+    WINK_ASSIGN_OR_RETURN(account_, ParseAccountName(request.parent(), "parent"));
+    WINK_RETURN_IF_ERROR(call_.Authorize(account_));
+    if (!request.webhook().empty()) {
+      WINK_ASSIGN_OR_RETURN(const WebhookName webhook,
+                            ParseWebhookName(request.webhook(), "webhook"));
+      if (webhook.account != account_) {
+        return InvalidField("webhook", "must be a webhook of the account named in parent");
+      }
+      webhook_id_ = webhook.webhook_id;
+    }
+    if (!request.event().empty()) {
+      WINK_ASSIGN_OR_RETURN(const EventName event, ParseEventName(request.event(), "event"));
+      if (event.account != account_) {
+        return InvalidField("event", "must be an event of the account named in parent");
+      }
+      event_id_ = event.event_id;
+    }
+    const uint64_t last = bus_.last_sequence();
+    if (request.start_cursor() < 0) return InvalidField("start_cursor", "must not be negative");
+    if (request.start_cursor() == 0) {
+      cursor_ = last;
+    } else if (static_cast<uint64_t>(request.start_cursor()) > last) {
+      return absl::OutOfRangeError(absl::StrCat("start_cursor: ", request.start_cursor(),
+                                                " is ahead of the newest update (", last, ")"));
+    } else {
+      cursor_ = static_cast<uint64_t>(request.start_cursor());
+    }
+    return absl::OkStatus();
+  }
+
+  bool Matches(const internal::v1::DeliveryRecord& delivery) const {
+    return delivery.account() == account_ &&
+           (webhook_id_.empty() || delivery.webhook_id() == webhook_id_) &&
+           (event_id_.empty() || delivery.event_id() == event_id_);
+  }
+
+  // Sends the next matching update if no write is in flight.
+  void Pump() {
+    absl::MutexLock lock(&mu_);
+    if (writing_ || finished_) return;
+    while (true) {
+      if (pending_.empty()) {
+        if (bus_.closed()) {
+          FinishLocked(absl::UnavailableError(absl::StrCat(
+              "the server is shutting down; reconnect with start_cursor=", cursor_)));
+          return;
+        }
+        auto batch = bus_.Read(cursor_, kWatchBatch);
+        if (!batch.ok()) {
+          FinishLocked(batch.status());
+          return;
+        }
+        if (batch->empty()) return;  // woken again by the next Publish
+        pending_.assign(std::make_move_iterator(batch->begin()),
+                        std::make_move_iterator(batch->end()));
+      }
+      storage::DeliveryUpdate update = std::move(pending_.front());
+      pending_.pop_front();
+      cursor_ = update.sequence;
+      if (!Matches(update.delivery)) continue;
+      v1::WatchDeliveriesResponse response;
+      response.set_cursor(static_cast<int64_t>(update.sequence));
+      DeliveryToApi(update.delivery, response.mutable_delivery());
+      const absl::Status status = SerializeResponse(response, buffer_);
+      if (!status.ok()) {
+        FinishLocked(status);
+        return;
+      }
+      writing_ = true;
+      StartWrite(&buffer_);
+      return;
+    }
+  }
+
+  void FinishLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    final_status_ = status;
+    Finish(ToGrpcStatus(status));
+  }
+
+  UnaryCall call_;  // authentication and authorization only
+  delivery::StatusBus& bus_;
+  const absl::Time start_;
+  std::string account_;
+  std::string webhook_id_;
+  std::string event_id_;
+  int subscription_ = 0;
+
+  absl::Mutex mu_;
+  uint64_t cursor_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<storage::DeliveryUpdate> pending_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer buffer_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_status_;
+  int64_t sent_ = 0;
+};
+
+}  // namespace
+
+DeliveryServiceImpl::DeliveryServiceImpl(storage::EventStore& events, delivery::StatusBus& bus,
+                                         const auth::Authenticator& authenticator)
+    : events_(events), bus_(bus), authenticator_(authenticator) {}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* DeliveryServiceImpl::WatchDeliveries(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return new WatchReactor(context, request, bus_, authenticator_);
+}
+
+grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::ListDeliveriesRequest, v1::ListDeliveriesResponse>(
+      context, "ListDeliveries", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::ListDeliveriesRequest& request,
+          v1::ListDeliveriesResponse& response) {
+        WINK_ASSIGN_OR_RETURN(const DeliveriesParent parent,
+                              ParseDeliveriesParent(request.parent()));
+        WINK_RETURN_IF_ERROR(call.Authorize(parent.account));
+        WINK_RETURN_IF_ERROR(ValidateStateFilter(request.state()));
+        WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
+        const std::string token_scope =
+            absl::StrCat(request.parent(), "?state=", static_cast<int>(request.state()));
+        WINK_ASSIGN_OR_RETURN(const std::string after,
+                              DecodePageToken(request.page_token(), token_scope));
+        storage::DeliveryPage page;
+        if (!parent.webhook_id.empty()) {
+          if (!after.empty() && !IsValidId(after, kEventIdPrefix)) {
+            return absl::InvalidArgumentError("page_token: not a token returned by this method");
+          }
+          WINK_ASSIGN_OR_RETURN(page, events_.ListDeliveriesOfWebhook(
+                                          parent.account, parent.webhook_id, after,
+                                          static_cast<int>(request.state()), page_size));
+        } else {
+          if (!after.empty() && !IsValidId(after, kWebhookIdPrefix)) {
+            return absl::InvalidArgumentError("page_token: not a token returned by this method");
+          }
+          WINK_ASSIGN_OR_RETURN(page, events_.ListDeliveriesOfEvent(
+                                          parent.account, parent.event_id, after,
+                                          static_cast<int>(request.state()), page_size));
+        }
+        for (const auto& delivery : page.deliveries) {
+          DeliveryToApi(delivery, response.add_deliveries());
+        }
+        if (!page.continue_from.empty()) {
+          response.set_next_page_token(EncodePageToken(token_scope, page.continue_from));
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DeliveryServiceImpl::GetDelivery(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::GetDeliveryRequest, v1::Delivery>(
+      context, "GetDelivery", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::GetDeliveryRequest& request, v1::Delivery& response) {
+        WINK_ASSIGN_OR_RETURN(const DeliveryName name, ParseDeliveryName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(const storage::DeliveryRecord delivery,
+                              events_.GetDelivery(name.account, name.webhook_id, name.event_id));
+        DeliveryToApi(delivery, &response);
+        WINK_ASSIGN_OR_RETURN(const std::vector<storage::AttemptRecord> attempts,
+                              events_.ListAttempts(name.webhook_id, name.event_id));
+        for (const auto& attempt : attempts) AttemptToApi(attempt, response.add_attempts());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DeliveryServiceImpl::RetryDelivery(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request_bytes,
+                                                             grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::RetryDeliveryRequest, v1::Delivery>(
+      context, "RetryDelivery", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::RetryDeliveryRequest& request, v1::Delivery& response) {
+        WINK_ASSIGN_OR_RETURN(const DeliveryName name, ParseDeliveryName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(const storage::DeliveryRecord delivery,
+                              events_.RetryNow(name.account, name.webhook_id, name.event_id));
+        DeliveryToApi(delivery, &response);
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace wink::webhooks::api

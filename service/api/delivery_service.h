@@ -1,0 +1,51 @@
+// wink.webhooks.v1.DeliveryService: what happened to an account's events, live
+// (WatchDeliveries, a server stream fed by the status bus) or after the fact
+// (List/GetDelivery), and RetryDelivery.
+#ifndef WINK_WEBHOOKS_SERVICE_API_DELIVERY_SERVICE_H_
+#define WINK_WEBHOOKS_SERVICE_API_DELIVERY_SERVICE_H_
+
+#include "service/auth/authenticator.h"
+#include "service/delivery/status_bus.h"
+#include "service/storage/event_store.h"
+#include "wink/webhooks/v1/delivery_service.grpc.pb.h"
+
+namespace wink::webhooks::api {
+
+// Registered as raw methods, like WebhookService (see request_codec.h).
+using RawDeliveryService = v1::DeliveryService::WithRawCallbackMethod_WatchDeliveries<
+    v1::DeliveryService::WithRawCallbackMethod_ListDeliveries<
+        v1::DeliveryService::WithRawCallbackMethod_GetDelivery<
+            v1::DeliveryService::WithRawCallbackMethod_RetryDelivery<
+                v1::DeliveryService::Service>>>>;
+
+// Thread-safe. Every collaborator must outlive the service.
+class DeliveryServiceImpl final : public RawDeliveryService {
+ public:
+  DeliveryServiceImpl(storage::EventStore& events, delivery::StatusBus& bus,
+                      const auth::Authenticator& authenticator);
+
+  // One stream per call; each keeps at most one write in flight and pulls
+  // the next updates from the bus when it completes, so a slow watcher uses
+  // no memory beyond one batch and cannot miss an update.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchDeliveries(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
+
+  grpc::ServerUnaryReactor* ListDeliveries(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetDelivery(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RetryDelivery(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+
+ private:
+  storage::EventStore& events_;
+  delivery::StatusBus& bus_;
+  const auth::Authenticator& authenticator_;
+};
+
+}  // namespace wink::webhooks::api
+
+#endif  // WINK_WEBHOOKS_SERVICE_API_DELIVERY_SERVICE_H_

@@ -1,0 +1,176 @@
+// WebhookService's event methods: PublishEvent, GetEvent, ListEvents.
+#include <openssl/sha.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "service/api/page_token.h"
+#include "service/api/resource_mapping.h"
+#include "service/api/unary_call.h"
+#include "service/api/webhook_service.h"
+#include "service/api/webhook_validation.h"
+#include "service/common/errors.h"
+#include "service/common/ids.h"
+#include "service/common/json.h"
+#include "service/common/resource_names.h"
+#include "service/common/status_macros.h"
+
+namespace wink::webhooks::api {
+namespace {
+
+// Soft cap on the encoded size of one ListEvents page (payloads are up to
+// 256 KiB each).
+constexpr size_t kMaxEventPageBytes = 1 << 20;
+
+// Deliveries GetEvent returns (an event goes to at most one delivery per
+// webhook of the account).
+constexpr int kMaxDeliveriesPerEvent = 1000;
+
+// A retry with the same idempotency key must publish the same event.
+std::string PublishFingerprint(absl::string_view event_type, absl::string_view data_json) {
+  const std::string input = absl::StrCat(event_type, "\n", data_json);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+// The payload as JSON bytes, checked: a JSON object of at most
+// kMaxEventDataBytes.
+absl::StatusOr<std::string> PayloadJson(const v1::PublishEventRequest& request) {
+  std::string json;
+  switch (request.payload_case()) {
+    case v1::PublishEventRequest::kData: {
+      const auto status = google::protobuf::util::MessageToJsonString(request.data(), &json);
+      if (!status.ok()) {
+        return InvalidField("data", absl::StrCat("cannot be written as JSON: ", status.message().ToString()));
+      }
+      if (json.size() > kMaxEventDataBytes) {
+        return InvalidField("data", absl::StrCat("is ", json.size(), " bytes as JSON; at most ",
+                                                 kMaxEventDataBytes, " are allowed"));
+      }
+      return json;
+    }
+    case v1::PublishEventRequest::kDataJson:
+      if (request.data_json().size() > kMaxEventDataBytes) {
+        return InvalidField("data_json", absl::StrCat("is ", request.data_json().size(),
+                                                      " bytes; at most ", kMaxEventDataBytes,
+                                                      " are allowed"));
+      }
+      WINK_RETURN_IF_ERROR(CheckJsonObject(request.data_json(), "data_json"));
+      return request.data_json();
+    case v1::PublishEventRequest::PAYLOAD_NOT_SET:
+      break;
+  }
+  return InvalidField("data", "required: set `data` (a JSON object) or `data_json` (its bytes)");
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::PublishEvent(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           grpc::ByteBuffer* response_bytes) {
+  return ServeUnaryAsync<v1::PublishEventRequest, v1::PublishEventResponse>(
+      context, "PublishEvent", authenticator_, request_bytes, response_bytes,
+      [this](UnaryCall& call, const v1::PublishEventRequest& request,
+             v1::PublishEventResponse& response, FinishFn finish) -> absl::Status {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        if (request.event_type().empty()) return InvalidField("event_type", "required");
+        if (!catalog_.Contains(request.event_type())) {
+          return InvalidField("event_type",
+                              absl::StrCat("unknown event type ", QuoteForError(request.event_type()),
+                                           "; known: ", catalog_.names_list()));
+        }
+        WINK_ASSIGN_OR_RETURN(std::string data_json, PayloadJson(request));
+        if (!request.idempotency_key().empty()) {
+          WINK_RETURN_IF_ERROR(ValidateRequestId(request.idempotency_key(), "idempotency_key"));
+        }
+
+        storage::PublishRequest publish;
+        publish.account = account;
+        publish.event_type = request.event_type();
+        publish.request_fingerprint = PublishFingerprint(request.event_type(), data_json);
+        publish.data_json = std::move(data_json);
+        publish.idempotency_key = request.idempotency_key();
+        publish.idempotency_retention = options_.idempotency_key_retention;
+        events_.Publish(std::move(publish),
+                        [&response, finish](absl::StatusOr<storage::PublishResult> result) {
+                          if (!result.ok()) return finish(result.status());
+                          EventToApi(result->event, response.mutable_event());
+                          for (const auto& delivery : result->deliveries) {
+                            DeliveryToApi(delivery, response.mutable_event()->add_deliveries());
+                          }
+                          response.set_watch_cursor(
+                              static_cast<int64_t>(result->event.watch_cursor()));
+                          response.set_replayed(result->replayed);
+                          finish(absl::OkStatus());
+                        });
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::GetEvent(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request_bytes,
+                                                       grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::GetEventRequest, v1::Event>(
+      context, "GetEvent", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::GetEventRequest& request, v1::Event& response) {
+        WINK_ASSIGN_OR_RETURN(const EventName name, ParseEventName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        WINK_ASSIGN_OR_RETURN(const storage::EventRecord event,
+                              events_.GetEvent(name.account, name.event_id));
+        EventToApi(event, &response);
+        WINK_ASSIGN_OR_RETURN(const storage::DeliveryPage deliveries,
+                              events_.ListDeliveriesOfEvent(name.account, name.event_id, "",
+                                                            /*state=*/0, kMaxDeliveriesPerEvent));
+        for (const auto& delivery : deliveries.deliveries) {
+          DeliveryToApi(delivery, response.add_deliveries());
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::ListEvents(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request_bytes,
+                                                         grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::ListEventsRequest, v1::ListEventsResponse>(
+      context, "ListEvents", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::ListEventsRequest& request, v1::ListEventsResponse& response) {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
+        // A token is only valid for the same parent and filter.
+        const std::string token_scope =
+            absl::StrCat(request.parent(), "?event_type=", request.event_type());
+        WINK_ASSIGN_OR_RETURN(const std::string before_id,
+                              DecodePageToken(request.page_token(), token_scope));
+        if (!before_id.empty() && !IsValidId(before_id, kEventIdPrefix)) {
+          return absl::InvalidArgumentError("page_token: not a token returned by this method");
+        }
+        WINK_ASSIGN_OR_RETURN(
+            const storage::EventPage page,
+            events_.ListEvents(account, before_id, request.event_type(), page_size));
+        size_t page_bytes = 0;
+        std::string continue_from = page.continue_from;
+        for (const storage::EventRecord& record : page.events) {
+          v1::Event event;
+          EventToApi(record, &event);
+          page_bytes += event.ByteSizeLong();
+          if (page_bytes > kMaxEventPageBytes && response.events_size() > 0) {
+            continue_from = response.events(response.events_size() - 1).id();
+            break;
+          }
+          *response.add_events() = std::move(event);
+        }
+        if (!continue_from.empty()) {
+          response.set_next_page_token(EncodePageToken(token_scope, continue_from));
+        }
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace wink::webhooks::api

@@ -1,0 +1,414 @@
+#include "service/delivery/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "service/common/log.h"
+#include "service/common/status_macros.h"
+#include "service/delivery/envelope.h"
+#include "service/signing/signature.h"
+
+namespace wink::webhooks::delivery {
+namespace {
+
+using ::wink::webhooks::internal::v1::AttemptRecord;
+using ::wink::webhooks::internal::v1::DeliveryRecord;
+
+std::string KnownKey(absl::string_view webhook_id, absl::string_view event_id) {
+  return absl::StrCat(webhook_id, "/", event_id);
+}
+
+bool IsDue(internal::v1::DeliveryStateRecord state) {
+  return state == internal::v1::DELIVERY_STATE_RECORD_PENDING ||
+         state == internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED;
+}
+
+absl::string_view OutcomeName(storage::AttemptOutcome outcome) {
+  switch (outcome) {
+    case storage::AttemptOutcome::kDelivered:
+      return "delivered";
+    case storage::AttemptOutcome::kRetryLater:
+      return "retry";
+    case storage::AttemptOutcome::kDisableEndpoint:
+      return "disable_endpoint";
+  }
+  return "unknown";
+}
+
+// Events deleted per retention operation.
+constexpr int kPurgeChunk = 500;
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(storage::EventStore& events, storage::WebhookStore& webhooks,
+                               http::HttpClient& http, StatusBus& bus, const Clock& clock,
+                               EngineOptions options)
+    : events_(events),
+      webhooks_(webhooks),
+      http_(http),
+      bus_(bus),
+      clock_(clock),
+      options_(std::move(options)),
+      policy_(options_.retry_schedule, options_.max_retry_after) {}
+
+DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
+
+void DeliveryEngine::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_) return;
+  started_ = true;
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+}
+
+void DeliveryEngine::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    wake_.SignalAll();
+  }
+  if (scheduler_.joinable()) scheduler_.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_http_ = true;
+  }
+  // Requests still running after `grace` end with kCancelled; OnResponse
+  // leaves those unrecorded.
+  http_.Shutdown(grace);
+}
+
+int DeliveryEngine::in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_;
+}
+
+void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
+  bus_.Publish(update);
+  const DeliveryRecord& delivery = update.delivery;
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  const absl::Time now = clock_.Now();
+  if (IsDue(delivery.state())) {
+    const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
+    if (due <= now) {
+      // Fast path: new work goes straight to its webhook's queue instead of
+      // waiting for the next scan of the queue on disk.
+      storage::DueDelivery entry{delivery.next_attempt_time_us(), delivery.webhook_id(),
+                                 delivery.event_id()};
+      if (!known_.contains(KnownKey(entry.webhook_id, entry.event_id))) {
+        if (static_cast<int>(known_.size()) < options_.max_queued) {
+          Enqueue(entry);
+        } else {
+          rescan_ = true;
+        }
+      }
+    } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
+      next_wake_ = due;
+    }
+    wake_.Signal();
+  } else if (delivery.state() == internal::v1::DELIVERY_STATE_RECORD_CANCELLED) {
+    // A deleted webhook's request still on the wire is aborted: nothing is
+    // sent to it after DeleteWebhook returns.
+    auto it = known_.find(KnownKey(delivery.webhook_id(), delivery.event_id()));
+    if (it != known_.end()) {
+      it->second.cancel_requested = true;
+      if (it->second.sent) {
+        const uint64_t id = it->second.http_request_id;
+        mu_.Unlock();
+        http_.Cancel(id);  // may call back at once: not under mu_
+        mu_.Lock();
+      }
+    }
+  }
+}
+
+void DeliveryEngine::Enqueue(const storage::DueDelivery& due) {
+  known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{due.webhook_id});
+  WebhookQueue& queue = queues_[due.webhook_id];
+  queue.waiting.push_back(due);
+  MarkReady(due.webhook_id, queue);
+}
+
+void DeliveryEngine::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
+  if (!queue.in_ready_list && !queue.waiting.empty() &&
+      queue.in_flight < options_.max_in_flight_per_webhook) {
+    queue.in_ready_list = true;
+    ready_.push_back(webhook_id);
+  }
+}
+
+void DeliveryEngine::Scan() {
+  const absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&mu_);
+    rescan_ = false;
+    next_wake_ = absl::InfinitePast();
+  }
+  bool truncated = false;
+  // The RocksDB iteration runs without the engine lock (the writer thread
+  // takes it for every update); each entry takes it briefly.
+  const absl::Status status =
+      events_.ScanDue(now + absl::Microseconds(1), [&](const storage::DueDelivery& due) {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return false;
+        if (known_.contains(KnownKey(due.webhook_id, due.event_id))) return true;
+        if (static_cast<int>(known_.size()) >= options_.max_queued) {
+          truncated = true;
+          return false;
+        }
+        Enqueue(due);
+        return true;
+      });
+  if (!status.ok()) {
+    LogLine(LogLevel::kError, "delivery_scan_failed").Field("error", status.message());
+  }
+  auto earliest = events_.EarliestDueTimeAfter(now);
+  absl::MutexLock lock(&mu_);
+  // More due work than fits in memory: look again as soon as slots free up.
+  if (truncated) rescan_ = true;
+  if (earliest.ok() && earliest->has_value()) {
+    if (next_wake_ == absl::InfinitePast() || **earliest < next_wake_) next_wake_ = **earliest;
+  }
+}
+
+void DeliveryEngine::SchedulerLoop() {
+  absl::Time last_scan = absl::InfinitePast();
+  absl::Time last_scan_real = absl::InfinitePast();
+  while (true) {
+    std::vector<storage::DueDelivery> to_attempt;
+    bool scan = false;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_) {
+        const absl::Time now = clock_.Now();
+        const bool due_timer = next_wake_ != absl::InfinitePast() && next_wake_ <= now;
+        const bool periodic = absl::Now() - last_scan_real >= options_.rescan_interval ||
+                              now - last_scan >= options_.rescan_interval;
+        const bool can_send = !ready_.empty() && in_flight_ < options_.max_in_flight;
+        if (rescan_ || due_timer || periodic || can_send) {
+          scan = rescan_ || due_timer || periodic;
+          break;
+        }
+        absl::Duration wait = options_.rescan_interval;
+        if (next_wake_ != absl::InfinitePast()) wait = std::min(wait, next_wake_ - now);
+        wake_.WaitWithTimeout(&mu_, std::max(wait, absl::Milliseconds(1)));
+      }
+      if (stopping_) return;
+    }
+    if (scan) {
+      last_scan = clock_.Now();
+      last_scan_real = absl::Now();
+      Scan();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      // Round-robin over webhooks with work and a free slot: one delivery per
+      // webhook per turn.
+      while (!ready_.empty() && in_flight_ < options_.max_in_flight) {
+        const std::string webhook_id = std::move(ready_.front());
+        ready_.pop_front();
+        WebhookQueue& queue = queues_[webhook_id];
+        queue.in_ready_list = false;
+        if (queue.waiting.empty()) continue;
+        to_attempt.push_back(std::move(queue.waiting.front()));
+        queue.waiting.pop_front();
+        ++queue.in_flight;
+        ++in_flight_;
+        MarkReady(webhook_id, queue);
+      }
+    }
+    for (const storage::DueDelivery& due : to_attempt) Attempt(due);
+  }
+}
+
+void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
+  auto park = [&](storage::ParkReason reason) {
+    events_.Park(due, reason, [this, due](absl::Status status) { Finished(due, status); });
+  };
+  auto skip = [&](const absl::Status& status) {
+    if (!status.ok()) {
+      LogLine(LogLevel::kError, "delivery_read_failed")
+          .Field("webhook", due.webhook_id)
+          .Field("event", due.event_id)
+          .Field("error", status.message());
+    }
+    Finished(due, status);
+  };
+
+  auto delivery = events_.ReadDelivery(due.webhook_id, due.event_id);
+  if (absl::IsNotFound(delivery.status())) return park(storage::ParkReason::kEventMissing);
+  if (!delivery.ok()) return skip(delivery.status());
+  if (!IsDue(delivery->state()) || delivery->next_attempt_time_us() != due.due_time_us) {
+    // A stale queue entry (the delivery moved on); Park clears it.
+    return park(storage::ParkReason::kWebhookPaused);
+  }
+  const std::string& account = delivery->account();
+  auto webhook = webhooks_.Get(account, due.webhook_id);
+  if (absl::IsNotFound(webhook.status())) return park(storage::ParkReason::kWebhookDeleted);
+  if (!webhook.ok()) return skip(webhook.status());
+  if (!webhook->enabled()) return park(storage::ParkReason::kWebhookPaused);
+  auto event = events_.ReadEvent(account, due.event_id);
+  if (absl::IsNotFound(event.status())) return park(storage::ParkReason::kEventMissing);
+  if (!event.ok()) return skip(event.status());
+
+  const absl::Time now = clock_.Now();
+  const int64_t now_us = absl::ToUnixMicros(now);
+  std::vector<std::string> keys;
+  for (const auto& secret : webhook->secrets()) {
+    if (secret.expire_time_us() == 0 || secret.expire_time_us() > now_us) {
+      keys.push_back(secret.key());
+    }
+  }
+  http::HttpRequest request;
+  request.url = webhook->url();
+  request.body = BuildEnvelope(*event);
+  const int64_t timestamp = absl::ToUnixSeconds(now);
+  request.headers.reserve(4 + webhook->headers_size());
+  request.headers.emplace_back("content-type", "application/json");
+  request.headers.emplace_back("webhook-id", event->id());
+  request.headers.emplace_back("webhook-timestamp", absl::StrCat(timestamp));
+  request.headers.emplace_back(
+      "webhook-signature", signing::SignatureHeader(keys, event->id(), timestamp, request.body));
+  // Custom headers in name order, so every attempt sends them alike.
+  std::vector<std::pair<std::string, std::string>> custom(webhook->headers().begin(),
+                                                          webhook->headers().end());
+  std::sort(custom.begin(), custom.end());
+  for (auto& header : custom) request.headers.push_back(std::move(header));
+
+  // Send may call back at once (client shut down): not under mu_.
+  const uint64_t id = http_.Send(std::move(request), [this, due, account = std::string(account),
+                                                     start = now](http::HttpResponse response) {
+    OnResponse(due, account, start, std::move(response));
+  });
+  bool cancel = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = known_.find(KnownKey(due.webhook_id, due.event_id));
+    if (it != known_.end()) {
+      it->second.http_request_id = id;
+      it->second.sent = true;
+      // The webhook was deleted while the request was being built.
+      cancel = it->second.cancel_requested;
+    }
+  }
+  if (cancel) http_.Cancel(id);
+}
+
+void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::string& account,
+                                absl::Time start, http::HttpResponse response) {
+  if (response.transport_error == http::TransportError::kCancelled) {
+    bool shutting_down;
+    {
+      absl::MutexLock lock(&mu_);
+      shutting_down = shutting_down_http_ || stopping_;
+    }
+    if (shutting_down) {
+      // Not an attempt the receiver judged: the delivery stays due and is
+      // sent again after the restart.
+      LogLine(LogLevel::kInfo, "delivery_interrupted")
+          .Field("webhook", due.webhook_id)
+          .Field("event", due.event_id);
+      Finished(due, absl::OkStatus());
+      return;
+    }
+  }
+  const Verdict verdict = Judge(response, clock_.Now());
+  LogLine(verdict.outcome == storage::AttemptOutcome::kDelivered ? LogLevel::kInfo
+                                                                 : LogLevel::kWarning,
+          "delivery_attempt")
+      .Field("account", account)
+      .Field("webhook", due.webhook_id)
+      .Field("event", due.event_id)
+      .Field("status", static_cast<int64_t>(response.status))
+      .Field("outcome", OutcomeName(verdict.outcome))
+      .Field("latency_ms", absl::ToDoubleMilliseconds(response.latency))
+      .Field("error", verdict.error.empty() ? absl::string_view("-")
+                                            : absl::string_view(verdict.error));
+
+  storage::RecordAttemptRequest record;
+  record.webhook_id = due.webhook_id;
+  record.event_id = due.event_id;
+  record.due_time_us = due.due_time_us;
+  AttemptRecord& attempt = record.attempt;
+  attempt.set_start_time_us(absl::ToUnixMicros(start));
+  attempt.set_latency_us(absl::ToInt64Microseconds(response.latency));
+  attempt.set_http_status(response.status);
+  attempt.set_error(verdict.error);
+  attempt.set_response_body(response.body.substr(0, http::kMaxResponseBodyBytes));
+  attempt.set_succeeded(verdict.outcome == storage::AttemptOutcome::kDelivered);
+  record.outcome = verdict.outcome;
+  double random01;
+  {
+    absl::MutexLock lock(&mu_);
+    random01 = absl::Uniform<double>(bitgen_, 0.0, 1.0);
+  }
+  record.next_delay = [this, retry_after = verdict.retry_after, random01](int attempts_made) {
+    return policy_.NextDelay(attempts_made, retry_after, random01);
+  };
+  record.disable_after_failing_for = options_.disable_after_failing_for;
+  events_.RecordAttempt(std::move(record),
+                        [this, due](absl::Status status) { Finished(due, status); });
+}
+
+void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Status& status) {
+  if (!status.ok() && !absl::IsUnavailable(status)) {
+    // The queue entry is still there; the next scan tries again.
+    LogLine(LogLevel::kError, "delivery_record_failed")
+        .Field("webhook", due.webhook_id)
+        .Field("event", due.event_id)
+        .Field("error", status.message());
+  }
+  absl::MutexLock lock(&mu_);
+  known_.erase(KnownKey(due.webhook_id, due.event_id));
+  --in_flight_;
+  auto it = queues_.find(due.webhook_id);
+  if (it != queues_.end()) {
+    WebhookQueue& queue = it->second;
+    --queue.in_flight;
+    if (queue.in_flight == 0 && queue.waiting.empty()) {
+      queues_.erase(it);
+    } else {
+      MarkReady(due.webhook_id, queue);
+    }
+  }
+  if (!status.ok()) rescan_ = true;
+  wake_.Signal();
+}
+
+absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
+  const absl::Time cutoff = clock_.Now() - options_.event_retention;
+  int total = 0;
+  while (true) {
+    WINK_ASSIGN_OR_RETURN(const int purged, events_.PurgeOlderThan(cutoff, kPurgeChunk));
+    total += purged;
+    if (purged < kPurgeChunk) break;
+    absl::MutexLock lock(&mu_);
+    if (stopping_) break;
+  }
+  if (total > 0) {
+    LogLine(LogLevel::kInfo, "retention_purge")
+        .Field("events", static_cast<int64_t>(total))
+        .Field("older_than", absl::FormatTime(cutoff));
+  }
+  return total;
+}
+
+void DeliveryEngine::MaintenanceLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.purge_interval)) return;
+    }
+    auto purged = PurgeExpired();
+    if (!purged.ok()) {
+      LogLine(LogLevel::kError, "retention_purge_failed").Field("error", purged.status().message());
+    }
+  }
+}
+
+}  // namespace wink::webhooks::delivery

@@ -1,0 +1,150 @@
+// The delivery engine: takes due deliveries from the durable `due` queue,
+// sends them as signed HTTPS POSTs, and records every attempt.
+//
+// Threads: one scheduler thread (reads the queue, picks what to send, builds
+// and signs requests), the HTTP client's own event loop (network), the
+// storage writer (commits attempt results), and one maintenance thread
+// (retention purge). Nothing here blocks on the network.
+//
+// Isolation: at most `max_in_flight` requests overall and
+// `max_in_flight_per_webhook` per webhook; webhooks take turns, so a
+// receiver that hangs only ever holds its own slots while the others keep
+// flowing.
+//
+// Crash safety: a delivery leaves the `due` queue only in the same write that
+// records its attempt, so after a crash every delivery that was waiting or in
+// flight is found again; only those in flight can be sent twice (with the
+// same webhook-id).
+#ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_ENGINE_H_
+#define WINK_WEBHOOKS_SERVICE_DELIVERY_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/common/clock.h"
+#include "service/delivery/retry_policy.h"
+#include "service/delivery/status_bus.h"
+#include "service/http/http_client.h"
+#include "service/storage/event_store.h"
+#include "service/storage/update_listener.h"
+#include "service/storage/webhook_store.h"
+
+namespace wink::webhooks::delivery {
+
+struct EngineOptions {
+  // Delay before each attempt (see RetryPolicy).
+  std::vector<absl::Duration> retry_schedule = {
+      absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5), absl::Minutes(30),
+      absl::Hours(2),       absl::Hours(5),   absl::Hours(10),  absl::Hours(10)};
+  absl::Duration max_retry_after = absl::Hours(1);
+  absl::Duration disable_after_failing_for = absl::Hours(24 * 5);
+  int max_in_flight = 256;
+  int max_in_flight_per_webhook = 16;
+  // Most due deliveries held in memory waiting for a slot; the rest stay in
+  // the queue on disk until there is room.
+  int max_queued = 50000;
+  // The queue is re-read at least this often even when nothing signalled
+  // new work (e.g. a test clock moved).
+  absl::Duration rescan_interval = absl::Seconds(1);
+  // Events older than this are purged, checked every `purge_interval`.
+  absl::Duration event_retention = absl::Hours(24 * 30);
+  absl::Duration purge_interval = absl::Hours(1);
+  // Sent as User-Agent by the HTTP client; used here only for logs.
+  std::string user_agent = "wink-webhooks";
+};
+
+// Thread-safe. Collaborators must outlive the engine.
+class DeliveryEngine : public storage::UpdateListener {
+ public:
+  DeliveryEngine(storage::EventStore& events, storage::WebhookStore& webhooks,
+                 http::HttpClient& http, StatusBus& bus, const Clock& clock,
+                 EngineOptions options);
+  ~DeliveryEngine() override;  // Shutdown(0) if still running
+
+  // Starts the scheduler and maintenance threads; the first scan of the
+  // queue picks up everything left by a previous run.
+  void Start();
+
+  // Stops taking work, lets requests in flight finish for up to `grace`
+  // (their attempts are recorded), cancels the rest (not recorded: they stay
+  // due and are sent again after a restart), and joins the threads.
+  void Shutdown(absl::Duration grace);
+
+  // From storage: every committed delivery update (writer thread). Feeds the
+  // status bus and wakes the scheduler for new due work.
+  void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
+
+  // Purges events older than the retention window now. Returns how many.
+  absl::StatusOr<int> PurgeExpired();
+
+  // Requests in flight right now (for tests and metrics).
+  int in_flight() const;
+
+ private:
+  struct WebhookQueue {
+    std::deque<storage::DueDelivery> waiting;
+    int in_flight = 0;
+    bool in_ready_list = false;
+  };
+  struct Flight {
+    std::string webhook_id;
+    uint64_t http_request_id = 0;
+    bool sent = false;
+    // The delivery was cancelled (webhook deleted) while being sent.
+    bool cancel_requested = false;
+  };
+
+  void SchedulerLoop();
+  void MaintenanceLoop();
+  // Loads due deliveries into the per-webhook queues.
+  void Scan() ABSL_LOCKS_EXCLUDED(mu_);
+  void Enqueue(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkReady(const std::string& webhook_id, WebhookQueue& queue)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the records, then parks the delivery or sends it.
+  void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnResponse(const storage::DueDelivery& due, const std::string& account,
+                  absl::Time start, http::HttpResponse response);
+  // The delivery's attempt (or park) is durable, or failed to commit.
+  void Finished(const storage::DueDelivery& due, const absl::Status& status);
+
+  storage::EventStore& events_;
+  storage::WebhookStore& webhooks_;
+  http::HttpClient& http_;
+  StatusBus& bus_;
+  const Clock& clock_;
+  const EngineOptions options_;
+  const RetryPolicy policy_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar wake_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutting_down_http_ ABSL_GUARDED_BY(mu_) = false;
+  bool rescan_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::flat_hash_map<std::string, WebhookQueue> queues_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
+  // Deliveries queued or in flight, by "webhook_id/event_id".
+  absl::flat_hash_map<std::string, Flight> known_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
+
+  std::thread scheduler_;
+  std::thread maintenance_;
+};
+
+}  // namespace wink::webhooks::delivery
+
+#endif  // WINK_WEBHOOKS_SERVICE_DELIVERY_ENGINE_H_

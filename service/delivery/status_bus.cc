@@ -1,0 +1,78 @@
+#include "service/delivery/status_bus.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/common/status_macros.h"
+
+namespace wink::webhooks::delivery {
+
+StatusBus::StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity)
+    : store_(store), ring_capacity_(ring_capacity), last_sequence_(last_sequence) {}
+
+void StatusBus::Publish(const storage::DeliveryUpdate& update) {
+  {
+    absl::MutexLock lock(&mu_);
+    ring_.push_back(update);
+    if (ring_.size() > ring_capacity_) ring_.pop_front();
+    last_sequence_ = update.sequence;
+  }
+  absl::MutexLock lock(&subscribers_mu_);
+  for (auto& [id, wake] : subscribers_) wake();
+}
+
+uint64_t StatusBus::last_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return last_sequence_;
+}
+
+absl::StatusOr<std::vector<storage::DeliveryUpdate>> StatusBus::Read(uint64_t after, int max) {
+  std::vector<storage::DeliveryUpdate> out;
+  {
+    absl::MutexLock lock(&mu_);
+    if (after >= last_sequence_) return out;
+    if (!ring_.empty() && ring_.front().sequence <= after + 1) {
+      // Sequences in the ring are consecutive.
+      for (size_t i = after + 1 - ring_.front().sequence;
+           i < ring_.size() && static_cast<int>(out.size()) < max; ++i) {
+        out.push_back(ring_[i]);
+      }
+      return out;
+    }
+  }
+  WINK_ASSIGN_OR_RETURN(out, store_.ReadUpdates(after, max));
+  if (out.empty() || out.front().sequence != after + 1) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "updates after cursor ", after,
+        " are no longer retained; list deliveries for the current state, then watch from 0"));
+  }
+  return out;
+}
+
+int StatusBus::Subscribe(std::function<void()> wake) {
+  absl::MutexLock lock(&subscribers_mu_);
+  const int id = next_subscriber_id_++;
+  subscribers_.emplace(id, std::move(wake));
+  return id;
+}
+
+void StatusBus::Unsubscribe(int id) {
+  absl::MutexLock lock(&subscribers_mu_);
+  subscribers_.erase(id);
+}
+
+void StatusBus::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  absl::MutexLock lock(&subscribers_mu_);
+  for (auto& [id, wake] : subscribers_) wake();
+}
+
+bool StatusBus::closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
+}  // namespace wink::webhooks::delivery

@@ -1,0 +1,72 @@
+// The in-process status bus: every committed delivery update, in update-log
+// order, for WatchDeliveries streams.
+//
+// Watchers pull: each remembers its cursor and asks for the updates after it
+// (Read), so a slow watcher costs no memory here and can never miss one. The
+// bus keeps the most recent updates in a ring; older ones come from the
+// `updates` column family. Subscribers are woken when new updates arrive.
+#ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
+#define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "service/storage/event_store.h"
+#include "service/storage/update_listener.h"
+
+namespace wink::webhooks::delivery {
+
+// Thread-safe.
+class StatusBus {
+ public:
+  // `store` (for updates older than the ring) must outlive the bus.
+  // `last_sequence` is the newest update already in the log at start.
+  StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
+
+  // Appends one update; sequences must arrive in order. Wakes subscribers.
+  void Publish(const storage::DeliveryUpdate& update);
+
+  // Newest sequence number published (or in the log at start).
+  uint64_t last_sequence() const;
+
+  // Up to `max` updates with sequence > `after`, in order; empty when there
+  // are none yet. OUT_OF_RANGE when the log no longer holds the update right
+  // after `after` (purged by retention).
+  absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
+
+  // `wake` runs (on the publishing thread, without bus locks held) after new
+  // updates arrive and once when the bus closes; it must be quick.
+  // Returns an id for Unsubscribe. After Unsubscribe returns, `wake` is not
+  // running and will not run again.
+  int Subscribe(std::function<void()> wake);
+  void Unsubscribe(int id);
+
+  // Ends watching: closed() turns true and subscribers are woken.
+  void Close();
+  bool closed() const;
+
+ private:
+  storage::EventStore& store_;
+  const size_t ring_capacity_;
+  mutable absl::Mutex mu_;
+  std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Subscribers, and a lock held while waking them so Unsubscribe can wait
+  // for a running wake-up to end.
+  absl::Mutex subscribers_mu_;
+  absl::flat_hash_map<int, std::function<void()>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+  int next_subscriber_id_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
+};
+
+}  // namespace wink::webhooks::delivery
+
+#endif  // WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_

@@ -1,0 +1,28 @@
+// Notification of committed delivery state changes.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_UPDATE_LISTENER_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_UPDATE_LISTENER_H_
+
+#include <cstdint>
+
+#include "wink/webhooks/internal/v1/records.pb.h"
+
+namespace wink::webhooks::storage {
+
+// One entry of the `updates` log: a delivery as of one state change.
+struct DeliveryUpdate {
+  uint64_t sequence = 0;
+  internal::v1::DeliveryRecord delivery;
+};
+
+// Told about every delivery update once it is durable, in sequence order,
+// on the storage writer thread: implementations must return quickly and must
+// not wait for other writes.
+class UpdateListener {
+ public:
+  virtual ~UpdateListener() = default;
+  virtual void OnDeliveryUpdate(const DeliveryUpdate& update) = 0;
+};
+
+}  // namespace wink::webhooks::storage
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_UPDATE_LISTENER_H_

@@ -1,0 +1,34 @@
+// A throw-away PKI for TLS tests, generated with OpenSSL at run time (no
+// openssl CLI, no checked-in keys that expire): a self-signed CA and a server
+// certificate it issued for 127.0.0.1, ::1 and localhost.
+#ifndef WINK_WEBHOOKS_TESTS_FAKES_TEST_CERTIFICATES_H_
+#define WINK_WEBHOOKS_TESTS_FAKES_TEST_CERTIFICATES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace wink::webhooks::testing {
+
+// Where WriteTestCertificates() put the PEM files.
+struct TestCertificateFiles {
+  // The CA certificate ("<dir>/ca.pem"): what clients trust.
+  std::string ca_file;
+  // The server certificate ("<dir>/server.pem"): EC P-256, signed by the CA,
+  // SANs IP:127.0.0.1, IP:::1 and DNS:localhost, extended key usage
+  // serverAuth, valid from one hour ago until one day from now.
+  std::string certificate_file;
+  // The server's private key ("<dir>/server.key", unencrypted PKCS#8, mode
+  // 0600).
+  std::string private_key_file;
+};
+
+// Generates a new CA (EC P-256, CA:TRUE, keyCertSign) and a server
+// certificate issued by it, and writes them into `dir` (created if missing),
+// replacing earlier files of the same names. The CA's private key is not
+// kept. INTERNAL if OpenSSL or the file system fails.
+absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& dir);
+
+}  // namespace wink::webhooks::testing
+
+#endif  // WINK_WEBHOOKS_TESTS_FAKES_TEST_CERTIFICATES_H_
