@@ -171,6 +171,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       v1::WatchDeliveriesResponse response;
       response.set_cursor(static_cast<int64_t>(update.sequence));
       DeliveryToApi(update.delivery, response.mutable_delivery());
+      buffer_.Clear();  // the previous write is done with it
       const absl::Status status = SerializeResponse(response, buffer_);
       if (!status.ok()) {
         FinishLocked(status);

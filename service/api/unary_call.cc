@@ -64,14 +64,19 @@ grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& status) {
         .Field("latency_ms", latency_ms);
     if (!status.ok()) line.Field("error", status.message());
   }
-  grpc::ServerUnaryReactor* reactor = context_->DefaultReactor();
+  grpc::ServerUnaryReactor* call_reactor = reactor();
   const absl::Status to_caller =
       server_fault ? absl::Status(status.code(), absl::StrCat(method_,
                                                               " failed inside the service; "
                                                               "the server log has the details"))
                    : status;
-  reactor->Finish(ToGrpcStatus(to_caller));
-  return reactor;
+  call_reactor->Finish(ToGrpcStatus(to_caller));
+  return call_reactor;
+}
+
+grpc::ServerUnaryReactor* UnaryCall::reactor() {
+  if (reactor_ == nullptr) reactor_ = context_->DefaultReactor();
+  return reactor_;
 }
 
 }  // namespace wink::webhooks::api

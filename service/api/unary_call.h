@@ -41,11 +41,15 @@ class UnaryCall {
   // reactor the handler must return to gRPC.
   grpc::ServerUnaryReactor* Finish(const absl::Status& status);
 
+  // The call's reactor (gRPC allows asking the context for it only once).
+  grpc::ServerUnaryReactor* reactor();
+
  private:
   grpc::CallbackServerContext* context_;
   absl::string_view method_;
   const auth::Authenticator& authenticator_;
   const auth::Principal* principal_ = nullptr;
+  grpc::ServerUnaryReactor* reactor_ = nullptr;
   std::string account_;
   absl::Time start_;
 };
@@ -92,7 +96,7 @@ grpc::ServerUnaryReactor* ServeUnaryAsync(grpc::CallbackServerContext* context,
     Response response;
   };
   auto* state = new State(context, method, authenticator);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = state->call.reactor();
   FinishFn finish = [state, response_bytes](absl::Status status) {
     if (status.ok()) status = SerializeResponse(state->response, *response_bytes);
     state->call.Finish(status);

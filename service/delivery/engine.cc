@@ -81,6 +81,12 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
   http_.Shutdown(grace);
 }
 
+void DeliveryEngine::Wake() {
+  absl::MutexLock lock(&mu_);
+  rescan_ = true;
+  wake_.Signal();
+}
+
 int DeliveryEngine::in_flight() const {
   absl::MutexLock lock(&mu_);
   return in_flight_;

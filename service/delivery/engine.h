@@ -85,6 +85,10 @@ class DeliveryEngine : public storage::UpdateListener {
   // status bus and wakes the scheduler for new due work.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
+  // Re-reads the due queue now instead of at the next scan; for tests that
+  // move a fake clock past retry times.
+  void Wake();
+
   // Purges events older than the retention window now. Returns how many.
   absl::StatusOr<int> PurgeExpired();
 

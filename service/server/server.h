@@ -63,6 +63,10 @@ class Server {
   // "host:port" with the bound port, for clients.
   std::string address() const;
 
+  // The delivery engine, for tests (Wake after moving a fake clock,
+  // PurgeExpired). Null after Shutdown.
+  delivery::DeliveryEngine* delivery_engine() { return engine_.get(); }
+
   // Stops accepting calls, reports NOT_SERVING, ends watch streams, lets
   // in-flight calls and delivery attempts finish until `grace` has passed
   // (attempts that finish are recorded), cancels the rest, and closes

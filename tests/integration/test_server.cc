@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "service/auth/authenticator.h"
+#include "service/delivery/engine.h"
 
 namespace wink::webhooks::testing {
 namespace {
@@ -57,6 +58,11 @@ void TestServer::Restart() {
   server_->Shutdown(absl::Seconds(1));
   server_.reset();
   StartServer();
+}
+
+void TestServer::AdvanceClock(absl::Duration by) {
+  clock_.Advance(by);
+  server_->delivery_engine()->Wake();
 }
 
 std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& token) {

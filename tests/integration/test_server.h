@@ -15,6 +15,7 @@
 #include "service/server/server.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/temp_dir.h"
+#include "wink/webhooks/v1/delivery_service.grpc.pb.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
 namespace wink::webhooks::testing {
@@ -39,6 +40,16 @@ class TestServer {
   std::unique_ptr<v1::WebhookService::Stub> NewStub() const {
     return v1::WebhookService::NewStub(channel_);
   }
+  std::unique_ptr<v1::DeliveryService::Stub> NewDeliveryStub() const {
+    return v1::DeliveryService::NewStub(channel_);
+  }
+
+  // Moves the fake clock and makes the delivery engine look at its queue at
+  // once (retries that became due are sent without waiting for its next
+  // periodic scan).
+  void AdvanceClock(absl::Duration by);
+
+  Server& server() { return *server_; }
 
  private:
   void StartServer();
