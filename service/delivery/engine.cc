@@ -133,7 +133,7 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
 }
 
 void DeliveryEngine::Enqueue(const storage::DueDelivery& due) {
-  known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{due.webhook_id});
+  known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{});
   WebhookQueue& queue = queues_[due.webhook_id];
   queue.waiting.push_back(due);
   MarkReady(due.webhook_id, queue);
@@ -224,6 +224,7 @@ void DeliveryEngine::SchedulerLoop() {
         queue.waiting.pop_front();
         ++queue.in_flight;
         ++in_flight_;
+        known_[KnownKey(webhook_id, to_attempt.back().event_id)].holds_slot = true;
         MarkReady(webhook_id, queue);
       }
     }
@@ -306,6 +307,12 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
 
 void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::string& account,
                                 absl::Time start, http::HttpResponse response) {
+  {
+    // The receiver is done with this request: its webhook may get the next
+    // one while the result is being committed.
+    absl::MutexLock lock(&mu_);
+    ReleaseSlot(due);
+  }
   if (response.transport_error == http::TransportError::kCancelled) {
     bool shutting_down;
     {
@@ -360,16 +367,10 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
                         [this, due](absl::Status status) { Finished(due, status); });
 }
 
-void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Status& status) {
-  if (!status.ok() && !absl::IsUnavailable(status)) {
-    // The queue entry is still there; the next scan tries again.
-    LogLine(LogLevel::kError, "delivery_record_failed")
-        .Field("webhook", due.webhook_id)
-        .Field("event", due.event_id)
-        .Field("error", status.message());
-  }
-  absl::MutexLock lock(&mu_);
-  known_.erase(KnownKey(due.webhook_id, due.event_id));
+void DeliveryEngine::ReleaseSlot(const storage::DueDelivery& due) {
+  auto flight = known_.find(KnownKey(due.webhook_id, due.event_id));
+  if (flight == known_.end() || !flight->second.holds_slot) return;
+  flight->second.holds_slot = false;
   --in_flight_;
   auto it = queues_.find(due.webhook_id);
   if (it != queues_.end()) {
@@ -381,6 +382,21 @@ void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Statu
       MarkReady(due.webhook_id, queue);
     }
   }
+  wake_.Signal();
+}
+
+void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Status& status) {
+  if (!status.ok() && !absl::IsUnavailable(status)) {
+    // The queue entry is still there; the next scan tries again.
+    LogLine(LogLevel::kError, "delivery_record_failed")
+        .Field("webhook", due.webhook_id)
+        .Field("event", due.event_id)
+        .Field("error", status.message());
+  }
+  absl::MutexLock lock(&mu_);
+  ReleaseSlot(due);
+  // Only now, with the result durable, may a scan pick the delivery again.
+  known_.erase(KnownKey(due.webhook_id, due.event_id));
   if (!status.ok()) rescan_ = true;
   wake_.Signal();
 }

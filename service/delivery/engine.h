@@ -101,8 +101,12 @@ class DeliveryEngine : public storage::UpdateListener {
     int in_flight = 0;
     bool in_ready_list = false;
   };
+  // A delivery the engine has taken from the queue: waiting in memory, being
+  // sent, or having its result committed.
   struct Flight {
-    std::string webhook_id;
+    // Counts towards the in-flight limits (from dispatch until the HTTP
+    // exchange ends).
+    bool holds_slot = false;
     uint64_t http_request_id = 0;
     bool sent = false;
     // The delivery was cancelled (webhook deleted) while being sent.
@@ -120,6 +124,8 @@ class DeliveryEngine : public storage::UpdateListener {
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void OnResponse(const storage::DueDelivery& due, const std::string& account,
                   absl::Time start, http::HttpResponse response);
+  // Gives back the delivery's in-flight slot, if it holds one.
+  void ReleaseSlot(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The delivery's attempt (or park) is durable, or failed to commit.
   void Finished(const storage::DueDelivery& due, const absl::Status& status);
 
@@ -142,6 +148,7 @@ class DeliveryEngine : public storage::UpdateListener {
   std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
   // Deliveries queued or in flight, by "webhook_id/event_id".
   absl::flat_hash_map<std::string, Flight> known_ ABSL_GUARDED_BY(mu_);
+  // Deliveries holding a slot (being sent), over all webhooks.
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
 
