@@ -4,9 +4,9 @@
 # prints one line per request. Extra arguments go to the receiver (e.g.
 # --port 9443, --secret whsec_... to verify signatures; see --help).
 #
-# It writes a new CA certificate to ./var/receiver/ca.pem on every start (or
-# into --certificate_dir); the server must trust it, so start the server
-# after the receiver.
+# Its CA certificate is ./var/receiver/ca.pem (or in --certificate_dir),
+# made on the first start and kept across restarts while valid (30 days);
+# the server must trust it (--extra_ca_file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -18,7 +18,7 @@ cat >&2 <<MSG
 ------------------------------------------------------------------------------
 Wink Webhooks test receiver on https://127.0.0.1:8443 (default port)
 CA certificate: $PWD/var/receiver/ca.pem (default --certificate_dir; the
-                receiver prints the path it used). New on every start.
+                receiver prints the path it used). Kept across restarts.
 Then run the server trusting it, in another terminal:
                 scripts/run.sh --allow_private_targets 127.0.0.0/8 \\
                   --extra_ca_file var/receiver/ca.pem

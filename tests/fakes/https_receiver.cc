@@ -476,7 +476,9 @@ absl::StatusOr<std::unique_ptr<HttpsReceiver::Impl>> HttpsReceiver::Impl::Start(
     impl->certificate_dir_ = pattern;
     impl->owns_certificate_dir_ = true;
   }
-  absl::StatusOr<TestCertificateFiles> files = WriteTestCertificates(impl->certificate_dir_);
+  absl::StatusOr<TestCertificateFiles> files =
+      impl->owns_certificate_dir_ ? WriteTestCertificates(impl->certificate_dir_)
+                                  : ReuseOrWriteTestCertificates(impl->certificate_dir_);
   if (!files.ok()) return files.status();
   impl->ca_file_ = files->ca_file;
 

@@ -85,8 +85,9 @@ class HttpsReceiver {
   };
 
   struct Options {
-    // Where ca.pem, server.pem and server.key are written; empty: a new
-    // temporary directory, removed by Stop().
+    // Where ca.pem, server.pem and server.key are kept: reused when already
+    // there and valid, so a restarted receiver keeps its CA. Empty: new
+    // files in a new temporary directory, removed by Stop().
     std::string certificate_dir;
     // 0: a free port.
     int port = 0;

@@ -140,7 +140,7 @@ int Run(int argc, char** argv) {
   }
   std::printf(
       "Test receiver on %s (answers 200 to everything)\n"
-      "CA certificate: %s (new on every start: point the server's extra_ca_file at it)\n"
+      "CA certificate: %s (kept across restarts; the server's --extra_ca_file)\n"
       "Signatures: %s\n"
       "Stop with Ctrl-C.\n",
       (*receiver)->Url("/").c_str(), (*receiver)->ca_file().c_str(),

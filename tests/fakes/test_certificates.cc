@@ -61,6 +61,8 @@ struct Extension {
   const char* value;
 };
 
+constexpr int kValidDays = 30;
+
 // A certificate for `key` named `common_name`, issued by `issuer` (nullptr:
 // self-signed) and signed with `issuer_key`. Extensions are added in order:
 // subjectKeyIdentifier must come before a self-signed certificate's
@@ -77,7 +79,7 @@ absl::StatusOr<X509Ptr> NewCertificate(EVP_PKEY* key, const char* common_name, X
       BN_rand(serial.get(), 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr ||
       X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60 * 60) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 60 * 60) == nullptr ||
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 24 * 60 * 60) == nullptr ||
       X509_set_pubkey(cert.get(), key) != 1) {
     return OpenSslError("certificate fields");
   }
@@ -199,6 +201,28 @@ absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& di
     if (!written.ok()) return written;
   }
   return files;
+}
+
+}  // namespace wink::webhooks::testing
+
+namespace wink::webhooks::testing {
+
+absl::StatusOr<TestCertificateFiles> ReuseOrWriteTestCertificates(const std::string& dir) {
+  TestCertificateFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
+  std::error_code error;
+  bool reusable = std::filesystem::exists(files.ca_file, error) &&
+                  std::filesystem::exists(files.private_key_file, error);
+  if (reusable) {
+    FILE* file = std::fopen(files.certificate_file.c_str(), "r");
+    X509* cert = file != nullptr ? PEM_read_X509(file, nullptr, nullptr, nullptr) : nullptr;
+    if (file != nullptr) std::fclose(file);
+    // Good for at least another hour.
+    time_t in_an_hour = time(nullptr) + 60 * 60;
+    reusable = cert != nullptr && X509_cmp_time(X509_get0_notAfter(cert), &in_an_hour) > 0;
+    X509_free(cert);
+  }
+  if (reusable) return files;
+  return WriteTestCertificates(dir);
 }
 
 }  // namespace wink::webhooks::testing

@@ -16,7 +16,7 @@ struct TestCertificateFiles {
   std::string ca_file;
   // The server certificate ("<dir>/server.pem"): EC P-256, signed by the CA,
   // SANs IP:127.0.0.1, IP:::1 and DNS:localhost, extended key usage
-  // serverAuth, valid from one hour ago until one day from now.
+  // serverAuth, valid from one hour ago until 30 days from now.
   std::string certificate_file;
   // The server's private key ("<dir>/server.key", unencrypted PKCS#8, mode
   // 0600).
@@ -28,6 +28,11 @@ struct TestCertificateFiles {
 // replacing earlier files of the same names. The CA's private key is not
 // kept. INTERNAL if OpenSSL or the file system fails.
 absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& dir);
+
+// The files already in `dir` if all three exist and the server certificate
+// is valid for at least another hour (so a restarted receiver keeps the CA a
+// server already trusts); otherwise WriteTestCertificates(dir).
+absl::StatusOr<TestCertificateFiles> ReuseOrWriteTestCertificates(const std::string& dir);
 
 }  // namespace wink::webhooks::testing
 
