@@ -1,6 +1,7 @@
 #include "service/delivery/engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -95,41 +96,39 @@ int DeliveryEngine::in_flight() const {
 void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   bus_.Publish(update);
   const DeliveryRecord& delivery = update.delivery;
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;
-  const absl::Time now = clock_.Now();
-  if (IsDue(delivery.state())) {
-    const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
-    if (due <= now) {
-      // Fast path: new work goes straight to its webhook's queue instead of
-      // waiting for the next scan of the queue on disk.
-      storage::DueDelivery entry{delivery.next_attempt_time_us(), delivery.webhook_id(),
-                                 delivery.event_id()};
-      if (!known_.contains(KnownKey(entry.webhook_id, entry.event_id))) {
-        if (static_cast<int>(known_.size()) < options_.max_queued) {
-          Enqueue(entry);
-        } else {
-          rescan_ = true;
+  std::optional<uint64_t> cancel_request;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (IsDue(delivery.state())) {
+      const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
+      if (due <= clock_.Now()) {
+        // Fast path: new work goes straight to its webhook's queue instead of
+        // waiting for the next scan of the queue on disk.
+        if (!known_.contains(KnownKey(delivery.webhook_id(), delivery.event_id()))) {
+          if (static_cast<int>(known_.size()) < options_.max_queued) {
+            Enqueue(storage::DueDelivery{delivery.next_attempt_time_us(), delivery.webhook_id(),
+                                         delivery.event_id()});
+          } else {
+            rescan_ = true;
+          }
         }
+      } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
+        next_wake_ = due;
       }
-    } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
-      next_wake_ = due;
-    }
-    wake_.Signal();
-  } else if (delivery.state() == internal::v1::DELIVERY_STATE_RECORD_CANCELLED) {
-    // A deleted webhook's request still on the wire is aborted: nothing is
-    // sent to it after DeleteWebhook returns.
-    auto it = known_.find(KnownKey(delivery.webhook_id(), delivery.event_id()));
-    if (it != known_.end()) {
-      it->second.cancel_requested = true;
-      if (it->second.sent) {
-        const uint64_t id = it->second.http_request_id;
-        mu_.Unlock();
-        http_.Cancel(id);  // may call back at once: not under mu_
-        mu_.Lock();
+      wake_.Signal();
+    } else if (delivery.state() == internal::v1::DELIVERY_STATE_RECORD_CANCELLED) {
+      // A deleted webhook's request still on the wire is aborted: nothing is
+      // sent to it after DeleteWebhook returns.
+      auto it = known_.find(KnownKey(delivery.webhook_id(), delivery.event_id()));
+      if (it != known_.end()) {
+        it->second.cancel_requested = true;
+        if (it->second.sent) cancel_request = it->second.http_request_id;
       }
     }
   }
+  // Cancel may call back at once: not under mu_.
+  if (cancel_request.has_value()) http_.Cancel(*cancel_request);
 }
 
 void DeliveryEngine::Enqueue(const storage::DueDelivery& due) {
