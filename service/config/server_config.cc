@@ -84,11 +84,15 @@ absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
   return absl::OkStatus();
 }
 
+absl::Duration ToAbslDuration(const Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
 // Checks that `d` lies within [min, max]; `bounds` is how they read in the
 // message, e.g. "between 1s and 7 days".
 absl::Status ValidateDurationRange(absl::string_view field, const Duration& d, absl::Duration min,
                                    absl::Duration max, absl::string_view bounds) {
-  const absl::Duration value = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  const absl::Duration value = ToAbslDuration(d);
   if (d.seconds() < 0 || d.nanos() < 0 || value < min || value > max) {
     return InvalidField(field, absl::StrCat("must be ", bounds));
   }
@@ -109,7 +113,8 @@ absl::Status ValidateDelivery(const v1::DeliveryConfig& delivery) {
   WINK_RETURN_IF_ERROR(ValidateDurationRange("delivery.request_timeout", delivery.request_timeout(),
                                              absl::Seconds(1), absl::Seconds(300),
                                              "between 1s and 300s"));
-  if (delivery.request_timeout().seconds() < delivery.connect_timeout().seconds()) {
+  // Whole durations: 1.2s is less than 1.5s although their seconds are equal.
+  if (ToAbslDuration(delivery.request_timeout()) < ToAbslDuration(delivery.connect_timeout())) {
     return InvalidField("delivery.request_timeout", "must not be less than connect_timeout");
   }
   if (delivery.retry_schedule_size() < 1 || delivery.retry_schedule_size() > 50) {

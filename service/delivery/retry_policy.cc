@@ -60,8 +60,9 @@ std::optional<absl::Duration> RetryPolicy::NextDelay(int attempts_made,
                                                      std::optional<absl::Duration> retry_after,
                                                      double random01) const {
   if (attempts_made >= static_cast<int>(schedule_.size())) return std::nullopt;
+  attempts_made = std::max(attempts_made, 0);
   if (retry_after.has_value()) {
-    return std::clamp(*retry_after, absl::Seconds(1), max_retry_after_);
+    return std::clamp(*retry_after, absl::Seconds(1), std::max(max_retry_after_, absl::Seconds(1)));
   }
   const absl::Duration scheduled = schedule_[attempts_made];
   // Jitter spreads retries of many deliveries that failed together (one

@@ -28,6 +28,7 @@ uint64_t StatusBus::last_sequence() const {
 
 absl::StatusOr<std::vector<storage::DeliveryUpdate>> StatusBus::Read(uint64_t after, int max) {
   std::vector<storage::DeliveryUpdate> out;
+  if (max <= 0) return out;
   {
     absl::MutexLock lock(&mu_);
     if (after >= last_sequence_) return out;

@@ -41,10 +41,12 @@ class StatusBus {
   // after `after` (purged by retention).
   absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
 
-  // `wake` runs (on the publishing thread, without bus locks held) after new
-  // updates arrive and once when the bus closes; it must be quick.
-  // Returns an id for Unsubscribe. After Unsubscribe returns, `wake` is not
-  // running and will not run again.
+  // `wake` runs on the publishing thread (the storage writer) after new
+  // updates arrive, and once when the bus closes. It must be quick, may call
+  // Read() and last_sequence(), and must not call Subscribe/Unsubscribe (the
+  // subscriber list is locked while wake-ups run, which is what lets
+  // Unsubscribe promise the next sentence). Returns an id for Unsubscribe.
+  // After Unsubscribe returns, `wake` is not running and will not run again.
   int Subscribe(std::function<void()> wake);
   void Unsubscribe(int id);
 

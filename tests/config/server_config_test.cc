@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/duration.pb.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -49,6 +51,16 @@ ServerConfig ValidConfig() {
   ApplyDefaults(config);
   return config;
 }
+
+google::protobuf::Duration Seconds(int64_t seconds, int32_t nanos = 0) {
+  google::protobuf::Duration d;
+  d.set_seconds(seconds);
+  d.set_nanos(nanos);
+  return d;
+}
+
+constexpr int64_t kHour = 3600;
+constexpr int64_t kDay = 24 * kHour;
 
 TEST(ParseServerConfigTest, ParsesTextFormat) {
   auto config = ParseServerConfig(
@@ -109,6 +121,80 @@ TEST(ApplyDefaultsTest, FillsEveryUnsetField) {
                                    "payment.completed"}));
 }
 
+TEST(ApplyDefaultsTest, FillsDeliveryAndRetentionDefaults) {
+  ServerConfig config;
+  ApplyDefaults(config);
+
+  const v1::DeliveryConfig& delivery = config.delivery();
+  EXPECT_EQ(delivery.connect_timeout().seconds(), 5);
+  EXPECT_EQ(delivery.connect_timeout().nanos(), 0);
+  EXPECT_EQ(delivery.request_timeout().seconds(), 15);
+  EXPECT_EQ(delivery.request_timeout().nanos(), 0);
+  std::vector<int64_t> schedule;
+  for (const auto& step : delivery.retry_schedule()) {
+    EXPECT_EQ(step.nanos(), 0);
+    schedule.push_back(step.seconds());
+  }
+  EXPECT_THAT(schedule,
+              ElementsAre(0, 5, 5 * 60, 30 * 60, 2 * kHour, 5 * kHour, 10 * kHour, 10 * kHour));
+  EXPECT_EQ(delivery.max_retry_after().seconds(), kHour);
+  EXPECT_EQ(delivery.disable_after_failing_for().seconds(), 120 * kHour);
+  EXPECT_EQ(delivery.max_in_flight(), 256);
+  EXPECT_EQ(delivery.max_in_flight(), kDefaultMaxInFlight);
+  EXPECT_EQ(delivery.max_in_flight_per_webhook(), 16);
+  EXPECT_EQ(delivery.max_in_flight_per_webhook(), kDefaultMaxInFlightPerWebhook);
+  EXPECT_EQ(config.idempotency_key_retention().seconds(), 24 * kHour);
+  EXPECT_EQ(config.event_retention().seconds(), 720 * kHour);
+}
+
+TEST(ApplyDefaultsTest, DefaultsAreValid) {
+  const absl::Status status = ValidateServerConfig(ValidConfig());
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ApplyDefaultsTest, KeepsDeliveryAndRetentionValuesThatAreSet) {
+  ServerConfig config;
+  v1::DeliveryConfig& delivery = *config.mutable_delivery();
+  *delivery.mutable_connect_timeout() = Seconds(1, 500000000);
+  *delivery.mutable_request_timeout() = Seconds(40);
+  *delivery.add_retry_schedule() = Seconds(0);
+  *delivery.add_retry_schedule() = Seconds(60);
+  *delivery.add_retry_schedule() = Seconds(0, 250000000);
+  *delivery.mutable_max_retry_after() = Seconds(90);
+  *delivery.mutable_disable_after_failing_for() = Seconds(kDay);
+  delivery.set_max_in_flight(64);
+  delivery.set_max_in_flight_per_webhook(2);
+  // Explicitly zero: keys are not remembered at all; must not become 24h.
+  *config.mutable_idempotency_key_retention() = Seconds(0);
+  *config.mutable_event_retention() = Seconds(2 * kHour);
+
+  ApplyDefaults(config);
+
+  EXPECT_EQ(delivery.connect_timeout().seconds(), 1);
+  EXPECT_EQ(delivery.connect_timeout().nanos(), 500000000);
+  EXPECT_EQ(delivery.request_timeout().seconds(), 40);
+  ASSERT_EQ(delivery.retry_schedule_size(), 3);
+  EXPECT_EQ(delivery.retry_schedule(1).seconds(), 60);
+  EXPECT_EQ(delivery.retry_schedule(2).nanos(), 250000000);
+  EXPECT_EQ(delivery.max_retry_after().seconds(), 90);
+  EXPECT_EQ(delivery.disable_after_failing_for().seconds(), kDay);
+  EXPECT_EQ(delivery.max_in_flight(), 64);
+  EXPECT_EQ(delivery.max_in_flight_per_webhook(), 2);
+  EXPECT_TRUE(config.has_idempotency_key_retention());
+  EXPECT_EQ(config.idempotency_key_retention().seconds(), 0);
+  EXPECT_EQ(config.event_retention().seconds(), 2 * kHour);
+}
+
+TEST(ApplyDefaultsTest, PerWebhookDefaultIsCutToASmallMaxInFlight) {
+  ServerConfig config;
+  config.mutable_delivery()->set_max_in_flight(8);
+
+  ApplyDefaults(config);
+
+  EXPECT_EQ(config.delivery().max_in_flight(), 8);
+  EXPECT_EQ(config.delivery().max_in_flight_per_webhook(), 8);
+}
+
 TEST(ApplyDefaultsTest, KeepsValuesThatAreSet) {
   ServerConfig config;
   config.set_listen_address("[::1]:1234");
@@ -153,6 +239,52 @@ TEST(LoadServerConfigTest, ReadsFileAppliesDefaultsAndValidates) {
   EXPECT_EQ(config->listen_address(), kDefaultListenAddress);
   EXPECT_EQ(config->event_types_size(), 13);
   EXPECT_EQ(config->limits().max_webhooks_per_account(), kDefaultMaxWebhooksPerAccount);
+}
+
+TEST(LoadServerConfigTest, ReadsDeliveryAndRetentionFromTheFile) {
+  TempDir dir;
+  const std::string path =
+      WriteFile(dir, "server.cfg",
+                absl::StrCat("tokens { name: \"ops\" sha256: \"", kHashA, "\" admin: true }\n",
+                             "idempotency_key_retention { seconds: 3600 }\n",
+                             "event_retention { seconds: 172800 }\n",
+                             "delivery {\n"
+                             "  connect_timeout { nanos: 500000000 }\n"
+                             "  request_timeout { seconds: 30 }\n"
+                             "  retry_schedule { seconds: 0 }\n"
+                             "  retry_schedule { seconds: 10 }\n"
+                             "  max_in_flight: 32\n"
+                             "}\n"));
+
+  auto config = LoadServerConfig(path, ConfigOverrides{});
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->idempotency_key_retention().seconds(), kHour);
+  EXPECT_EQ(config->event_retention().seconds(), 2 * kDay);
+  const v1::DeliveryConfig& delivery = config->delivery();
+  EXPECT_EQ(delivery.connect_timeout().seconds(), 0);
+  EXPECT_EQ(delivery.connect_timeout().nanos(), 500000000);
+  EXPECT_EQ(delivery.request_timeout().seconds(), 30);
+  ASSERT_EQ(delivery.retry_schedule_size(), 2);
+  EXPECT_EQ(delivery.retry_schedule(1).seconds(), 10);
+  EXPECT_EQ(delivery.max_in_flight(), 32);
+  // Unset fields still get their defaults.
+  EXPECT_EQ(delivery.max_in_flight_per_webhook(), 16);
+  EXPECT_EQ(delivery.max_retry_after().seconds(), kHour);
+  EXPECT_EQ(delivery.disable_after_failing_for().seconds(), 120 * kHour);
+}
+
+TEST(LoadServerConfigTest, InvalidDeliveryValueInTheFileNamesTheField) {
+  TempDir dir;
+  const std::string path = WriteFile(
+      dir, "server.cfg",
+      absl::StrCat("tokens { name: \"ops\" sha256: \"", kHashA, "\" admin: true }\n",
+                   "delivery { retry_schedule { seconds: 0 } retry_schedule { seconds: -5 } }\n"));
+
+  auto config = LoadServerConfig(path, ConfigOverrides{});
+
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message(), "delivery.retry_schedule[1]: must be between 0s and 7 days");
 }
 
 TEST(LoadServerConfigTest, MissingFileIsNotFound) {
@@ -284,6 +416,51 @@ TEST(ValidateServerConfigTest, AcceptsLimitsAtTheBounds) {
   EXPECT_TRUE(ValidateServerConfig(config).ok());
   config.mutable_limits()->set_max_webhooks_per_account(100000);
   EXPECT_TRUE(ValidateServerConfig(config).ok());
+}
+
+TEST(ValidateServerConfigTest, AcceptsDeliveryAndRetentionAtTheLowerBounds) {
+  ServerConfig config = ValidConfig();
+  v1::DeliveryConfig& delivery = *config.mutable_delivery();
+  *delivery.mutable_connect_timeout() = Seconds(0, 100000000);
+  *delivery.mutable_request_timeout() = Seconds(1);
+  delivery.clear_retry_schedule();
+  *delivery.add_retry_schedule() = Seconds(0);
+  *delivery.mutable_max_retry_after() = Seconds(1);
+  *delivery.mutable_disable_after_failing_for() = Seconds(60);
+  delivery.set_max_in_flight(1);
+  delivery.set_max_in_flight_per_webhook(1);
+  *config.mutable_idempotency_key_retention() = Seconds(0);
+  *config.mutable_event_retention() = Seconds(kHour);
+
+  const absl::Status status = ValidateServerConfig(config);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ValidateServerConfigTest, AcceptsDeliveryAndRetentionAtTheUpperBounds) {
+  ServerConfig config = ValidConfig();
+  v1::DeliveryConfig& delivery = *config.mutable_delivery();
+  *delivery.mutable_connect_timeout() = Seconds(60);
+  *delivery.mutable_request_timeout() = Seconds(300);
+  delivery.clear_retry_schedule();
+  for (int i = 0; i < 50; ++i) *delivery.add_retry_schedule() = Seconds(7 * kDay);
+  *delivery.mutable_max_retry_after() = Seconds(24 * kHour);
+  *delivery.mutable_disable_after_failing_for() = Seconds(365 * kDay);
+  delivery.set_max_in_flight(100000);
+  delivery.set_max_in_flight_per_webhook(100000);
+  *config.mutable_idempotency_key_retention() = Seconds(30 * kDay);
+  *config.mutable_event_retention() = Seconds(3650 * kDay);
+
+  const absl::Status status = ValidateServerConfig(config);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ValidateServerConfigTest, AcceptsRequestTimeoutEqualToConnectTimeout) {
+  ServerConfig config = ValidConfig();
+  *config.mutable_delivery()->mutable_connect_timeout() = Seconds(1, 500000000);
+  *config.mutable_delivery()->mutable_request_timeout() = Seconds(1, 500000000);
+
+  const absl::Status status = ValidateServerConfig(config);
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST(ValidateServerConfigTest, AcceptsReadableExtraCaFileAndValidCidrs) {
@@ -441,7 +618,135 @@ INSTANTIATE_TEST_SUITE_P(
                    [](ServerConfig& c) { c.set_listen_address("127.0.0.1:65536"); },
                    "listen_address: "},
         InvalidRow{"EmptyDataDir", [](ServerConfig& c) { c.clear_data_dir(); },
-                   "data_dir: required"}),
+                   "data_dir: required"},
+        InvalidRow{"IdempotencyKeyRetentionNegative",
+                   [](ServerConfig& c) { *c.mutable_idempotency_key_retention() = Seconds(-1); },
+                   "idempotency_key_retention: must not be negative"},
+        InvalidRow{"IdempotencyKeyRetentionLongerThan30Days",
+                   [](ServerConfig& c) {
+                     *c.mutable_idempotency_key_retention() = Seconds(30 * kDay + 1);
+                   },
+                   "idempotency_key_retention: must be at most 30 days"},
+        InvalidRow{"EventRetentionZero",
+                   [](ServerConfig& c) { *c.mutable_event_retention() = Seconds(0); },
+                   "event_retention: must be between 1h and 3650 days"},
+        InvalidRow{"EventRetentionUnderAnHour",
+                   [](ServerConfig& c) { *c.mutable_event_retention() = Seconds(kHour - 1); },
+                   "event_retention: must be between 1h and 3650 days"},
+        InvalidRow{"EventRetentionNegative",
+                   [](ServerConfig& c) { *c.mutable_event_retention() = Seconds(-kHour); },
+                   "event_retention: must be between 1h and 3650 days"},
+        InvalidRow{"EventRetentionTooLong",
+                   [](ServerConfig& c) { *c.mutable_event_retention() = Seconds(3651 * kDay); },
+                   "event_retention: must be between 1h and 3650 days"},
+        InvalidRow{"ConnectTimeoutZero",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(0);
+                   },
+                   "delivery.connect_timeout: must be between 100ms and 60s"},
+        InvalidRow{"ConnectTimeoutUnder100ms",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(0, 99999999);
+                   },
+                   "delivery.connect_timeout: must be between 100ms and 60s"},
+        InvalidRow{"ConnectTimeoutOverAMinute",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(60, 1);
+                   },
+                   "delivery.connect_timeout: must be between 100ms and 60s"},
+        InvalidRow{"RequestTimeoutUnderASecond",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(0, 500000000);
+                     *c.mutable_delivery()->mutable_request_timeout() = Seconds(0, 999000000);
+                   },
+                   "delivery.request_timeout: must be between 1s and 300s"},
+        InvalidRow{"RequestTimeoutOver300s",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_request_timeout() = Seconds(301);
+                   },
+                   "delivery.request_timeout: must be between 1s and 300s"},
+        InvalidRow{"RequestTimeoutLessThanConnectTimeout",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(10);
+                     *c.mutable_delivery()->mutable_request_timeout() = Seconds(5);
+                   },
+                   "delivery.request_timeout: must not be less than connect_timeout"},
+        InvalidRow{"RequestTimeoutLessThanConnectTimeoutByLessThanASecond",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_connect_timeout() = Seconds(1, 500000000);
+                     *c.mutable_delivery()->mutable_request_timeout() = Seconds(1, 200000000);
+                   },
+                   "delivery.request_timeout: must not be less than connect_timeout"},
+        InvalidRow{"RetryScheduleEmpty",
+                   [](ServerConfig& c) { c.mutable_delivery()->clear_retry_schedule(); },
+                   "delivery.retry_schedule: must have 1-50 entries"},
+        InvalidRow{"RetryScheduleOver50Entries",
+                   [](ServerConfig& c) {
+                     c.mutable_delivery()->clear_retry_schedule();
+                     for (int i = 0; i < 51; ++i) {
+                       *c.mutable_delivery()->add_retry_schedule() = Seconds(1);
+                     }
+                   },
+                   "delivery.retry_schedule: must have 1-50 entries"},
+        InvalidRow{"RetryScheduleEntryNegative",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_retry_schedule(2) = Seconds(-1);
+                   },
+                   "delivery.retry_schedule[2]: must be between 0s and 7 days"},
+        InvalidRow{"RetryScheduleEntryNegativeNanos",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_retry_schedule(0) = Seconds(0, -1);
+                   },
+                   "delivery.retry_schedule[0]: must be between 0s and 7 days"},
+        InvalidRow{"RetryScheduleEntryOver7Days",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_retry_schedule(7) = Seconds(7 * kDay + 1);
+                   },
+                   "delivery.retry_schedule[7]: must be between 0s and 7 days"},
+        InvalidRow{"MaxRetryAfterZero",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_max_retry_after() = Seconds(0);
+                   },
+                   "delivery.max_retry_after: must be between 1s and 24h"},
+        InvalidRow{"MaxRetryAfterOver24h",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_max_retry_after() = Seconds(24 * kHour + 1);
+                   },
+                   "delivery.max_retry_after: must be between 1s and 24h"},
+        InvalidRow{"DisableAfterFailingForUnderAMinute",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_disable_after_failing_for() = Seconds(59);
+                   },
+                   "delivery.disable_after_failing_for: must be between 1m and 365 days"},
+        InvalidRow{"DisableAfterFailingForOver365Days",
+                   [](ServerConfig& c) {
+                     *c.mutable_delivery()->mutable_disable_after_failing_for() =
+                         Seconds(366 * kDay);
+                   },
+                   "delivery.disable_after_failing_for: must be between 1m and 365 days"},
+        InvalidRow{"MaxInFlightZero",
+                   [](ServerConfig& c) { c.mutable_delivery()->set_max_in_flight(0); },
+                   "delivery.max_in_flight: must be between 1 and 100000"},
+        InvalidRow{"MaxInFlightNegative",
+                   [](ServerConfig& c) { c.mutable_delivery()->set_max_in_flight(-1); },
+                   "delivery.max_in_flight: must be between 1 and 100000"},
+        InvalidRow{"MaxInFlightOver100000",
+                   [](ServerConfig& c) {
+                     c.mutable_delivery()->set_max_in_flight(100001);
+                     c.mutable_delivery()->set_max_in_flight_per_webhook(1);
+                   },
+                   "delivery.max_in_flight: must be between 1 and 100000"},
+        InvalidRow{"MaxInFlightPerWebhookZero",
+                   [](ServerConfig& c) { c.mutable_delivery()->set_max_in_flight_per_webhook(0); },
+                   "delivery.max_in_flight_per_webhook: must be between 1 and "
+                   "delivery.max_in_flight"},
+        InvalidRow{"MaxInFlightPerWebhookAboveMaxInFlight",
+                   [](ServerConfig& c) {
+                     c.mutable_delivery()->set_max_in_flight(8);
+                     c.mutable_delivery()->set_max_in_flight_per_webhook(9);
+                   },
+                   "delivery.max_in_flight_per_webhook: must be between 1 and "
+                   "delivery.max_in_flight"}),
     [](const ::testing::TestParamInfo<InvalidRow>& info) { return info.param.description; });
 
 }  // namespace

@@ -1,0 +1,389 @@
+// Component test: the bus over a real EventStore (RocksDB in a temp dir).
+#include "service/delivery/status_bus.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/storage/storage.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/temp_dir.h"
+
+namespace wink::webhooks::delivery {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::wink::webhooks::storage::DeliveryUpdate;
+using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::TempDir;
+
+constexpr char kAccount[] = "acme-hotels";
+
+std::vector<uint64_t> Sequences(const std::vector<DeliveryUpdate>& updates) {
+  std::vector<uint64_t> out;
+  for (const auto& update : updates) out.push_back(update.sequence);
+  return out;
+}
+
+DeliveryUpdate Update(uint64_t sequence) {
+  DeliveryUpdate update;
+  update.sequence = sequence;
+  update.delivery.set_account(kAccount);
+  update.delivery.set_webhook_id("wh_synthetic");
+  update.delivery.set_event_id("evt_" + std::to_string(sequence));
+  return update;
+}
+
+// Hands committed updates to the bus, as the delivery engine does.
+class BusForwarder : public storage::UpdateListener {
+ public:
+  void OnDeliveryUpdate(const DeliveryUpdate& update) override {
+    absl::MutexLock lock(&mu_);
+    if (bus_ != nullptr) bus_->Publish(update);
+    seen_.push_back(update);
+  }
+  void set_bus(StatusBus* bus) {
+    absl::MutexLock lock(&mu_);
+    bus_ = bus;
+  }
+  std::vector<DeliveryUpdate> seen() const {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  StatusBus* bus_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<DeliveryUpdate> seen_ ABSL_GUARDED_BY(mu_);
+};
+
+class StatusBusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StorageOptions options;
+    options.data_dir = dir_.Child("db");
+    // Tests check logic, not durability; skipping fsync keeps them fast.
+    options.sync_writes = false;
+    auto opened = storage::Storage::Open(options, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    storage_ = *std::move(opened);
+    storage_->SetUpdateListener(&forwarder_);
+  }
+
+  void TearDown() override {
+    if (storage_ != nullptr) storage_->StopWrites();
+  }
+
+  // A bus that hears every update committed from now on.
+  StatusBus& NewBus(size_t ring_capacity) {
+    bus_ = std::make_unique<StatusBus>(storage_->events(), storage_->next_update_sequence() - 1,
+                                       ring_capacity);
+    forwarder_.set_bus(bus_.get());
+    return *bus_;
+  }
+
+  // Creates an enabled webhook of kAccount for every event type.
+  void CreateWebhook() {
+    storage::WebhookRecord webhook;
+    webhook.set_account(kAccount);
+    webhook.set_display_name("Channel manager");
+    webhook.set_url("https://example.com/hook");
+    webhook.set_enabled(true);
+    webhook.set_create_time_us(absl::ToUnixMicros(clock_.Now()));
+    webhook.set_update_time_us(absl::ToUnixMicros(clock_.Now()));
+    webhook.add_secrets()->set_key(std::string(32, 's'));
+    storage::CreateWebhookOptions options;
+    options.now = clock_.Now();
+    auto created = storage_->webhooks().Create(webhook, options);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  // Publishes one event (one update per webhook) and waits until it is
+  // committed, which is after the listener has heard of its updates.
+  void PublishEvent() {
+    storage::PublishRequest request;
+    request.account = kAccount;
+    request.event_type = "booking.created";
+    request.data_json = "{}";
+    absl::Notification done;
+    absl::Status status;
+    storage_->events().Publish(request, [&](absl::StatusOr<storage::PublishResult> result) {
+      status = result.status();
+      done.Notify();
+    });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  void PublishEvents(int n) {
+    for (int i = 0; i < n; ++i) ASSERT_NO_FATAL_FAILURE(PublishEvent());
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  BusForwarder forwarder_;
+  std::unique_ptr<storage::Storage> storage_;
+  // Destroyed first; TearDown has stopped the writes that publish to it.
+  std::unique_ptr<StatusBus> bus_;
+};
+
+TEST_F(StatusBusTest, LastSequenceStartsAtTheLogsNewestAndFollowsPublish) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/41);
+  EXPECT_EQ(bus.last_sequence(), 41u);
+
+  bus.Publish(Update(42));
+
+  EXPECT_EQ(bus.last_sequence(), 42u);
+}
+
+TEST_F(StatusBusTest, ReadsUpdatesAfterTheCursorInOrderFromTheRing) {
+  // The store is empty: everything read comes from the ring.
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  for (uint64_t sequence = 1; sequence <= 5; ++sequence) bus.Publish(Update(sequence));
+
+  auto all = bus.Read(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(Sequences(*all), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_EQ((*all)[2].delivery.event_id(), "evt_3");
+
+  auto after_two = bus.Read(2, 100);
+  ASSERT_TRUE(after_two.ok()) << after_two.status();
+  EXPECT_THAT(Sequences(*after_two), ElementsAre(3, 4, 5));
+
+  auto limited = bus.Read(1, 2);
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_THAT(Sequences(*limited), ElementsAre(2, 3));
+}
+
+TEST_F(StatusBusTest, ReadAtOrAfterTheNewestIsEmpty) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  auto nothing_yet = bus.Read(0, 10);
+  ASSERT_TRUE(nothing_yet.ok()) << nothing_yet.status();
+  EXPECT_THAT(*nothing_yet, IsEmpty());
+
+  bus.Publish(Update(1));
+  bus.Publish(Update(2));
+
+  auto at_last = bus.Read(2, 10);
+  ASSERT_TRUE(at_last.ok()) << at_last.status();
+  EXPECT_THAT(*at_last, IsEmpty());
+  auto beyond = bus.Read(7, 10);
+  ASSERT_TRUE(beyond.ok()) << beyond.status();
+  EXPECT_THAT(*beyond, IsEmpty());
+}
+
+TEST_F(StatusBusTest, FullRingDropsTheOldestAndReadsThemFromTheStore) {
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  StatusBus& bus = NewBus(/*ring_capacity=*/4);
+  const uint64_t start = bus.last_sequence();
+
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(7));
+
+  const std::vector<DeliveryUpdate> seen = forwarder_.seen();
+  ASSERT_EQ(seen.size(), 7u);
+  std::vector<uint64_t> expected;
+  for (uint64_t i = 1; i <= 7; ++i) expected.push_back(start + i);
+  ASSERT_THAT(Sequences(seen), ElementsAreArray(expected));
+  EXPECT_EQ(bus.last_sequence(), start + 7);
+
+  // The ring holds the newest four; older ones come from the `updates` log.
+  auto from_store = bus.Read(start, 100);
+  ASSERT_TRUE(from_store.ok()) << from_store.status();
+  EXPECT_THAT(Sequences(*from_store), ElementsAreArray(expected));
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ((*from_store)[i].delivery.event_id(), seen[i].delivery.event_id()) << i;
+    EXPECT_EQ((*from_store)[i].delivery.webhook_id(), seen[i].delivery.webhook_id()) << i;
+    EXPECT_EQ((*from_store)[i].delivery.state(), seen[i].delivery.state()) << i;
+  }
+
+  auto limited = bus.Read(start + 1, 2);
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_THAT(Sequences(*limited), ElementsAre(start + 2, start + 3));
+
+  auto from_ring = bus.Read(start + 3, 100);
+  ASSERT_TRUE(from_ring.ok()) << from_ring.status();
+  EXPECT_THAT(Sequences(*from_ring), ElementsAre(start + 4, start + 5, start + 6, start + 7));
+  EXPECT_EQ((*from_ring)[0].delivery.event_id(), seen[3].delivery.event_id());
+
+  auto last = bus.Read(start + 7, 100);
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_THAT(*last, IsEmpty());
+}
+
+TEST_F(StatusBusTest, BusStartedAfterUpdatesReadsThemFromTheStore) {
+  // As after a restart: the log holds updates, the new bus's ring is empty.
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(2));
+  const std::vector<DeliveryUpdate> seen = forwarder_.seen();
+  ASSERT_EQ(seen.size(), 4u);
+
+  StatusBus& bus = NewBus(/*ring_capacity=*/16);
+  EXPECT_EQ(bus.last_sequence(), seen.back().sequence);
+
+  auto all = bus.Read(seen.front().sequence - 1, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(Sequences(*all), Sequences(seen));
+  auto none = bus.Read(seen.back().sequence, 100);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST_F(StatusBusTest, ReadAfterPurgedUpdatesIsOutOfRange) {
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  StatusBus& bus = NewBus(/*ring_capacity=*/2);
+  const uint64_t start = bus.last_sequence();
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(3));  // start+1 .. start+3
+  clock_.Advance(absl::Hours(2));
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(3));  // start+4 .. start+6, ring: +5 +6
+
+  auto purged = storage_->events().PurgeOlderThan(clock_.Now() - absl::Hours(1), 100);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  ASSERT_EQ(*purged, 3);
+
+  for (uint64_t after : {start, start + 1, start + 2}) {
+    auto gone = bus.Read(after, 100);
+    EXPECT_EQ(gone.status().code(), absl::StatusCode::kOutOfRange) << after;
+    EXPECT_THAT(std::string(gone.status().message()),
+                HasSubstr(absl::StrCat("after cursor ", after, " are no longer retained")));
+  }
+  // The first retained update is still readable (from the store), and the
+  // newest from the ring.
+  auto kept = bus.Read(start + 3, 100);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_THAT(Sequences(*kept), ElementsAre(start + 4, start + 5, start + 6));
+  auto ring = bus.Read(start + 4, 100);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_THAT(Sequences(*ring), ElementsAre(start + 5, start + 6));
+}
+
+TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  int first = 0;
+  int second = 0;
+  bus.Subscribe([&] { ++first; });
+  bus.Subscribe([&] { ++second; });
+
+  bus.Publish(Update(1));
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(second, 1);
+
+  bus.Publish(Update(2));
+  EXPECT_EQ(first, 2);
+  EXPECT_EQ(second, 2);
+}
+
+TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  std::vector<uint64_t> read;
+  bus.Subscribe([&] {
+    auto updates = bus.Read(read.empty() ? 0 : read.back(), 10);
+    ASSERT_TRUE(updates.ok()) << updates.status();
+    for (const auto& update : *updates) read.push_back(update.sequence);
+  });
+
+  bus.Publish(Update(1));
+  bus.Publish(Update(2));
+
+  EXPECT_THAT(read, ElementsAre(1, 2));
+}
+
+TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  int kept = 0;
+  int dropped = 0;
+  bus.Subscribe([&] { ++kept; });
+  const int id = bus.Subscribe([&] { ++dropped; });
+  bus.Publish(Update(1));
+
+  bus.Unsubscribe(id);
+  bus.Publish(Update(2));
+  bus.Close();
+
+  EXPECT_EQ(kept, 3);
+  EXPECT_EQ(dropped, 1);
+}
+
+TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  absl::Notification wake_started;
+  absl::Notification release_wake;
+  std::atomic<bool> wake_finished{false};
+  const int id = bus.Subscribe([&] {
+    wake_started.Notify();
+    release_wake.WaitForNotification();
+    wake_finished = true;
+  });
+  std::thread publisher([&] { bus.Publish(Update(1)); });
+  const bool started = wake_started.WaitForNotificationWithTimeout(absl::Seconds(30));
+
+  // Whenever Unsubscribe returns, the wake-up must be over.
+  std::atomic<bool> finished_when_unsubscribed{false};
+  std::thread unsubscriber([&] {
+    bus.Unsubscribe(id);
+    finished_when_unsubscribed = wake_finished.load();
+  });
+  release_wake.Notify();
+  unsubscriber.join();
+  publisher.join();
+
+  EXPECT_TRUE(started);
+  EXPECT_TRUE(finished_when_unsubscribed);
+  bus.Publish(Update(2));  // would Notify wake_started twice (a crash) if still subscribed
+}
+
+TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  const int a = bus.Subscribe([] {});
+  const int b = bus.Subscribe([] {});
+  bus.Unsubscribe(a);
+  const int c = bus.Subscribe([] {});
+
+  EXPECT_NE(a, 0);
+  EXPECT_NE(a, b);
+  EXPECT_NE(c, a);
+  EXPECT_NE(c, b);
+}
+
+TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  int woken = 0;
+  bool closed_when_woken = false;
+  bus.Subscribe([&] {
+    ++woken;
+    closed_when_woken = bus.closed();
+  });
+  EXPECT_FALSE(bus.closed());
+
+  bus.Close();
+
+  EXPECT_TRUE(bus.closed());
+  EXPECT_EQ(woken, 1);
+  EXPECT_TRUE(closed_when_woken);
+}
+
+TEST_F(StatusBusTest, ReadStillWorksAfterClose) {
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  bus.Publish(Update(1));
+  bus.Close();
+
+  auto updates = bus.Read(0, 10);
+  ASSERT_TRUE(updates.ok()) << updates.status();
+  EXPECT_THAT(Sequences(*updates), ElementsAre(1));
+}
+
+}  // namespace
+}  // namespace wink::webhooks::delivery
