@@ -61,7 +61,9 @@ uint64_t StageDelivery(WriteTxn& txn, UpdateListener* listener, const DeliveryRe
   DeliveryUpdateRecord update;
   update.set_version(kUpdateRecordVersion);
   *update.mutable_delivery() = after;
-  update.mutable_delivery()->mutable_last_attempt()->clear_response_body();
+  if (update.delivery().has_last_attempt()) {
+    update.mutable_delivery()->mutable_last_attempt()->clear_response_body();
+  }
   const uint64_t sequence = txn.AppendUpdate(update.SerializeAsString());
   if (listener != nullptr) {
     txn.OnCommit([listener, entry = DeliveryUpdate{sequence, std::move(*update.mutable_delivery())}] {

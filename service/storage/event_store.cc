@@ -625,6 +625,10 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit) {
       old_updates.push_back(sequence);
     }
     WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "scanning the update log for retention"));
+    // The newest entry stays, however old: Storage::Open continues the
+    // sequence after the last entry, and must not hand out numbers that
+    // watchers already hold as cursors.
+    if (!it->Valid() && !old_updates.empty()) old_updates.pop_back();
   }
   if (old_events.empty() && old_updates.empty()) return 0;
 

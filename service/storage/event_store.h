@@ -205,7 +205,8 @@ class EventStore {
 
   // Deletes up to `limit` events published before `cutoff`, with their
   // deliveries, attempts and index entries, and update-log entries older
-  // than `cutoff`. Returns how many events were deleted (less than `limit`:
+  // than `cutoff` except the newest one (it carries the sequence across a
+  // restart). Returns how many events were deleted (less than `limit`:
   // nothing older remains). Blocks until durable.
   absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit);
 
