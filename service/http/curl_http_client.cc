@@ -926,7 +926,8 @@ absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOp
     LogLine(LogLevel::kWarning, "ssrf_guard_relaxed")
         .Field("allowed_private_ranges", absl::StrJoin(ranges, ","))
         .Field("note",
-               "deliveries may reach these internal addresses; for development and tests only");
+               "deliveries may reach these private/loopback ranges; development and tests "
+               "only, never production");
   }
   return client;
 }

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "service/api/delivery_service.h"
@@ -34,13 +33,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
                                                       const Clock& clock) {
   auto server = std::unique_ptr<Server>(new Server());
   server->config_ = config;
-  if (!config.allow_private_targets().empty()) {
-    LogLine(LogLevel::kWarning, "ssrf_guard_relaxed")
-        .Field("allow_private_targets", absl::StrJoin(config.allow_private_targets(), ","))
-        .Field("note",
-               "deliveries may reach these private/loopback ranges; development and tests "
-               "only, never production");
-  }
+  // The HTTP client logs a warning (ssrf_guard_relaxed) when
+  // allow_private_targets opens private ranges.
 
   storage::StorageOptions storage_options;
   storage_options.data_dir = config.data_dir();
