@@ -26,8 +26,11 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const StorageOptions& opt
   auto storage = std::unique_ptr<Storage>(new Storage());
   storage->ids_ = std::make_unique<IdGenerator>(clock);
   WINK_ASSIGN_OR_RETURN(storage->db_, Database::Open(db_options));
-  // The update log continues after its last entry.
-  uint64_t next_sequence = 1;
+  // The update log continues after its last entry (retention always keeps
+  // the newest one). A new log starts at 2: cursors are "the last update
+  // seen", 0 means "from now" in WatchDeliveries, so the cursor before the
+  // very first update must be 1, not 0.
+  uint64_t next_sequence = kFirstUpdateSequence;
   {
     std::unique_ptr<rocksdb::Iterator> it = storage->db_->NewIterator(ColumnFamily::kUpdates);
     it->SeekToLast();

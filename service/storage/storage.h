@@ -20,6 +20,9 @@ namespace wink::webhooks::storage {
 class Database;
 class Writer;
 
+// Sequence number of the first entry of a new update log.
+inline constexpr uint64_t kFirstUpdateSequence = 2;
+
 struct StorageOptions {
   // Directory of the database; created if missing.
   std::string data_dir;

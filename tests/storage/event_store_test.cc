@@ -348,11 +348,11 @@ TEST_F(EventStoreTest, PublishWithoutMatchingWebhooksStoresTheEventOnly) {
 
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->deliveries, IsEmpty());
-  EXPECT_EQ(result->event.watch_cursor(), 0u);
+  EXPECT_EQ(result->event.watch_cursor(), 1u);
   EXPECT_TRUE(events().GetEvent("acme", result->event.id()).ok());
   EXPECT_THAT(Due(), IsEmpty());
   EXPECT_EQ(listener_.size(), 0u);
-  EXPECT_EQ(storage_->next_update_sequence(), 1u);
+  EXPECT_EQ(storage_->next_update_sequence(), 2u);
 }
 
 TEST_F(EventStoreTest, PublishReportsOneUpdatePerDeliveryInSequenceOrder) {
@@ -366,9 +366,9 @@ TEST_F(EventStoreTest, PublishReportsOneUpdatePerDeliveryInSequenceOrder) {
 
   ASSERT_TRUE(first.ok() && second.ok());
   const std::vector<DeliveryUpdate> updates = listener_.updates();
-  EXPECT_THAT(Sequences(updates), ElementsAre(1u, 2u, 3u, 4u, 5u, 6u));
-  EXPECT_EQ(first->event.watch_cursor(), 0u);
-  EXPECT_EQ(second->event.watch_cursor(), 3u);
+  EXPECT_THAT(Sequences(updates), ElementsAre(2u, 3u, 4u, 5u, 6u, 7u));
+  EXPECT_EQ(first->event.watch_cursor(), 1u);
+  EXPECT_EQ(second->event.watch_cursor(), 4u);
   ASSERT_EQ(updates.size(), 6u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(updates[i].delivery.event_id(), first->event.id());
@@ -377,10 +377,10 @@ TEST_F(EventStoreTest, PublishReportsOneUpdatePerDeliveryInSequenceOrder) {
               Delivery(updates[i].delivery.webhook_id(), first->event.id()).SerializeAsString());
     EXPECT_EQ(updates[i + 3].delivery.event_id(), second->event.id());
   }
-  EXPECT_EQ(storage_->next_update_sequence(), 7u);
+  EXPECT_EQ(storage_->next_update_sequence(), 8u);
   // The stored event carries the cursor too (GetEvent is what a later caller
   // sees).
-  EXPECT_EQ(events().GetEvent("acme", second->event.id())->watch_cursor(), 3u);
+  EXPECT_EQ(events().GetEvent("acme", second->event.id())->watch_cursor(), 4u);
 }
 
 // Idempotency ----------------------------------------------------------------
@@ -1028,7 +1028,7 @@ TEST_F(EventStoreTest, ResumeReleasesMoreHeldDeliveriesThanOneCascadeChunk) {
   const std::vector<DeliveryUpdate> updates = listener_.updates();
   ASSERT_EQ(updates.size(), static_cast<size_t>(2 * kEvents));
   for (size_t i = 0; i < updates.size(); ++i) {
-    ASSERT_EQ(updates[i].sequence, i + 1);
+    ASSERT_EQ(updates[i].sequence, i + kFirstUpdateSequence);
     ASSERT_EQ(updates[i].delivery.state(), i < static_cast<size_t>(kEvents) ? kHeld : kPending)
         << i;
   }
@@ -1055,11 +1055,11 @@ TEST_F(EventStoreTest, ReadUpdatesReturnsTheLogInOrderFromAfter) {
 
   auto head = events().ReadUpdates(0, 4);
   ASSERT_TRUE(head.ok()) << head.status();
-  EXPECT_THAT(Sequences(*head), ElementsAre(1u, 2u, 3u, 4u));
-  auto tail = events().ReadUpdates(4, 100);
+  EXPECT_THAT(Sequences(*head), ElementsAre(2u, 3u, 4u, 5u));
+  auto tail = events().ReadUpdates(5, 100);
   ASSERT_TRUE(tail.ok()) << tail.status();
-  EXPECT_THAT(Sequences(*tail), ElementsAre(5u, 6u, 7u));
-  auto none = events().ReadUpdates(7, 100);
+  EXPECT_THAT(Sequences(*tail), ElementsAre(6u, 7u, 8u));
+  auto none = events().ReadUpdates(8, 100);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(*none, IsEmpty());
 
@@ -1073,7 +1073,7 @@ TEST_F(EventStoreTest, ReadUpdatesReturnsTheLogInOrderFromAfter) {
   EXPECT_EQ(read[6].delivery.last_attempt().response_body(), "");
   auto oldest = events().OldestUpdateSequence();
   ASSERT_TRUE(oldest.ok()) << oldest.status();
-  EXPECT_EQ(*oldest, 1u);
+  EXPECT_EQ(*oldest, 2u);
 }
 
 TEST_F(EventStoreTest, OldestUpdateSequenceOfAnEmptyLogIsZero) {
@@ -1151,16 +1151,16 @@ TEST_F(EventStoreTest, AfterReopenTheUpdateSequenceContinuesAfterTheLastOne) {
   CreateWebhook("acme");
   CreateWebhook("acme");
   const std::string before = MustPublish("acme");
-  ASSERT_EQ(storage_->next_update_sequence(), 3u);
+  ASSERT_EQ(storage_->next_update_sequence(), 4u);
 
   storage_.reset();
   OpenStorage();
 
-  EXPECT_EQ(storage_->next_update_sequence(), 3u);
+  EXPECT_EQ(storage_->next_update_sequence(), 4u);
   auto after = Publish("acme", "booking.created");
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(after->event.watch_cursor(), 2u);
-  EXPECT_THAT(Sequences(listener_.updates()), ElementsAre(1u, 2u, 3u, 4u));
+  EXPECT_EQ(after->event.watch_cursor(), 3u);
+  EXPECT_THAT(Sequences(listener_.updates()), ElementsAre(2u, 3u, 4u, 5u));
   EXPECT_TRUE(events().GetEvent("acme", before).ok());
 }
 
@@ -1170,23 +1170,23 @@ TEST_F(EventStoreTest, AfterPurgingTheWholeLogAndReopeningSequencesAreNotReused)
   CreateWebhook("acme");
   MustPublish("acme");
   MustPublish("acme");
-  ASSERT_EQ(storage_->next_update_sequence(), 3u);
+  ASSERT_EQ(storage_->next_update_sequence(), 4u);
   clock_.Advance(absl::Hours(48));
   ASSERT_EQ(*events().PurgeOlderThan(clock_.Now() - absl::Hours(24), 100), 2);
   auto oldest = events().OldestUpdateSequence();
   ASSERT_TRUE(oldest.ok()) << oldest.status();
-  EXPECT_EQ(*oldest, 2u) << "the newest entry is kept";
+  EXPECT_EQ(*oldest, 3u) << "the newest entry is kept";
   EXPECT_EQ(*events().PurgeOlderThan(clock_.Now() - absl::Hours(24), 100), 0);
-  EXPECT_EQ(*events().OldestUpdateSequence(), 2u);
+  EXPECT_EQ(*events().OldestUpdateSequence(), 3u);
 
   storage_.reset();
   OpenStorage();
 
-  EXPECT_EQ(storage_->next_update_sequence(), 3u);
+  EXPECT_EQ(storage_->next_update_sequence(), 4u);
   auto after = Publish("acme", "booking.created");
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(after->event.watch_cursor(), 2u);
-  EXPECT_EQ(listener_.updates().back().sequence, 3u);
+  EXPECT_EQ(after->event.watch_cursor(), 3u);
+  EXPECT_EQ(listener_.updates().back().sequence, 4u);
 }
 
 }  // namespace
