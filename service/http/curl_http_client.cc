@@ -75,7 +75,9 @@ using SteadyClock = std::chrono::steady_clock;
 // kMaxResponseBodyBytes) before the transfer is aborted. Reading a moderate
 // body to its end keeps the connection reusable.
 constexpr size_t kMaxDrainedBodyBytes = size_t{1} << 20;
-constexpr int kResolverThreads = 2;
+// Lookups of one host are shared, so this many hosts with a slow DNS server
+// can be waited for at once before other (uncached) hosts queue behind them.
+constexpr int kResolverThreads = 8;
 constexpr absl::Duration kDnsCacheTtl = absl::Seconds(30);
 // Expired entries are swept when the cache grows beyond this.
 constexpr size_t kDnsCacheSweepSize = 4096;
