@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "service/common/log.h"
@@ -52,7 +53,8 @@ DeliveryEngine::DeliveryEngine(storage::EventStore& events, storage::WebhookStor
       bus_(bus),
       clock_(clock),
       options_(std::move(options)),
-      policy_(options_.retry_schedule, options_.max_retry_after) {}
+      policy_(options_.retry_schedule, options_.max_retry_after),
+      max_queued_per_webhook_(std::max(1, options_.max_queued / 4)) {}
 
 DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
 
@@ -106,12 +108,8 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
         // Fast path: new work goes straight to its webhook's queue instead of
         // waiting for the next scan of the queue on disk.
         if (!known_.contains(KnownKey(delivery.webhook_id(), delivery.event_id()))) {
-          if (static_cast<int>(known_.size()) < options_.max_queued) {
-            Enqueue(storage::DueDelivery{delivery.next_attempt_time_us(), delivery.webhook_id(),
-                                         delivery.event_id()});
-          } else {
-            rescan_ = true;
-          }
+          TryEnqueue(storage::DueDelivery{delivery.next_attempt_time_us(), delivery.webhook_id(),
+                                          delivery.event_id()});
         }
       } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
         next_wake_ = due;
@@ -131,16 +129,41 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   if (cancel_request.has_value()) http_.Cancel(*cancel_request);
 }
 
-void DeliveryEngine::Enqueue(const storage::DueDelivery& due) {
-  known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{});
+void DeliveryEngine::OnWebhookDeleted(const std::string& webhook_id) {
+  std::vector<uint64_t> to_cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    const std::string prefix = absl::StrCat(webhook_id, "/");
+    for (auto& [key, flight] : known_) {
+      if (!absl::StartsWith(key, prefix)) continue;
+      flight.cancel_requested = true;
+      if (flight.sent) to_cancel.push_back(flight.http_request_id);
+    }
+  }
+  for (uint64_t id : to_cancel) http_.Cancel(id);  // not under mu_: may call back
+}
+
+DeliveryEngine::EnqueueResult DeliveryEngine::TryEnqueue(const storage::DueDelivery& due) {
+  if (static_cast<int>(known_.size()) >= options_.max_queued) {
+    memory_full_ = true;
+    return EnqueueResult::kMemoryFull;
+  }
   WebhookQueue& queue = queues_[due.webhook_id];
+  if (queue.limit == 0) queue.limit = options_.max_in_flight_per_webhook;
+  if (static_cast<int>(queue.waiting.size()) >= max_queued_per_webhook_) {
+    // Left on disk; a scan takes it once this webhook's queue has room. One
+    // webhook's backlog never takes everyone's memory.
+    queue.overflowed = true;
+    return EnqueueResult::kWebhookFull;
+  }
+  known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{});
   queue.waiting.push_back(due);
   MarkReady(due.webhook_id, queue);
+  return EnqueueResult::kQueued;
 }
 
 void DeliveryEngine::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
-  if (!queue.in_ready_list && !queue.waiting.empty() &&
-      queue.in_flight < options_.max_in_flight_per_webhook) {
+  if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit) {
     queue.in_ready_list = true;
     ready_.push_back(webhook_id);
   }
@@ -151,30 +174,30 @@ void DeliveryEngine::Scan() {
   {
     absl::MutexLock lock(&mu_);
     rescan_ = false;
+    memory_full_ = false;
     next_wake_ = absl::InfinitePast();
   }
-  bool truncated = false;
-  // The RocksDB iteration runs without the engine lock (the writer thread
-  // takes it for every update); each entry takes it briefly.
+  // From the start every time, so each webhook's deliveries are taken in
+  // time order; entries already in memory and those of webhooks whose queue
+  // is full are skipped, and the walk is bounded, so a scan costs at most
+  // `max_visits` key reads however large the backlog. The RocksDB iteration
+  // runs without the engine lock (the writer thread takes it for every
+  // update); each entry takes it briefly.
+  const int max_visits = 2 * options_.max_queued;
+  int visits = 0;
   const absl::Status status =
       events_.ScanDue(now + absl::Microseconds(1), [&](const storage::DueDelivery& due) {
+        if (++visits > max_visits) return false;
         absl::MutexLock lock(&mu_);
         if (stopping_) return false;
         if (known_.contains(KnownKey(due.webhook_id, due.event_id))) return true;
-        if (static_cast<int>(known_.size()) >= options_.max_queued) {
-          truncated = true;
-          return false;
-        }
-        Enqueue(due);
-        return true;
+        return TryEnqueue(due) != EnqueueResult::kMemoryFull;
       });
   if (!status.ok()) {
     LogLine(LogLevel::kError, "delivery_scan_failed").Field("error", status.message());
   }
   auto earliest = events_.EarliestDueTimeAfter(now);
   absl::MutexLock lock(&mu_);
-  // More due work than fits in memory: look again as soon as slots free up.
-  if (truncated) rescan_ = true;
   if (earliest.ok() && earliest->has_value()) {
     if (next_wake_ == absl::InfinitePast() || **earliest < next_wake_) next_wake_ = **earliest;
   }
@@ -224,6 +247,12 @@ void DeliveryEngine::SchedulerLoop() {
         ++queue.in_flight;
         ++in_flight_;
         known_[KnownKey(webhook_id, to_attempt.back().event_id)].holds_slot = true;
+        if (queue.overflowed &&
+            static_cast<int>(queue.waiting.size()) < max_queued_per_webhook_ / 2) {
+          // Refill from disk what did not fit before.
+          queue.overflowed = false;
+          rescan_ = true;
+        }
         MarkReady(webhook_id, queue);
       }
     }
@@ -232,8 +261,8 @@ void DeliveryEngine::SchedulerLoop() {
 }
 
 void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
-  auto park = [&](storage::ParkReason reason) {
-    events_.Park(due, reason, [this, due](absl::Status status) { Finished(due, status); });
+  auto park = [&] {
+    events_.Park(due, [this, due](absl::Status status) { Finished(due, status); });
   };
   auto skip = [&](const absl::Status& status) {
     if (!status.ok()) {
@@ -246,19 +275,19 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   };
 
   auto delivery = events_.ReadDelivery(due.webhook_id, due.event_id);
-  if (absl::IsNotFound(delivery.status())) return park(storage::ParkReason::kEventMissing);
+  if (absl::IsNotFound(delivery.status())) return park();
   if (!delivery.ok()) return skip(delivery.status());
   if (!IsDue(delivery->state()) || delivery->next_attempt_time_us() != due.due_time_us) {
     // A stale queue entry (the delivery moved on); Park clears it.
-    return park(storage::ParkReason::kWebhookPaused);
+    return park();
   }
   const std::string& account = delivery->account();
   auto webhook = webhooks_.Get(account, due.webhook_id);
-  if (absl::IsNotFound(webhook.status())) return park(storage::ParkReason::kWebhookDeleted);
+  if (absl::IsNotFound(webhook.status())) return park();
   if (!webhook.ok()) return skip(webhook.status());
-  if (!webhook->enabled()) return park(storage::ParkReason::kWebhookPaused);
+  if (!webhook->enabled()) return park();
   auto event = events_.ReadEvent(account, due.event_id);
-  if (absl::IsNotFound(event.status())) return park(storage::ParkReason::kEventMissing);
+  if (absl::IsNotFound(event.status())) return park();
   if (!event.ok()) return skip(event.status());
 
   const absl::Time now = clock_.Now();
@@ -285,6 +314,15 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   std::sort(custom.begin(), custom.end());
   for (auto& header : custom) request.headers.push_back(std::move(header));
 
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = known_.find(KnownKey(due.webhook_id, due.event_id));
+    if (it != known_.end() && it->second.cancel_requested) {
+      // The webhook was deleted while the request was being built.
+      park();
+      return;
+    }
+  }
   // Send may call back at once (client shut down): not under mu_.
   const uint64_t id = http_.Send(std::move(request), [this, due, account = std::string(account),
                                                      start = now](http::HttpResponse response) {
@@ -307,9 +345,21 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
 void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::string& account,
                                 absl::Time start, http::HttpResponse response) {
   {
+    absl::MutexLock lock(&mu_);
+    // A receiver that does not answer (timeouts, refused connections) gets
+    // one request at a time until it answers again, so a few dead endpoints
+    // cannot sit on every global slot; any HTTP answer doubles its share
+    // back up to the limit.
+    auto queue = queues_.find(due.webhook_id);
+    if (queue != queues_.end()) {
+      const bool unresponsive = response.transport_error == http::TransportError::kTimeout ||
+                                response.transport_error == http::TransportError::kConnectFailure;
+      queue->second.limit =
+          unresponsive ? 1
+                       : std::min(queue->second.limit * 2, options_.max_in_flight_per_webhook);
+    }
     // The receiver is done with this request: its webhook may get the next
     // one while the result is being committed.
-    absl::MutexLock lock(&mu_);
     ReleaseSlot(due);
   }
   if (response.transport_error == http::TransportError::kCancelled) {
@@ -375,7 +425,10 @@ void DeliveryEngine::ReleaseSlot(const storage::DueDelivery& due) {
   if (it != queues_.end()) {
     WebhookQueue& queue = it->second;
     --queue.in_flight;
-    if (queue.in_flight == 0 && queue.waiting.empty()) {
+    // A queue that remembers a reduced limit stays, so a dead endpoint does
+    // not get its full share back by going idle.
+    if (queue.in_flight == 0 && queue.waiting.empty() && !queue.overflowed &&
+        queue.limit >= options_.max_in_flight_per_webhook) {
       queues_.erase(it);
     } else {
       MarkReady(due.webhook_id, queue);
@@ -396,7 +449,11 @@ void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Statu
   ReleaseSlot(due);
   // Only now, with the result durable, may a scan pick the delivery again.
   known_.erase(KnownKey(due.webhook_id, due.event_id));
-  if (!status.ok()) rescan_ = true;
+  // Memory was full when something was due: look again once half is free.
+  if (!status.ok() ||
+      (memory_full_ && static_cast<int>(known_.size()) < options_.max_queued / 2)) {
+    rescan_ = true;
+  }
   wake_.Signal();
 }
 
@@ -420,6 +477,15 @@ absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
 
 void DeliveryEngine::MaintenanceLoop() {
   while (true) {
+    // First thing after a start, then every interval: cascades a crash cut
+    // short (held deliveries of resumed or deleted webhooks) are finished.
+    auto repaired = events_.RepairHeld();
+    if (!repaired.ok()) {
+      LogLine(LogLevel::kError, "held_repair_failed").Field("error", repaired.status().message());
+    } else if (*repaired > 0) {
+      LogLine(LogLevel::kWarning, "held_repaired")
+          .Field("webhooks", static_cast<int64_t>(*repaired));
+    }
     {
       absl::MutexLock lock(&mu_);
       auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };

@@ -51,8 +51,9 @@ struct EngineOptions {
   absl::Duration disable_after_failing_for = absl::Hours(24 * 5);
   int max_in_flight = 256;
   int max_in_flight_per_webhook = 16;
-  // Most due deliveries held in memory waiting for a slot; the rest stay in
-  // the queue on disk until there is room.
+  // Most due deliveries held in memory waiting for a slot (a quarter of
+  // them at most for one webhook); the rest stay in the queue on disk until
+  // there is room.
   int max_queued = 50000;
   // The queue is re-read at least this often even when nothing signalled
   // new work (e.g. a test clock moved).
@@ -85,6 +86,10 @@ class DeliveryEngine : public storage::UpdateListener {
   // status bus and wakes the scheduler for new due work.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
+  // From storage: aborts requests on the wire to a deleted webhook and marks
+  // its deliveries in memory so none is sent.
+  void OnWebhookDeleted(const std::string& webhook_id) override;
+
   // Re-reads the due queue now instead of at the next scan; for tests that
   // move a fake clock past retry times.
   void Wake();
@@ -99,8 +104,14 @@ class DeliveryEngine : public storage::UpdateListener {
   struct WebhookQueue {
     std::deque<storage::DueDelivery> waiting;
     int in_flight = 0;
+    // Current in-flight limit: max_in_flight_per_webhook, or 1 while the
+    // receiver does not answer (0: not set yet).
+    int limit = 0;
     bool in_ready_list = false;
+    // Due deliveries were left on disk because `waiting` was full.
+    bool overflowed = false;
   };
+  enum class EnqueueResult { kQueued, kWebhookFull, kMemoryFull };
   // A delivery the engine has taken from the queue: waiting in memory, being
   // sent, or having its result committed.
   struct Flight {
@@ -117,7 +128,7 @@ class DeliveryEngine : public storage::UpdateListener {
   void MaintenanceLoop();
   // Loads due deliveries into the per-webhook queues.
   void Scan() ABSL_LOCKS_EXCLUDED(mu_);
-  void Enqueue(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  EnqueueResult TryEnqueue(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads the records, then parks the delivery or sends it.
@@ -136,6 +147,8 @@ class DeliveryEngine : public storage::UpdateListener {
   const Clock& clock_;
   const EngineOptions options_;
   const RetryPolicy policy_;
+  // Most deliveries one webhook may have waiting in memory.
+  const int max_queued_per_webhook_;
 
   mutable absl::Mutex mu_;
   absl::CondVar wake_;
@@ -143,6 +156,8 @@ class DeliveryEngine : public storage::UpdateListener {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shutting_down_http_ ABSL_GUARDED_BY(mu_) = false;
   bool rescan_ ABSL_GUARDED_BY(mu_) = true;
+  // Something due did not fit in memory (max_queued).
+  bool memory_full_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::flat_hash_map<std::string, WebhookQueue> queues_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);

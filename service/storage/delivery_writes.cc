@@ -118,23 +118,27 @@ absl::StatusOr<bool> StageHeldChunk(WriteTxn& txn, UpdateListener* listener,
 
 absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, UpdateListener* listener,
                                       absl::string_view webhook_id, absl::string_view reason,
-                                      int limit, absl::Time now) {
+                                      int limit, absl::Time now, std::string& cursor) {
   std::vector<DeliveryRecord> open;
   bool more = false;
+  int scanned = 0;
   absl::Status decode_status;
+  // Resume just after the last key the previous chunk looked at, so a webhook
+  // with many finished deliveries is walked once, not once per chunk.
+  const std::string start = cursor.empty() ? "" : cursor + '\0';
   WINK_RETURN_IF_ERROR(txn.Scan(
-      ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), "",
-      [&](absl::string_view, absl::string_view value) {
+      ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), start,
+      [&](absl::string_view key, absl::string_view value) {
+        if (static_cast<int>(open.size()) == limit || scanned == limit * 10) {
+          more = true;
+          return false;
+        }
+        ++scanned;
+        cursor = std::string(key);
         DeliveryRecord record;
         decode_status = DecodeRecord(value, kDeliveryRecordVersion, "delivery", record);
         if (!decode_status.ok()) return false;
-        if (IsDue(record.state()) || IsHeld(record.state())) {
-          if (static_cast<int>(open.size()) == limit) {
-            more = true;
-            return false;
-          }
-          open.push_back(std::move(record));
-        }
+        if (IsDue(record.state()) || IsHeld(record.state())) open.push_back(std::move(record));
         return true;
       }));
   WINK_RETURN_IF_ERROR(decode_status);
@@ -170,25 +174,28 @@ absl::StatusOr<bool> CascadeStillApplies(WriteTxn& txn, Cascade cascade,
   return webhook.enabled();
 }
 
+// `cursor`: where the cancel cascade goes on (the held ones need none: each
+// chunk removes what it handled from `held`).
 absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Clock& clock,
                                Cascade cascade, const std::string& account,
-                               const std::string& webhook_id) {
+                               const std::string& webhook_id, std::string cursor) {
   const absl::Time now = clock.Now();
   absl::StatusOr<bool> more =
       cascade == Cascade::kCancelAll
-          ? StageCancelChunk(txn, listener, webhook_id, kDeletedReason, kCascadeChunk, now)
+          ? StageCancelChunk(txn, listener, webhook_id, kDeletedReason, kCascadeChunk, now,
+                             cursor)
           : StageHeldChunk(txn, listener, webhook_id, cascade == Cascade::kReleaseHeld,
                            kDroppedReason, kCascadeChunk, now);
   WINK_RETURN_IF_ERROR(more.status());
   if (!*more) return absl::OkStatus();
   Writer* writer = &txn.writer();
-  txn.OnCommit([writer, listener, &clock, cascade, account, webhook_id] {
+  txn.OnCommit([writer, listener, &clock, cascade, account, webhook_id, cursor] {
     writer->Submit(
-        [listener, &clock, cascade, account, webhook_id](WriteTxn& next) -> absl::Status {
+        [listener, &clock, cascade, account, webhook_id, cursor](WriteTxn& next) -> absl::Status {
           WINK_ASSIGN_OR_RETURN(const bool applies,
                                 CascadeStillApplies(next, cascade, account, webhook_id));
           if (!applies) return absl::OkStatus();
-          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id);
+          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id, cursor);
         },
         [webhook_id](absl::Status status) {
           if (!status.ok() && !absl::IsUnavailable(status)) {
@@ -207,7 +214,7 @@ absl::Status StageCascade(WriteTxn& txn, UpdateListener* listener, const Clock& 
                           Cascade cascade, absl::string_view account,
                           absl::string_view webhook_id) {
   return StageCascadeChunk(txn, listener, clock, cascade, std::string(account),
-                           std::string(webhook_id));
+                           std::string(webhook_id), /*cursor=*/"");
 }
 
 }  // namespace wink::webhooks::storage

@@ -48,10 +48,13 @@ absl::StatusOr<bool> StageHeldChunk(WriteTxn& txn, UpdateListener* listener,
                                     absl::string_view reason, int limit, absl::Time now);
 
 // Cancels up to `limit` not yet finished (PENDING, RETRY_SCHEDULED, HELD)
-// deliveries of `webhook_id`, with `reason`. Returns true when more remain.
+// deliveries of `webhook_id`, with `reason`, looking at no more than
+// 10 x `limit` deliveries after `cursor` (a delivery key; empty: from the
+// first) and leaving in `cursor` the last one it looked at. Returns true
+// when more may remain.
 absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, UpdateListener* listener,
                                       absl::string_view webhook_id, absl::string_view reason,
-                                      int limit, absl::Time now);
+                                      int limit, absl::Time now, std::string& cursor);
 
 // What a webhook change does to its deliveries.
 enum class Cascade {

@@ -507,44 +507,103 @@ void EventStore::RecordAttempt(RecordAttemptRequest request,
       std::move(done));
 }
 
-void EventStore::Park(DueDelivery due, ParkReason reason, std::function<void(absl::Status)> done) {
+void EventStore::Park(DueDelivery due, std::function<void(absl::Status)> done) {
   writer_.Submit(
-      [this, due = std::move(due), reason](WriteTxn& txn) -> absl::Status {
+      [this, due = std::move(due)](WriteTxn& txn) -> absl::Status {
+        const std::string due_key = DueKey(due.due_time_us, due.webhook_id, due.event_id);
         auto before = storage::ReadDelivery(txn, due.webhook_id, due.event_id);
         if (absl::IsNotFound(before.status())) {
-          txn.Delete(ColumnFamily::kDue, DueKey(due.due_time_us, due.webhook_id, due.event_id));
+          txn.Delete(ColumnFamily::kDue, due_key);  // nothing points to it
           return absl::OkStatus();
         }
         WINK_RETURN_IF_ERROR(before.status());
         if (!IsDue(before->state()) || before->next_attempt_time_us() != due.due_time_us) {
-          // Moved on already; a due entry that no record points to is stale.
-          txn.Delete(ColumnFamily::kDue, DueKey(due.due_time_us, due.webhook_id, due.event_id));
+          // Moved on already: this queue entry is stale. Keep the current one.
+          txn.Delete(ColumnFamily::kDue, due_key);
           if (IsDue(before->state())) {
             txn.Put(ColumnFamily::kDue,
                     DueKey(before->next_attempt_time_us(), due.webhook_id, due.event_id), "");
           }
           return absl::OkStatus();
         }
+        // Decide on the state as of this write, not as the engine saw it: a
+        // webhook resumed since must not end up with a HELD delivery nothing
+        // would release.
         DeliveryRecord after = *before;
-        after.set_update_time_us(absl::ToUnixMicros(clock_.Now()));
-        switch (reason) {
-          case ParkReason::kWebhookPaused:
+        auto webhook = txn.Get(ColumnFamily::kWebhooks,
+                               WebhookKey(before->account(), before->webhook_id()));
+        if (absl::IsNotFound(webhook.status())) {
+          after.set_state(internal::v1::DELIVERY_STATE_RECORD_CANCELLED);
+          after.set_state_reason("cancelled: the webhook was deleted");
+        } else {
+          WINK_RETURN_IF_ERROR(webhook.status());
+          WebhookRecord record;
+          WINK_RETURN_IF_ERROR(DecodeRecord(*webhook, kWebhookRecordVersion, "webhook", record));
+          if (!record.enabled()) {
             after.set_state(internal::v1::DELIVERY_STATE_RECORD_HELD);
             after.set_state_reason("held: the webhook is paused");
-            break;
-          case ParkReason::kWebhookDeleted:
-            after.set_state(internal::v1::DELIVERY_STATE_RECORD_CANCELLED);
-            after.set_state_reason("cancelled: the webhook was deleted");
-            break;
-          case ParkReason::kEventMissing:
+          } else {
+            auto event = txn.Get(ColumnFamily::kEvents, EventKey(before->account(), due.event_id));
+            if (!absl::IsNotFound(event.status())) return event.status();  // still sendable
             after.set_state(internal::v1::DELIVERY_STATE_RECORD_CANCELLED);
             after.set_state_reason("cancelled: the event was purged");
-            break;
+          }
         }
+        after.set_update_time_us(absl::ToUnixMicros(clock_.Now()));
         StageDelivery(txn, listener_, &*before, std::move(after));
         return absl::OkStatus();
       },
       std::move(done));
+}
+
+absl::StatusOr<int> EventStore::RepairHeld() {
+  // Webhooks with held deliveries: one seek per webhook.
+  struct Candidate {
+    std::string account;
+    std::string webhook_id;
+  };
+  std::vector<Candidate> candidates;
+  {
+    std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kHeld);
+    it->SeekToFirst();
+    while (it->Valid()) {
+      KeyReader reader(View(it->key()));
+      absl::string_view webhook_id, event_id;
+      if (!reader.Str(&webhook_id) || !reader.Str(&event_id)) {
+        it->Next();
+        continue;
+      }
+      auto delivery = ReadDelivery(webhook_id, event_id);
+      if (delivery.ok()) {
+        candidates.push_back(Candidate{delivery->account(), std::string(webhook_id)});
+      }
+      const std::string next = PrefixSuccessor(DeliveryKeyPrefix(webhook_id));
+      if (next.empty()) break;
+      it->Seek(next);
+    }
+    WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "scanning held deliveries"));
+  }
+  int repaired = 0;
+  for (const Candidate& candidate : candidates) {
+    WINK_RETURN_IF_ERROR(writer_.Run([&](WriteTxn& txn) -> absl::Status {
+      auto stored = txn.Get(ColumnFamily::kWebhooks,
+                            WebhookKey(candidate.account, candidate.webhook_id));
+      Cascade cascade;
+      if (absl::IsNotFound(stored.status())) {
+        cascade = Cascade::kCancelAll;
+      } else {
+        WINK_RETURN_IF_ERROR(stored.status());
+        WebhookRecord webhook;
+        WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kWebhookRecordVersion, "webhook", webhook));
+        if (!webhook.enabled()) return absl::OkStatus();  // held as it should be
+        cascade = Cascade::kReleaseHeld;
+      }
+      ++repaired;
+      return StageCascade(txn, listener_, clock_, cascade, candidate.account,
+                          candidate.webhook_id);
+    }));
+  }
+  return repaired;
 }
 
 absl::StatusOr<std::vector<DeliveryUpdate>> EventStore::ReadUpdates(uint64_t after, int limit) {

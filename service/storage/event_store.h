@@ -111,13 +111,6 @@ struct RecordAttemptRequest {
   absl::Duration disable_after_failing_for = absl::Hours(120);
 };
 
-// What the engine found when it was about to attempt a delivery.
-enum class ParkReason {
-  kWebhookPaused,   // -> HELD
-  kWebhookDeleted,  // -> CANCELLED
-  kEventMissing,    // -> CANCELLED (purged)
-};
-
 class EventStore {
  public:
   // Everything passed must outlive the store; `listener` may be null.
@@ -189,9 +182,17 @@ class EventStore {
   // streak, the webhook) on; see RecordAttemptRequest. Async like Publish.
   void RecordAttempt(RecordAttemptRequest request, std::function<void(absl::Status)> done);
 
-  // Takes a due delivery out of the queue without attempting it. A delivery
-  // that is no longer due at `due_time_us` is left alone. Async.
-  void Park(DueDelivery due, ParkReason reason, std::function<void(absl::Status)> done);
+  // For a due delivery the engine found it should not send: as of this
+  // write, HELD if its webhook is paused, CANCELLED if the webhook or the
+  // event is gone; left due if neither (it was resumed meanwhile). A queue
+  // entry that no longer matches its delivery is removed. Async.
+  void Park(DueDelivery due, std::function<void(absl::Status)> done);
+
+  // Finishes cascades a crash interrupted: held deliveries of an enabled
+  // webhook are released, those of a deleted webhook cancelled (chunked, in
+  // follow-up writes). Returns how many webhooks needed it. Run at start and
+  // now and then.
+  absl::StatusOr<int> RepairHeld();
 
   // Update log --------------------------------------------------------
 

@@ -65,6 +65,9 @@ class Storage {
     void OnDeliveryUpdate(const DeliveryUpdate& update) override {
       if (UpdateListener* listener = target.load()) listener->OnDeliveryUpdate(update);
     }
+    void OnWebhookDeleted(const std::string& webhook_id) override {
+      if (UpdateListener* listener = target.load()) listener->OnWebhookDeleted(webhook_id);
+    }
     std::atomic<UpdateListener*> target{nullptr};
   };
 

@@ -3,6 +3,7 @@
 #define WINK_WEBHOOKS_SERVICE_STORAGE_UPDATE_LISTENER_H_
 
 #include <cstdint>
+#include <string>
 
 #include "wink/webhooks/internal/v1/records.pb.h"
 
@@ -21,6 +22,11 @@ class UpdateListener {
  public:
   virtual ~UpdateListener() = default;
   virtual void OnDeliveryUpdate(const DeliveryUpdate& update) = 0;
+
+  // A webhook was deleted (before DeleteWebhook returns): whatever is still
+  // being sent to it must stop. Its deliveries' CANCELLED updates follow,
+  // the first chunk before this call, the rest later.
+  virtual void OnWebhookDeleted(const std::string& webhook_id) {}
 };
 
 }  // namespace wink::webhooks::storage

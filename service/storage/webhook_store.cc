@@ -182,6 +182,11 @@ absl::Status WebhookStore::Delete(absl::string_view account, absl::string_view i
   return writer_.Run([&](WriteTxn& txn) -> absl::Status {
     WINK_RETURN_IF_ERROR(ReadWebhook(txn, account, id).status());
     txn.Delete(ColumnFamily::kWebhooks, WebhookKey(account, id));
+    if (listener_ != nullptr) {
+      txn.OnCommit([listener = listener_, webhook_id = std::string(id)] {
+        listener->OnWebhookDeleted(webhook_id);
+      });
+    }
     return StageCascade(txn, listener_, clock_, Cascade::kCancelAll, account, id);
   });
 }

@@ -14,10 +14,12 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
 #include "service/common/ids.h"
 #include "service/storage/column_families.h"
 #include "service/storage/database.h"
 #include "service/storage/delivery_writes.h"
+#include "service/storage/keys.h"
 #include "service/storage/storage.h"
 #include "service/storage/update_listener.h"
 #include "service/storage/webhook_store.h"
@@ -224,10 +226,10 @@ class EventStoreTest : public ::testing::Test {
     return result;
   }
 
-  absl::Status Park(DueDelivery due, ParkReason reason) {
+  absl::Status Park(DueDelivery due) {
     absl::Notification done;
     absl::Status result;
-    events().Park(std::move(due), reason, [&](absl::Status status) {
+    events().Park(std::move(due), [&](absl::Status status) {
       result = std::move(status);
       done.Notify();
     });
@@ -275,6 +277,24 @@ class EventStoreTest : public ::testing::Test {
     }
     OpenStorage();
     return counts;
+  }
+
+  // Removes the webhook record behind the stores' back (no cascade), as a
+  // crash between a delete and its cascade would leave it.
+  void DeleteWebhookRecordOffline(absl::string_view account, absl::string_view webhook_id) {
+    storage_.reset();
+    {
+      DatabaseOptions options;
+      options.path = dir_.Child("db");
+      options.sync_writes = false;
+      options.clock = &clock_;
+      auto db = Database::Open(options);
+      ASSERT_TRUE(db.ok()) << db.status();
+      rocksdb::WriteBatch batch;
+      batch.Delete((*db)->handle(ColumnFamily::kWebhooks), WebhookKey(account, webhook_id));
+      ASSERT_TRUE((*db)->Write(batch).ok());
+    }
+    OpenStorage();
   }
 
   TempDir dir_;
@@ -800,7 +820,7 @@ TEST_F(EventStoreTest, ParkForAPausedWebhookHoldsTheDeliveryUntilResume) {
   EXPECT_EQ(Delivery(webhook, event).state(), kPending);
   clock_.Advance(absl::Seconds(1));
 
-  ASSERT_TRUE(Park(Due()[0], ParkReason::kWebhookPaused).ok());
+  ASSERT_TRUE(Park(Due()[0]).ok());
 
   EXPECT_EQ(Delivery(webhook, event).state(), kHeld);
   EXPECT_EQ(Delivery(webhook, event).next_attempt_time_us(), 0);
@@ -815,11 +835,61 @@ TEST_F(EventStoreTest, ParkForAPausedWebhookHoldsTheDeliveryUntilResume) {
   EXPECT_THAT(DueEvents(), ElementsAre(event));
 }
 
+TEST_F(EventStoreTest, ParkLeavesTheDeliveryDueWhenTheWebhookWasResumedMeanwhile) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  Pause("acme", webhook);  // the engine sees it paused and parks...
+  Resume("acme", webhook);  // ...but the resume commits first
+
+  ASSERT_TRUE(Park(Due()[0]).ok());
+
+  EXPECT_EQ(Delivery(webhook, event).state(), kPending);
+  EXPECT_THAT(DueEvents(), ElementsAre(event));
+}
+
+// A crash between a resume (or delete) and the end of its cascade leaves held
+// deliveries behind an enabled (or missing) webhook; RepairHeld finishes it.
+TEST_F(EventStoreTest, RepairHeldFinishesCascadesACrashInterrupted) {
+  const std::string resumed = CreateWebhook("acme");
+  const std::string deleted = CreateWebhook("acme");
+  const std::string still_paused = CreateWebhook("acme");
+  for (const std::string& webhook : {resumed, deleted, still_paused}) Pause("acme", webhook);
+  const std::string event = MustPublish("acme");
+  WebhookRecord enabled = *storage_->webhooks().Get("acme", resumed);
+  enabled.set_enabled(true);
+  storage_.reset();
+  {
+    DatabaseOptions options;
+    options.path = dir_.Child("db");
+    options.sync_writes = false;
+    options.clock = &clock_;
+    auto db = Database::Open(options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    rocksdb::WriteBatch batch;  // the webhook writes, without their cascades
+    batch.Put((*db)->handle(ColumnFamily::kWebhooks), WebhookKey("acme", resumed),
+              enabled.SerializeAsString());
+    batch.Delete((*db)->handle(ColumnFamily::kWebhooks), WebhookKey("acme", deleted));
+    ASSERT_TRUE((*db)->Write(batch).ok());
+  }
+  OpenStorage();
+  ASSERT_EQ(Delivery(resumed, event).state(), kHeld);
+
+  auto repaired = events().RepairHeld();
+
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(*repaired, 2);
+  EXPECT_EQ(Delivery(resumed, event).state(), kPending);
+  EXPECT_EQ(Delivery(deleted, event).state(), kCancelled);
+  EXPECT_EQ(Delivery(still_paused, event).state(), kHeld);
+  EXPECT_EQ(*events().RepairHeld(), 0) << "nothing left to repair";
+}
+
 TEST_F(EventStoreTest, ParkForADeletedWebhookCancelsTheDelivery) {
   const std::string webhook = CreateWebhook("acme");
   const std::string event = MustPublish("acme");
+  DeleteWebhookRecordOffline("acme", webhook);
 
-  ASSERT_TRUE(Park(Due()[0], ParkReason::kWebhookDeleted).ok());
+  ASSERT_TRUE(Park(Due()[0]).ok());
 
   const DeliveryRecord delivery = Delivery(webhook, event);
   EXPECT_EQ(delivery.state(), kCancelled);
@@ -835,7 +905,7 @@ TEST_F(EventStoreTest, ParkOfAnOutdatedDueEntryLeavesTheDeliveryAlone) {
   ASSERT_TRUE(events().RetryNow("acme", webhook, event).ok());
   const size_t updates_before = listener_.size();
 
-  ASSERT_TRUE(Park(outdated, ParkReason::kWebhookDeleted).ok());
+  ASSERT_TRUE(Park(outdated).ok());
 
   EXPECT_EQ(Delivery(webhook, event).state(), kPending);
   const std::vector<DueDelivery> due = Due();
@@ -871,7 +941,21 @@ TEST_F(EventStoreTest, RetryNowMakesAFailedDeliveryDueNow) {
 TEST_F(EventStoreTest, RetryNowRefusesCancelledPausedAndDeletedOnesAndOtherAccounts) {
   const std::string webhook = CreateWebhook("acme");
   const std::string cancelled = MustPublish("acme");
-  ASSERT_TRUE(Park(Due()[0], ParkReason::kWebhookDeleted).ok());
+  ASSERT_TRUE(storage_->webhooks()
+                  .Update("acme", webhook, [](WebhookRecord&) { return absl::OkStatus(); },
+                          UpdateWebhookOptions{})
+                  .ok());
+  Pause("acme", webhook);
+  ASSERT_TRUE(Park(Due()[0]).ok());  // held
+  ASSERT_TRUE(storage_->webhooks()
+                  .Update("acme", webhook,
+                          [](WebhookRecord& record) {
+                            record.set_enabled(true);
+                            return absl::OkStatus();
+                          },
+                          UpdateWebhookOptions{/*drop_held_deliveries=*/true})
+                  .ok());
+  ASSERT_EQ(Delivery(webhook, cancelled).state(), kCancelled);
   const std::string delivered = MustPublish("acme");
   ASSERT_TRUE(Record(AttemptOf(webhook, delivered, AttemptOutcome::kDelivered, 200)).ok());
 
