@@ -5,9 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "service/api/page_token.h"
 #include "service/api/resource_mapping.h"
+#include "service/api/struct_json.h"
 #include "service/api/unary_call.h"
 #include "service/api/webhook_service.h"
 #include "service/api/webhook_validation.h"
@@ -42,10 +42,7 @@ absl::StatusOr<std::string> PayloadJson(const v1::PublishEventRequest& request) 
   std::string json;
   switch (request.payload_case()) {
     case v1::PublishEventRequest::kData: {
-      const auto status = google::protobuf::util::MessageToJsonString(request.data(), &json);
-      if (!status.ok()) {
-        return InvalidField("data", absl::StrCat("cannot be written as JSON: ", status.message().ToString()));
-      }
+      WINK_ASSIGN_OR_RETURN(json, StructToCanonicalJson(request.data(), "data"));
       if (json.size() > kMaxEventDataBytes) {
         return InvalidField("data", absl::StrCat("is ", json.size(), " bytes as JSON; at most ",
                                                  kMaxEventDataBytes, " are allowed"));

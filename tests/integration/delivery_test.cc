@@ -613,6 +613,37 @@ TEST_F(DeliveryTest, SameIdempotencyKeyPublishesOnce) {
   EXPECT_EQ(GetDelivery(delivery).attempt_count(), 1);
 }
 
+// A `data` object (Struct) is written with sorted keys: a retry, parsed anew
+// into a map with another iteration order, is still the same event.
+TEST_F(DeliveryTest, SameIdempotencyKeyWithAStructPayloadPublishesOnce) {
+  StartServer();
+  CreateWebhook("acme", receiver_->Url("/idem-struct"));
+  v1::PublishEventRequest request;
+  request.set_parent("accounts/acme");
+  request.set_event_type("booking.created");
+  request.set_idempotency_key("struct-retry");
+  for (int i = 0; i < 30; ++i) {
+    (*request.mutable_data()->mutable_fields())[absl::StrCat("field_", i)].set_number_value(i);
+  }
+
+  v1::PublishEventResponse first;
+  ASSERT_TRUE(TryPublish(kAcmeToken, request, &first).ok());
+  v1::PublishEventRequest retry;  // a new map, built in the reverse order
+  retry.set_parent("accounts/acme");
+  retry.set_event_type("booking.created");
+  retry.set_idempotency_key("struct-retry");
+  for (int i = 29; i >= 0; --i) {
+    (*retry.mutable_data()->mutable_fields())[absl::StrCat("field_", i)].set_number_value(i);
+  }
+  v1::PublishEventResponse second;
+  const grpc::Status status = TryPublish(kAcmeToken, retry, &second);
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(second.replayed());
+  EXPECT_EQ(second.event().id(), first.event().id());
+  EXPECT_THAT(first.event().data_json(), StartsWith(R"({"field_0":0,"field_1":1,"field_10":10,)"));
+}
+
 // --- 4. Bad input ---------------------------------------------------------------
 
 TEST_F(DeliveryTest, InvalidPublishRequestsAreRefusedAndStoreNothing) {
