@@ -23,6 +23,10 @@ namespace {
 
 // Updates read from the bus per pull.
 constexpr int kWatchBatch = 256;
+// Updates one Pump looks at before giving the thread back (the bus thread is
+// shared by every watcher): a watcher far behind, filtering most updates
+// out, continues on the next wake-up.
+constexpr int kMaxUpdatesPerPump = 4096;
 
 // What a ListDeliveries parent names: a webhook's deliveries or an event's.
 struct DeliveriesParent {
@@ -148,7 +152,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void Pump() {
     absl::MutexLock lock(&mu_);
     if (writing_ || finished_) return;
-    while (true) {
+    for (int looked_at = 0;; ++looked_at) {
+      if (looked_at == kMaxUpdatesPerPump) {
+        bus_.RequestWake();
+        return;
+      }
       if (pending_.empty()) {
         if (bus_.closed()) {
           FinishLocked(absl::UnavailableError(absl::StrCat(

@@ -8,17 +8,51 @@
 namespace wink::webhooks::delivery {
 
 StatusBus::StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity)
-    : store_(store), ring_capacity_(ring_capacity), last_sequence_(last_sequence) {}
+    : store_(store),
+      ring_capacity_(ring_capacity),
+      last_sequence_(last_sequence),
+      thread_([this] { WakeLoop(); }) {}
+
+StatusBus::~StatusBus() {
+  Close();
+  thread_.join();
+}
 
 void StatusBus::Publish(const storage::DeliveryUpdate& update) {
-  {
-    absl::MutexLock lock(&mu_);
-    ring_.push_back(update);
-    if (ring_.size() > ring_capacity_) ring_.pop_front();
-    last_sequence_ = update.sequence;
+  absl::MutexLock lock(&mu_);
+  ring_.push_back(update);
+  if (ring_.size() > ring_capacity_) ring_.pop_front();
+  last_sequence_ = update.sequence;
+  wake_pending_ = true;
+}
+
+void StatusBus::RequestWake() {
+  absl::MutexLock lock(&mu_);
+  wake_pending_ = true;
+}
+
+void StatusBus::WakeLoop() {
+  while (true) {
+    bool last_round;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return wake_pending_ || closed_;
+      };
+      mu_.Await(absl::Condition(&has_work));
+      wake_pending_ = false;
+      last_round = closed_;
+    }
+    {
+      absl::MutexLock lock(&subscribers_mu_);
+      for (auto& [id, wake] : subscribers_) wake();
+    }
+    if (last_round) {
+      absl::MutexLock lock(&mu_);
+      thread_done_ = true;
+      return;
+    }
   }
-  absl::MutexLock lock(&subscribers_mu_);
-  for (auto& [id, wake] : subscribers_) wake();
 }
 
 uint64_t StatusBus::last_sequence() const {
@@ -63,12 +97,8 @@ void StatusBus::Unsubscribe(int id) {
 }
 
 void StatusBus::Close() {
-  {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-  absl::MutexLock lock(&subscribers_mu_);
-  for (auto& [id, wake] : subscribers_) wake();
+  absl::MutexLock lock(&mu_);
+  closed_ = true;  // the bus thread wakes everyone one last time
 }
 
 bool StatusBus::closed() const {

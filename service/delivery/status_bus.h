@@ -4,7 +4,9 @@
 // Watchers pull: each remembers its cursor and asks for the updates after it
 // (Read), so a slow watcher costs no memory here and can never miss one. The
 // bus keeps the most recent updates in a ring; older ones come from the
-// `updates` column family. Subscribers are woken when new updates arrive.
+// `updates` column family. Subscribers are woken when new updates arrive, on
+// the bus's own thread: the storage writer that publishes never waits for a
+// watcher.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 
@@ -12,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -29,9 +32,15 @@ class StatusBus {
   // `store` (for updates older than the ring) must outlive the bus.
   // `last_sequence` is the newest update already in the log at start.
   StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
+  ~StatusBus();  // Close()s and joins the wake-up thread
 
-  // Appends one update; sequences must arrive in order. Wakes subscribers.
+  // Appends one update; sequences must arrive in order. Subscribers are
+  // woken soon after, on the bus thread.
   void Publish(const storage::DeliveryUpdate& update);
+
+  // Wakes every subscriber again soon (a subscriber that stopped early to
+  // keep one wake-up short asks for the next).
+  void RequestWake();
 
   // Newest sequence number published (or in the log at start).
   uint64_t last_sequence() const;
@@ -41,32 +50,39 @@ class StatusBus {
   // after `after` (purged by retention).
   absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
 
-  // `wake` runs on the publishing thread (the storage writer) after new
-  // updates arrive, and once when the bus closes. It must be quick, may call
-  // Read() and last_sequence(), and must not call Subscribe/Unsubscribe (the
-  // subscriber list is locked while wake-ups run, which is what lets
-  // Unsubscribe promise the next sentence). Returns an id for Unsubscribe.
-  // After Unsubscribe returns, `wake` is not running and will not run again.
+  // `wake` runs on the bus thread after new updates arrive, after
+  // RequestWake(), and once when the bus closes. It should be short, may
+  // call Read(), last_sequence() and RequestWake(), and must not call
+  // Subscribe/Unsubscribe (the subscriber list is locked while wake-ups run,
+  // which is what lets Unsubscribe promise the next sentence). Returns an id
+  // for Unsubscribe. After Unsubscribe returns, `wake` is not running and
+  // will not run again.
   int Subscribe(std::function<void()> wake);
   void Unsubscribe(int id);
 
-  // Ends watching: closed() turns true and subscribers are woken.
+  // Ends watching: closed() turns true and subscribers are woken. Idempotent.
   void Close();
   bool closed() const;
 
  private:
+  void WakeLoop();
+
   storage::EventStore& store_;
   const size_t ring_capacity_;
   mutable absl::Mutex mu_;
   std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
 
   // Subscribers, and a lock held while waking them so Unsubscribe can wait
   // for a running wake-up to end.
   absl::Mutex subscribers_mu_;
   absl::flat_hash_map<int, std::function<void()>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
   int next_subscriber_id_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
+
+  std::thread thread_;
 };
 
 }  // namespace wink::webhooks::delivery

@@ -270,26 +270,37 @@ TEST_F(StatusBusTest, ReadAfterPurgedUpdatesIsOutOfRange) {
   EXPECT_THAT(Sequences(*ring), ElementsAre(start + 5, start + 6));
 }
 
+// Wake-ups run on the bus thread: tests wait for what they expect, with a
+// deadline, instead of assuming it already happened.
 TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
-  int first = 0;
-  int second = 0;
-  bus.Subscribe([&] { ++first; });
-  bus.Subscribe([&] { ++second; });
+  absl::Mutex mu;
+  uint64_t first_saw = 0;
+  uint64_t second_saw = 0;
+  bus.Subscribe([&] {
+    absl::MutexLock lock(&mu);
+    first_saw = bus.last_sequence();
+  });
+  bus.Subscribe([&] {
+    absl::MutexLock lock(&mu);
+    second_saw = bus.last_sequence();
+  });
 
   bus.Publish(Update(1));
-  EXPECT_EQ(first, 1);
-  EXPECT_EQ(second, 1);
-
   bus.Publish(Update(2));
-  EXPECT_EQ(first, 2);
-  EXPECT_EQ(second, 2);
-}
 
+  absl::MutexLock lock(&mu);
+  auto both_saw_2 = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return first_saw == 2 && second_saw == 2;
+  };
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both_saw_2), absl::Seconds(10)));
+}
 TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  absl::Mutex mu;
   std::vector<uint64_t> read;
   bus.Subscribe([&] {
+    absl::MutexLock lock(&mu);
     auto updates = bus.Read(read.empty() ? 0 : read.back(), 10);
     ASSERT_TRUE(updates.ok()) << updates.status();
     for (const auto& update : *updates) read.push_back(update.sequence);
@@ -298,25 +309,44 @@ TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
   bus.Publish(Update(1));
   bus.Publish(Update(2));
 
+  absl::MutexLock lock(&mu);
+  auto read_both = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return read.size() >= 2; };
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&read_both), absl::Seconds(10)));
   EXPECT_THAT(read, ElementsAre(1, 2));
 }
-
 TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
-  int kept = 0;
+  absl::Mutex mu;
+  uint64_t kept_saw = 0;
   int dropped = 0;
-  bus.Subscribe([&] { ++kept; });
-  const int id = bus.Subscribe([&] { ++dropped; });
+  bus.Subscribe([&] {
+    absl::MutexLock lock(&mu);
+    kept_saw = bus.last_sequence();
+  });
+  const int id = bus.Subscribe([&] {
+    absl::MutexLock lock(&mu);
+    ++dropped;
+  });
   bus.Publish(Update(1));
+  {
+    absl::MutexLock lock(&mu);
+    auto dropped_woken = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return dropped > 0; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&dropped_woken), absl::Seconds(10)));
+  }
 
   bus.Unsubscribe(id);
+  int dropped_at_unsubscribe;
+  {
+    absl::MutexLock lock(&mu);
+    dropped_at_unsubscribe = dropped;
+  }
   bus.Publish(Update(2));
-  bus.Close();
 
-  EXPECT_EQ(kept, 3);
-  EXPECT_EQ(dropped, 1);
+  absl::MutexLock lock(&mu);
+  auto kept_saw_2 = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return kept_saw == 2; };
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&kept_saw_2), absl::Seconds(10)));
+  EXPECT_EQ(dropped, dropped_at_unsubscribe);
 }
-
 TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Notification wake_started;
@@ -360,10 +390,10 @@ TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
 
 TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
-  int woken = 0;
+  absl::Mutex mu;
   bool closed_when_woken = false;
   bus.Subscribe([&] {
-    ++woken;
+    absl::MutexLock lock(&mu);
     closed_when_woken = bus.closed();
   });
   EXPECT_FALSE(bus.closed());
@@ -371,10 +401,9 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
   bus.Close();
 
   EXPECT_TRUE(bus.closed());
-  EXPECT_EQ(woken, 1);
-  EXPECT_TRUE(closed_when_woken);
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&closed_when_woken), absl::Seconds(10)));
 }
-
 TEST_F(StatusBusTest, ReadStillWorksAfterClose) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Publish(Update(1));
