@@ -463,7 +463,7 @@ absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
   while (true) {
     WINK_ASSIGN_OR_RETURN(const int purged, events_.PurgeOlderThan(cutoff, kPurgeChunk));
     total += purged;
-    if (purged < kPurgeChunk) break;
+    if (purged == 0) break;
     absl::MutexLock lock(&mu_);
     if (stopping_) break;
   }

@@ -84,7 +84,7 @@ EventStore::EventStore(Database& db, Writer& writer, IdGenerator& ids, const Clo
 void EventStore::Publish(PublishRequest request,
                          std::function<void(absl::StatusOr<PublishResult>)> done) {
   auto result = std::make_shared<PublishResult>();
-  writer_.Submit(
+  writer_.SubmitIfNotOverloaded(
       [this, request = std::move(request), result](WriteTxn& txn) -> absl::Status {
         const absl::Time now = clock_.Now();
         const int64_t now_us = absl::ToUnixMicros(now);
@@ -691,10 +691,19 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit) {
   }
   if (old_events.empty() && old_updates.empty()) return 0;
 
+  // One write deletes at most about kMaxPurgedDeliveriesPerWrite deliveries
+  // (with their attempts), so a purge never stalls other writes for long.
+  constexpr int kMaxPurgedDeliveriesPerWrite = 10000;
+  int purged = 0;
   WINK_RETURN_IF_ERROR(writer_.Run([&](WriteTxn& txn) -> absl::Status {
+    purged = 0;
+    int staged_deliveries = 0;
     for (const OldEvent& event : old_events) {
+      if (staged_deliveries >= kMaxPurgedDeliveriesPerWrite) break;
       WINK_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> deliveries,
                             DeliveriesOfEventIn(txn, event.id));
+      staged_deliveries += static_cast<int>(deliveries.size());
+      ++purged;
       for (const DeliveryRecord& delivery : deliveries) {
         const std::string& webhook_id = delivery.webhook_id();
         if (IsDue(delivery.state())) {
@@ -714,7 +723,7 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit) {
     for (uint64_t sequence : old_updates) txn.Delete(ColumnFamily::kUpdates, UpdateKey(sequence));
     return absl::OkStatus();
   }));
-  return static_cast<int>(old_events.size());
+  return purged;
 }
 
 }  // namespace wink::webhooks::storage

@@ -204,11 +204,12 @@ class EventStore {
 
   // Retention -----------------------------------------------------------
 
-  // Deletes up to `limit` events published before `cutoff`, with their
+  // Deletes up to `limit` events published before `cutoff` (fewer when
+  // they have many deliveries: one write stays bounded), with their
   // deliveries, attempts and index entries, and update-log entries older
-  // than `cutoff` except the newest one (it carries the sequence across a
-  // restart). Returns how many events were deleted (less than `limit`:
-  // nothing older remains). Blocks until durable.
+  // than `cutoff` (always keeping the newest one, whose sequence the next
+  // start continues from). Returns how many events were deleted; call again
+  // until it returns 0. Blocks until durable.
   absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit);
 
  private:

@@ -80,6 +80,21 @@ void Writer::Submit(Operation op, Done done) {
   done(absl::UnavailableError("the server is shutting down"));
 }
 
+void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_ && queue_.size() < kMaxQueuedAdmissions) {
+      queue_.push_back(Pending{std::move(op), std::move(done)});
+      return;
+    }
+    refused = stopped_ ? absl::UnavailableError("the server is shutting down")
+                       : absl::ResourceExhaustedError(
+                             "the server is overloaded (storage is behind); retry with backoff");
+  }
+  done(std::move(refused));
+}
+
 absl::Status Writer::Run(Operation op) {
   absl::Notification finished;
   absl::Status result;

@@ -103,6 +103,13 @@ class Writer {
   // once with UNAVAILABLE.
   void Submit(Operation op, Done done);
 
+  // Like Submit(), for new work from callers (publishes): when
+  // kMaxQueuedAdmissions operations are already waiting, `done` runs at once
+  // with RESOURCE_EXHAUSTED instead, so a slow disk turns into refused calls
+  // rather than unbounded memory.
+  void SubmitIfNotOverloaded(Operation op, Done done);
+  static constexpr size_t kMaxQueuedAdmissions = 10000;
+
   // Submit() and wait for the result. Must not be called on the writer thread.
   absl::Status Run(Operation op);
 

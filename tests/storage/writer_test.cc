@@ -1,5 +1,6 @@
 #include "service/storage/writer.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -396,6 +397,33 @@ TEST_F(WriterTest, SubmitAfterStopIsUnavailableAndDoesNotRunTheOperation) {
   EXPECT_EQ(writer_->Run([](WriteTxn&) { return absl::OkStatus(); }).code(),
             absl::StatusCode::kUnavailable);
   writer_->Stop();  // idempotent
+}
+
+TEST_F(WriterTest, AdmissionIsRefusedWhileTooManyOperationsWait) {
+  std::atomic<int> ran{0};
+  absl::Status refused;
+  bool refused_at_once = false;
+  {
+    WriterBlocker blocker(*writer_);
+    for (size_t i = 0; i < Writer::kMaxQueuedAdmissions; ++i) {
+      writer_->SubmitIfNotOverloaded(
+          [&](WriteTxn&) {
+            ++ran;
+            return absl::OkStatus();
+          },
+          [](absl::Status) {});
+    }
+    writer_->SubmitIfNotOverloaded([&](WriteTxn&) { return absl::OkStatus(); },
+                                   [&](absl::Status status) {
+                                     refused = std::move(status);
+                                     refused_at_once = true;
+                                   });
+    // Decided before the writer runs anything again.
+    EXPECT_TRUE(refused_at_once);
+  }
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(writer_->Run([](WriteTxn&) { return absl::OkStatus(); }).ok());
+  EXPECT_EQ(ran.load(), static_cast<int>(Writer::kMaxQueuedAdmissions));
 }
 
 TEST_F(WriterTest, StopRunsEverythingAlreadyQueuedIncludingFollowUps) {
