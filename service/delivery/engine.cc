@@ -241,7 +241,8 @@ void DeliveryEngine::SchedulerLoop() {
         ready_.pop_front();
         WebhookQueue& queue = queues_[webhook_id];
         queue.in_ready_list = false;
-        if (queue.waiting.empty()) continue;
+        // (Its limit may have dropped since it was listed.)
+        if (queue.waiting.empty() || queue.in_flight >= queue.limit) continue;
         to_attempt.push_back(std::move(queue.waiting.front()));
         queue.waiting.pop_front();
         ++queue.in_flight;
