@@ -171,9 +171,11 @@ TEST(CrashDeliveryTest, EveryAcknowledgedEventArrivesAfterKillNine) {
                                << server->Log();
   int duplicates = 0;
   for (const auto& [id, count] : received) duplicates += count - 1;
-  // Only requests in flight at the kill can be sent twice: at most the
-  // engine's in-flight limit for one webhook (16 by default).
-  EXPECT_LE(duplicates, 16);
+  // Only deliveries sent but not yet recorded at the kill go out twice: the
+  // requests on the wire (16 per webhook) and the results still waiting for
+  // their group commit (a few milliseconds' worth). Far fewer than the
+  // events; a bound that catches "everything was sent again".
+  EXPECT_LE(duplicates, 200);
   std::printf("received before kill: %zu, distinct events received: %zu, duplicates: %d\n",
               received_before_kill, received.size(), duplicates);
   server->Signal(SIGTERM);
