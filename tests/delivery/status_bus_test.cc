@@ -273,10 +273,12 @@ TEST_F(StatusBusTest, ReadAfterPurgedUpdatesIsOutOfRange) {
 // Wake-ups run on the bus thread: tests wait for what they expect, with a
 // deadline, instead of assuming it already happened.
 TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Mutex mu;
   uint64_t first_saw = 0;
   uint64_t second_saw = 0;
+  // Declared after what its subscribers use: destroyed (and its thread
+  // joined) before them.
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     first_saw = bus.last_sequence();
@@ -295,10 +297,13 @@ TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
   };
   EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both_saw_2), absl::Seconds(10)));
 }
+
 TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Mutex mu;
   std::vector<uint64_t> read;
+  // Declared after what its subscribers use: destroyed (and its thread
+  // joined) before them.
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     auto updates = bus.Read(read.empty() ? 0 : read.back(), 10);
@@ -314,11 +319,14 @@ TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
   EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&read_both), absl::Seconds(10)));
   EXPECT_THAT(read, ElementsAre(1, 2));
 }
+
 TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Mutex mu;
   uint64_t kept_saw = 0;
   int dropped = 0;
+  // Declared after what its subscribers use: destroyed (and its thread
+  // joined) before them.
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     kept_saw = bus.last_sequence();
@@ -347,6 +355,7 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
   EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&kept_saw_2), absl::Seconds(10)));
   EXPECT_EQ(dropped, dropped_at_unsubscribe);
 }
+
 TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Notification wake_started;
@@ -389,9 +398,11 @@ TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
 }
 
 TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   absl::Mutex mu;
   bool closed_when_woken = false;
+  // Declared after what its subscribers use: destroyed (and its thread
+  // joined) before them.
+  StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     closed_when_woken = bus.closed();
@@ -404,6 +415,7 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
   absl::MutexLock lock(&mu);
   EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&closed_when_woken), absl::Seconds(10)));
 }
+
 TEST_F(StatusBusTest, ReadStillWorksAfterClose) {
   StatusBus bus(storage_->events(), /*last_sequence=*/0);
   bus.Publish(Update(1));
