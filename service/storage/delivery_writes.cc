@@ -159,8 +159,8 @@ constexpr absl::string_view kDroppedReason = "cancelled: dropped when the webhoo
 
 // Whether the webhook's current state still calls for `cascade`.
 absl::StatusOr<bool> CascadeStillApplies(WriteTxn& txn, Cascade cascade,
-                                         absl::string_view account,
-                                         absl::string_view webhook_id) {
+                                         absl::string_view account, absl::string_view webhook_id,
+                                         uint32_t generation) {
   auto stored = txn.Get(ColumnFamily::kWebhooks, WebhookKey(account, webhook_id));
   if (cascade == Cascade::kCancelAll) {
     if (absl::IsNotFound(stored.status())) return true;
@@ -171,14 +171,16 @@ absl::StatusOr<bool> CascadeStillApplies(WriteTxn& txn, Cascade cascade,
   WINK_RETURN_IF_ERROR(stored.status());
   internal::v1::WebhookRecord webhook;
   WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kWebhookRecordVersion, "webhook", webhook));
-  return webhook.enabled();
+  // Paused again, or resumed again (that resume's cascade does the rest).
+  return webhook.enabled() && webhook.resume_generation() == generation;
 }
 
 // `cursor`: where the cancel cascade goes on (the held ones need none: each
 // chunk removes what it handled from `held`).
 absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Clock& clock,
                                Cascade cascade, const std::string& account,
-                               const std::string& webhook_id, std::string cursor) {
+                               const std::string& webhook_id, uint32_t generation,
+                               std::string cursor) {
   const absl::Time now = clock.Now();
   absl::StatusOr<bool> more =
       cascade == Cascade::kCancelAll
@@ -189,13 +191,16 @@ absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Cl
   WINK_RETURN_IF_ERROR(more.status());
   if (!*more) return absl::OkStatus();
   Writer* writer = &txn.writer();
-  txn.OnCommit([writer, listener, &clock, cascade, account, webhook_id, cursor] {
+  txn.OnCommit([writer, listener, &clock, cascade, account, webhook_id, generation, cursor] {
     writer->Submit(
-        [listener, &clock, cascade, account, webhook_id, cursor](WriteTxn& next) -> absl::Status {
-          WINK_ASSIGN_OR_RETURN(const bool applies,
-                                CascadeStillApplies(next, cascade, account, webhook_id));
+        [listener, &clock, cascade, account, webhook_id, generation,
+         cursor](WriteTxn& next) -> absl::Status {
+          WINK_ASSIGN_OR_RETURN(
+              const bool applies,
+              CascadeStillApplies(next, cascade, account, webhook_id, generation));
           if (!applies) return absl::OkStatus();
-          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id, cursor);
+          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id,
+                                   generation, cursor);
         },
         [webhook_id](absl::Status status) {
           if (!status.ok() && !absl::IsUnavailable(status)) {
@@ -211,10 +216,10 @@ absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Cl
 }  // namespace
 
 absl::Status StageCascade(WriteTxn& txn, UpdateListener* listener, const Clock& clock,
-                          Cascade cascade, absl::string_view account,
-                          absl::string_view webhook_id) {
+                          Cascade cascade, absl::string_view account, absl::string_view webhook_id,
+                          uint32_t generation) {
   return StageCascadeChunk(txn, listener, clock, cascade, std::string(account),
-                           std::string(webhook_id), /*cursor=*/"");
+                           std::string(webhook_id), generation, /*cursor=*/"");
 }
 
 }  // namespace wink::webhooks::storage

@@ -65,11 +65,13 @@ enum class Cascade {
 
 // Stages the first chunk of `cascade` for `webhook_id` and, once that is
 // durable, submits follow-up operations for the rest. A follow-up stops when
-// the webhook's state no longer calls for it (paused again, re-created...).
-// `clock` and `listener` must outlive the writer.
+// the webhook's state no longer calls for it: paused again, or resumed again
+// (its WebhookRecord.resume_generation is no longer `generation`; the later
+// resume's own cascade takes over), or re-created. `generation` is ignored
+// by kCancelAll. `clock` and `listener` must outlive the writer.
 absl::Status StageCascade(WriteTxn& txn, UpdateListener* listener, const Clock& clock,
-                          Cascade cascade, absl::string_view account,
-                          absl::string_view webhook_id);
+                          Cascade cascade, absl::string_view account, absl::string_view webhook_id,
+                          uint32_t generation = 0);
 
 // Deliveries touched per operation by the cascades above; the rest follow in
 // follow-up operations so one webhook with a million held deliveries cannot

@@ -589,18 +589,20 @@ absl::StatusOr<int> EventStore::RepairHeld() {
       auto stored = txn.Get(ColumnFamily::kWebhooks,
                             WebhookKey(candidate.account, candidate.webhook_id));
       Cascade cascade;
+      WebhookRecord webhook;
       if (absl::IsNotFound(stored.status())) {
         cascade = Cascade::kCancelAll;
       } else {
         WINK_RETURN_IF_ERROR(stored.status());
-        WebhookRecord webhook;
         WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kWebhookRecordVersion, "webhook", webhook));
         if (!webhook.enabled()) return absl::OkStatus();  // held as it should be
+        // Whether the interrupted resume asked to drop them is not stored:
+        // releasing is the choice that loses nothing.
         cascade = Cascade::kReleaseHeld;
       }
       ++repaired;
       return StageCascade(txn, listener_, clock_, cascade, candidate.account,
-                          candidate.webhook_id);
+                          candidate.webhook_id, webhook.resume_generation());
     }));
   }
   return repaired;

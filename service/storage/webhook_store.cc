@@ -164,13 +164,15 @@ absl::StatusOr<WebhookRecord> WebhookStore::Update(
       record.clear_disabled_reason();
       record.clear_disable_time_us();
       record.clear_failing_since_us();
+      record.set_resume_generation(before.resume_generation() + 1);
     }
     record.set_version(kWebhookRecordVersion);
     txn.Put(ColumnFamily::kWebhooks, WebhookKey(account, id), record.SerializeAsString());
     if (resumed) {
       WINK_RETURN_IF_ERROR(StageCascade(
           txn, listener_, clock_,
-          options.drop_held_deliveries ? Cascade::kDropHeld : Cascade::kReleaseHeld, account, id));
+          options.drop_held_deliveries ? Cascade::kDropHeld : Cascade::kReleaseHeld, account, id,
+          record.resume_generation()));
     }
     result = std::move(record);
     return absl::OkStatus();
