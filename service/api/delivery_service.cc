@@ -154,6 +154,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     if (writing_ || finished_) return;
     for (int looked_at = 0;; ++looked_at) {
       if (looked_at == kMaxUpdatesPerPump) {
+        if (bus_.closed()) {
+          // No more wake-ups will come: end now, with the cursor to resume.
+          FinishLocked(absl::UnavailableError(absl::StrCat(
+              "the server is shutting down; reconnect with start_cursor=", cursor_)));
+          return;
+        }
         bus_.RequestWake();
         return;
       }

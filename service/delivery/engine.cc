@@ -59,9 +59,21 @@ DeliveryEngine::DeliveryEngine(storage::EventStore& events, storage::WebhookStor
 DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
 
 void DeliveryEngine::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_) return;
+    started_ = true;
+  }
+  // Cascades live as follow-up writes in memory: only a crash leaves one
+  // unfinished, so this runs once, before the server takes calls (a repair
+  // while a resume's own cascade runs could release what it drops).
+  auto repaired = events_.RepairHeld();
+  if (!repaired.ok()) {
+    LogLine(LogLevel::kError, "held_repair_failed").Field("error", repaired.status().message());
+  } else if (*repaired > 0) {
+    LogLine(LogLevel::kWarning, "held_repaired").Field("webhooks", static_cast<int64_t>(*repaired));
+  }
   absl::MutexLock lock(&mu_);
-  if (started_) return;
-  started_ = true;
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
 }
@@ -144,10 +156,6 @@ void DeliveryEngine::OnWebhookDeleted(const std::string& webhook_id) {
 }
 
 DeliveryEngine::EnqueueResult DeliveryEngine::TryEnqueue(const storage::DueDelivery& due) {
-  if (static_cast<int>(known_.size()) >= options_.max_queued) {
-    memory_full_ = true;
-    return EnqueueResult::kMemoryFull;
-  }
   WebhookQueue& queue = queues_[due.webhook_id];
   if (queue.limit == 0) queue.limit = options_.max_in_flight_per_webhook;
   if (static_cast<int>(queue.waiting.size()) >= max_queued_per_webhook_) {
@@ -156,10 +164,36 @@ DeliveryEngine::EnqueueResult DeliveryEngine::TryEnqueue(const storage::DueDeliv
     queue.overflowed = true;
     return EnqueueResult::kWebhookFull;
   }
+  if (static_cast<int>(known_.size()) >= options_.max_queued) {
+    // Memory is full. A webhook below its fair share takes the place of the
+    // newest waiting delivery of the longest queue, so a few webhooks with
+    // big backlogs (dead receivers, say) cannot shut everyone else out.
+    const size_t fair_share = options_.max_queued / queues_.size();
+    if (queue.waiting.size() >= fair_share || !EvictFromLongestQueue(due.webhook_id, fair_share)) {
+      memory_full_ = true;
+      return EnqueueResult::kMemoryFull;
+    }
+  }
   known_.emplace(KnownKey(due.webhook_id, due.event_id), Flight{});
   queue.waiting.push_back(due);
   MarkReady(due.webhook_id, queue);
   return EnqueueResult::kQueued;
+}
+
+bool DeliveryEngine::EvictFromLongestQueue(const std::string& except, size_t fair_share) {
+  WebhookQueue* longest = nullptr;
+  for (auto& [webhook_id, queue] : queues_) {
+    if (webhook_id == except) continue;
+    if (longest == nullptr || queue.waiting.size() > longest->waiting.size()) longest = &queue;
+  }
+  if (longest == nullptr || longest->waiting.size() <= fair_share) return false;
+  // Only waiting (never sent) deliveries are given back: their `due` entries
+  // are still on disk, and a later scan takes them again.
+  const storage::DueDelivery& victim = longest->waiting.back();
+  known_.erase(KnownKey(victim.webhook_id, victim.event_id));
+  longest->waiting.pop_back();
+  longest->overflowed = true;
+  return true;
 }
 
 void DeliveryEngine::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
@@ -191,7 +225,10 @@ void DeliveryEngine::Scan() {
         absl::MutexLock lock(&mu_);
         if (stopping_) return false;
         if (known_.contains(KnownKey(due.webhook_id, due.event_id))) return true;
-        return TryEnqueue(due) != EnqueueResult::kMemoryFull;
+        // Whatever does not fit is skipped, not a reason to stop: entries
+        // further on may belong to webhooks with room (max_visits bounds it).
+        TryEnqueue(due);
+        return true;
       });
   if (!status.ok()) {
     LogLine(LogLevel::kError, "delivery_scan_failed").Field("error", status.message());
@@ -315,15 +352,15 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   std::sort(custom.begin(), custom.end());
   for (auto& header : custom) request.headers.push_back(std::move(header));
 
+  bool deleted_meanwhile = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = known_.find(KnownKey(due.webhook_id, due.event_id));
-    if (it != known_.end() && it->second.cancel_requested) {
-      // The webhook was deleted while the request was being built.
-      park();
-      return;
-    }
+    deleted_meanwhile = it != known_.end() && it->second.cancel_requested;
   }
+  // The webhook was deleted while the request was being built. (Parked
+  // outside mu_: a stopped writer calls back at once.)
+  if (deleted_meanwhile) return park();
   // Send may call back at once (client shut down): not under mu_.
   const uint64_t id = http_.Send(std::move(request), [this, due, account = std::string(account),
                                                      start = now](http::HttpResponse response) {
@@ -451,8 +488,9 @@ void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Statu
   // Only now, with the result durable, may a scan pick the delivery again.
   known_.erase(KnownKey(due.webhook_id, due.event_id));
   // Memory was full when something was due: look again once half is free.
-  if (!status.ok() ||
-      (memory_full_ && static_cast<int>(known_.size()) < options_.max_queued / 2)) {
+  // (A failed commit does not trigger a rescan: the periodic one retries it
+  // a second later instead of resending in a tight loop while storage fails.)
+  if (memory_full_ && static_cast<int>(known_.size()) < options_.max_queued / 2) {
     rescan_ = true;
   }
   wake_.Signal();
@@ -462,9 +500,12 @@ absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
   const absl::Time cutoff = clock_.Now() - options_.event_retention;
   int total = 0;
   while (true) {
-    WINK_ASSIGN_OR_RETURN(const int purged, events_.PurgeOlderThan(cutoff, kPurgeChunk));
+    int updates_purged = 0;
+    WINK_ASSIGN_OR_RETURN(const int purged,
+                          events_.PurgeOlderThan(cutoff, kPurgeChunk, &updates_purged));
     total += purged;
-    if (purged == 0) break;
+    // Updates can outnumber events many times (webhooks x state changes).
+    if (purged == 0 && updates_purged == 0) break;
     absl::MutexLock lock(&mu_);
     if (stopping_) break;
   }
@@ -478,15 +519,6 @@ absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
 
 void DeliveryEngine::MaintenanceLoop() {
   while (true) {
-    // First thing after a start, then every interval: cascades a crash cut
-    // short (held deliveries of resumed or deleted webhooks) are finished.
-    auto repaired = events_.RepairHeld();
-    if (!repaired.ok()) {
-      LogLine(LogLevel::kError, "held_repair_failed").Field("error", repaired.status().message());
-    } else if (*repaired > 0) {
-      LogLine(LogLevel::kWarning, "held_repaired")
-          .Field("webhooks", static_cast<int64_t>(*repaired));
-    }
     {
       absl::MutexLock lock(&mu_);
       auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };

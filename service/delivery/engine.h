@@ -129,6 +129,11 @@ class DeliveryEngine : public storage::UpdateListener {
   // Loads due deliveries into the per-webhook queues.
   void Scan() ABSL_LOCKS_EXCLUDED(mu_);
   EnqueueResult TryEnqueue(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the newest waiting delivery of the longest queue other than
+  // `except` from memory (it stays due on disk) if that queue holds more than
+  // `fair_share`. False if there is none.
+  bool EvictFromLongestQueue(const std::string& except, size_t fair_share)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads the records, then parks the delivery or sends it.

@@ -639,7 +639,9 @@ absl::StatusOr<uint64_t> EventStore::OldestUpdateSequence() {
   return sequence;
 }
 
-absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit) {
+absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit,
+                                               int* updates_purged) {
+  if (updates_purged != nullptr) *updates_purged = 0;
   // Find old events: within an account they are in time order, so each
   // account's old ones come first and the scan skips to the next account at
   // the first young one.
@@ -725,6 +727,7 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit) {
     for (uint64_t sequence : old_updates) txn.Delete(ColumnFamily::kUpdates, UpdateKey(sequence));
     return absl::OkStatus();
   }));
+  if (updates_purged != nullptr) *updates_purged = static_cast<int>(old_updates.size());
   return purged;
 }
 

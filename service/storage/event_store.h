@@ -210,7 +210,10 @@ class EventStore {
   // than `cutoff` (always keeping the newest one, whose sequence the next
   // start continues from). Returns how many events were deleted; call again
   // until it returns 0. Blocks until durable.
-  absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit);
+  // `updates_purged`, if given, gets the number of update-log entries
+  // deleted (call again while either count is not 0).
+  absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit,
+                                     int* updates_purged = nullptr);
 
  private:
   Database& db_;
