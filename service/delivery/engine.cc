@@ -22,11 +22,6 @@ std::string KnownKey(absl::string_view webhook_id, absl::string_view event_id) {
   return absl::StrCat(webhook_id, "/", event_id);
 }
 
-bool IsDue(internal::v1::DeliveryStateRecord state) {
-  return state == internal::v1::DELIVERY_STATE_RECORD_PENDING ||
-         state == internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED;
-}
-
 absl::string_view OutcomeName(storage::AttemptOutcome outcome) {
   switch (outcome) {
     case storage::AttemptOutcome::kDelivered:
@@ -114,7 +109,7 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
-    if (IsDue(delivery.state())) {
+    if (storage::IsDue(delivery.state())) {
       const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
       if (due <= clock_.Now()) {
         // Fast path: new work goes straight to its webhook's queue instead of
@@ -315,7 +310,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   auto delivery = events_.ReadDelivery(due.webhook_id, due.event_id);
   if (absl::IsNotFound(delivery.status())) return park();
   if (!delivery.ok()) return skip(delivery.status());
-  if (!IsDue(delivery->state()) || delivery->next_attempt_time_us() != due.due_time_us) {
+  if (!storage::IsDue(delivery->state()) || delivery->next_attempt_time_us() != due.due_time_us) {
     // A stale queue entry (the delivery moved on); Park clears it.
     return park();
   }
@@ -363,7 +358,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (deleted_meanwhile) return park();
   // Send may call back at once (client shut down): not under mu_.
   const uint64_t id = http_.Send(std::move(request), [this, due, account = std::string(account),
-                                                     start = now](http::HttpResponse response) {
+                                                      start = now](http::HttpResponse response) {
     OnResponse(due, account, start, std::move(response));
   });
   bool cancel = false;
@@ -393,8 +388,7 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
       const bool unresponsive = response.transport_error == http::TransportError::kTimeout ||
                                 response.transport_error == http::TransportError::kConnectFailure;
       queue->second.limit =
-          unresponsive ? 1
-                       : std::min(queue->second.limit * 2, options_.max_in_flight_per_webhook);
+          unresponsive ? 1 : std::min(queue->second.limit * 2, options_.max_in_flight_per_webhook);
     }
     // The receiver is done with this request: its webhook may get the next
     // one while the result is being committed.
@@ -417,17 +411,17 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
     }
   }
   const Verdict verdict = Judge(response, clock_.Now());
-  LogLine(verdict.outcome == storage::AttemptOutcome::kDelivered ? LogLevel::kInfo
-                                                                 : LogLevel::kWarning,
-          "delivery_attempt")
+  LogLine(
+      verdict.outcome == storage::AttemptOutcome::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
+      "delivery_attempt")
       .Field("account", account)
       .Field("webhook", due.webhook_id)
       .Field("event", due.event_id)
       .Field("status", static_cast<int64_t>(response.status))
       .Field("outcome", OutcomeName(verdict.outcome))
       .Field("latency_ms", absl::ToDoubleMilliseconds(response.latency))
-      .Field("error", verdict.error.empty() ? absl::string_view("-")
-                                            : absl::string_view(verdict.error));
+      .Field("error",
+             verdict.error.empty() ? absl::string_view("-") : absl::string_view(verdict.error));
 
   storage::RecordAttemptRequest record;
   record.webhook_id = due.webhook_id;

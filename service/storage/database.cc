@@ -146,6 +146,16 @@ PrefixIterator::PrefixIterator(Database& db, ColumnFamily cf, std::string prefix
       // An empty successor (prefix all 0xff) means no bound.
       iterator_(db.NewIterator(cf, upper_bound_.empty() ? nullptr : &upper_bound_slice_)) {}
 
+void PrefixIterator::SeekPast(absl::string_view key) {
+  if (key.empty()) {
+    iterator_->Seek(prefix_);
+    return;
+  }
+  const rocksdb::Slice target(key.data(), key.size());
+  iterator_->Seek(target);
+  if (iterator_->Valid() && iterator_->key() == target) iterator_->Next();
+}
+
 absl::Status Database::Compact(ColumnFamily cf) {
   return FromRocksDb(
       db_->CompactRange(rocksdb::CompactRangeOptions(), handle(cf), nullptr, nullptr),

@@ -97,6 +97,11 @@ class PrefixIterator {
   PrefixIterator& operator=(const PrefixIterator&) = delete;
 
   const std::string& prefix() const { return prefix_; }
+
+  // Positions at the first key after `key` (a key inside the range), or at
+  // the first key of the range when `key` is empty: where the next page of
+  // a list starts.
+  void SeekPast(absl::string_view key);
   rocksdb::Iterator* operator->() const { return iterator_.get(); }
 
  private:

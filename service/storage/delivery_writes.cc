@@ -5,6 +5,7 @@
 
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/storage/event_store.h"
 #include "service/storage/keys.h"
 #include "service/storage/records.h"
 #include "service/storage/webhook_store.h"
@@ -13,13 +14,6 @@ namespace wink::webhooks::storage {
 namespace {
 
 using ::wink::webhooks::internal::v1::DeliveryUpdateRecord;
-
-bool IsDue(DeliveryStateRecord state) {
-  return state == internal::v1::DELIVERY_STATE_RECORD_PENDING ||
-         state == internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED;
-}
-
-bool IsHeld(DeliveryStateRecord state) { return state == internal::v1::DELIVERY_STATE_RECORD_HELD; }
 
 }  // namespace
 
@@ -66,9 +60,10 @@ uint64_t StageDelivery(WriteTxn& txn, UpdateListener* listener, const DeliveryRe
   }
   const uint64_t sequence = txn.AppendUpdate(update.SerializeAsString());
   if (listener != nullptr) {
-    txn.OnCommit([listener, entry = DeliveryUpdate{sequence, std::move(*update.mutable_delivery())}] {
-      listener->OnDeliveryUpdate(entry);
-    });
+    txn.OnCommit(
+        [listener, entry = DeliveryUpdate{sequence, std::move(*update.mutable_delivery())}] {
+          listener->OnDeliveryUpdate(entry);
+        });
   }
   return sequence;
 }
@@ -126,21 +121,22 @@ absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, UpdateListener* listener,
   // Resume just after the last key the previous chunk looked at, so a webhook
   // with many finished deliveries is walked once, not once per chunk.
   const std::string start = cursor.empty() ? "" : cursor + '\0';
-  WINK_RETURN_IF_ERROR(txn.Scan(
-      ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), start,
-      [&](absl::string_view key, absl::string_view value) {
-        if (static_cast<int>(open.size()) == limit || scanned == limit * 10) {
-          more = true;
-          return false;
-        }
-        ++scanned;
-        cursor = std::string(key);
-        DeliveryRecord record;
-        decode_status = DecodeRecord(value, kDeliveryRecordVersion, "delivery", record);
-        if (!decode_status.ok()) return false;
-        if (IsDue(record.state()) || IsHeld(record.state())) open.push_back(std::move(record));
-        return true;
-      }));
+  WINK_RETURN_IF_ERROR(
+      txn.Scan(ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), start,
+               [&](absl::string_view key, absl::string_view value) {
+                 if (static_cast<int>(open.size()) == limit || scanned == limit * 10) {
+                   more = true;
+                   return false;
+                 }
+                 ++scanned;
+                 cursor = std::string(key);
+                 DeliveryRecord record;
+                 decode_status = DecodeRecord(value, kDeliveryRecordVersion, "delivery", record);
+                 if (!decode_status.ok()) return false;
+                 if (IsDue(record.state()) || IsHeld(record.state()))
+                   open.push_back(std::move(record));
+                 return true;
+               }));
   WINK_RETURN_IF_ERROR(decode_status);
   for (const DeliveryRecord& before : open) {
     DeliveryRecord after = before;
@@ -158,9 +154,8 @@ constexpr absl::string_view kDeletedReason = "cancelled: the webhook was deleted
 constexpr absl::string_view kDroppedReason = "cancelled: dropped when the webhook was resumed";
 
 // Whether the webhook's current state still calls for `cascade`.
-absl::StatusOr<bool> CascadeStillApplies(WriteTxn& txn, Cascade cascade,
-                                         absl::string_view account, absl::string_view webhook_id,
-                                         uint32_t generation) {
+absl::StatusOr<bool> CascadeStillApplies(WriteTxn& txn, Cascade cascade, absl::string_view account,
+                                         absl::string_view webhook_id, uint32_t generation) {
   auto stored = txn.Get(ColumnFamily::kWebhooks, WebhookKey(account, webhook_id));
   if (cascade == Cascade::kCancelAll) {
     if (absl::IsNotFound(stored.status())) return true;
@@ -184,8 +179,7 @@ absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Cl
   const absl::Time now = clock.Now();
   absl::StatusOr<bool> more =
       cascade == Cascade::kCancelAll
-          ? StageCancelChunk(txn, listener, webhook_id, kDeletedReason, kCascadeChunk, now,
-                             cursor)
+          ? StageCancelChunk(txn, listener, webhook_id, kDeletedReason, kCascadeChunk, now, cursor)
           : StageHeldChunk(txn, listener, webhook_id, cascade == Cascade::kReleaseHeld,
                            kDroppedReason, kCascadeChunk, now);
   WINK_RETURN_IF_ERROR(more.status());
@@ -195,12 +189,11 @@ absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Cl
     writer->Submit(
         [listener, &clock, cascade, account, webhook_id, generation,
          cursor](WriteTxn& next) -> absl::Status {
-          WINK_ASSIGN_OR_RETURN(
-              const bool applies,
-              CascadeStillApplies(next, cascade, account, webhook_id, generation));
+          WINK_ASSIGN_OR_RETURN(const bool applies, CascadeStillApplies(next, cascade, account,
+                                                                        webhook_id, generation));
           if (!applies) return absl::OkStatus();
-          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id,
-                                   generation, cursor);
+          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id, generation,
+                                   cursor);
         },
         [webhook_id](absl::Status status) {
           if (!status.ok() && !absl::IsUnavailable(status)) {

@@ -28,13 +28,7 @@ absl::string_view View(const rocksdb::Slice& slice) {
 bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
   // event_types is stored sorted and de-duplicated.
   return webhook.event_types().empty() ||
-         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(),
-                            event_type);
-}
-
-bool IsDue(DeliveryStateRecord state) {
-  return state == internal::v1::DELIVERY_STATE_RECORD_PENDING ||
-         state == internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED;
+         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(), event_type);
 }
 
 absl::StatusOr<EventRecord> ReadEventIn(WriteTxn& txn, absl::string_view account,
@@ -133,15 +127,16 @@ void EventStore::Publish(PublishRequest request,
 
         std::vector<WebhookRecord> targets;
         absl::Status decode_status;
-        WINK_RETURN_IF_ERROR(txn.Scan(
-            ColumnFamily::kWebhooks, WebhookKeyPrefix(request.account), "",
-            [&](absl::string_view, absl::string_view value) {
-              WebhookRecord webhook;
-              decode_status = DecodeRecord(value, kWebhookRecordVersion, "webhook", webhook);
-              if (!decode_status.ok()) return false;
-              if (Matches(webhook, request.event_type)) targets.push_back(std::move(webhook));
-              return true;
-            }));
+        WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(request.account),
+                                      "", [&](absl::string_view, absl::string_view value) {
+                                        WebhookRecord webhook;
+                                        decode_status = DecodeRecord(value, kWebhookRecordVersion,
+                                                                     "webhook", webhook);
+                                        if (!decode_status.ok()) return false;
+                                        if (Matches(webhook, request.event_type))
+                                          targets.push_back(std::move(webhook));
+                                        return true;
+                                      }));
         WINK_RETURN_IF_ERROR(decode_status);
         for (const WebhookRecord& webhook : targets) {
           DeliveryRecord delivery;
@@ -282,13 +277,7 @@ absl::StatusOr<DeliveryPage> EventStore::ListDeliveriesOfWebhook(absl::string_vi
                                                                  absl::string_view after_event_id,
                                                                  int state, int limit) {
   PrefixIterator it(db_, ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id));
-  if (after_event_id.empty()) {
-    it->Seek(it.prefix());
-  } else {
-    const std::string after = DeliveryKey(webhook_id, after_event_id);
-    it->Seek(after);
-    if (it->Valid() && View(it->key()) == after) it->Next();
-  }
+  it.SeekPast(after_event_id.empty() ? "" : DeliveryKey(webhook_id, after_event_id));
   DeliveryPage page;
   int scanned = 0;
   std::string last_scanned;
@@ -317,13 +306,7 @@ absl::StatusOr<DeliveryPage> EventStore::ListDeliveriesOfEvent(absl::string_view
                                                                absl::string_view after_webhook_id,
                                                                int state, int limit) {
   PrefixIterator it(db_, ColumnFamily::kDeliveriesByEvent, DeliveryByEventKeyPrefix(event_id));
-  if (after_webhook_id.empty()) {
-    it->Seek(it.prefix());
-  } else {
-    const std::string after = DeliveryByEventKey(event_id, after_webhook_id);
-    it->Seek(after);
-    if (it->Valid() && View(it->key()) == after) it->Next();
-  }
+  it.SeekPast(after_webhook_id.empty() ? "" : DeliveryByEventKey(event_id, after_webhook_id));
   DeliveryPage page;
   int scanned = 0;
   std::string last_scanned;
@@ -355,19 +338,19 @@ absl::StatusOr<DeliveryRecord> EventStore::RetryNow(absl::string_view account,
   WINK_RETURN_IF_ERROR(writer_.Run([&](WriteTxn& txn) -> absl::Status {
     auto before = storage::ReadDelivery(txn, webhook_id, event_id);
     if (absl::IsNotFound(before.status()) || (before.ok() && before->account() != account)) {
-      return absl::NotFoundError(absl::StrCat("delivery of event ", event_id, " to webhook ",
-                                              webhook_id, " not found"));
+      return absl::NotFoundError(
+          absl::StrCat("delivery of event ", event_id, " to webhook ", webhook_id, " not found"));
     }
     WINK_RETURN_IF_ERROR(before.status());
     if (before->state() == internal::v1::DELIVERY_STATE_RECORD_CANCELLED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the delivery was cancelled (", before->state_reason(),
-                       ") and cannot be retried"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the delivery was cancelled (", before->state_reason(), ") and cannot be retried"));
     }
     auto stored = txn.Get(ColumnFamily::kWebhooks, WebhookKey(account, webhook_id));
     if (absl::IsNotFound(stored.status())) {
-      return absl::FailedPreconditionError("the webhook was deleted; its deliveries cannot be "
-                                           "retried");
+      return absl::FailedPreconditionError(
+          "the webhook was deleted; its deliveries cannot be "
+          "retried");
     }
     WINK_RETURN_IF_ERROR(stored.status());
     WebhookRecord webhook;
@@ -440,8 +423,8 @@ void EventStore::RecordAttempt(RecordAttemptRequest request,
         after.mutable_last_attempt()->clear_response_body();
         after.set_update_time_us(now_us);
 
-        const bool still_due = IsDue(before->state()) &&
-                               before->next_attempt_time_us() == request.due_time_us;
+        const bool still_due =
+            IsDue(before->state()) && before->next_attempt_time_us() == request.due_time_us;
         if (still_due) {
           switch (request.outcome) {
             case AttemptOutcome::kDelivered:
@@ -450,8 +433,7 @@ void EventStore::RecordAttempt(RecordAttemptRequest request,
               break;
             case AttemptOutcome::kRetryLater: {
               const std::optional<absl::Duration> delay =
-                  request.next_delay ? request.next_delay(attempt.attempt_number())
-                                     : std::nullopt;
+                  request.next_delay ? request.next_delay(attempt.attempt_number()) : std::nullopt;
               if (delay.has_value()) {
                 after.set_state(internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED);
                 after.set_next_attempt_time_us(absl::ToUnixMicros(now + *delay));
@@ -473,8 +455,8 @@ void EventStore::RecordAttempt(RecordAttemptRequest request,
         StageDelivery(txn, listener_, &*before, std::move(after));
 
         // The webhook's failure streak, and automatic disabling.
-        auto stored = txn.Get(ColumnFamily::kWebhooks, WebhookKey(before->account(),
-                                                                  request.webhook_id));
+        auto stored =
+            txn.Get(ColumnFamily::kWebhooks, WebhookKey(before->account(), request.webhook_id));
         if (absl::IsNotFound(stored.status())) return absl::OkStatus();
         WINK_RETURN_IF_ERROR(stored.status());
         WebhookRecord webhook;
@@ -530,8 +512,8 @@ void EventStore::Park(DueDelivery due, std::function<void(absl::Status)> done) {
         // webhook resumed since must not end up with a HELD delivery nothing
         // would release.
         DeliveryRecord after = *before;
-        auto webhook = txn.Get(ColumnFamily::kWebhooks,
-                               WebhookKey(before->account(), before->webhook_id()));
+        auto webhook =
+            txn.Get(ColumnFamily::kWebhooks, WebhookKey(before->account(), before->webhook_id()));
         if (absl::IsNotFound(webhook.status())) {
           after.set_state(internal::v1::DELIVERY_STATE_RECORD_CANCELLED);
           after.set_state_reason("cancelled: the webhook was deleted");
@@ -586,8 +568,8 @@ absl::StatusOr<int> EventStore::RepairHeld() {
   int repaired = 0;
   for (const Candidate& candidate : candidates) {
     WINK_RETURN_IF_ERROR(writer_.Run([&](WriteTxn& txn) -> absl::Status {
-      auto stored = txn.Get(ColumnFamily::kWebhooks,
-                            WebhookKey(candidate.account, candidate.webhook_id));
+      auto stored =
+          txn.Get(ColumnFamily::kWebhooks, WebhookKey(candidate.account, candidate.webhook_id));
       Cascade cascade;
       WebhookRecord webhook;
       if (absl::IsNotFound(stored.status())) {
@@ -601,8 +583,8 @@ absl::StatusOr<int> EventStore::RepairHeld() {
         cascade = Cascade::kReleaseHeld;
       }
       ++repaired;
-      return StageCascade(txn, listener_, clock_, cascade, candidate.account,
-                          candidate.webhook_id, webhook.resume_generation());
+      return StageCascade(txn, listener_, clock_, cascade, candidate.account, candidate.webhook_id,
+                          webhook.resume_generation());
     }));
   }
   return repaired;
@@ -639,8 +621,7 @@ absl::StatusOr<uint64_t> EventStore::OldestUpdateSequence() {
   return sequence;
 }
 
-absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit,
-                                               int* updates_purged) {
+absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit, int* updates_purged) {
   if (updates_purged != nullptr) *updates_purged = 0;
   // Find old events: within an account they are in time order, so each
   // account's old ones come first and the scan skips to the next account at
@@ -656,8 +637,7 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit,
     while (it->Valid() && static_cast<int>(old_events.size()) < limit) {
       KeyReader reader(View(it->key()));
       absl::string_view account, event_id;
-      if (!reader.Str(&account) || !reader.Str(&event_id) ||
-          !IsValidId(event_id, kEventIdPrefix)) {
+      if (!reader.Str(&account) || !reader.Str(&event_id) || !IsValidId(event_id, kEventIdPrefix)) {
         it->Next();
         continue;
       }
@@ -680,8 +660,7 @@ absl::StatusOr<int> EventStore::PurgeOlderThan(absl::Time cutoff, int limit,
       DeliveryUpdateRecord record;
       uint64_t sequence = 0;
       if (!DecodeUpdateKey(View(it->key()), &sequence) ||
-          !DecodeRecord(View(it->value()), kUpdateRecordVersion, "delivery update", record)
-               .ok()) {
+          !DecodeRecord(View(it->value()), kUpdateRecordVersion, "delivery update", record).ok()) {
         continue;
       }
       if (absl::FromUnixMicros(record.delivery().update_time_us()) >= cutoff) break;

@@ -37,6 +37,17 @@ using ::wink::webhooks::internal::v1::DeliveryRecord;
 using ::wink::webhooks::internal::v1::EventRecord;
 
 inline constexpr uint32_t kEventRecordVersion = 1;
+
+// PENDING or RETRY_SCHEDULED: the delivery has a `due` entry.
+inline bool IsDue(internal::v1::DeliveryStateRecord state) {
+  return state == internal::v1::DELIVERY_STATE_RECORD_PENDING ||
+         state == internal::v1::DELIVERY_STATE_RECORD_RETRY_SCHEDULED;
+}
+
+// HELD: the delivery has a `held` entry.
+inline bool IsHeld(internal::v1::DeliveryStateRecord state) {
+  return state == internal::v1::DELIVERY_STATE_RECORD_HELD;
+}
 inline constexpr uint32_t kAttemptRecordVersion = 1;
 
 struct PublishRequest {
@@ -130,8 +141,7 @@ class EventStore {
 
   // Up to `limit` events of `account`, newest first, older than
   // `before_event_id` (empty: the newest), of `event_type` (empty: all).
-  absl::StatusOr<EventPage> ListEvents(absl::string_view account,
-                                       absl::string_view before_event_id,
+  absl::StatusOr<EventPage> ListEvents(absl::string_view account, absl::string_view before_event_id,
                                        absl::string_view event_type, int limit);
 
   // NOT_FOUND if the delivery does not exist or belongs to another account.
@@ -148,19 +158,18 @@ class EventStore {
   // `state` unless it is 0. Both skip other accounts' records.
   absl::StatusOr<DeliveryPage> ListDeliveriesOfWebhook(absl::string_view account,
                                                        absl::string_view webhook_id,
-                                                       absl::string_view after_event_id,
-                                                       int state, int limit);
+                                                       absl::string_view after_event_id, int state,
+                                                       int limit);
   absl::StatusOr<DeliveryPage> ListDeliveriesOfEvent(absl::string_view account,
                                                      absl::string_view event_id,
-                                                     absl::string_view after_webhook_id,
-                                                     int state, int limit);
+                                                     absl::string_view after_webhook_id, int state,
+                                                     int limit);
 
   // Makes the delivery due now (PENDING), whatever its state, except:
   // NOT_FOUND (no such delivery in the account), FAILED_PRECONDITION when it
   // is CANCELLED, its webhook is gone, or its webhook is paused. Blocks
   // until durable.
-  absl::StatusOr<DeliveryRecord> RetryNow(absl::string_view account,
-                                          absl::string_view webhook_id,
+  absl::StatusOr<DeliveryRecord> RetryNow(absl::string_view account, absl::string_view webhook_id,
                                           absl::string_view event_id);
 
   // Engine side ---------------------------------------------------------
@@ -212,8 +221,7 @@ class EventStore {
   // until it returns 0. Blocks until durable.
   // `updates_purged`, if given, gets the number of update-log entries
   // deleted (call again while either count is not 0).
-  absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit,
-                                     int* updates_purged = nullptr);
+  absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit, int* updates_purged = nullptr);
 
  private:
   Database& db_;

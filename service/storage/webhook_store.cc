@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
 #include "service/storage/database.h"
-#include "service/storage/keys.h"
 #include "service/storage/delivery_writes.h"
+#include "service/storage/keys.h"
 #include "service/storage/records.h"
 #include "service/storage/writer.h"
 
@@ -40,10 +40,9 @@ absl::StatusOr<WebhookRecord> ReadWebhook(WriteTxn& txn, absl::string_view accou
 // Number of webhooks of `account`, counting no further than `stop_at`.
 absl::StatusOr<int> CountUpTo(WriteTxn& txn, absl::string_view account, int stop_at) {
   int count = 0;
-  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(account), "",
-                                [&](absl::string_view, absl::string_view) {
-                                  return ++count < stop_at;
-                                }));
+  WINK_RETURN_IF_ERROR(
+      txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(account), "",
+               [&](absl::string_view, absl::string_view) { return ++count < stop_at; }));
   return count;
 }
 
@@ -88,8 +87,8 @@ absl::StatusOr<CreateWebhookResult> WebhookStore::Create(WebhookRecord webhook,
                           CountUpTo(txn, account, options.max_webhooks_per_account));
     if (count >= options.max_webhooks_per_account) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "account \"", account, "\" already has the maximum of ",
-          options.max_webhooks_per_account, " webhooks; delete one or ask for a higher limit"));
+          "account \"", account, "\" already has the maximum of ", options.max_webhooks_per_account,
+          " webhooks; delete one or ask for a higher limit"));
     }
     webhook.set_id(ids_.Next(kWebhookIdPrefix));
     webhook.set_version(kWebhookRecordVersion);
@@ -123,13 +122,7 @@ absl::StatusOr<WebhookRecord> WebhookStore::Get(absl::string_view account, absl:
 absl::StatusOr<WebhookPage> WebhookStore::List(absl::string_view account,
                                                absl::string_view after_id, int limit) {
   PrefixIterator it(db_, ColumnFamily::kWebhooks, WebhookKeyPrefix(account));
-  if (after_id.empty()) {
-    it->Seek(it.prefix());
-  } else {
-    const std::string after = WebhookKey(account, after_id);
-    it->Seek(after);
-    if (it->Valid() && it->key() == rocksdb::Slice(after)) it->Next();
-  }
+  it.SeekPast(after_id.empty() ? "" : WebhookKey(account, after_id));
   WebhookPage page;
   for (; it->Valid(); it->Next()) {
     if (static_cast<int>(page.webhooks.size()) == limit) {
@@ -169,10 +162,10 @@ absl::StatusOr<WebhookRecord> WebhookStore::Update(
     record.set_version(kWebhookRecordVersion);
     txn.Put(ColumnFamily::kWebhooks, WebhookKey(account, id), record.SerializeAsString());
     if (resumed) {
-      WINK_RETURN_IF_ERROR(StageCascade(
-          txn, listener_, clock_,
-          options.drop_held_deliveries ? Cascade::kDropHeld : Cascade::kReleaseHeld, account, id,
-          record.resume_generation()));
+      WINK_RETURN_IF_ERROR(
+          StageCascade(txn, listener_, clock_,
+                       options.drop_held_deliveries ? Cascade::kDropHeld : Cascade::kReleaseHeld,
+                       account, id, record.resume_generation()));
     }
     result = std::move(record);
     return absl::OkStatus();

@@ -1,6 +1,7 @@
 #include "service/storage/event_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -215,10 +216,11 @@ class EventStoreTest : public ::testing::Test {
     return request;
   }
 
-  absl::Status Record(RecordAttemptRequest request) {
+  // Runs an asynchronous store call and waits for its result.
+  static absl::Status Wait(const std::function<void(std::function<void(absl::Status)>)>& start) {
     absl::Notification done;
     absl::Status result;
-    events().RecordAttempt(std::move(request), [&](absl::Status status) {
+    start([&](absl::Status status) {
       result = std::move(status);
       done.Notify();
     });
@@ -226,15 +228,12 @@ class EventStoreTest : public ::testing::Test {
     return result;
   }
 
+  absl::Status Record(RecordAttemptRequest request) {
+    return Wait([&](auto done) { events().RecordAttempt(std::move(request), std::move(done)); });
+  }
+
   absl::Status Park(DueDelivery due) {
-    absl::Notification done;
-    absl::Status result;
-    events().Park(std::move(due), [&](absl::Status status) {
-      result = std::move(status);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
+    return Wait([&](auto done) { events().Park(std::move(due), std::move(done)); });
   }
 
   // The `due` queue before `before`, in order.
@@ -838,7 +837,7 @@ TEST_F(EventStoreTest, ParkForAPausedWebhookHoldsTheDeliveryUntilResume) {
 TEST_F(EventStoreTest, ParkLeavesTheDeliveryDueWhenTheWebhookWasResumedMeanwhile) {
   const std::string webhook = CreateWebhook("acme");
   const std::string event = MustPublish("acme");
-  Pause("acme", webhook);  // the engine sees it paused and parks...
+  Pause("acme", webhook);   // the engine sees it paused and parks...
   Resume("acme", webhook);  // ...but the resume commits first
 
   ASSERT_TRUE(Park(Due()[0]).ok());
@@ -942,18 +941,20 @@ TEST_F(EventStoreTest, RetryNowRefusesCancelledPausedAndDeletedOnesAndOtherAccou
   const std::string webhook = CreateWebhook("acme");
   const std::string cancelled = MustPublish("acme");
   ASSERT_TRUE(storage_->webhooks()
-                  .Update("acme", webhook, [](WebhookRecord&) { return absl::OkStatus(); },
-                          UpdateWebhookOptions{})
+                  .Update(
+                      "acme", webhook, [](WebhookRecord&) { return absl::OkStatus(); },
+                      UpdateWebhookOptions{})
                   .ok());
   Pause("acme", webhook);
   ASSERT_TRUE(Park(Due()[0]).ok());  // held
   ASSERT_TRUE(storage_->webhooks()
-                  .Update("acme", webhook,
-                          [](WebhookRecord& record) {
-                            record.set_enabled(true);
-                            return absl::OkStatus();
-                          },
-                          UpdateWebhookOptions{/*drop_held_deliveries=*/true})
+                  .Update(
+                      "acme", webhook,
+                      [](WebhookRecord& record) {
+                        record.set_enabled(true);
+                        return absl::OkStatus();
+                      },
+                      UpdateWebhookOptions{/*drop_held_deliveries=*/true})
                   .ok());
   ASSERT_EQ(Delivery(webhook, cancelled).state(), kCancelled);
   const std::string delivered = MustPublish("acme");
