@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "service/api/page_token.h"
 #include "service/api/resource_mapping.h"
@@ -38,32 +39,71 @@ std::string PublishFingerprint(absl::string_view event_type, absl::string_view d
 
 // The payload as JSON bytes, checked: a JSON object of at most
 // kMaxEventDataBytes.
-absl::StatusOr<std::string> PayloadJson(const v1::PublishEventRequest& request) {
+absl::StatusOr<std::string> PayloadJson(const v1::PublishEventRequest& request,
+                                        absl::string_view field_prefix) {
+  const std::string data_field = absl::StrCat(field_prefix, "data");
+  const std::string data_json_field = absl::StrCat(field_prefix, "data_json");
   std::string json;
   switch (request.payload_case()) {
     case v1::PublishEventRequest::kData: {
-      WINK_ASSIGN_OR_RETURN(json, StructToCanonicalJson(request.data(), "data"));
+      WINK_ASSIGN_OR_RETURN(json, StructToCanonicalJson(request.data(), data_field));
       if (json.size() > kMaxEventDataBytes) {
-        return InvalidField("data", absl::StrCat("is ", json.size(), " bytes as JSON; at most ",
-                                                 kMaxEventDataBytes, " are allowed"));
+        return InvalidField(data_field, absl::StrCat("is ", json.size(), " bytes as JSON; at most ",
+                                                     kMaxEventDataBytes, " are allowed"));
       }
       return json;
     }
     case v1::PublishEventRequest::kDataJson:
       if (request.data_json().size() > kMaxEventDataBytes) {
-        return InvalidField("data_json", absl::StrCat("is ", request.data_json().size(),
-                                                      " bytes; at most ", kMaxEventDataBytes,
-                                                      " are allowed"));
+        return InvalidField(data_json_field,
+                            absl::StrCat("is ", request.data_json().size(), " bytes; at most ",
+                                         kMaxEventDataBytes, " are allowed"));
       }
-      WINK_RETURN_IF_ERROR(CheckJsonObject(request.data_json(), "data_json"));
+      WINK_RETURN_IF_ERROR(CheckJsonObject(request.data_json(), data_json_field));
       return request.data_json();
     case v1::PublishEventRequest::PAYLOAD_NOT_SET:
       break;
   }
-  return InvalidField("data", "required: set `data` (a JSON object) or `data_json` (its bytes)");
+  return InvalidField(data_field,
+                      "required: set `data` (a JSON object) or `data_json` (its bytes)");
+}
+
+// The response of one publish.
+void PublishResultToApi(const storage::PublishResult& result, v1::PublishEventResponse& response) {
+  EventToApi(result.event, response.mutable_event());
+  for (const auto& delivery : result.deliveries) {
+    DeliveryToApi(delivery, response.mutable_event()->add_deliveries());
+  }
+  response.set_watch_cursor(static_cast<int64_t>(result.event.watch_cursor()));
+  response.set_replayed(result.replayed);
 }
 
 }  // namespace
+
+absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
+    const v1::PublishEventRequest& request, const std::string& account,
+    absl::string_view field_prefix) const {
+  const std::string event_type_field = absl::StrCat(field_prefix, "event_type");
+  if (request.event_type().empty()) return InvalidField(event_type_field, "required");
+  if (!catalog_.Contains(request.event_type())) {
+    return InvalidField(event_type_field,
+                        absl::StrCat("unknown event type ", QuoteForError(request.event_type()),
+                                     "; known: ", catalog_.names_list()));
+  }
+  WINK_ASSIGN_OR_RETURN(std::string data_json, PayloadJson(request, field_prefix));
+  if (!request.idempotency_key().empty()) {
+    WINK_RETURN_IF_ERROR(ValidateRequestId(request.idempotency_key(),
+                                           absl::StrCat(field_prefix, "idempotency_key")));
+  }
+  storage::PublishRequest publish;
+  publish.account = account;
+  publish.event_type = request.event_type();
+  publish.request_fingerprint = PublishFingerprint(request.event_type(), data_json);
+  publish.data_json = std::move(data_json);
+  publish.idempotency_key = request.idempotency_key();
+  publish.idempotency_retention = options_.idempotency_key_retention;
+  return publish;
+}
 
 grpc::ServerUnaryReactor* WebhookServiceImpl::PublishEvent(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request_bytes,
@@ -75,36 +115,67 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::PublishEvent(grpc::CallbackServerC
         WINK_ASSIGN_OR_RETURN(const std::string account,
                               ParseAccountName(request.parent(), "parent"));
         WINK_RETURN_IF_ERROR(call.Authorize(account));
-        if (request.event_type().empty()) return InvalidField("event_type", "required");
-        if (!catalog_.Contains(request.event_type())) {
-          return InvalidField("event_type",
-                              absl::StrCat("unknown event type ", QuoteForError(request.event_type()),
-                                           "; known: ", catalog_.names_list()));
-        }
-        WINK_ASSIGN_OR_RETURN(std::string data_json, PayloadJson(request));
-        if (!request.idempotency_key().empty()) {
-          WINK_RETURN_IF_ERROR(ValidateRequestId(request.idempotency_key(), "idempotency_key"));
-        }
-
-        storage::PublishRequest publish;
-        publish.account = account;
-        publish.event_type = request.event_type();
-        publish.request_fingerprint = PublishFingerprint(request.event_type(), data_json);
-        publish.data_json = std::move(data_json);
-        publish.idempotency_key = request.idempotency_key();
-        publish.idempotency_retention = options_.idempotency_key_retention;
+        WINK_ASSIGN_OR_RETURN(storage::PublishRequest publish,
+                              CheckPublish(request, account, /*field_prefix=*/""));
         events_.Publish(std::move(publish),
                         [&response, finish](absl::StatusOr<storage::PublishResult> result) {
                           if (!result.ok()) return finish(result.status());
-                          EventToApi(result->event, response.mutable_event());
-                          for (const auto& delivery : result->deliveries) {
-                            DeliveryToApi(delivery, response.mutable_event()->add_deliveries());
-                          }
-                          response.set_watch_cursor(
-                              static_cast<int64_t>(result->event.watch_cursor()));
-                          response.set_replayed(result->replayed);
+                          PublishResultToApi(*result, response);
                           finish(absl::OkStatus());
                         });
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::BatchPublishEvents(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
+  return ServeUnaryAsync<v1::BatchPublishEventsRequest, v1::BatchPublishEventsResponse>(
+      context, "BatchPublishEvents", authenticator_, request_bytes, response_bytes,
+      [this](UnaryCall& call, const v1::BatchPublishEventsRequest& request,
+             v1::BatchPublishEventsResponse& response, FinishFn finish) -> absl::Status {
+        WINK_ASSIGN_OR_RETURN(const std::string account,
+                              ParseAccountName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(account));
+        if (request.requests_size() == 0) {
+          return InvalidField("requests", "required: at least one event");
+        }
+        if (request.requests_size() > kMaxBatchPublishEvents) {
+          return InvalidField("requests",
+                              absl::StrCat("has ", request.requests_size(), " events; at most ",
+                                           kMaxBatchPublishEvents, " are allowed"));
+        }
+        std::vector<storage::PublishRequest> batch;
+        batch.reserve(request.requests_size());
+        absl::flat_hash_map<absl::string_view, int> index_of_key;
+        for (int i = 0; i < request.requests_size(); ++i) {
+          const v1::PublishEventRequest& one = request.requests(i);
+          const std::string prefix = absl::StrCat("requests[", i, "].");
+          if (!one.parent().empty() && one.parent() != request.parent()) {
+            return InvalidField(absl::StrCat(prefix, "parent"),
+                                "must be empty or equal to the batch's parent");
+          }
+          WINK_ASSIGN_OR_RETURN(storage::PublishRequest publish,
+                                CheckPublish(one, account, prefix));
+          if (!one.idempotency_key().empty()) {
+            auto [earlier, inserted] = index_of_key.emplace(one.idempotency_key(), i);
+            if (!inserted) {
+              return InvalidField(absl::StrCat(prefix, "idempotency_key"),
+                                  absl::StrCat("repeats requests[", earlier->second,
+                                               "].idempotency_key; each event needs its own"));
+            }
+          }
+          batch.push_back(std::move(publish));
+        }
+        events_.PublishBatch(
+            std::move(batch), /*index_errors=*/true,
+            [&response, finish](absl::StatusOr<std::vector<storage::PublishResult>> results) {
+              if (!results.ok()) return finish(results.status());
+              for (const storage::PublishResult& result : *results) {
+                PublishResultToApi(result, *response.add_responses());
+              }
+              finish(absl::OkStatus());
+            });
         return absl::OkStatus();
       });
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
@@ -77,104 +78,145 @@ EventStore::EventStore(Database& db, Writer& writer, IdGenerator& ids, const Clo
 
 void EventStore::Publish(PublishRequest request,
                          std::function<void(absl::StatusOr<PublishResult>)> done) {
-  auto result = std::make_shared<PublishResult>();
+  std::vector<PublishRequest> batch;
+  batch.push_back(std::move(request));
+  PublishBatch(std::move(batch), /*index_errors=*/false,
+               [done = std::move(done)](absl::StatusOr<std::vector<PublishResult>> results) {
+                 if (!results.ok()) return done(results.status());
+                 done(std::move(results->front()));
+               });
+}
+
+void EventStore::PublishBatch(
+    std::vector<PublishRequest> requests, bool index_errors,
+    std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {
+  auto results = std::make_shared<std::vector<PublishResult>>();
   writer_.SubmitIfNotOverloaded(
-      [this, request = std::move(request), result](WriteTxn& txn) -> absl::Status {
-        const absl::Time now = clock_.Now();
-        const int64_t now_us = absl::ToUnixMicros(now);
-        std::string idempotency_key;
-        if (!request.idempotency_key.empty()) {
-          idempotency_key = IdempotencyKey(request.account, IdempotencyKind::kPublishEvent,
-                                           request.idempotency_key);
-          auto stored = txn.Get(ColumnFamily::kIdempotency, idempotency_key);
-          if (stored.ok()) {
-            IdempotencyRecord earlier;
-            WINK_RETURN_IF_ERROR(
-                DecodeRecord(*stored, kIdempotencyRecordVersion, "idempotency", earlier));
-            if (absl::FromUnixMicros(earlier.expire_time_us()) > now) {
-              if (earlier.request_fingerprint() != request.request_fingerprint) {
-                return absl::InvalidArgumentError(
-                    "idempotency_key: already used for a different event (type or payload "
-                    "differ); use a new key for a new event");
-              }
-              auto event = ReadEventIn(txn, request.account, earlier.resource_id());
-              // A purged event falls through and is published anew.
-              if (event.ok()) {
-                result->event = *std::move(event);
-                WINK_ASSIGN_OR_RETURN(result->deliveries,
-                                      DeliveriesOfEventIn(txn, result->event.id()));
-                result->replayed = true;
-                return absl::OkStatus();
-              }
-              if (!absl::IsNotFound(event.status())) return event.status();
-            }
-          } else if (!absl::IsNotFound(stored.status())) {
-            return stored.status();
+      [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
+        // The operation may be run again after a failed group; start clean.
+        results->assign(requests.size(), PublishResult());
+        // The webhooks of each account, read once per batch (a batch is
+        // normally one account).
+        absl::flat_hash_map<std::string, std::vector<WebhookRecord>> webhooks_of;
+        for (size_t i = 0; i < requests.size(); ++i) {
+          const PublishRequest& request = requests[i];
+          auto found = webhooks_of.find(request.account);
+          if (found == webhooks_of.end()) {
+            auto webhooks = ReadWebhooksIn(txn, request.account);
+            if (!webhooks.ok()) return webhooks.status();
+            found = webhooks_of.emplace(request.account, *std::move(webhooks)).first;
           }
-        }
-
-        EventRecord& event = result->event;
-        event.set_version(kEventRecordVersion);
-        event.set_account(request.account);
-        event.set_id(ids_.Next(kEventIdPrefix));
-        event.set_type(request.event_type);
-        event.set_create_time_us(now_us);
-        event.set_data_json(request.data_json);
-        event.set_idempotency_key(request.idempotency_key);
-        event.set_watch_cursor(txn.next_update_sequence() - 1);
-        txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()),
-                event.SerializeAsString());
-
-        std::vector<WebhookRecord> targets;
-        absl::Status decode_status;
-        WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(request.account),
-                                      "", [&](absl::string_view, absl::string_view value) {
-                                        WebhookRecord webhook;
-                                        decode_status = DecodeRecord(value, kWebhookRecordVersion,
-                                                                     "webhook", webhook);
-                                        if (!decode_status.ok()) return false;
-                                        if (Matches(webhook, request.event_type))
-                                          targets.push_back(std::move(webhook));
-                                        return true;
-                                      }));
-        WINK_RETURN_IF_ERROR(decode_status);
-        for (const WebhookRecord& webhook : targets) {
-          DeliveryRecord delivery;
-          delivery.set_version(kDeliveryRecordVersion);
-          delivery.set_account(request.account);
-          delivery.set_webhook_id(webhook.id());
-          delivery.set_event_id(event.id());
-          delivery.set_event_type(request.event_type);
-          if (webhook.enabled()) {
-            delivery.set_state(internal::v1::DELIVERY_STATE_RECORD_PENDING);
-            delivery.set_next_attempt_time_us(now_us);
-          } else {
-            delivery.set_state(internal::v1::DELIVERY_STATE_RECORD_HELD);
-            delivery.set_state_reason("held: the webhook is paused");
+          absl::Status status = PublishIn(txn, request, found->second, (*results)[i]);
+          if (!status.ok()) {
+            if (!index_errors) return status;
+            return absl::Status(status.code(),
+                                absl::StrCat("requests[", i, "].", status.message()));
           }
-          delivery.set_create_time_us(now_us);
-          delivery.set_update_time_us(now_us);
-          StageDelivery(txn, listener_, nullptr, delivery);
-          result->deliveries.push_back(std::move(delivery));
-        }
-
-        if (!idempotency_key.empty()) {
-          IdempotencyRecord record;
-          record.set_version(kIdempotencyRecordVersion);
-          record.set_resource_id(event.id());
-          record.set_request_fingerprint(request.request_fingerprint);
-          record.set_expire_time_us(absl::ToUnixMicros(now + request.idempotency_retention));
-          txn.Put(ColumnFamily::kIdempotency, idempotency_key, record.SerializeAsString());
         }
         return absl::OkStatus();
       },
-      [result, done = std::move(done)](absl::Status status) {
+      [results, done = std::move(done)](absl::Status status) {
         if (!status.ok()) {
           done(std::move(status));
         } else {
-          done(std::move(*result));
+          done(std::move(*results));
         }
       });
+}
+
+absl::StatusOr<std::vector<WebhookRecord>> EventStore::ReadWebhooksIn(WriteTxn& txn,
+                                                                      absl::string_view account) {
+  std::vector<WebhookRecord> webhooks;
+  absl::Status decode_status;
+  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(account), "",
+                                [&](absl::string_view, absl::string_view value) {
+                                  WebhookRecord webhook;
+                                  decode_status = DecodeRecord(value, kWebhookRecordVersion,
+                                                               "webhook", webhook);
+                                  if (!decode_status.ok()) return false;
+                                  webhooks.push_back(std::move(webhook));
+                                  return true;
+                                }));
+  WINK_RETURN_IF_ERROR(decode_status);
+  return webhooks;
+}
+
+absl::Status EventStore::PublishIn(WriteTxn& txn, const PublishRequest& request,
+                                   const std::vector<WebhookRecord>& webhooks,
+                                   PublishResult& result) {
+  const absl::Time now = clock_.Now();
+  const int64_t now_us = absl::ToUnixMicros(now);
+  std::string idempotency_key;
+  if (!request.idempotency_key.empty()) {
+    idempotency_key =
+        IdempotencyKey(request.account, IdempotencyKind::kPublishEvent, request.idempotency_key);
+    auto stored = txn.Get(ColumnFamily::kIdempotency, idempotency_key);
+    if (stored.ok()) {
+      IdempotencyRecord earlier;
+      WINK_RETURN_IF_ERROR(
+          DecodeRecord(*stored, kIdempotencyRecordVersion, "idempotency", earlier));
+      if (absl::FromUnixMicros(earlier.expire_time_us()) > now) {
+        if (earlier.request_fingerprint() != request.request_fingerprint) {
+          return absl::InvalidArgumentError(
+              "idempotency_key: already used for a different event (type or payload "
+              "differ); use a new key for a new event");
+        }
+        auto event = ReadEventIn(txn, request.account, earlier.resource_id());
+        // A purged event falls through and is published anew.
+        if (event.ok()) {
+          result.event = *std::move(event);
+          WINK_ASSIGN_OR_RETURN(result.deliveries, DeliveriesOfEventIn(txn, result.event.id()));
+          result.replayed = true;
+          return absl::OkStatus();
+        }
+        if (!absl::IsNotFound(event.status())) return event.status();
+      }
+    } else if (!absl::IsNotFound(stored.status())) {
+      return stored.status();
+    }
+  }
+
+  EventRecord& event = result.event;
+  event.set_version(kEventRecordVersion);
+  event.set_account(request.account);
+  event.set_id(ids_.Next(kEventIdPrefix));
+  event.set_type(request.event_type);
+  event.set_create_time_us(now_us);
+  event.set_data_json(request.data_json);
+  event.set_idempotency_key(request.idempotency_key);
+  event.set_watch_cursor(txn.next_update_sequence() - 1);
+  txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()), event.SerializeAsString());
+
+  for (const WebhookRecord& webhook : webhooks) {
+    if (!Matches(webhook, request.event_type)) continue;
+    DeliveryRecord delivery;
+    delivery.set_version(kDeliveryRecordVersion);
+    delivery.set_account(request.account);
+    delivery.set_webhook_id(webhook.id());
+    delivery.set_event_id(event.id());
+    delivery.set_event_type(request.event_type);
+    if (webhook.enabled()) {
+      delivery.set_state(internal::v1::DELIVERY_STATE_RECORD_PENDING);
+      delivery.set_next_attempt_time_us(now_us);
+    } else {
+      delivery.set_state(internal::v1::DELIVERY_STATE_RECORD_HELD);
+      delivery.set_state_reason("held: the webhook is paused");
+    }
+    delivery.set_create_time_us(now_us);
+    delivery.set_update_time_us(now_us);
+    StageDelivery(txn, listener_, nullptr, delivery);
+    result.deliveries.push_back(std::move(delivery));
+  }
+
+  if (!idempotency_key.empty()) {
+    IdempotencyRecord record;
+    record.set_version(kIdempotencyRecordVersion);
+    record.set_resource_id(event.id());
+    record.set_request_fingerprint(request.request_fingerprint);
+    record.set_expire_time_us(absl::ToUnixMicros(now + request.idempotency_retention));
+    txn.Put(ColumnFamily::kIdempotency, idempotency_key, record.SerializeAsString());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<EventRecord> EventStore::GetEvent(absl::string_view account,

@@ -31,6 +31,7 @@ namespace wink::webhooks::storage {
 
 class Database;
 class Writer;
+class WriteTxn;
 
 using ::wink::webhooks::internal::v1::AttemptRecord;
 using ::wink::webhooks::internal::v1::DeliveryRecord;
@@ -136,6 +137,14 @@ class EventStore {
   // "idempotency_key: ..." when the key was used for a different event.
   void Publish(PublishRequest request, std::function<void(absl::StatusOr<PublishResult>)> done);
 
+  // Publishes `requests` in order as one writer operation: all of them become
+  // durable together, or none does (the first error rolls the batch back).
+  // Each behaves as Publish; results are in request order. With
+  // `index_errors`, an error names the request, "requests[3].idempotency_key:
+  // ...". Requests must not share an idempotency key (the caller checks).
+  void PublishBatch(std::vector<PublishRequest> requests, bool index_errors,
+                    std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done);
+
   // NOT_FOUND if the account has no such event.
   absl::StatusOr<EventRecord> GetEvent(absl::string_view account, absl::string_view event_id);
 
@@ -224,6 +233,14 @@ class EventStore {
   absl::StatusOr<int> PurgeOlderThan(absl::Time cutoff, int limit, int* updates_purged = nullptr);
 
  private:
+  // The account's webhooks as the operation sees them.
+  absl::StatusOr<std::vector<internal::v1::WebhookRecord>> ReadWebhooksIn(
+      WriteTxn& txn, absl::string_view account);
+  // One publish inside a batch operation; `webhooks` are the account's.
+  absl::Status PublishIn(WriteTxn& txn, const PublishRequest& request,
+                         const std::vector<internal::v1::WebhookRecord>& webhooks,
+                         PublishResult& result);
+
   Database& db_;
   Writer& writer_;
   IdGenerator& ids_;
