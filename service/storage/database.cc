@@ -1,13 +1,18 @@
 #include "service/storage/database.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "service/common/status_macros.h"
 #include "service/storage/keys.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
@@ -76,11 +81,26 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     }
   }
 
+  // One memory budget for the whole database (see DatabaseOptions).
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.memory_budget_bytes);
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.memory_budget_bytes / 2, cache);
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = cache;
+  // Index and filter blocks count against the budget too, but those of
+  // level-0 files (the ones every read consults) stay resident.
+  table_options.cache_index_and_filter_blocks = true;
+  table_options.pin_l0_filter_and_index_blocks_in_cache = true;
+
   auto db = std::unique_ptr<Database>(new Database());
   db->idempotency_filter_ = std::make_unique<ExpiredIdempotencyFilter>(*options.clock);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (absl::string_view name : kColumnFamilyNames) {
     rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+    // Smaller memtables than the 64 MiB default: many families share the
+    // budget, and a smaller memtable flushes (and frees) sooner.
+    cf_options.write_buffer_size = std::min<size_t>(16 << 20, options.memory_budget_bytes / 8);
     if (name == ColumnFamilyName(ColumnFamily::kIdempotency)) {
       cf_options.compaction_filter = db->idempotency_filter_.get();
     }

@@ -34,6 +34,11 @@ struct DatabaseOptions {
   // Decides which idempotency entries have expired; compaction drops them.
   // Must outlive the database.
   const Clock* clock = &SystemClock();
+  // RocksDB's memory: one block cache of this size, shared by every column
+  // family, to which memtables are charged too (flushed early when they
+  // would exceed half of it). Without it each of the column families would
+  // keep up to 2 x 64 MiB of memtables, over 1 GiB under a write burst.
+  size_t memory_budget_bytes = 128 << 20;
 };
 
 // Thread-safe: reads and writes may come from any thread.
