@@ -1,29 +1,27 @@
 // Webhook signing secrets in the Standard Webhooks format: "whsec_"
 // followed by the base64 (standard alphabet, padded) of 24-64 random bytes.
+//
+// The implementation is the receiver-side library's (client/verify,
+// "wink/webhooks/verify.h"), so the service and its customers parse secrets
+// with the same code; this header keeps the service's names for them.
 #ifndef WINK_WEBHOOKS_SERVICE_SIGNING_SECRET_H_
 #define WINK_WEBHOOKS_SERVICE_SIGNING_SECRET_H_
 
-#include <string>
-
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "wink/webhooks/verify.h"
 
 namespace wink::webhooks::signing {
 
-inline constexpr absl::string_view kSecretPrefix = "whsec_";
-// Size of the keys this service generates (the spec allows 24-64).
-inline constexpr int kSecretKeyBytes = 32;
+// "whsec_", and the size of the keys the service generates (32 bytes).
+using ::wink::webhooks::kSecretKeyBytes;
+using ::wink::webhooks::kSecretPrefix;
 
-// Returns kSecretKeyBytes bytes from OpenSSL's CSPRNG. INTERNAL if the
-// generator fails (it should not once seeded).
-absl::StatusOr<std::string> GenerateSecretKey();
-
-// "whsec_" + base64(key).
-std::string FormatSecret(absl::string_view key);
-
-// Inverse of FormatSecret. INVALID_ARGUMENT unless `secret` is "whsec_" and
-// valid base64 of 24-64 bytes.
-absl::StatusOr<std::string> ParseSecret(absl::string_view secret);
+// GenerateSecretKey(): kSecretKeyBytes from OpenSSL's CSPRNG, INTERNAL on
+// failure. FormatSecret(key): "whsec_" + base64(key). ParseSecret(secret):
+// its inverse, INVALID_ARGUMENT for anything but "whsec_" + padded base64 of
+// 24-64 bytes. Full contracts in wink/webhooks/verify.h.
+using ::wink::webhooks::FormatSecret;
+using ::wink::webhooks::GenerateSecretKey;
+using ::wink::webhooks::ParseSecret;
 
 }  // namespace wink::webhooks::signing
 

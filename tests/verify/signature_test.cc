@@ -1,5 +1,3 @@
-#include "service/signing/signature.h"
-
 #include <string>
 #include <vector>
 
@@ -8,27 +6,14 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/signing/secret.h"
+#include "tests/verify/standard_webhooks_vectors.h"
+#include "wink/webhooks/verify.h"
 
-namespace wink::webhooks::signing {
+namespace wink::webhooks::testing {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Test vectors of the Standard Webhooks reference libraries, e.g.
-// github.com/standard-webhooks/standard-webhooks
-//   libraries/python/tests/test_webhooks.py (test_sign_function and the
-//   DEFAULT_* constants) and libraries/go/webhook_test.go (TestWebhookSign).
-constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-constexpr char kMsgId[] = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-constexpr int64_t kTimestamp = 1614265330;
-constexpr char kTimestampHeader[] = "1614265330";
-constexpr char kPayload[] = R"({"test": 2432232314})";
-constexpr char kSignature[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-// Well-formed v1 signatures that match nothing, from the same test files.
-constexpr char kForeignSignature[] = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
-constexpr char kLastByteFlipped[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
 
 const absl::Time kNow = absl::FromUnixSeconds(kTimestamp);
 
@@ -219,4 +204,4 @@ TEST(VerifySignatureTest, MessagesNeverContainSecretsOrSignatures) {
 }
 
 }  // namespace
-}  // namespace wink::webhooks::signing
+}  // namespace wink::webhooks::testing

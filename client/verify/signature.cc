@@ -1,5 +1,6 @@
-#include "service/signing/signature.h"
-
+// HMAC, base64 and constant-time comparison for Standard Webhooks "v1"
+// signatures. The one implementation in the tree: service/signing/signature.h
+// re-exports these names for the delivery engine.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -10,8 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "wink/webhooks/verify.h"
 
-namespace wink::webhooks::signing {
+namespace wink::webhooks {
 namespace {
 
 constexpr size_t kMacBytes = 32;   // SHA-256
@@ -123,4 +125,4 @@ absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_vi
   return absl::UnauthenticatedError("webhook-signature: no matching signature");
 }
 
-}  // namespace wink::webhooks::signing
+}  // namespace wink::webhooks

@@ -1,5 +1,3 @@
-#include "service/signing/secret.h"
-
 #include <string>
 
 #include "absl/status/status.h"
@@ -7,8 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wink/webhooks/verify.h"
 
-namespace wink::webhooks::signing {
+namespace wink::webhooks {
 namespace {
 
 using ::testing::HasSubstr;
@@ -114,4 +113,4 @@ TEST(ParseSecretTest, ErrorDoesNotEchoTheSecret) {
 }
 
 }  // namespace
-}  // namespace wink::webhooks::signing
+}  // namespace wink::webhooks

@@ -1,5 +1,5 @@
-#include "service/signing/secret.h"
-
+// Secrets in the Standard Webhooks format. The one implementation in the
+// tree: service/signing/secret.h re-exports these names for the service.
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -9,8 +9,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "wink/webhooks/verify.h"
 
-namespace wink::webhooks::signing {
+namespace wink::webhooks {
 namespace {
 
 constexpr size_t kMinKeyBytes = 24;
@@ -52,4 +53,4 @@ absl::StatusOr<std::string> ParseSecret(absl::string_view secret) {
   return key;
 }
 
-}  // namespace wink::webhooks::signing
+}  // namespace wink::webhooks
