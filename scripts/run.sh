@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a Release server, and runs it on
-# 127.0.0.1:50051 with its RocksDB under ./var/data. Extra arguments go to the
-# server (e.g. --allow_private_targets 127.0.0.0/8 --extra_ca_file ca.pem).
+# 127.0.0.1:50051 with its RocksDB under ./var/data and Prometheus metrics on
+# http://127.0.0.1:9464/metrics. Extra arguments go to the server (e.g.
+# --allow_private_targets 127.0.0.0/8 --extra_ca_file ca.pem --log_format json).
 #
 # The admin token is $WEBHOOKS_DEV_TOKEN when set; otherwise one is generated
 # once, kept in ./var/dev-token (mode 600) and printed. Only its SHA-256
@@ -27,6 +28,7 @@ token_sha256="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
 cat >&2 <<MSG
 ------------------------------------------------------------------------------
 Wink Webhooks dev server on 127.0.0.1:50051 (data in ./var/data)
+Metrics:      http://127.0.0.1:9464/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
 Try:          buf curl --protocol grpc --http2-prior-knowledge \\
                 -H "authorization: Bearer $token" \\
@@ -39,5 +41,6 @@ MSG
 exec build-release/service/wink-webhooks-server \
   --listen 127.0.0.1:50051 \
   --data_dir ./var/data \
+  --metrics_listen 127.0.0.1:9464 \
   --admin_token_sha256 "$token_sha256" \
   "$@"

@@ -34,6 +34,11 @@ ABSL_FLAG(std::vector<std::string>, admin_token_sha256, {},
           "Adds admin tokens by their hex SHA-256 (scripts/run.sh passes the dev token)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight RPCs may run after SIGTERM before they are cancelled");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Overrides metrics_listen_address: HOST:PORT of the plain-HTTP Prometheus endpoint "
+          "(GET /metrics), e.g. 127.0.0.1:9464; port 0 picks a free one");
+ABSL_FLAG(std::string, log_format, "text",
+          "Log line format on stderr: text (key=value) or json (one object per line)");
 
 namespace wink::webhooks {
 namespace {
@@ -47,6 +52,9 @@ config::ConfigOverrides OverridesFromFlags() {
   config::ConfigOverrides overrides;
   if (!absl::GetFlag(FLAGS_listen).empty()) overrides.listen_address = absl::GetFlag(FLAGS_listen);
   if (!absl::GetFlag(FLAGS_data_dir).empty()) overrides.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    overrides.metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen);
+  }
   if (!absl::GetFlag(FLAGS_extra_ca_file).empty()) {
     overrides.extra_ca_file = absl::GetFlag(FLAGS_extra_ca_file);
   }
@@ -79,8 +87,12 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Wink Webhooks gRPC server.\n  wink-webhooks-server [--config FILE] [--listen "
       "HOST:PORT] [--data_dir DIR] [--allow_private_targets CIDR,...] [--extra_ca_file "
-      "PEM] [--admin_token_sha256 HEX]");
+      "PEM] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format text|json]");
   absl::ParseCommandLine(argc, argv);
+  // Before anything logs, so every line has the chosen format.
+  const absl::StatusOr<LogFormat> log_format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!log_format.ok()) return Fatal(2, "invalid flag", log_format.status());
+  SetLogFormat(*log_format);
   const sigset_t signals = BlockShutdownSignals();
 
   auto config = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
@@ -89,7 +101,8 @@ int Run(int argc, char** argv) {
   if (!server.ok()) return Fatal(1, "cannot start", server.status());
   LogLine(LogLevel::kInfo, "ready")
       .Field("version", kServerVersion)
-      .Field("listen", (*server)->address());
+      .Field("listen", (*server)->address())
+      .Field("metrics", (*server)->metrics_port() != 0 ? (*server)->metrics_address() : "-");
 
   const int signal_number = WaitForShutdownSignal(signals);
   LogLine(LogLevel::kInfo, "shutdown_started").Field("signal", strsignal(signal_number));

@@ -17,6 +17,7 @@
 #include "service/common/json.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
+#include "service/metrics/service_metrics.h"
 
 namespace wink::webhooks::api {
 namespace {
@@ -68,7 +69,7 @@ absl::StatusOr<std::string> PayloadJson(const v1::PublishEventRequest& request,
                       "required: set `data` (a JSON object) or `data_json` (its bytes)");
 }
 
-// The response of one publish.
+// The response of one publish; also counts the event in the metrics.
 void PublishResultToApi(const storage::PublishResult& result, v1::PublishEventResponse& response) {
   EventToApi(result.event, response.mutable_event());
   for (const auto& delivery : result.deliveries) {
@@ -76,6 +77,8 @@ void PublishResultToApi(const storage::PublishResult& result, v1::PublishEventRe
   }
   response.set_watch_cursor(static_cast<int64_t>(result.event.watch_cursor()));
   response.set_replayed(result.replayed);
+  metrics::Global().RecordPublished(result.replayed ? metrics::PublishOutcome::kReplayed
+                                                    : metrics::PublishOutcome::kAccepted);
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
+#include "service/metrics/service_metrics.h"
 
 namespace wink::webhooks::api {
 namespace {
 
 constexpr absl::string_view kAuthorizationKey = "authorization";
+constexpr absl::string_view kPublishEventMethod = "PublishEvent";
 
 // Codes whose messages describe our internals (RocksDB text, paths), not the
 // caller's request: the caller gets a generic message, the log the detail.
@@ -52,8 +54,21 @@ absl::Status UnaryCall::Authorize(absl::string_view account) {
 }
 
 grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& status) {
-  const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+  const absl::Duration latency = absl::Now() - start_;
+  const double latency_ms = absl::ToDoubleMilliseconds(latency);
   const bool server_fault = IsServerFault(status.code());
+  metrics::ServiceMetrics& service_metrics = metrics::Global();
+  service_metrics.RecordRpc(method_, status.code());
+  if (method_ == kPublishEventMethod) {
+    // A successful publish finishes once it is durable (accepted and
+    // replayed events are counted where the result is known, in
+    // event_methods.cc); a failed one publishes nothing.
+    if (status.ok()) {
+      service_metrics.RecordPublishLatency(latency);
+    } else {
+      service_metrics.RecordPublished(metrics::PublishOutcome::kRejected);
+    }
+  }
   {
     LogLine line(server_fault ? LogLevel::kError : LogLevel::kInfo, "rpc");
     line.Field("method", method_)

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -142,14 +143,25 @@ absl::Status ValidateDelivery(const v1::DeliveryConfig& delivery) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateListenAddress(absl::string_view address) {
+absl::Status ValidateListenAddress(absl::string_view field, absl::string_view address) {
   // host:port or [v6]:port; the server itself reports bind failures.
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return InvalidField("listen_address",
-                        absl::StrCat("expected host:port, got \"", address, "\""));
+    return InvalidField(field, absl::StrCat("expected host:port, got \"", address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMetricsListenAddress(const ServerConfig& config) {
+  const std::string& address = config.metrics_listen_address();
+  if (address.empty()) return absl::OkStatus();
+  WINK_RETURN_IF_ERROR(ValidateListenAddress("metrics_listen_address", address));
+  if (address == config.listen_address() && !absl::EndsWith(address, ":0")) {
+    return InvalidField(
+        "metrics_listen_address",
+        absl::StrCat("must differ from listen_address (both are \"", address, "\")"));
   }
   return absl::OkStatus();
 }
@@ -300,7 +312,8 @@ void ApplyDefaults(ServerConfig& config) {
 }
 
 absl::Status ValidateServerConfig(const ServerConfig& config) {
-  WINK_RETURN_IF_ERROR(ValidateListenAddress(config.listen_address()));
+  WINK_RETURN_IF_ERROR(ValidateListenAddress("listen_address", config.listen_address()));
+  WINK_RETURN_IF_ERROR(ValidateMetricsListenAddress(config));
   if (config.data_dir().empty()) return InvalidField("data_dir", "required");
   WINK_RETURN_IF_ERROR(ValidateTokens(config));
   WINK_RETURN_IF_ERROR(ValidateEventTypes(config));
@@ -349,6 +362,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
   if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);
   if (overrides.extra_ca_file) config.set_extra_ca_file(*overrides.extra_ca_file);
+  if (overrides.metrics_listen_address) {
+    config.set_metrics_listen_address(*overrides.metrics_listen_address);
+  }
   if (overrides.allow_private_targets) {
     config.clear_allow_private_targets();
     for (const auto& cidr : *overrides.allow_private_targets) {

@@ -10,6 +10,7 @@
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/delivery/envelope.h"
+#include "service/metrics/service_metrics.h"
 #include "service/signing/signature.h"
 
 namespace wink::webhooks::delivery {
@@ -36,6 +37,33 @@ absl::string_view OutcomeName(storage::AttemptOutcome outcome) {
 
 // Events deleted per retention operation.
 constexpr int kPurgeChunk = 500;
+
+metrics::AttemptClass ClassifyAttempt(const http::HttpResponse& response) {
+  switch (response.transport_error) {
+    case http::TransportError::kNone:
+      if (response.status >= 200 && response.status < 600) {
+        constexpr metrics::AttemptClass kByHundreds[] = {
+            metrics::AttemptClass::k2xx, metrics::AttemptClass::k3xx, metrics::AttemptClass::k4xx,
+            metrics::AttemptClass::k5xx};
+        return kByHundreds[response.status / 100 - 2];
+      }
+      return metrics::AttemptClass::kOtherStatus;
+    case http::TransportError::kDestinationRefused:
+      return metrics::AttemptClass::kRefused;
+    case http::TransportError::kTimeout:
+      return metrics::AttemptClass::kTimeout;
+    case http::TransportError::kTlsFailure:
+      return metrics::AttemptClass::kTlsError;
+    case http::TransportError::kCancelled:
+      return metrics::AttemptClass::kCancelled;
+    case http::TransportError::kDnsFailure:
+    case http::TransportError::kConnectFailure:
+    case http::TransportError::kConnectionReset:
+    case http::TransportError::kOther:
+      break;
+  }
+  return metrics::AttemptClass::kNetworkError;
+}
 
 }  // namespace
 
@@ -68,6 +96,10 @@ void DeliveryEngine::Start() {
   } else if (*repaired > 0) {
     LogLine(LogLevel::kWarning, "held_repaired").Field("webhooks", static_cast<int64_t>(*repaired));
   }
+  metric_sources_.push_back(metrics::Global().deliveries_in_flight().Register(
+      {}, [this] { return static_cast<double>(in_flight()); }));
+  metric_sources_.push_back(metrics::Global().deliveries_queued().Register(
+      {}, [this] { return static_cast<double>(queued()); }));
   absl::MutexLock lock(&mu_);
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
@@ -100,6 +132,13 @@ void DeliveryEngine::Wake() {
 int DeliveryEngine::in_flight() const {
   absl::MutexLock lock(&mu_);
   return in_flight_;
+}
+
+int DeliveryEngine::queued() const {
+  absl::MutexLock lock(&mu_);
+  size_t waiting = 0;
+  for (const auto& [webhook_id, queue] : queues_) waiting += queue.waiting.size();
+  return static_cast<int>(waiting);
 }
 
 void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
@@ -357,10 +396,12 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   // outside mu_: a stopped writer calls back at once.)
   if (deleted_meanwhile) return park();
   // Send may call back at once (client shut down): not under mu_.
-  const uint64_t id = http_.Send(std::move(request), [this, due, account = std::string(account),
-                                                      start = now](http::HttpResponse response) {
-    OnResponse(due, account, start, std::move(response));
-  });
+  const absl::Time event_time = absl::FromUnixMicros(event->create_time_us());
+  const uint64_t id =
+      http_.Send(std::move(request), [this, due, account = std::string(account), start = now,
+                                      event_time](http::HttpResponse response) {
+        OnResponse(due, account, start, event_time, std::move(response));
+      });
   bool cancel = false;
   {
     absl::MutexLock lock(&mu_);
@@ -376,7 +417,8 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
 }
 
 void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::string& account,
-                                absl::Time start, http::HttpResponse response) {
+                                absl::Time start, absl::Time event_time,
+                                http::HttpResponse response) {
   {
     absl::MutexLock lock(&mu_);
     // A receiver that does not answer (timeouts, refused connections) gets
@@ -411,6 +453,13 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
     }
   }
   const Verdict verdict = Judge(response, clock_.Now());
+  metrics::ServiceMetrics& service_metrics = metrics::Global();
+  service_metrics.RecordAttempt(ClassifyAttempt(response), response.latency);
+  if (verdict.outcome == storage::AttemptOutcome::kDelivered) {
+    service_metrics.RecordDelivered(clock_.Now() - event_time);
+  } else if (response.transport_error != http::TransportError::kCancelled) {
+    service_metrics.RecordWebhookFailure(due.webhook_id);
+  }
   LogLine(
       verdict.outcome == storage::AttemptOutcome::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
       "delivery_attempt")

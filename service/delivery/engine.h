@@ -36,6 +36,7 @@
 #include "service/delivery/retry_policy.h"
 #include "service/delivery/status_bus.h"
 #include "service/http/http_client.h"
+#include "service/metrics/registry.h"
 #include "service/storage/event_store.h"
 #include "service/storage/update_listener.h"
 #include "service/storage/webhook_store.h"
@@ -100,6 +101,9 @@ class DeliveryEngine : public storage::UpdateListener {
   // Requests in flight right now (for tests and metrics).
   int in_flight() const;
 
+  // Due deliveries held in memory waiting for a slot (for metrics).
+  int queued() const;
+
  private:
   struct WebhookQueue {
     std::deque<storage::DueDelivery> waiting;
@@ -138,8 +142,10 @@ class DeliveryEngine : public storage::UpdateListener {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnResponse(const storage::DueDelivery& due, const std::string& account,
-                  absl::Time start, http::HttpResponse response);
+  // `event_time`: when the event was created (for the publish-to-delivery
+  // latency).
+  void OnResponse(const storage::DueDelivery& due, const std::string& account, absl::Time start,
+                  absl::Time event_time, http::HttpResponse response);
   // Gives back the delivery's in-flight slot, if it holds one.
   void ReleaseSlot(const storage::DueDelivery& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The delivery's attempt (or park) is durable, or failed to commit.
@@ -174,6 +180,9 @@ class DeliveryEngine : public storage::UpdateListener {
 
   std::thread scheduler_;
   std::thread maintenance_;
+  // The in-flight and queued gauges read this engine while it exists
+  // (registered by Start; destroyed first, before what they read).
+  std::vector<metrics::CallbackRegistration> metric_sources_;
 };
 
 }  // namespace wink::webhooks::delivery

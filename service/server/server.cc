@@ -13,13 +13,24 @@
 #include "service/auth/authenticator.h"
 #include "service/common/ip_range.h"
 #include "service/common/log.h"
+#include "service/common/status_macros.h"
 #include "service/delivery/engine.h"
 #include "service/delivery/status_bus.h"
 #include "service/http/http_client.h"
-#include "service/common/status_macros.h"
+#include "service/metrics/metrics_server.h"
+#include "service/metrics/service_metrics.h"
 #include "service/storage/storage.h"
 
 namespace wink::webhooks {
+
+namespace {
+
+// `listen` ("host:port" as configured) with `port` instead of its port.
+std::string WithPort(const std::string& listen, int port) {
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
+}
+
+}  // namespace
 
 absl::Duration ConfigDuration(const google::protobuf::Duration& duration) {
   return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
@@ -35,6 +46,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->config_ = config;
   // The HTTP client logs a warning (ssrf_guard_relaxed) when
   // allow_private_targets opens private ranges.
+
+  // First, so a taken metrics port fails the start before anything else
+  // (storage, threads) has to be undone.
+  if (!config.metrics_listen_address().empty()) {
+    WINK_ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        metrics::MetricsServer::Start(config.metrics_listen_address(), metrics::RenderGlobal));
+  }
+  metrics::Global().build_info().WithLabels({kServerVersion}).Set(1);
 
   storage::StorageOptions storage_options;
   storage_options.data_dir = config.data_dir();
@@ -109,15 +129,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   }
   LogLine(LogLevel::kInfo, "server_started")
       .Field("listen", server->address())
+      .Field("metrics", server->metrics_port() != 0 ? server->metrics_address() : "-")
       .Field("data_dir", config.data_dir())
       .Field("tokens", static_cast<int64_t>(config.tokens_size()))
       .Field("event_types", static_cast<int64_t>(config.event_types_size()));
   return server;
 }
 
-std::string Server::address() const {
-  const std::string& listen = config_.listen_address();
-  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port_);
+std::string Server::address() const { return WithPort(config_.listen_address(), port_); }
+
+int Server::metrics_port() const {
+  return metrics_server_ != nullptr ? metrics_server_->port() : 0;
+}
+
+std::string Server::metrics_address() const {
+  return metrics_server_ != nullptr
+             ? WithPort(config_.metrics_listen_address(), metrics_server_->port())
+             : std::string();
 }
 
 void Server::Shutdown(absl::Duration grace) {
@@ -142,6 +170,8 @@ void Server::Shutdown(absl::Duration grace) {
   status_bus_.reset();
   http_client_.reset();
   storage_.reset();
+  // Last, so the shutdown itself can be watched.
+  if (metrics_server_ != nullptr) metrics_server_->Stop();
   LogLine(LogLevel::kInfo, "server_stopped").Field("listen", address());
 }
 

@@ -33,6 +33,9 @@ class StatusBus;
 namespace http {
 class HttpClient;
 }  // namespace http
+namespace metrics {
+class MetricsServer;
+}  // namespace metrics
 namespace auth {
 class Authenticator;
 }  // namespace auth
@@ -47,11 +50,13 @@ inline constexpr absl::string_view kServerVersion = "0.2.0";
 class Server {
  public:
   // Opens storage, starts the delivery engine (which resumes whatever the
-  // due queue holds) and starts serving. `config` must come from
+  // due queue holds) and starts serving; with metrics_listen_address set,
+  // also the Prometheus endpoint (metrics/metrics_server.h, serving the
+  // process-wide metrics/service_metrics.h). `config` must come from
   // config::LoadServerConfig (defaults applied, validated). `clock` must
   // outlive the server. Errors: those of storage::Storage::Open
   // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
-  // the address cannot be bound.
+  // the address or the metrics address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const config::ServerConfig& config,
                                                        const Clock& clock = SystemClock());
 
@@ -62,6 +67,12 @@ class Server {
   int port() const { return port_; }
   // "host:port" with the bound port, for clients.
   std::string address() const;
+
+  // The bound port of the metrics endpoint; 0 when there is none.
+  int metrics_port() const;
+  // "host:port" of the metrics endpoint with the bound port; "" when there
+  // is none.
+  std::string metrics_address() const;
 
   // The delivery engine, for tests (Wake after moving a fake clock,
   // PurgeExpired). Null after Shutdown.
@@ -77,6 +88,9 @@ class Server {
   Server();
 
   config::ServerConfig config_;
+  // Serves the process-wide registry only, so it may outlive everything
+  // below; the owners of callback metrics unregister them themselves.
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<delivery::StatusBus> status_bus_;

@@ -1,10 +1,12 @@
 #include "service/storage/delivery_writes.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/metrics/service_metrics.h"
 #include "service/storage/event_store.h"
 #include "service/storage/keys.h"
 #include "service/storage/records.h"
@@ -14,6 +16,20 @@ namespace wink::webhooks::storage {
 namespace {
 
 using ::wink::webhooks::internal::v1::DeliveryUpdateRecord;
+
+// The metrics outcome of a final state; nullopt for the others.
+std::optional<metrics::DeliveryOutcome> FinalOutcome(internal::v1::DeliveryStateRecord state) {
+  switch (state) {
+    case internal::v1::DELIVERY_STATE_RECORD_SUCCEEDED:
+      return metrics::DeliveryOutcome::kSucceeded;
+    case internal::v1::DELIVERY_STATE_RECORD_FAILED:
+      return metrics::DeliveryOutcome::kFailed;
+    case internal::v1::DELIVERY_STATE_RECORD_CANCELLED:
+      return metrics::DeliveryOutcome::kCancelled;
+    default:
+      return std::nullopt;
+  }
+}
 
 }  // namespace
 
@@ -59,6 +75,12 @@ uint64_t StageDelivery(WriteTxn& txn, UpdateListener* listener, const DeliveryRe
     update.mutable_delivery()->mutable_last_attempt()->clear_response_body();
   }
   const uint64_t sequence = txn.AppendUpdate(update.SerializeAsString());
+  // Counted per transition: an attempt recorded on a delivery that already
+  // ended stages the same final state again.
+  if (const auto outcome = FinalOutcome(after.state());
+      outcome.has_value() && (before == nullptr || before->state() != after.state())) {
+    txn.OnCommit([outcome] { metrics::Global().RecordDeliveryFinished(*outcome); });
+  }
   if (listener != nullptr) {
     txn.OnCommit(
         [listener, entry = DeliveryUpdate{sequence, std::move(*update.mutable_delivery())}] {

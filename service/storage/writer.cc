@@ -4,8 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "rocksdb/comparator.h"
 #include "service/common/log.h"
+#include "service/metrics/service_metrics.h"
 #include "service/storage/database.h"
 #include "service/storage/keys.h"
 
@@ -65,7 +67,21 @@ uint64_t WriteTxn::AppendUpdate(absl::string_view value) {
 void WriteTxn::OnCommit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
 
 Writer::Writer(Database& db, uint64_t next_update_sequence)
-    : db_(db), next_sequence_(next_update_sequence), thread_([this] { Loop(); }) {}
+    : db_(db), next_sequence_(next_update_sequence), thread_([this] { Loop(); }) {
+  metrics::ServiceMetrics& service_metrics = metrics::Global();
+  metric_sources_.push_back(service_metrics.write_queue().Register({}, [this] {
+    absl::MutexLock lock(&mu_);
+    return static_cast<double>(queue_.size());
+  }));
+  // A RocksDB property, so the scrape costs no scan: an estimate that
+  // counts deletions not yet compacted away only roughly.
+  metric_sources_.push_back(service_metrics.due_entries_estimate().Register({}, [this] {
+    uint64_t keys = 0;
+    db_.rocksdb()->GetIntProperty(db_.handle(ColumnFamily::kDue), "rocksdb.estimate-num-keys",
+                                  &keys);
+    return static_cast<double>(keys);
+  }));
+}
 
 Writer::~Writer() { Stop(); }
 
@@ -181,7 +197,11 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
   }
 
   absl::Status commit = absl::OkStatus();
-  if (batch.GetWriteBatch()->Count() > 0) commit = db_.Write(*batch.GetWriteBatch());
+  if (batch.GetWriteBatch()->Count() > 0) {
+    const absl::Time commit_start = absl::Now();
+    commit = db_.Write(*batch.GetWriteBatch());
+    metrics::Global().RecordCommit(group.size(), absl::Now() - commit_start);
+  }
   if (!commit.ok()) {
     LogLine(LogLevel::kError, "storage_commit_failed")
         .Field("operations", static_cast<int64_t>(group.size()))
