@@ -9,6 +9,7 @@
 #     -> library with the generated .pb (and .grpc.pb) sources
 
 include_guard(GLOBAL)
+include(GNUInstallDirs)
 
 # Sources live under service/<module>/; includes are written from the repo
 # root, e.g. #include "service/storage/keys.h".
@@ -68,11 +69,20 @@ function(webhooks_cc_proto)
       DEPENDS ${ARG_PROTO_ROOT}/${proto} ${Protobuf_PROTOC_EXECUTABLE}
       COMMENT "protoc ${proto}"
       VERBATIM)
+    set(headers ${outputs})
+    list(FILTER headers INCLUDE REGEX "\\.h$")
+    list(APPEND hdrs ${headers})
     list(FILTER outputs INCLUDE REGEX "\\.cc$")
     list(APPEND srcs ${outputs})
   endforeach()
   add_library(${ARG_NAME} STATIC ${srcs})
-  target_include_directories(${ARG_NAME} PUBLIC ${out_dir})
+  # BUILD_INTERFACE/INSTALL_INTERFACE so that a proto library can be
+  # exported to installed users (client/lib installs api_proto); the
+  # generated headers are then installed under <prefix>/include.
+  target_include_directories(${ARG_NAME} PUBLIC
+    $<BUILD_INTERFACE:${out_dir}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # The generated headers (absolute paths), for install rules.
+  set_target_properties(${ARG_NAME} PROPERTIES WEBHOOKS_GENERATED_HEADERS "${hdrs}")
   target_link_libraries(${ARG_NAME} PUBLIC protobuf::libprotobuf ${ARG_DEPS})
   if(ARG_GRPC)
     target_link_libraries(${ARG_NAME} PUBLIC gRPC::grpc++)

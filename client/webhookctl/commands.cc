@@ -1,0 +1,740 @@
+// The commands of webhookctl: one function per command, and the table that
+// names them with their flags and help text (Commands(), at the end).
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/webhookctl/cli.h"
+#include "client/webhookctl/format.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace wink::webhooks::ctl {
+namespace {
+
+// The most events one BatchPublishEvents call may carry (the service's
+// limit); a longer file is sent in several batches.
+constexpr int kMaxBatch = 100;
+
+constexpr char kSecretNote[] =
+    "Store the signing secret now: it is not shown again (rotate-secret makes a new one).\n";
+
+template <typename Request, typename Response>
+using Method = absl::StatusOr<Response> (Client::*)(const Request&, const CallOptions&);
+
+// Calls `method` with the invocation's client (created on first use).
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(Invocation& invocation, Method<Request, Response> method,
+                              const Request& request) {
+  absl::StatusOr<Client*> client = invocation.client();
+  if (!client.ok()) return client.status();
+  return ((**client).*method)(request, CallOptions{});
+}
+
+// Prints a response (JSON or `print`) or the error; the exit code.
+template <typename Response, typename Print>
+int Show(const Invocation& invocation, const absl::StatusOr<Response>& response, Print print) {
+  if (!response.ok()) return invocation.Fail(response.status());
+  if (invocation.json()) {
+    PrintJson(*response);
+  } else {
+    print(*response);
+  }
+  return kExitOk;
+}
+
+// "acme" or "accounts/acme" -> "accounts/acme".
+std::string AccountName(const std::string& account) {
+  return absl::StartsWith(account, "accounts/") ? account : absl::StrCat("accounts/", account);
+}
+
+// A resource name given in full ("accounts/A/webhooks/W") or as an id with
+// --account ("W" -> "accounts/A/webhooks/W"). Errors name `what`.
+absl::StatusOr<std::string> ResourceName(const Invocation& invocation, const std::string& given,
+                                         const std::string& collection, const std::string& what) {
+  if (absl::StartsWith(given, "accounts/")) return given;
+  if (given.empty() || absl::StrContains(given, '/')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": expected accounts/ACCOUNT/", collection, "/ID, got '", given, "'"));
+  }
+  if (!invocation.args().Has("account")) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": give the full name accounts/ACCOUNT/",
+                                                   collection, "/", given, " or --account"));
+  }
+  return absl::StrCat(AccountName(invocation.args().Get("account")), "/", collection, "/", given);
+}
+
+// --event-type values; each may also be a comma-separated list.
+std::vector<std::string> EventTypes(const Args& args) {
+  std::vector<std::string> types;
+  for (const std::string& value : args.All("event-type")) {
+    for (absl::string_view type : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      types.emplace_back(absl::StripAsciiWhitespace(type));
+    }
+  }
+  return types;
+}
+
+// --header NAME=VALUE values into `webhook`.
+absl::Status SetHeaders(const Args& args, v1::Webhook& webhook) {
+  for (const std::string& header : args.All("header")) {
+    const size_t equals = header.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--header: expected NAME=VALUE, got '", header, "'"));
+    }
+    (*webhook.mutable_headers())[header.substr(0, equals)] = header.substr(equals + 1);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& flag, const std::string& path) {
+  std::ostringstream contents;
+  if (path == "-") {
+    contents << std::cin.rdbuf();
+    return contents.str();
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read '", path, "'"));
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<int64_t> NonNegative(const Args& args, const std::string& flag) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(args.Get(flag), &value) || value < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": expected a number >= 0, got '", args.Get(flag), "'"));
+  }
+  return value;
+}
+
+// ---- Lists ----
+
+std::vector<FlagSpec> WithPageFlags(std::vector<FlagSpec> flags) {
+  flags.push_back({"page-size", "N", "items per call; with it only one page is printed"});
+  flags.push_back({"page-token", "TOKEN", "start at this page (next_page_token); one page only"});
+  return flags;
+}
+
+// Prints every item of every page (or of one page with --page-size or
+// --page-token, then the next page token on stderr).
+template <typename Request, typename Response, typename Item>
+int RunList(Invocation& invocation, Request request, Method<Request, Response> method,
+            const google::protobuf::RepeatedPtrField<Item>& (Response::*items)() const, Table table,
+            const std::function<std::vector<std::string>(const Item&)>& row) {
+  const Args& args = invocation.args();
+  const bool one_page = args.Has("page-size") || args.Has("page-token");
+  if (args.Has("page-size")) {
+    absl::StatusOr<int64_t> size = NonNegative(args, "page-size");
+    if (!size.ok()) return invocation.UsageError(std::string(size.status().message()));
+    request.set_page_size(static_cast<int32_t>(std::min<int64_t>(*size, 1 << 30)));
+  }
+  request.set_page_token(args.Get("page-token"));
+  while (true) {
+    absl::StatusOr<Response> page = Call(invocation, method, request);
+    if (!page.ok()) return invocation.Fail(page.status());
+    for (const Item& item : ((*page).*items)()) {
+      if (invocation.json()) {
+        PrintJson(item);
+      } else {
+        table.AddRow(row(item));
+      }
+    }
+    if (page->next_page_token().empty()) break;
+    if (one_page) {
+      std::fprintf(stderr, "next_page_token: %s\n", page->next_page_token().c_str());
+      break;
+    }
+    request.set_page_token(page->next_page_token());
+  }
+  if (!invocation.json()) table.Print();
+  return kExitOk;
+}
+
+// ---- webhooks ----
+
+int WebhooksCreate(Invocation& invocation) {
+  const Args& args = invocation.args();
+  v1::CreateWebhookRequest request;
+  request.set_parent(AccountName(args.Get("account")));
+  request.set_request_id(args.Get("request-id"));
+  v1::Webhook& webhook = *request.mutable_webhook();
+  webhook.set_display_name(args.Get("display-name"));
+  webhook.set_url(args.Get("url"));
+  for (const std::string& type : EventTypes(args)) webhook.add_event_types(type);
+  webhook.set_description(args.Get("description"));
+  if (args.Has("paused")) webhook.set_enabled(false);
+  if (absl::Status headers = SetHeaders(args, webhook); !headers.ok()) {
+    return invocation.UsageError(std::string(headers.message()));
+  }
+  const int exit_code =
+      Show(invocation, Call(invocation, &Client::CreateWebhook, request), PrintWebhook);
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(kSecretNote, stderr);
+  return exit_code;
+}
+
+int WebhooksList(Invocation& invocation) {
+  v1::ListWebhooksRequest request;
+  request.set_parent(AccountName(invocation.args().Get("account")));
+  return RunList<v1::ListWebhooksRequest, v1::ListWebhooksResponse, v1::Webhook>(
+      invocation, request, &Client::ListWebhooks, &v1::ListWebhooksResponse::webhooks,
+      Table({"NAME", "DISPLAY NAME", "STATUS", "EVENT TYPES", "URL"}),
+      [](const v1::Webhook& webhook) -> std::vector<std::string> {
+        return {webhook.name(), webhook.display_name(), WebhookStatus(webhook),
+                webhook.event_types().empty() ? "(all)" : absl::StrJoin(webhook.event_types(), ","),
+                webhook.url()};
+      });
+}
+
+// The webhook named by the positional argument, or a usage error's exit code.
+absl::StatusOr<std::string> WebhookArgument(const Invocation& invocation) {
+  return ResourceName(invocation, invocation.args().positional()[0], "webhooks", "NAME");
+}
+
+int WebhooksGet(Invocation& invocation) {
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::GetWebhookRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::GetWebhook, request), PrintWebhook);
+}
+
+int WebhooksUpdate(Invocation& invocation) {
+  const Args& args = invocation.args();
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::UpdateWebhookRequest request;
+  v1::Webhook& webhook = *request.mutable_webhook();
+  webhook.set_name(*name);
+  google::protobuf::FieldMask& mask = *request.mutable_update_mask();
+  // Each flag sets one field of the mask; a mask path with an empty value
+  // clears the field.
+  const std::pair<const char*, std::function<void(const std::string&)>> plain[] = {
+      {"display_name", [&](const std::string& v) { webhook.set_display_name(v); }},
+      {"url", [&](const std::string& v) { webhook.set_url(v); }},
+      {"description", [&](const std::string& v) { webhook.set_description(v); }},
+  };
+  for (const auto& [field, set] : plain) {
+    std::string flag = field;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (!args.Has(flag)) continue;
+    set(args.Get(flag));
+    mask.add_paths(field);
+  }
+  if (args.Has("event-type") && args.Has("all-events")) {
+    return invocation.UsageError("--event-type and --all-events exclude each other");
+  }
+  if (args.Has("event-type") || args.Has("all-events")) {
+    for (const std::string& type : EventTypes(args)) webhook.add_event_types(type);
+    mask.add_paths("event_types");
+  }
+  if (args.Has("header") && args.Has("clear-headers")) {
+    return invocation.UsageError("--header and --clear-headers exclude each other");
+  }
+  if (args.Has("header") || args.Has("clear-headers")) {
+    if (absl::Status headers = SetHeaders(args, webhook); !headers.ok()) {
+      return invocation.UsageError(std::string(headers.message()));
+    }
+    mask.add_paths("headers");
+  }
+  if (mask.paths().empty()) {
+    return invocation.UsageError(
+        "nothing to change: give --display-name, --url, --description, --event-type, "
+        "--all-events, --header or --clear-headers (pause and resume have their own commands)");
+  }
+  return Show(invocation, Call(invocation, &Client::UpdateWebhook, request), PrintWebhook);
+}
+
+int SetEnabled(Invocation& invocation, bool enabled) {
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::UpdateWebhookRequest request;
+  request.mutable_webhook()->set_name(*name);
+  request.mutable_webhook()->set_enabled(enabled);
+  request.mutable_update_mask()->add_paths("enabled");
+  request.set_drop_held_deliveries(enabled && invocation.args().Has("drop-held"));
+  return Show(invocation, Call(invocation, &Client::UpdateWebhook, request), PrintWebhook);
+}
+
+int WebhooksPause(Invocation& invocation) { return SetEnabled(invocation, false); }
+int WebhooksResume(Invocation& invocation) { return SetEnabled(invocation, true); }
+
+int WebhooksDelete(Invocation& invocation) {
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::DeleteWebhookRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::DeleteWebhook, request),
+              [&](const google::protobuf::Empty&) { std::printf("deleted %s\n", name->c_str()); });
+}
+
+int WebhooksRotateSecret(Invocation& invocation) {
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::RotateWebhookSecretRequest request;
+  request.set_name(*name);
+  const int exit_code =
+      Show(invocation, Call(invocation, &Client::RotateWebhookSecret, request), PrintWebhook);
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(kSecretNote, stderr);
+  return exit_code;
+}
+
+// ---- event-types ----
+
+int EventTypesList(Invocation& invocation) {
+  v1::ListEventTypesRequest request;
+  request.set_parent(AccountName(invocation.args().Get("account")));
+  return RunList<v1::ListEventTypesRequest, v1::ListEventTypesResponse, v1::EventType>(
+      invocation, request, &Client::ListEventTypes, &v1::ListEventTypesResponse::event_types,
+      Table({"NAME", "DESCRIPTION"}), [](const v1::EventType& type) -> std::vector<std::string> {
+        return {type.name(), type.description()};
+      });
+}
+
+// ---- events ----
+
+KeyValues PublishFields(const v1::PublishEventResponse& response) {
+  return KeyValues()
+      .Add("replayed", response.replayed() ? "true" : "false")
+      .Add("watch_cursor", absl::StrCat(response.watch_cursor()));
+}
+
+int EventsPublish(Invocation& invocation) {
+  const Args& args = invocation.args();
+  if (args.Has("data") == args.Has("data-file")) {
+    return invocation.UsageError("give exactly one of --data and --data-file");
+  }
+  v1::PublishEventRequest request;
+  request.set_parent(AccountName(args.Get("account")));
+  request.set_event_type(args.Get("type"));
+  request.set_idempotency_key(args.Get("idempotency-key"));
+  if (args.Has("data")) {
+    request.set_data_json(args.Get("data"));
+  } else {
+    absl::StatusOr<std::string> data = ReadInput("--data-file", args.Get("data-file"));
+    if (!data.ok()) return invocation.UsageError(std::string(data.status().message()));
+    request.set_data_json(*std::move(data));
+  }
+  return Show(invocation, Call(invocation, &Client::PublishEvent, request),
+              [](const v1::PublishEventResponse& response) {
+                PrintEvent(response.event(), PublishFields(response));
+              });
+}
+
+// The JSON lines of --file as publish requests (blank lines and lines
+// starting with '#' skipped), each with its line number.
+absl::StatusOr<std::vector<std::pair<int, v1::PublishEventRequest>>> ReadBatchFile(
+    const std::string& path) {
+  absl::StatusOr<std::string> contents = ReadInput("--file", path);
+  if (!contents.ok()) return contents.status();
+  std::vector<std::pair<int, v1::PublishEventRequest>> requests;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    v1::PublishEventRequest request;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(std::string(line), &request);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--file: line ", number, ": ", parsed.message().ToString()));
+    }
+    requests.emplace_back(number, std::move(request));
+  }
+  if (requests.empty()) return absl::InvalidArgumentError("--file: no events in it");
+  return requests;
+}
+
+int EventsBatchPublish(Invocation& invocation) {
+  const Args& args = invocation.args();
+  auto requests = ReadBatchFile(args.Get("file"));
+  if (!requests.ok()) return invocation.UsageError(std::string(requests.status().message()));
+  Table table({"EVENT", "TYPE", "IDEMPOTENCY KEY", "DELIVERIES", "REPLAYED", "WATCH CURSOR"});
+  for (size_t begin = 0; begin < requests->size(); begin += kMaxBatch) {
+    const size_t end = std::min(requests->size(), begin + kMaxBatch);
+    v1::BatchPublishEventsRequest batch;
+    batch.set_parent(AccountName(args.Get("account")));
+    for (size_t i = begin; i < end; ++i) *batch.add_requests() = (*requests)[i].second;
+    absl::StatusOr<v1::BatchPublishEventsResponse> published =
+        Call(invocation, &Client::BatchPublishEvents, batch);
+    if (!published.ok()) {
+      if (!invocation.json()) table.Print();
+      const int first = (*requests)[begin].first;
+      const int last = (*requests)[end - 1].first;
+      return invocation.Fail(absl::Status(
+          published.status().code(),
+          absl::StrCat(published.status().message(), " (in the batch of lines ", first, "-", last,
+                       begin == 0 ? "; nothing was published)"
+                                  : "; the events of the lines before it were published)")));
+    }
+    for (const v1::PublishEventResponse& response : published->responses()) {
+      if (invocation.json()) {
+        PrintJson(response);
+        continue;
+      }
+      table.AddRow({response.event().name(), response.event().event_type(),
+                    response.event().idempotency_key(),
+                    absl::StrCat(response.event().deliveries_size()),
+                    response.replayed() ? "true" : "false", absl::StrCat(response.watch_cursor())});
+    }
+  }
+  if (!invocation.json()) table.Print();
+  return kExitOk;
+}
+
+int EventsGet(Invocation& invocation) {
+  absl::StatusOr<std::string> name =
+      ResourceName(invocation, invocation.args().positional()[0], "events", "NAME");
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::GetEventRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::GetEvent, request),
+              [](const v1::Event& event) { PrintEvent(event); });
+}
+
+int EventsList(Invocation& invocation) {
+  v1::ListEventsRequest request;
+  request.set_parent(AccountName(invocation.args().Get("account")));
+  request.set_event_type(invocation.args().Get("type"));
+  return RunList<v1::ListEventsRequest, v1::ListEventsResponse, v1::Event>(
+      invocation, request, &Client::ListEvents, &v1::ListEventsResponse::events,
+      Table({"NAME", "TYPE", "CREATED", "IDEMPOTENCY KEY"}),
+      [](const v1::Event& event) -> std::vector<std::string> {
+        return {event.name(), event.event_type(), FormatTime(event.create_time()),
+                event.idempotency_key()};
+      });
+}
+
+// ---- deliveries ----
+
+// "succeeded", "SUCCEEDED" or "DELIVERY_STATE_SUCCEEDED".
+absl::StatusOr<v1::DeliveryState> ParseState(const std::string& text) {
+  std::string name = absl::AsciiStrToUpper(text);
+  if (!absl::StartsWith(name, "DELIVERY_STATE_")) name = "DELIVERY_STATE_" + name;
+  v1::DeliveryState state;
+  if (!v1::DeliveryState_Parse(name, &state) || state == v1::DELIVERY_STATE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--state: expected pending, held, retry_scheduled, succeeded, failed or cancelled, got '",
+        text, "'"));
+  }
+  return state;
+}
+
+int DeliveriesList(Invocation& invocation) {
+  const Args& args = invocation.args();
+  if (args.Has("webhook") == args.Has("event")) {
+    return invocation.UsageError("give exactly one of --webhook and --event");
+  }
+  absl::StatusOr<std::string> parent =
+      args.Has("webhook") ? ResourceName(invocation, args.Get("webhook"), "webhooks", "--webhook")
+                          : ResourceName(invocation, args.Get("event"), "events", "--event");
+  if (!parent.ok()) return invocation.UsageError(std::string(parent.status().message()));
+  v1::ListDeliveriesRequest request;
+  request.set_parent(*parent);
+  if (args.Has("state")) {
+    absl::StatusOr<v1::DeliveryState> state = ParseState(args.Get("state"));
+    if (!state.ok()) return invocation.UsageError(std::string(state.status().message()));
+    request.set_state(*state);
+  }
+  return RunList<v1::ListDeliveriesRequest, v1::ListDeliveriesResponse, v1::Delivery>(
+      invocation, request, &Client::ListDeliveries, &v1::ListDeliveriesResponse::deliveries,
+      Table(DeliveryColumns()), DeliveryRow);
+}
+
+// The delivery named by the positional argument: only full names, since a
+// delivery is named by its webhook and its event.
+absl::StatusOr<std::string> DeliveryArgument(const Invocation& invocation) {
+  const std::string& name = invocation.args().positional()[0];
+  if (!absl::StartsWith(name, "accounts/") || !absl::StrContains(name, "/deliveries/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NAME: expected accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT (as printed by "
+        "'deliveries list'), got '",
+        name, "'"));
+  }
+  return name;
+}
+
+int DeliveriesGet(Invocation& invocation) {
+  absl::StatusOr<std::string> name = DeliveryArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::GetDeliveryRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::GetDelivery, request), PrintDelivery);
+}
+
+int DeliveriesRetry(Invocation& invocation) {
+  absl::StatusOr<std::string> name = DeliveryArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::RetryDeliveryRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::RetryDelivery, request), PrintDelivery);
+}
+
+// Builds the watch request from --account, --webhook, --event, --cursor.
+absl::StatusOr<v1::WatchDeliveriesRequest> WatchRequest(const Invocation& invocation) {
+  const Args& args = invocation.args();
+  v1::WatchDeliveriesRequest request;
+  if (args.Has("webhook")) {
+    auto webhook = ResourceName(invocation, args.Get("webhook"), "webhooks", "--webhook");
+    if (!webhook.ok()) return webhook.status();
+    request.set_webhook(*webhook);
+  }
+  if (args.Has("event")) {
+    auto event = ResourceName(invocation, args.Get("event"), "events", "--event");
+    if (!event.ok()) return event.status();
+    request.set_event(*event);
+  }
+  if (args.Has("account")) {
+    request.set_parent(AccountName(args.Get("account")));
+  } else {
+    // accounts/A/... -> accounts/A
+    const std::string& named = request.webhook().empty() ? request.event() : request.webhook();
+    const std::vector<std::string> parts = absl::StrSplit(named, absl::MaxSplits('/', 2));
+    if (parts.size() < 2) return absl::InvalidArgumentError("give --account, --webhook or --event");
+    request.set_parent(absl::StrCat(parts[0], "/", parts[1]));
+  }
+  if (args.Has("cursor")) {
+    absl::StatusOr<int64_t> cursor = NonNegative(args, "cursor");
+    if (!cursor.ok()) return cursor.status();
+    request.set_start_cursor(*cursor);
+  }
+  return request;
+}
+
+// Cancels `cancellation` on the first SIGINT or SIGTERM. Must run before the
+// client exists: the signals are blocked in this thread, so every thread
+// started later (gRPC's) inherits the mask and only the waiting thread takes
+// them.
+void CancelOnSignal(WatchCancellation& cancellation) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (const int signal_number : {SIGINT, SIGTERM}) sigaddset(&signals, signal_number);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals, &cancellation] {
+    int received = 0;
+    sigwait(&signals, &received);
+    cancellation.Cancel();
+  }).detach();
+}
+
+int DeliveriesWatch(Invocation& invocation) {
+  absl::StatusOr<v1::WatchDeliveriesRequest> request = WatchRequest(invocation);
+  if (!request.ok()) return invocation.UsageError(std::string(request.status().message()));
+  // Static: the detached signal thread may still use it while the process
+  // exits.
+  static WatchCancellation* const cancellation = new WatchCancellation();
+  CancelOnSignal(*cancellation);
+  absl::StatusOr<Client*> client = invocation.client([](const RetryEvent& retry) {
+    std::fprintf(
+        stderr, "webhookctl: watch interrupted (%s: %s); reconnecting in %s%s\n",
+        absl::StatusCodeToString(retry.error.code()).c_str(),
+        std::string(retry.error.message()).c_str(),
+        absl::FormatDuration(absl::Trunc(retry.delay, absl::Milliseconds(1))).c_str(),
+        retry.resume_cursor > 0 ? absl::StrCat(" from cursor ", retry.resume_cursor).c_str() : "");
+  });
+  if (!client.ok()) return invocation.Fail(client.status());
+  WatchOptions options;
+  options.cancellation = cancellation;
+  options.timeout = invocation.timeout();
+  const absl::Status status = (*client)->WatchDeliveries(
+      *request,
+      [&](const v1::WatchDeliveriesResponse& update) {
+        if (invocation.json()) {
+          PrintJson(update);
+          std::fflush(stdout);
+        } else {
+          PrintWatchLine(update);
+        }
+        return true;
+      },
+      options);
+  // Ctrl-C and the --timeout the caller asked for are the normal ends.
+  if (cancellation->cancelled()) return kExitOk;
+  if (absl::IsDeadlineExceeded(status) && invocation.timeout().has_value()) return kExitOk;
+  return invocation.Fail(status);
+}
+
+// ---- The command table ----
+
+const FlagSpec kAccount = {"account", "ACCOUNT", "the account: acme or accounts/acme", true};
+const FlagSpec kAccountForIds = {"account", "ACCOUNT",
+                                 "the account, when names are given as bare ids"};
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const auto* const kCommands = new std::vector<Command>{
+      {"webhooks",
+       "create",
+       "",
+       0,
+       "Register a webhook; prints its signing secret (only once)",
+       "Event types: one --event-type per type or a comma-separated list; none means every\n"
+       "event type, including types added later.\n",
+       {kAccount,
+        {"display-name", "TEXT", "human-readable name, e.g. \"PMS Booking Sync\"", true},
+        {"url", "URL", "https:// URL that receives the POST requests", true},
+        {"event-type", "TYPE[,TYPE...]", "event types to deliver (default: all)", false, true},
+        {"description", "TEXT", "free text for people"},
+        {"header", "NAME=VALUE", "extra HTTP header sent with every delivery", false, true},
+        {"paused", nullptr, "create it paused (events are held until resumed)"},
+        {"request-id", "ID",
+         "makes the call safe to repeat: the same id returns the same webhook"}},
+       WebhooksCreate},
+      {"webhooks", "list", "", 0, "List the webhooks of an account", "", WithPageFlags({kAccount}),
+       WebhooksList},
+      {"webhooks",
+       "get",
+       "NAME",
+       1,
+       "Show one webhook (without its secret)",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
+       {kAccountForIds},
+       WebhooksGet},
+      {"webhooks",
+       "update",
+       "NAME",
+       1,
+       "Change fields of a webhook (only those given)",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account. --header replaces all\n"
+       "headers; --description '' clears the description.\n",
+       {kAccountForIds,
+        {"display-name", "TEXT", "new human-readable name"},
+        {"url", "URL", "new https:// URL"},
+        {"event-type", "TYPE[,TYPE...]", "new event types (replaces the list)", false, true},
+        {"all-events", nullptr, "deliver every event type (clears the list)"},
+        {"description", "TEXT", "new description"},
+        {"header", "NAME=VALUE", "new extra headers (replaces them all)", false, true},
+        {"clear-headers", nullptr, "remove every extra header"}},
+       WebhooksUpdate},
+      {"webhooks",
+       "pause",
+       "NAME",
+       1,
+       "Pause deliveries to a webhook (its events are held, its config kept)",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
+       {kAccountForIds},
+       WebhooksPause},
+      {"webhooks",
+       "resume",
+       "NAME",
+       1,
+       "Resume a paused webhook; held deliveries are sent in publish order",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
+       {kAccountForIds,
+        {"drop-held", nullptr, "cancel the deliveries held while paused instead of sending them"}},
+       WebhooksResume},
+      {"webhooks",
+       "delete",
+       "NAME",
+       1,
+       "Delete a webhook for good",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
+       {kAccountForIds},
+       WebhooksDelete},
+      {"webhooks",
+       "rotate-secret",
+       "NAME",
+       1,
+       "Make a new signing secret (printed once); the old one signs 24 h more",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
+       {kAccountForIds},
+       WebhooksRotateSecret},
+      {"event-types", "list", "", 0, "List the event types an account can subscribe to", "",
+       WithPageFlags({kAccount}), EventTypesList},
+      {"events",
+       "publish",
+       "",
+       0,
+       "Publish an event to every matching webhook",
+       "The payload is a JSON object, sent byte for byte. Without --idempotency-key the client\n"
+       "makes one (a UUID), so its own retries never publish twice.\n",
+       {kAccount,
+        {"type", "TYPE", "event type, e.g. booking.created", true},
+        {"data", "JSON", "payload, e.g. '{\"booking_id\":\"B-1\"}'"},
+        {"data-file", "FILE", "read the payload from FILE ('-': stdin)"},
+        {"idempotency-key", "KEY", "the same key within 24 h returns the first event again"}},
+       EventsPublish},
+      {"events",
+       "batch-publish",
+       "",
+       0,
+       "Publish many events from a JSON-lines file (100 per call, each call atomic)",
+       "Each line is a PublishEventRequest in protobuf JSON, e.g.\n"
+       "  {\"eventType\":\"booking.created\",\"data\":{\"booking_id\":\"B-1\"},"
+       "\"idempotencyKey\":\"B-1-created\"}\n"
+       "Blank lines and lines starting with # are skipped.\n",
+       {kAccount, {"file", "FILE", "the JSON-lines file ('-': stdin)", true}},
+       EventsBatchPublish},
+      {"events",
+       "get",
+       "NAME",
+       1,
+       "Show one event with its payload and deliveries",
+       "NAME: accounts/ACCOUNT/events/ID, or ID with --account.\n",
+       {kAccountForIds},
+       EventsGet},
+      {"events", "list", "", 0, "List the events of an account, newest first", "",
+       WithPageFlags({kAccount, {"type", "TYPE", "only events of this type"}}), EventsList},
+      {"deliveries", "list", "", 0, "List the deliveries of a webhook or of an event",
+       "--webhook and --event take full names, or ids with --account.\n",
+       WithPageFlags({{"webhook", "NAME", "deliveries to this webhook"},
+                      {"event", "NAME", "deliveries of this event"},
+                      {"state", "STATE",
+                       "only this state: pending, held, retry_scheduled, succeeded, failed, "
+                       "cancelled"},
+                      kAccountForIds}),
+       DeliveriesList},
+      {"deliveries",
+       "get",
+       "NAME",
+       1,
+       "Show one delivery with every attempt",
+       "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT.\n",
+       {},
+       DeliveriesGet},
+      {"deliveries",
+       "retry",
+       "NAME",
+       1,
+       "Send a delivery again now",
+       "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT.\n",
+       {},
+       DeliveriesRetry},
+      {"deliveries",
+       "watch",
+       "",
+       0,
+       "Print delivery state changes live until Ctrl-C",
+       "One line per change: cursor, time, state, delivery, attempts, reason. Reconnects by\n"
+       "itself after a server restart and resumes after the last cursor printed, so nothing\n"
+       "is missed or printed twice. Ctrl-C (or --timeout) ends it with exit status 0.\n"
+       "The account comes from --account or from the --webhook/--event name.\n",
+       {{"account", "ACCOUNT", "every delivery of this account"},
+        {"webhook", "NAME", "only deliveries to this webhook"},
+        {"event", "NAME", "only deliveries of this event"},
+        {"cursor", "N",
+         "start after this cursor (e.g. a publish's watch_cursor); default: from now"}},
+       DeliveriesWatch},
+  };
+  return *kCommands;
+}
+
+}  // namespace wink::webhooks::ctl

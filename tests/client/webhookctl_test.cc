@@ -1,0 +1,510 @@
+// The real webhookctl binary against the real in-process server: exit codes,
+// table and key-value text, --json output, usage errors, server errors, and a
+// live watch ended by SIGINT. The library client sets up and checks state
+// where the CLI is not what is tested.
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/client/subprocess.h"
+#include "tests/fakes/temp_dir.h"
+#include "tests/integration/test_server.h"
+#include "wink/webhooks/client.h"
+
+namespace wink::webhooks::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+
+std::string CtlBinary() {
+  if (const char* path = std::getenv("WEBHOOKCTL_BINARY"); path != nullptr && *path != '\0') {
+    return path;
+  }
+  return WEBHOOKCTL_BINARY;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// Parses one line of --json output into `T`.
+template <typename T>
+T FromJson(const std::string& line) {
+  T message;
+  const auto status = google::protobuf::util::JsonStringToMessage(line, &message);
+  EXPECT_TRUE(status.ok()) << status.message().ToString() << " in: " << line;
+  return message;
+}
+
+// The value of "key:  value" in a key-value block, or "".
+std::string Field(const std::string& block, const std::string& key) {
+  for (const std::string& line : Lines(block)) {
+    if (absl::StartsWith(line, key + ":")) {
+      return std::string(absl::StripLeadingAsciiWhitespace(line.substr(key.size() + 1)));
+    }
+  }
+  return "";
+}
+
+class WebhookctlTest : public ::testing::Test {
+ protected:
+  WebhookctlTest() {
+    ClientOptions options;
+    options.address = server_.server().address();
+    options.token = kAdminToken;
+    client_ = *Client::Create(options);
+  }
+
+  // Runs webhookctl with `args`, the server's address and `token`.
+  ProcessResult Run(const std::vector<std::string>& args, const std::string& input = "",
+                    const std::optional<std::string>& token = std::string(kAdminToken)) {
+    return RunProcess(Argv(args), Env(token), input, kWait);
+  }
+
+  std::vector<std::string> Argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {CtlBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  Subprocess::EnvChanges Env(const std::optional<std::string>& token) {
+    return {{"WEBHOOKS_ADDR", server_.server().address()}, {"WEBHOOKS_TOKEN", token}};
+  }
+
+  // Creates a webhook of acme through the CLI; its name.
+  std::string CreateWebhook(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"webhooks",       "create",
+                                     "--account",      "acme",
+                                     "--url",          "https://pms.example.com/hooks",
+                                     "--display-name", "PMS Booking Sync"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const ProcessResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return Field(result.out, "name");
+  }
+
+  // Publishes booking.created for acme through the library.
+  v1::PublishEventResponse Publish(const std::string& booking) {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/acme");
+    request.set_event_type("booking.created");
+    request.set_data_json(absl::StrCat(R"({"booking_id":")", booking, R"("})"));
+    auto response = client_->PublishEvent(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.value_or(v1::PublishEventResponse());
+  }
+
+  TestServer server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(WebhookctlTest, HelpListsTheCommands) {
+  const ProcessResult help = Run({"help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, AllOf(StartsWith("Usage: webhookctl"), HasSubstr("webhooks create"),
+                              HasSubstr("webhooks rotate-secret"), HasSubstr("event-types list"),
+                              HasSubstr("events batch-publish"), HasSubstr("deliveries watch"),
+                              HasSubstr("WEBHOOKS_TOKEN")));
+  EXPECT_THAT(help.err, IsEmpty());
+
+  const ProcessResult create = Run({"webhooks", "create", "--help"});
+  EXPECT_EQ(create.exit_code, 0);
+  EXPECT_THAT(create.out, AllOf(StartsWith("Usage: webhookctl webhooks create --account ACCOUNT"),
+                                HasSubstr("--display-name TEXT"), HasSubstr("--header NAME=VALUE"),
+                                HasSubstr("--addr HOST:PORT")));
+
+  const ProcessResult group = Run({"deliveries", "--help"});
+  EXPECT_EQ(group.exit_code, 0);
+  EXPECT_THAT(group.out, AllOf(HasSubstr("deliveries watch"), Not(HasSubstr("webhooks list"))));
+}
+
+TEST_F(WebhookctlTest, BadArgumentsPrintTheCommandsUsageAndExit2) {
+  const ProcessResult missing = Run({"webhooks", "create", "--account", "acme", "--url", "x"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.out, IsEmpty());
+  EXPECT_THAT(missing.err, AllOf(StartsWith("error: --display-name is required\n"),
+                                 HasSubstr("Usage: webhookctl webhooks create")));
+
+  const ProcessResult unknown_flag = Run({"webhooks", "list", "--account", "acme", "--bogus"});
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_THAT(unknown_flag.err, AllOf(StartsWith("error: unknown flag --bogus"),
+                                      HasSubstr("Usage: webhookctl webhooks list")));
+
+  const ProcessResult unknown_command = Run({"webhooks", "frobnicate"});
+  EXPECT_EQ(unknown_command.exit_code, 2);
+  EXPECT_THAT(unknown_command.err, StartsWith("error: unknown command 'webhooks frobnicate'"));
+
+  const ProcessResult nothing = Run({});
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_THAT(nothing.err, StartsWith("error: no command given"));
+
+  const ProcessResult timeout = Run({"--timeout", "soon", "webhooks", "list", "--account", "a"});
+  EXPECT_EQ(timeout.exit_code, 2);
+  EXPECT_THAT(timeout.err, StartsWith("error: --timeout: expected a duration"));
+
+  const ProcessResult both = Run({"events", "publish", "--account", "acme", "--type",
+                                  "booking.created", "--data", "{}", "--data-file", "-"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, AllOf(StartsWith("error: give exactly one of --data and --data-file"),
+                              HasSubstr("Usage: webhookctl events publish")));
+
+  const ProcessResult no_name = Run({"webhooks", "get"});
+  EXPECT_EQ(no_name.exit_code, 2);
+  EXPECT_THAT(no_name.err, StartsWith("error: missing NAME"));
+
+  const ProcessResult bare_id = Run({"webhooks", "get", "wh_123"});
+  EXPECT_EQ(bare_id.exit_code, 2);
+  EXPECT_THAT(bare_id.err, StartsWith("error: NAME: give the full name"));
+
+  const ProcessResult state =
+      Run({"deliveries", "list", "--webhook", "accounts/acme/webhooks/wh_1", "--state", "lost"});
+  EXPECT_EQ(state.exit_code, 2);
+  EXPECT_THAT(state.err, StartsWith("error: --state: expected pending"));
+
+  const ProcessResult nothing_to_update = Run({"webhooks", "update", "accounts/acme/webhooks/x"});
+  EXPECT_EQ(nothing_to_update.exit_code, 2);
+  EXPECT_THAT(nothing_to_update.err, StartsWith("error: nothing to change"));
+}
+
+TEST_F(WebhookctlTest, ServerErrorsPrintTheCodeAndExit1) {
+  const ProcessResult missing =
+      Run({"webhooks", "get", "accounts/acme/webhooks/wh_00000000000000000000000000"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, IsEmpty());
+  EXPECT_THAT(missing.err, StartsWith("error: NOT_FOUND: "));
+
+  const ProcessResult anonymous = Run({"webhooks", "list", "--account", "acme"}, "", std::nullopt);
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_THAT(anonymous.err, StartsWith("error: UNAUTHENTICATED: "));
+
+  const ProcessResult other_account =
+      Run({"webhooks", "list", "--account", "beta"}, "", std::string(kAcmeToken));
+  EXPECT_EQ(other_account.exit_code, 1);
+  EXPECT_THAT(other_account.err, StartsWith("error: PERMISSION_DENIED: "));
+
+  const ProcessResult invalid = Run({"webhooks", "create", "--account", "acme", "--display-name",
+                                     "x", "--url", "http://insecure.example.com/"});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_THAT(invalid.err, AllOf(StartsWith("error: INVALID_ARGUMENT: "), HasSubstr("url")));
+}
+
+TEST_F(WebhookctlTest, CreatePrintsTheSecretOnceAndListPrintsAnAlignedTable) {
+  const ProcessResult created =
+      Run({"webhooks", "create", "--account", "acme", "--display-name", "PMS Booking Sync", "--url",
+           "https://pms.example.com/hooks", "--event-type", "booking.created,booking.cancelled",
+           "--header", "X-Api-Key=k-123", "--description", "Keeps the PMS in sync"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string name = Field(created.out, "name");
+  EXPECT_THAT(name, StartsWith("accounts/acme/webhooks/wh_"));
+  EXPECT_THAT(Field(created.out, "secret"), StartsWith("whsec_"));
+  EXPECT_EQ(Field(created.out, "event_types"), "booking.cancelled, booking.created");
+  EXPECT_EQ(Field(created.out, "headers"), "X-Api-Key=k-123");
+  EXPECT_EQ(Field(created.out, "status"), "enabled");
+  EXPECT_THAT(created.err, HasSubstr("Store the signing secret now"));
+
+  const ProcessResult got = Run({"webhooks", "get", name});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "display_name"), "PMS Booking Sync");
+  EXPECT_EQ(Field(got.out, "secret"), "");  // only Create and Rotate return it
+
+  const std::string second = CreateWebhook({"--paused"});
+  const ProcessResult listed = Run({"webhooks", "list", "--account", "acme"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_THAT(lines[0], ContainsRegex("^NAME +DISPLAY NAME +STATUS +EVENT TYPES +URL$"));
+  EXPECT_THAT(lines[1],
+              AllOf(StartsWith(name + " "), HasSubstr("PMS Booking Sync"), HasSubstr(" enabled "),
+                    HasSubstr("booking.cancelled,booking.created"),
+                    HasSubstr("https://pms.example.com/hooks")));
+  EXPECT_THAT(lines[2], AllOf(StartsWith(second + " "), HasSubstr(" paused "), HasSubstr("(all)")));
+  // Aligned: every column starts at the same offset on every line.
+  EXPECT_EQ(lines[1].find("PMS Booking Sync"), lines[0].find("DISPLAY NAME"));
+  EXPECT_EQ(lines[2].find(" paused ") + 1, lines[0].find("STATUS"));
+  EXPECT_EQ(lines[1].find("https://"), lines[0].find("URL"));
+}
+
+TEST_F(WebhookctlTest, JsonPrintsOneProtobufObjectPerLine) {
+  const std::string first = CreateWebhook();
+  const std::string second = CreateWebhook({"--event-type", "payment.completed"});
+
+  const ProcessResult got = Run({"--json", "webhooks", "get", first});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  ASSERT_THAT(Lines(got.out), SizeIs(1));
+  const auto webhook = FromJson<v1::Webhook>(got.out);
+  EXPECT_EQ(webhook.name(), first);
+  EXPECT_EQ(webhook.display_name(), "PMS Booking Sync");
+  EXPECT_THAT(got.out, HasSubstr(R"("displayName":"PMS Booking Sync")"));
+
+  const ProcessResult listed = Run({"webhooks", "list", "--account", "acme", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_EQ(FromJson<v1::Webhook>(lines[0]).name(), first);
+  EXPECT_EQ(FromJson<v1::Webhook>(lines[1]).name(), second);
+  EXPECT_THAT(FromJson<v1::Webhook>(lines[1]).event_types(),
+              ::testing::ElementsAre("payment.completed"));
+
+  const ProcessResult created = Run({"--json", "webhooks", "create", "--account", "acme", "--url",
+                                     "https://crm.example.com/", "--display-name", "CRM"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(FromJson<v1::Webhook>(created.out).secret(), StartsWith("whsec_"));
+  EXPECT_THAT(created.err, IsEmpty());  // scripts get the secret in the JSON only
+}
+
+TEST_F(WebhookctlTest, PauseResumeUpdateRotateDelete) {
+  const std::string name = CreateWebhook();
+  v1::GetWebhookRequest get;
+  get.set_name(name);
+
+  const ProcessResult paused = Run({"webhooks", "pause", name});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(Field(paused.out, "status"), "paused");
+  EXPECT_FALSE(client_->GetWebhook(get)->enabled());
+
+  const ProcessResult resumed = Run({"webhooks", "resume", name, "--drop-held"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(Field(resumed.out, "status"), "enabled");
+  EXPECT_TRUE(client_->GetWebhook(get)->enabled());
+
+  // A bare id with --account works too.
+  const std::string id = name.substr(name.rfind('/') + 1);
+  const ProcessResult updated =
+      Run({"webhooks", "update", id, "--account", "acme", "--display-name", "PMS v2",
+           "--all-events", "--header", "X-Api-Key=k-2"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  auto after = client_->GetWebhook(get);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->display_name(), "PMS v2");
+  EXPECT_THAT(after->event_types(), IsEmpty());
+  EXPECT_EQ(after->headers().at("X-Api-Key"), "k-2");
+  EXPECT_EQ(after->url(), "https://pms.example.com/hooks");  // not in the mask: unchanged
+
+  const ProcessResult rotated = Run({"webhooks", "rotate-secret", name});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_THAT(Field(rotated.out, "secret"), StartsWith("whsec_"));
+  EXPECT_NE(Field(rotated.out, "previous_secret_expire_time"), "");
+
+  const ProcessResult deleted = Run({"webhooks", "delete", name});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, absl::StrCat("deleted ", name, "\n"));
+  EXPECT_EQ(client_->GetWebhook(get).status().code(), absl::StatusCode::kNotFound);
+
+  const ProcessResult again = Run({"webhooks", "delete", name});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, StartsWith("error: NOT_FOUND: "));
+}
+
+TEST_F(WebhookctlTest, PublishSendsDataVerbatimAndReplaysItsKey) {
+  CreateWebhook();
+  // Spacing and key order are kept byte for byte (data_json).
+  const std::string data = R"({ "booking_id" : "B-1", "nights": 3 })";
+  const std::vector<std::string> publish = {"events",
+                                            "publish",
+                                            "--account",
+                                            "acme",
+                                            "--type",
+                                            "booking.created",
+                                            "--data",
+                                            data,
+                                            "--idempotency-key",
+                                            "booking-B-1-created"};
+  const ProcessResult first = Run(publish);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string event = Field(first.out, "name");
+  EXPECT_THAT(event, StartsWith("accounts/acme/events/evt_"));
+  EXPECT_EQ(Field(first.out, "data"), data);
+  EXPECT_EQ(Field(first.out, "replayed"), "false");
+  EXPECT_EQ(Field(first.out, "idempotency_key"), "booking-B-1-created");
+  EXPECT_THAT(first.out, ContainsRegex("\nDELIVERY +STATE +ATTEMPTS"));
+
+  std::vector<std::string> json_publish = publish;
+  json_publish.insert(json_publish.begin(), "--json");
+  const ProcessResult second = Run(json_publish);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const auto replay = FromJson<v1::PublishEventResponse>(second.out);
+  EXPECT_TRUE(replay.replayed());
+  EXPECT_EQ(replay.event().name(), event);
+  EXPECT_EQ(replay.event().data_json(), data);
+
+  // From stdin, without a key: the client makes one.
+  const ProcessResult piped = Run(
+      {"events", "publish", "--account", "acme", "--type", "booking.cancelled", "--data-file", "-"},
+      R"({"booking_id":"B-1"})");
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(Field(piped.out, "data"), R"({"booking_id":"B-1"})");
+  EXPECT_THAT(Field(piped.out, "idempotency_key"), ::testing::MatchesRegex("[0-9a-f-]{36}"));
+
+  const ProcessResult got = Run({"events", "get", event});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "event_type"), "booking.created");
+
+  const ProcessResult listed =
+      Run({"events", "list", "--account", "acme", "--type", "booking.created"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0], ContainsRegex("^NAME +TYPE +CREATED +IDEMPOTENCY KEY$"));
+  EXPECT_THAT(lines[1], AllOf(StartsWith(event + " "), HasSubstr("booking-B-1-created")));
+
+  const ProcessResult bad = Run(
+      {"events", "publish", "--account", "acme", "--type", "booking.created", "--data", "[1,2]"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, StartsWith("error: INVALID_ARGUMENT: "));
+}
+
+TEST_F(WebhookctlTest, BatchPublishReadsJsonLines) {
+  TempDir dir;
+  const std::string path = dir.Child("events.jsonl");
+  std::ofstream(path) << "# three bookings\n"
+                      << R"({"eventType":"booking.created","data":{"booking_id":"B-1"}})"
+                      << "\n"
+                      << "\n"
+                      << R"({"event_type":"booking.created","data_json":"eyJhIjoxfQ=="})"
+                      << "\n"
+                      << R"({"eventType":"booking.cancelled","data":{"booking_id":"B-1"},)"
+                      << R"("idempotencyKey":"B-1-cancelled"})"
+                      << "\n";
+  const ProcessResult published =
+      Run({"events", "batch-publish", "--account", "acme", "--file", path});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  const std::vector<std::string> lines = Lines(published.out);
+  ASSERT_THAT(lines, SizeIs(4));
+  EXPECT_THAT(lines[0], ContainsRegex("^EVENT +TYPE +IDEMPOTENCY KEY +DELIVERIES +REPLAYED"));
+  EXPECT_THAT(lines[3], AllOf(HasSubstr("booking.cancelled"), HasSubstr("B-1-cancelled")));
+
+  v1::ListEventsRequest list;
+  list.set_parent("accounts/acme");
+  EXPECT_THAT(client_->ListEvents(list)->events(), SizeIs(3));
+
+  std::ofstream(path) << R"({"eventType":"booking.created","data":{}})"
+                      << "\n"
+                      << R"({"eventType": )"
+                      << "\n";
+  const ProcessResult broken =
+      Run({"events", "batch-publish", "--account", "acme", "--file", path});
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_THAT(broken.err, StartsWith("error: --file: line 2: "));
+  EXPECT_THAT(client_->ListEvents(list)->events(), SizeIs(3));  // nothing of it published
+}
+
+TEST_F(WebhookctlTest, EventTypesAndDeliveries) {
+  const ProcessResult types = Run({"event-types", "list", "--account", "acme"});
+  ASSERT_EQ(types.exit_code, 0) << types.err;
+  EXPECT_THAT(types.out, AllOf(StartsWith("NAME "), ContainsRegex("\nbooking.created +A ")));
+
+  const std::string webhook = CreateWebhook({"--paused"});
+  const v1::PublishEventResponse published = Publish("B-1");
+  ASSERT_THAT(published.event().deliveries(), SizeIs(1));
+  const std::string delivery = published.event().deliveries(0).name();
+
+  const ProcessResult listed = Run({"deliveries", "list", "--webhook", webhook});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0], ContainsRegex("^DELIVERY +STATE +ATTEMPTS +NEXT ATTEMPT +REASON$"));
+  EXPECT_THAT(lines[1], ContainsRegex("^" + delivery + " +HELD +0"));
+
+  const ProcessResult by_event =
+      Run({"deliveries", "list", "--event", published.event().name(), "--state", "held"});
+  ASSERT_EQ(by_event.exit_code, 0) << by_event.err;
+  EXPECT_THAT(Lines(by_event.out), SizeIs(2));
+  const ProcessResult none = Run({"deliveries", "list", "--webhook", webhook, "--state", "failed"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_THAT(Lines(none.out), SizeIs(1));  // the header only
+
+  const ProcessResult got = Run({"deliveries", "get", delivery});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "state"), "HELD");
+  EXPECT_EQ(Field(got.out, "webhook"), webhook);
+  EXPECT_EQ(Field(got.out, "event"), published.event().name());
+
+  const ProcessResult json = Run({"--json", "deliveries", "get", delivery});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(FromJson<v1::Delivery>(json.out).state(), v1::DELIVERY_STATE_HELD);
+
+  // A paused webhook's deliveries wait for the resume.
+  const ProcessResult retried = Run({"deliveries", "retry", delivery});
+  EXPECT_EQ(retried.exit_code, 1);
+  EXPECT_THAT(retried.err, StartsWith("error: FAILED_PRECONDITION: "));
+}
+
+TEST_F(WebhookctlTest, WatchPrintsUpdatesLiveAndExitsZeroOnSigint) {
+  CreateWebhook({"--paused"});  // every publish: one HELD update
+  const v1::PublishEventResponse first = Publish("B-1");
+  Subprocess watch(Argv({"deliveries", "watch", "--account", "acme", "--cursor",
+                         absl::StrCat(first.watch_cursor())}),
+                   Env(kAdminToken));
+  const std::string first_delivery = first.event().deliveries(0).name();
+  ASSERT_TRUE(watch.WaitForOutput(first_delivery, kWait)) << watch.out();
+
+  const v1::PublishEventResponse second = Publish("B-2");
+  const std::string second_delivery = second.event().deliveries(0).name();
+  ASSERT_TRUE(watch.WaitForOutput(second_delivery, kWait)) << watch.out();
+
+  watch.Signal(SIGINT);
+  const ProcessResult result = watch.Wait(kWait);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0],
+              ContainsRegex("^ *[0-9]+  [0-9T:.Z-]+  HELD +  " + first_delivery + "  attempts=0"));
+  EXPECT_THAT(lines[1], HasSubstr("  HELD "));
+  EXPECT_THAT(result.err, IsEmpty());
+}
+
+TEST_F(WebhookctlTest, WatchJsonAndErrors) {
+  CreateWebhook({"--paused"});
+  const v1::PublishEventResponse first = Publish("B-1");
+  Subprocess watch(Argv({"--json", "deliveries", "watch", "--event", first.event().name(),
+                         "--cursor", absl::StrCat(first.watch_cursor())}),
+                   Env(kAdminToken));
+  ASSERT_TRUE(watch.WaitForOutput("\n", kWait));
+  watch.Signal(SIGTERM);
+  const ProcessResult result = watch.Wait(kWait);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_THAT(Lines(result.out), SizeIs(1));
+  const auto update = FromJson<v1::WatchDeliveriesResponse>(result.out);
+  EXPECT_GT(update.cursor(), first.watch_cursor());
+  EXPECT_EQ(update.delivery().event(), first.event().name());
+  EXPECT_EQ(update.delivery().state(), v1::DELIVERY_STATE_HELD);
+
+  const ProcessResult ahead =
+      Run({"deliveries", "watch", "--account", "acme", "--cursor", "999999999"});
+  EXPECT_EQ(ahead.exit_code, 1);
+  EXPECT_THAT(ahead.err, StartsWith("error: OUT_OF_RANGE: "));
+
+  const ProcessResult no_parent = Run({"deliveries", "watch"});
+  EXPECT_EQ(no_parent.exit_code, 2);
+  EXPECT_THAT(no_parent.err, StartsWith("error: give --account, --webhook or --event"));
+
+  // --timeout ends a quiet watch cleanly.
+  const ProcessResult quiet =
+      Run({"--timeout", "300ms", "deliveries", "watch", "--account", "acme"});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_THAT(quiet.out, IsEmpty());
+}
+
+}  // namespace
+}  // namespace wink::webhooks::testing
