@@ -174,11 +174,11 @@ int Run() {
   std::printf("%-44s %12.0f calls/s\n", "baseline ListEventTypes (trivial RPC)", baseline);
   std::printf("%-44s %12.0f events/s  (%.0f%% of baseline)\n", "PublishEvent (durable)", publish,
               100.0 * publish / baseline);
-  std::printf("%-44s %12.0f POSTs/s   (%zu of %zu in %.2f s from %s)\n",
-              drain ? "held deliveries released to the receiver"
-                    : "deliveries to the local HTTPS receiver",
-              delivered / delivery_seconds, delivered, expected, delivery_seconds,
-              drain ? "the resume" : "the first publish");
+  std::printf(
+      "%-44s %12.0f POSTs/s   (%zu of %zu in %.2f s from %s)\n",
+      drain ? "held deliveries released to the receiver" : "deliveries to the local HTTPS receiver",
+      delivered / delivery_seconds, delivered, expected, delivery_seconds,
+      drain ? "the resume" : "the first publish");
   channel.reset();
   (*server)->Shutdown(absl::Seconds(5));
   return delivered == expected ? 0 : 1;

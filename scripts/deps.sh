@@ -8,7 +8,7 @@ WEBHOOKS_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   librocksdb-dev libabsl-dev libssl-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev openssl
+  libgtest-dev libgmock-dev openssl libbenchmark-dev
 )
 
 webhooks_missing_packages() {

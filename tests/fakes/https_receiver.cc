@@ -437,6 +437,8 @@ class HttpsReceiver::Impl {
   bool WaitUnlessStopping(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::string certificate_dir_;
+  bool record_requests_ = true;
+  std::function<void(const ReceivedRequest&, ScriptedResponse*)> on_request_;
   // certificate_dir_ is a temporary directory of ours, removed by Stop().
   bool owns_certificate_dir_ = false;
   std::string ca_file_;
@@ -462,6 +464,8 @@ absl::StatusOr<std::unique_ptr<HttpsReceiver::Impl>> HttpsReceiver::Impl::Start(
   // On any error below, the destructor's Stop() releases what was set up.
   auto impl = std::make_unique<Impl>();
   impl->certificate_dir_ = options.certificate_dir;
+  impl->record_requests_ = options.record_requests;
+  impl->on_request_ = std::move(options.on_request);
   if (impl->certificate_dir_.empty()) {
     const char* base = std::getenv("TEST_TMPDIR");
     std::error_code ignored;
@@ -651,8 +655,13 @@ HttpsReceiver::Impl::Ending HttpsReceiver::Impl::ServeRequests(TlsStream& stream
         response = rule->second.response;
         if (rule->second.remaining > 0) --rule->second.remaining;
       }
-      requests_.push_back(std::move(parsed.request));
+      if (record_requests_ && on_request_) {
+        requests_.push_back(parsed.request);
+      } else if (record_requests_) {
+        requests_.push_back(std::move(parsed.request));
+      }
     }
+    if (on_request_) on_request_(parsed.request, &response);
 
     if (response.delay > absl::ZeroDuration() && !WaitUnlessStopping(response.delay)) {
       return Ending::kSilent;

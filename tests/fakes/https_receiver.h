@@ -14,6 +14,7 @@
 #ifndef WINK_WEBHOOKS_TESTS_FAKES_HTTPS_RECEIVER_H_
 #define WINK_WEBHOOKS_TESTS_FAKES_HTTPS_RECEIVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -91,6 +92,17 @@ class HttpsReceiver {
     std::string certificate_dir;
     // 0: a free port.
     int port = 0;
+    // Keep every request for Requests() and WaitForRequests(). A long-running
+    // benchmark receiver turns this off so that its memory stays flat; then
+    // Requests() is always empty and WaitForRequests() only waits for 0.
+    bool record_requests = true;
+    // If set, called for every request on the thread serving its connection,
+    // after the rules chose `response` and before it is sent; it may change
+    // `response` (e.g. to serve a stats page). Calls for different
+    // connections run concurrently: it must be thread-safe, and it must not
+    // call the receiver (Stop() waits for the threads that run it).
+    std::function<void(const ReceivedRequest& request, ScriptedResponse* response)> on_request =
+        nullptr;
   };
 
   // Generates certificates and starts listening. INTERNAL on failure.

@@ -3,11 +3,22 @@
 // https://127.0.0.1:PORT and prints one line per request, with the result of
 // the Standard Webhooks signature check when --secret is given.
 //
+// With --stats it is the benchmark receiver (bench/run.sh) instead: it keeps
+// and prints nothing per request, counts POSTs and records, for every body
+// that carries "sent_ns": <Unix ns> (bench/loadgen puts it in each event's
+// data), receive time minus sent_ns: the publish-to-delivery latency. The
+// numbers since the last reset are served on
+//   GET  /_stats         one flat JSON object (see DeliveryStats::Json)
+//   POST /_stats/reset   zeroes them (answers with the numbers before)
+// and printed on exit. Sender and receiver must share a clock (one machine).
+//
 // Exit codes: 0 after SIGINT/SIGTERM, 2 for bad flags, 1 when the receiver
 // cannot start (port taken, directory not writable, ...).
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -19,13 +30,17 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/latency_histogram.h"
 #include "service/signing/secret.h"
 #include "service/signing/signature.h"
 #include "tests/fakes/https_receiver.h"
@@ -36,11 +51,104 @@ ABSL_FLAG(std::string, certificate_dir, "./var/receiver",
 ABSL_FLAG(std::vector<std::string>, secret, {},
           "Endpoint signing secrets (whsec_...), comma-separated or repeated: when set, "
           "every request's webhook-signature is verified against them");
+ABSL_FLAG(bool, stats, false,
+          "Benchmark mode: print nothing per request; count POSTs and their publish-to-delivery "
+          "latency (from a \"sent_ns\" member in the body), served on GET /_stats, zeroed by "
+          "POST /_stats/reset, printed on exit");
 
 namespace wink::webhooks::testing {
 namespace {
 
 constexpr size_t kBodyPreviewChars = 200;
+
+// What --stats measures. Record() runs on every connection's thread at
+// once: a few relaxed atomics and the lock-free histogram, so the receiver
+// keeps up with tens of thousands of POSTs per second.
+class DeliveryStats {
+ public:
+  DeliveryStats() { Reset(); }
+
+  void Record(const ReceivedRequest& request) {
+    const int64_t now_ns = absl::ToUnixNanos(request.receive_time);
+    if (posts_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      first_ns_.store(now_ns, std::memory_order_relaxed);
+    }
+    int64_t last = last_ns_.load(std::memory_order_relaxed);
+    while (now_ns > last &&
+           !last_ns_.compare_exchange_weak(last, now_ns, std::memory_order_relaxed)) {
+    }
+    if (const int64_t sent_ns = SentNanos(request.body); sent_ns > 0) {
+      latency_.Record(now_ns - sent_ns);
+    }
+  }
+
+  void Reset() {
+    posts_.store(0, std::memory_order_relaxed);
+    first_ns_.store(0, std::memory_order_relaxed);
+    last_ns_.store(0, std::memory_order_relaxed);
+    reset_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+    latency_.Reset();
+  }
+
+  // {"posts":N,"timed":M,"window_s":...,"posts_per_s":...,"since_reset_s":...,
+  //  "latency_p50_ms":...,"latency_p99_ms":...,"latency_p999_ms":...,
+  //  "latency_max_ms":...,"latency_mean_ms":...}
+  // posts: POSTs since the reset; timed: those with a sent_ns; window_s: from
+  // the first to the last of them; posts_per_s: posts over that window.
+  std::string Json() const {
+    const int64_t posts = posts_.load(std::memory_order_relaxed);
+    const double window_s = posts > 1 ? (last_ns_.load(std::memory_order_relaxed) -
+                                         first_ns_.load(std::memory_order_relaxed)) /
+                                            1e9
+                                      : 0.0;
+    auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+    return absl::StrFormat(
+        "{\"posts\":%d,\"timed\":%d,\"window_s\":%.3f,\"posts_per_s\":%.1f,"
+        "\"since_reset_s\":%.3f,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
+        "\"latency_p999_ms\":%.3f,\"latency_max_ms\":%.3f,\"latency_mean_ms\":%.3f}",
+        posts, latency_.count(), window_s, window_s > 0 ? (posts - 1) / window_s : 0.0,
+        (absl::GetCurrentTimeNanos() - reset_ns_.load(std::memory_order_relaxed)) / 1e9,
+        ms(latency_.Percentile(0.5)), ms(latency_.Percentile(0.99)), ms(latency_.Percentile(0.999)),
+        ms(latency_.max()), ms(latency_.mean()));
+  }
+
+  // Serves /_stats and /_stats/reset; counts every other POST.
+  void Handle(const ReceivedRequest& request, ScriptedResponse* response) {
+    if (request.path == "/_stats") {
+      response->body = Json();
+    } else if (request.path == "/_stats/reset") {
+      response->body = Json();
+      Reset();
+    } else if (request.method == "POST") {
+      Record(request);
+      return;
+    } else {
+      return;
+    }
+    response->headers.emplace_back("Content-Type", "application/json");
+  }
+
+ private:
+  // The integer after the first "sent_ns": in `body`, or 0.
+  static int64_t SentNanos(absl::string_view body) {
+    constexpr absl::string_view kKey = "\"sent_ns\":";
+    const size_t key = body.find(kKey);
+    if (key == absl::string_view::npos) return 0;
+    absl::string_view rest = absl::StripLeadingAsciiWhitespace(body.substr(key + kKey.size()));
+    size_t digits = 0;
+    while (digits < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) {
+      ++digits;
+    }
+    int64_t value = 0;
+    return absl::SimpleAtoi(rest.substr(0, digits), &value) ? value : 0;
+  }
+
+  std::atomic<int64_t> posts_{0};
+  std::atomic<int64_t> first_ns_{0};
+  std::atomic<int64_t> last_ns_{0};
+  std::atomic<int64_t> reset_ns_{0};
+  bench::LatencyHistogram latency_;
+};
 
 // Abseil keeps only the last occurrence of a flag. Folds every --secret
 // (-secret, "=VALUE" or " VALUE") into one comma-separated --secret, which
@@ -103,7 +211,7 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "HTTPS webhook receiver for trying Wink Webhooks by hand: answers 200 to everything and "
       "prints each request.\n  webhooks_test_receiver [--port 8443] [--certificate_dir DIR] "
-      "[--secret whsec_...]");
+      "[--secret whsec_...]\n  webhooks_test_receiver --stats [--port 8443]   (benchmark mode)");
   std::string merged_secrets;
   std::vector<char*> args = MergeSecretFlags(argc, argv, &merged_secrets);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
@@ -133,7 +241,18 @@ int Run(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto receiver = HttpsReceiver::Start({certificate_dir.string(), absl::GetFlag(FLAGS_port)});
+  const bool stats_mode = absl::GetFlag(FLAGS_stats);
+  DeliveryStats stats;
+  HttpsReceiver::Options options;
+  options.certificate_dir = certificate_dir.string();
+  options.port = absl::GetFlag(FLAGS_port);
+  if (stats_mode) {
+    options.record_requests = false;
+    options.on_request = [&stats](const ReceivedRequest& request, ScriptedResponse* response) {
+      stats.Handle(request, response);
+    };
+  }
+  auto receiver = HttpsReceiver::Start(std::move(options));
   if (!receiver.ok()) {
     std::fprintf(stderr, "cannot start: %s\n", std::string(receiver.status().message()).c_str());
     return 1;
@@ -141,11 +260,13 @@ int Run(int argc, char** argv) {
   std::printf(
       "Test receiver on %s (answers 200 to everything)\n"
       "CA certificate: %s (kept across restarts; the server's --extra_ca_file)\n"
-      "Signatures: %s\n"
+      "%s\n"
       "Stop with Ctrl-C.\n",
       (*receiver)->Url("/").c_str(), (*receiver)->ca_file().c_str(),
-      keys.empty() ? "not checked (pass --secret whsec_...)"
-                   : absl::StrCat("checked against ", keys.size(), " secret(s)").c_str());
+      stats_mode ? "Benchmark mode: GET /_stats, POST /_stats/reset; nothing printed per request"
+      : keys.empty()
+          ? "Signatures: not checked (pass --secret whsec_...)"
+          : absl::StrCat("Signatures: checked against ", keys.size(), " secret(s)").c_str());
   std::fflush(stdout);
 
   absl::Notification stop;
@@ -163,6 +284,7 @@ int Run(int argc, char** argv) {
   while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(100))) print_new();
   (*receiver)->Stop();
   print_new();
+  if (stats_mode) std::printf("stats: %s\n", stats.Json().c_str());
   signal_waiter.join();
   return 0;
 }
