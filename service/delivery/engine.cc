@@ -245,16 +245,31 @@ void DeliveryEngine::Scan() {
     memory_full_ = false;
     next_wake_ = absl::InfinitePast();
   }
-  // From the start every time, so each webhook's deliveries are taken in
-  // time order; entries already in memory and those of webhooks whose queue
-  // is full are skipped, and the walk is bounded, so a scan costs at most
-  // `max_visits` key reads however large the backlog. The RocksDB iteration
-  // runs without the engine lock (the writer thread takes it for every
-  // update); each entry takes it briefly.
+  // From the oldest due entry every time, so each webhook's deliveries are
+  // taken in time order; entries already in memory and those of webhooks
+  // whose queue is full are skipped, and the walk is bounded, so a scan costs
+  // at most `max_visits` key reads however large the backlog. The RocksDB
+  // iteration runs without the engine lock (the writer thread takes it for
+  // every update); each entry takes it briefly.
+  //
+  // Every delivery leaves a deleted `due` key behind until compaction drops
+  // it, and a walk from the very first key steps over all of them: after
+  // 100,000 deliveries that made each scan take long enough to delay
+  // dispatch by seconds. So a scan starts at the floor found by the previous
+  // one (nothing was due before it then, and new entries are written at the
+  // writer's `now` or later), less a margin for operations that read the
+  // clock before this scan and commit after it; a full walk now and then
+  // catches anything else (a clock stepped back).
+  const bool full_scan =
+      scan_floor_ == absl::InfinitePast() || absl::Now() - last_full_scan_ >= kFullScanInterval;
+  if (full_scan) last_full_scan_ = absl::Now();
+  const absl::Time from = full_scan ? absl::InfinitePast() : scan_floor_;
+  std::optional<absl::Time> oldest_seen;
   const int max_visits = 2 * options_.max_queued;
   int visits = 0;
   const absl::Status status =
-      events_.ScanDue(now + absl::Microseconds(1), [&](const storage::DueDelivery& due) {
+      events_.ScanDue(from, now + absl::Microseconds(1), [&](const storage::DueDelivery& due) {
+        if (!oldest_seen.has_value()) oldest_seen = absl::FromUnixMicros(due.due_time_us);
         if (++visits > max_visits) return false;
         absl::MutexLock lock(&mu_);
         if (stopping_) return false;
@@ -266,6 +281,9 @@ void DeliveryEngine::Scan() {
       });
   if (!status.ok()) {
     LogLine(LogLevel::kError, "delivery_scan_failed").Field("error", status.message());
+    scan_floor_ = absl::InfinitePast();
+  } else {
+    scan_floor_ = std::min(oldest_seen.value_or(now), now) - kLateCommitMargin;
   }
   auto earliest = events_.EarliestDueTimeAfter(now);
   absl::MutexLock lock(&mu_);

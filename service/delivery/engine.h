@@ -70,8 +70,7 @@ struct EngineOptions {
 class DeliveryEngine : public storage::UpdateListener {
  public:
   DeliveryEngine(storage::EventStore& events, storage::WebhookStore& webhooks,
-                 http::HttpClient& http, StatusBus& bus, const Clock& clock,
-                 EngineOptions options);
+                 http::HttpClient& http, StatusBus& bus, const Clock& clock, EngineOptions options);
   ~DeliveryEngine() override;  // Shutdown(0) if still running
 
   // Starts the scheduler and maintenance threads; the first scan of the
@@ -177,6 +176,13 @@ class DeliveryEngine : public storage::UpdateListener {
   // Deliveries holding a slot (being sent), over all webhooks.
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
+
+  // Where the next Scan starts (see Scan); only the scheduler thread uses
+  // these.
+  static constexpr absl::Duration kLateCommitMargin = absl::Seconds(5);
+  static constexpr absl::Duration kFullScanInterval = absl::Minutes(1);
+  absl::Time scan_floor_ = absl::InfinitePast();
+  absl::Time last_full_scan_ = absl::InfinitePast();
 
   std::thread scheduler_;
   std::thread maintenance_;

@@ -12,6 +12,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/table_properties_collectors.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "service/common/status_macros.h"
 #include "service/storage/keys.h"
@@ -101,6 +102,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     // Smaller memtables than the 64 MiB default: many families share the
     // budget, and a smaller memtable flushes (and frees) sooner.
     cf_options.write_buffer_size = std::min<size_t>(16 << 20, options.memory_budget_bytes / 8);
+    if (name == ColumnFamilyName(ColumnFamily::kDue) ||
+        name == ColumnFamilyName(ColumnFamily::kHeld)) {
+      // Queues: every entry is written once and deleted soon after. Files
+      // dense with deletions are compacted early, so scans stop stepping
+      // over them.
+      cf_options.table_properties_collector_factories.push_back(
+          rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/10000,
+                                                        /*deletion_trigger=*/5000));
+    }
     if (name == ColumnFamilyName(ColumnFamily::kIdempotency)) {
       cf_options.compaction_filter = db->idempotency_filter_.get();
     }

@@ -208,22 +208,30 @@ absl::Status StageCascadeChunk(WriteTxn& txn, UpdateListener* listener, const Cl
   if (!*more) return absl::OkStatus();
   Writer* writer = &txn.writer();
   txn.OnCommit([writer, listener, &clock, cascade, account, webhook_id, generation, cursor] {
-    writer->Submit(
-        [listener, &clock, cascade, account, webhook_id, generation,
-         cursor](WriteTxn& next) -> absl::Status {
-          WINK_ASSIGN_OR_RETURN(const bool applies, CascadeStillApplies(next, cascade, account,
-                                                                        webhook_id, generation));
-          if (!applies) return absl::OkStatus();
-          return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id, generation,
-                                   cursor);
-        },
-        [webhook_id](absl::Status status) {
-          if (!status.ok() && !absl::IsUnavailable(status)) {
-            LogLine(LogLevel::kError, "delivery_cascade_failed")
-                .Field("webhook", webhook_id)
-                .Field("error", status.message());
-          }
-        });
+    auto op = [listener, &clock, cascade, account, webhook_id, generation,
+               cursor](WriteTxn& next) -> absl::Status {
+      WINK_ASSIGN_OR_RETURN(const bool applies,
+                            CascadeStillApplies(next, cascade, account, webhook_id, generation));
+      if (!applies) return absl::OkStatus();
+      return StageCascadeChunk(next, listener, clock, cascade, account, webhook_id, generation,
+                               cursor);
+    };
+    auto done = [webhook_id](absl::Status status) {
+      if (!status.ok() && !absl::IsUnavailable(status)) {
+        LogLine(LogLevel::kError, "delivery_cascade_failed")
+            .Field("webhook", webhook_id)
+            .Field("error", status.message());
+      }
+    };
+    // The rest of a release need not delay a shutdown: the held repair at
+    // the next start releases what is left, exactly as this would (a million
+    // held deliveries take many seconds). Drops and cancels run to the end:
+    // the repair could not tell a drop from a release.
+    if (cascade == Cascade::kReleaseHeld) {
+      writer->SubmitUnlessStopping(std::move(op), std::move(done));
+    } else {
+      writer->Submit(std::move(op), std::move(done));
+    }
   });
   return absl::OkStatus();
 }

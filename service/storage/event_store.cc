@@ -414,12 +414,17 @@ absl::StatusOr<DeliveryRecord> EventStore::RetryNow(absl::string_view account,
   return result;
 }
 
-absl::Status EventStore::ScanDue(absl::Time before,
+absl::Status EventStore::ScanDue(absl::Time from, absl::Time before,
                                  const std::function<bool(const DueDelivery&)>& visit) {
   const std::string bound = DueKeyLowerBound(absl::ToUnixMicros(before));
   const rocksdb::Slice bound_slice(bound);
   std::unique_ptr<rocksdb::Iterator> it = db_.NewIterator(ColumnFamily::kDue, &bound_slice);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  if (from == absl::InfinitePast()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(DueKeyLowerBound(absl::ToUnixMicros(from)));
+  }
+  for (; it->Valid(); it->Next()) {
     DueKeyParts parts;
     if (!DecodeDueKey(View(it->key()), &parts)) continue;
     if (!visit(DueDelivery{parts.time_us, std::string(parts.webhook_id),

@@ -183,9 +183,12 @@ class EventStore {
 
   // Engine side ---------------------------------------------------------
 
-  // Calls `visit` for `due` entries with a time before `before`, in time
-  // order, until it returns false.
-  absl::Status ScanDue(absl::Time before, const std::function<bool(const DueDelivery&)>& visit);
+  // Calls `visit` for `due` entries with a time in [from, before), in time
+  // order, until it returns false. Deleted entries still cost a step until
+  // compaction drops them, so a caller that knows nothing is due before some
+  // time should start there (`from`) rather than at the beginning.
+  absl::Status ScanDue(absl::Time from, absl::Time before,
+                       const std::function<bool(const DueDelivery&)>& visit);
 
   // Time of the earliest `due` entry after `after`, nullopt when there is
   // none.

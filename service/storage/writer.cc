@@ -25,8 +25,8 @@ rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.
 
 absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key) {
   std::string value;
-  const rocksdb::Status status = batch_.GetFromBatchAndDB(
-      db_.rocksdb(), rocksdb::ReadOptions(), db_.handle(cf), AsSlice(key), &value);
+  const rocksdb::Status status = batch_.GetFromBatchAndDB(db_.rocksdb(), rocksdb::ReadOptions(),
+                                                          db_.handle(cf), AsSlice(key), &value);
   if (status.IsNotFound()) return absl::NotFoundError("key not found");
   if (!status.ok()) return FromRocksDb(status, "reading from the database");
   return value;
@@ -96,6 +96,17 @@ void Writer::Submit(Operation op, Done done) {
   done(absl::UnavailableError("the server is shutting down"));
 }
 
+void Writer::SubmitUnlessStopping(Operation op, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(op), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("the server is shutting down"));
+}
+
 void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
   absl::Status refused;
   {
@@ -145,9 +156,8 @@ void Writer::Loop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
-      };
+      auto has_work = [this]()
+                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
       mu_.Await(absl::Condition(&has_work));
       if (queue_.empty()) {
         stopped_ = true;

@@ -53,8 +53,9 @@ class WriteTxn {
   // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
   // in key order, from `start` (which must start with `prefix`; empty: the
   // first), including staged writes, until `visit` returns false.
-  absl::Status Scan(ColumnFamily cf, absl::string_view prefix, absl::string_view start,
-                    const std::function<bool(absl::string_view key, absl::string_view value)>& visit);
+  absl::Status Scan(
+      ColumnFamily cf, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& visit);
 
   // Stages `value` as the next entry of the `updates` log; returns its
   // sequence number.
@@ -69,7 +70,9 @@ class WriteTxn {
 
   // Lets the operation submit follow-up operations (e.g. the next chunk of a
   // long cascade); they run after this group.
-  class Writer& writer() { return writer_; }
+  class Writer& writer() {
+    return writer_;
+  }
 
  private:
   friend class Writer;
@@ -112,6 +115,12 @@ class Writer {
   // rather than unbounded memory.
   void SubmitIfNotOverloaded(Operation op, Done done);
   static constexpr size_t kMaxQueuedAdmissions = 10000;
+
+  // Like Submit(), for work that may be left for later: once Stop() has
+  // begun, `done` runs at once with UNAVAILABLE instead of the operation
+  // delaying the shutdown. For chunks of a long cascade that the repair at
+  // the next start finishes anyway.
+  void SubmitUnlessStopping(Operation op, Done done);
 
   // Submit() and wait for the result. Must not be called on the writer thread.
   absl::Status Run(Operation op);

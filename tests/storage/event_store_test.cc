@@ -239,10 +239,11 @@ class EventStoreTest : public ::testing::Test {
   // The `due` queue before `before`, in order.
   std::vector<DueDelivery> Due(absl::Time before = kEndOfTime) {
     std::vector<DueDelivery> due;
-    const absl::Status status = events().ScanDue(before, [&](const DueDelivery& entry) {
-      due.push_back(entry);
-      return true;
-    });
+    const absl::Status status =
+        events().ScanDue(absl::InfinitePast(), before, [&](const DueDelivery& entry) {
+          due.push_back(entry);
+          return true;
+        });
     EXPECT_TRUE(status.ok()) << status;
     return due;
   }

@@ -466,6 +466,52 @@ TEST_F(WriterTest, StopRunsEverythingAlreadyQueuedIncludingFollowUps) {
   EXPECT_EQ(Committed("follow-up"), "x");
 }
 
+TEST_F(WriterTest, SubmitUnlessStoppingIsRefusedOnceStopHasBegunWhileSubmitStillRuns) {
+  Outcome deferrable;
+  Outcome required;
+  std::vector<std::unique_ptr<Outcome>> probes;
+  {
+    WriterBlocker blocker(*writer_);
+    // Before Stop(): queued like any other operation.
+    probes.push_back(std::make_unique<Outcome>());
+    writer_->SubmitUnlessStopping([](WriteTxn&) { return absl::OkStatus(); },
+                                  probes.back()->Callback());
+    EXPECT_FALSE(probes.back()->done.HasBeenNotified());
+
+    std::thread stopper([this] { writer_->Stop(); });
+    // The writer thread is held, so a probe answered at once means Stop()
+    // has begun.
+    while (true) {
+      probes.push_back(std::make_unique<Outcome>());
+      writer_->SubmitUnlessStopping([](WriteTxn&) { return absl::OkStatus(); },
+                                    probes.back()->Callback());
+      if (probes.back()->done.HasBeenNotified()) break;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_TRUE(absl::IsUnavailable(probes.back()->status)) << probes.back()->status;
+
+    writer_->SubmitUnlessStopping(
+        [](WriteTxn& txn) {
+          txn.Put(kCf, "deferrable", "x");
+          return absl::OkStatus();
+        },
+        deferrable.Callback());
+    writer_->Submit(
+        [](WriteTxn& txn) {
+          txn.Put(kCf, "required", "x");
+          return absl::OkStatus();
+        },
+        required.Callback());
+    blocker.Release();
+    stopper.join();
+  }
+  EXPECT_TRUE(absl::IsUnavailable(deferrable.Wait()));
+  EXPECT_EQ(Committed("deferrable"), "<absent>");
+  EXPECT_TRUE(required.Wait().ok());
+  EXPECT_EQ(Committed("required"), "x");
+  EXPECT_TRUE(probes.front()->Wait().ok()) << "queued before Stop(): it runs";
+}
+
 TEST_F(WriterTest, ScanSeesStagedWritesInKeyOrderAndStaysInsideThePrefix) {
   ASSERT_TRUE(writer_
                   ->Run([](WriteTxn& txn) {
