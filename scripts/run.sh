@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 webhooks_install_deps
 
-scripts/build.sh build-release Release wink-webhooks-server
+scripts/build.sh build-release Release wink-webhooks-server webhookctl
 
 mkdir -p var
 if [[ -n "${WEBHOOKS_DEV_TOKEN:-}" ]]; then
@@ -30,10 +30,8 @@ cat >&2 <<MSG
 Wink Webhooks dev server on 127.0.0.1:50051 (data in ./var/data)
 Metrics:      http://127.0.0.1:9464/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
-Try:          buf curl --protocol grpc --http2-prior-knowledge \\
-                -H "authorization: Bearer $token" \\
-                -d '{"parent":"accounts/acme"}' \\
-                http://127.0.0.1:50051/wink.webhooks.v1.WebhookService/ListEventTypes
+CLI:          export WEBHOOKS_TOKEN=$token PATH=\$PWD/build-release/client/webhookctl:\$PATH
+              webhookctl event-types list --account acme   (README, docs/CLIENT.md)
 Stop with Ctrl-C (graceful shutdown).
 ------------------------------------------------------------------------------
 MSG
