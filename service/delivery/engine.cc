@@ -150,6 +150,9 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
     if (stopping_) return;
     if (storage::IsDue(delivery.state())) {
       const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
+      // Released deliveries are due at their publish time, maybe before the
+      // scan floor: the next scan starts no later than this entry.
+      lowest_update_due_ = std::min(lowest_update_due_, due);
       if (due <= clock_.Now()) {
         // Fast path: new work goes straight to its webhook's queue instead of
         // waiting for the next scan of the queue on disk.
@@ -239,11 +242,14 @@ void DeliveryEngine::MarkReady(const std::string& webhook_id, WebhookQueue& queu
 
 void DeliveryEngine::Scan() {
   const absl::Time now = clock_.Now();
+  absl::Time lowest_update_due;
   {
     absl::MutexLock lock(&mu_);
     rescan_ = false;
     memory_full_ = false;
     next_wake_ = absl::InfinitePast();
+    lowest_update_due = lowest_update_due_;
+    lowest_update_due_ = absl::InfiniteFuture();
   }
   // From the oldest due entry every time, so each webhook's deliveries are
   // taken in time order; entries already in memory and those of webhooks
@@ -258,12 +264,14 @@ void DeliveryEngine::Scan() {
   // dispatch by seconds. So a scan starts at the floor found by the previous
   // one (nothing was due before it then, and new entries are written at the
   // writer's `now` or later), less a margin for operations that read the
-  // clock before this scan and commit after it; a full walk now and then
-  // catches anything else (a clock stepped back).
+  // clock before this scan and commit after it, or lower where an update
+  // since the last scan was due earlier (a release, a stepped-back clock); a
+  // full walk now and then catches anything else.
   const bool full_scan =
       scan_floor_ == absl::InfinitePast() || absl::Now() - last_full_scan_ >= kFullScanInterval;
   if (full_scan) last_full_scan_ = absl::Now();
-  const absl::Time from = full_scan ? absl::InfinitePast() : scan_floor_;
+  const absl::Time from =
+      full_scan ? absl::InfinitePast() : std::min(scan_floor_, lowest_update_due);
   std::optional<absl::Time> oldest_seen;
   const int max_visits = 2 * options_.max_queued;
   int visits = 0;

@@ -169,6 +169,9 @@ class DeliveryEngine : public storage::UpdateListener {
   // Something due did not fit in memory (max_queued).
   bool memory_full_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Earliest due time of the due updates since the last Scan began (Scan
+  // starts no later than this).
+  absl::Time lowest_update_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::flat_hash_map<std::string, WebhookQueue> queues_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
   // Deliveries queued or in flight, by "webhook_id/event_id".
