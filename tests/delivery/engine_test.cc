@@ -2,8 +2,10 @@
 // fake clock and a fake HTTP client that answers 200 at once.
 #include "service/delivery/engine.h"
 
+#include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -25,32 +27,66 @@ namespace {
 using ::wink::webhooks::testing::FakeClock;
 using ::wink::webhooks::testing::TempDir;
 
-// Answers every request with 200 on the calling thread and counts them.
+// Answers every request with 200 from its own thread, as the real client
+// does (the engine must not be re-entered from inside Send), and counts them.
 class OkHttpClient final : public http::HttpClient {
  public:
-  uint64_t Send(http::HttpRequest, Callback done) override {
-    uint64_t id;
+  OkHttpClient() : thread_([this] { Loop(); }) {}
+  ~OkHttpClient() override {
     {
       absl::MutexLock lock(&mu_);
-      id = ++sent_;
+      stopping_ = true;
     }
-    http::HttpResponse response;
-    response.status = 200;
-    done(std::move(response));
-    return id;
+    thread_.join();
+  }
+
+  uint64_t Send(http::HttpRequest, Callback done) override {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(std::move(done));
+    return ++accepted_;
   }
   void Cancel(uint64_t) override {}
   void Shutdown(absl::Duration) override {}
 
+  // Waits until every request sent so far has been answered.
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this] { return answered_ == accepted_; };
+    mu_.Await(absl::Condition(&idle));
+  }
+
   bool WaitForSent(uint64_t count, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
-    auto enough = [this, count] { return sent_ >= count; };
+    auto enough = [this, count] { return answered_ >= count; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
   }
 
  private:
+  void Loop() {
+    while (true) {
+      Callback done;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this] { return stopping_ || !pending_.empty(); };
+        mu_.Await(absl::Condition(&ready));
+        if (pending_.empty()) return;
+        done = std::move(pending_.front());
+        pending_.pop_front();
+      }
+      http::HttpResponse response;
+      response.status = 200;
+      done(std::move(response));
+      absl::MutexLock lock(&mu_);
+      ++answered_;
+    }
+  }
+
   absl::Mutex mu_;
-  uint64_t sent_ = 0;
+  std::deque<Callback> pending_;
+  uint64_t accepted_ = 0;
+  uint64_t answered_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 class DeliveryEngineTest : public ::testing::Test {
@@ -67,6 +103,7 @@ class DeliveryEngineTest : public ::testing::Test {
 
   void TearDown() override {
     if (engine_ != nullptr) engine_->Shutdown(absl::ZeroDuration());
+    http_.Drain();  // no answer may reach the engine once it is gone
     if (storage_ != nullptr) storage_->SetUpdateListener(nullptr);
     engine_.reset();
   }
