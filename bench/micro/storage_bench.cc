@@ -1,16 +1,16 @@
-// Storage encodings on the publish and delivery paths: keys (every write
-// builds several) and the delivery record (read and written once per
-// attempt, copied into every update).
+// Storage encodings on the publish and delivery paths: RocksDB keys (every
+// write builds several), the delivery record (read and written once per
+// attempt, copied into every update), and the delivery rules applied to an
+// attempt (domain/delivery_lifecycle.h, inside every attempt's write).
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "service/storage/delivery_writes.h"
-#include "service/storage/event_store.h"
-#include "service/storage/keys.h"
+#include "service/domain/delivery_lifecycle.h"
 #include "service/storage/records.h"
+#include "service/storage/rocksdb/keys.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
-namespace wink::webhooks::storage {
+namespace wink::webhooks::storage::rocks {
 namespace {
 
 constexpr char kWebhookId[] = "wh_01jdq3v8k2m7x9c4t6y1b5n0ra";
@@ -80,5 +80,25 @@ void BM_DecodeDeliveryRecord(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeDeliveryRecord);
 
+// A retryable failure of a due delivery: the transition every failed
+// attempt's write computes.
+void BM_NextDeliveryAfterAFailedAttempt(benchmark::State& state) {
+  internal::v1::DeliveryRecord before = SampleDelivery();
+  internal::v1::WebhookRecord webhook;
+  webhook.set_account("acme-hotels");
+  webhook.set_id(kWebhookId);
+  webhook.set_enabled(true);
+  webhook.set_failing_since_us(1795818000123456);
+  domain::AttemptFinished finished;
+  finished.due_time_us = before.next_attempt_time_us();
+  finished.attempt = before.last_attempt();
+  finished.outcome = domain::AttemptOutcome::kRetryLater;
+  const absl::Time now = absl::FromUnixMicros(1795818005323456);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(domain::NextDelivery(&before, &webhook, finished, now));
+  }
+}
+BENCHMARK(BM_NextDeliveryAfterAFailedAttempt);
+
 }  // namespace
-}  // namespace wink::webhooks::storage
+}  // namespace wink::webhooks::storage::rocks

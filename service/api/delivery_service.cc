@@ -224,9 +224,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 }  // namespace
 
-DeliveryServiceImpl::DeliveryServiceImpl(storage::EventStore& events, delivery::StatusBus& bus,
+DeliveryServiceImpl::DeliveryServiceImpl(storage::DeliveryLedger& deliveries,
+                                         delivery::StatusBus& bus,
                                          const auth::Authenticator& authenticator)
-    : events_(events), bus_(bus), authenticator_(authenticator) {}
+    : deliveries_(deliveries), bus_(bus), authenticator_(authenticator) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DeliveryServiceImpl::WatchDeliveries(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
@@ -254,14 +255,14 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(
           if (!after.empty() && !IsValidId(after, kEventIdPrefix)) {
             return absl::InvalidArgumentError("page_token: not a token returned by this method");
           }
-          WINK_ASSIGN_OR_RETURN(page, events_.ListDeliveriesOfWebhook(
+          WINK_ASSIGN_OR_RETURN(page, deliveries_.ListDeliveriesOfWebhook(
                                           parent.account, parent.webhook_id, after,
                                           static_cast<int>(request.state()), page_size));
         } else {
           if (!after.empty() && !IsValidId(after, kWebhookIdPrefix)) {
             return absl::InvalidArgumentError("page_token: not a token returned by this method");
           }
-          WINK_ASSIGN_OR_RETURN(page, events_.ListDeliveriesOfEvent(
+          WINK_ASSIGN_OR_RETURN(page, deliveries_.ListDeliveriesOfEvent(
                                           parent.account, parent.event_id, after,
                                           static_cast<int>(request.state()), page_size));
         }
@@ -284,10 +285,10 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::GetDelivery(grpc::CallbackServerC
         WINK_ASSIGN_OR_RETURN(const DeliveryName name, ParseDeliveryName(request.name(), "name"));
         WINK_RETURN_IF_ERROR(call.Authorize(name.account));
         WINK_ASSIGN_OR_RETURN(const storage::DeliveryRecord delivery,
-                              events_.GetDelivery(name.account, name.webhook_id, name.event_id));
+                              deliveries_.GetDelivery(name.account, name.webhook_id, name.event_id));
         DeliveryToApi(delivery, &response);
         WINK_ASSIGN_OR_RETURN(const std::vector<storage::AttemptRecord> attempts,
-                              events_.ListAttempts(name.webhook_id, name.event_id));
+                              deliveries_.ListAttempts(name.webhook_id, name.event_id));
         for (const auto& attempt : attempts) AttemptToApi(attempt, response.add_attempts());
         return absl::OkStatus();
       });
@@ -302,7 +303,7 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::RetryDelivery(grpc::CallbackServe
         WINK_ASSIGN_OR_RETURN(const DeliveryName name, ParseDeliveryName(request.name(), "name"));
         WINK_RETURN_IF_ERROR(call.Authorize(name.account));
         WINK_ASSIGN_OR_RETURN(const storage::DeliveryRecord delivery,
-                              events_.RetryNow(name.account, name.webhook_id, name.event_id));
+                              deliveries_.RetryNow(name.account, name.webhook_id, name.event_id));
         DeliveryToApi(delivery, &response);
         return absl::OkStatus();
       });

@@ -6,7 +6,7 @@
 
 #include "service/auth/authenticator.h"
 #include "service/delivery/status_bus.h"
-#include "service/storage/event_store.h"
+#include "service/storage/delivery_ledger.h"
 #include "wink/webhooks/v1/delivery_service.grpc.pb.h"
 
 namespace wink::webhooks::api {
@@ -21,7 +21,7 @@ using RawDeliveryService = v1::DeliveryService::WithRawCallbackMethod_WatchDeliv
 // Thread-safe. Every collaborator must outlive the service.
 class DeliveryServiceImpl final : public RawDeliveryService {
  public:
-  DeliveryServiceImpl(storage::EventStore& events, delivery::StatusBus& bus,
+  DeliveryServiceImpl(storage::DeliveryLedger& deliveries, delivery::StatusBus& bus,
                       const auth::Authenticator& authenticator);
 
   // One stream per call; each keeps at most one write in flight and pulls
@@ -41,7 +41,7 @@ class DeliveryServiceImpl final : public RawDeliveryService {
                                           grpc::ByteBuffer* response) override;
 
  private:
-  storage::EventStore& events_;
+  storage::DeliveryLedger& deliveries_;
   delivery::StatusBus& bus_;
   const auth::Authenticator& authenticator_;
 };

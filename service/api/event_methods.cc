@@ -195,7 +195,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::GetEvent(grpc::CallbackServerConte
                               events_.GetEvent(name.account, name.event_id));
         EventToApi(event, &response);
         WINK_ASSIGN_OR_RETURN(const storage::DeliveryPage deliveries,
-                              events_.ListDeliveriesOfEvent(name.account, name.event_id, "",
+                              deliveries_.ListDeliveriesOfEvent(name.account, name.event_id, "",
                                                             /*state=*/0, kMaxDeliveriesPerEvent));
         for (const auto& delivery : deliveries.deliveries) {
           DeliveryToApi(delivery, response.add_deliveries());

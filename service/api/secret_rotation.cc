@@ -8,7 +8,7 @@ namespace wink::webhooks::api {
 
 using ::wink::webhooks::internal::v1::SigningSecretRecord;
 
-void RotateSecrets(storage::WebhookRecord& record, std::string new_key, absl::Time now,
+void RotateSecrets(domain::WebhookRecord& record, std::string new_key, absl::Time now,
                    absl::Duration overlap) {
   const int64_t now_us = absl::ToUnixMicros(now);
   std::vector<SigningSecretRecord> kept;
@@ -29,7 +29,7 @@ void RotateSecrets(storage::WebhookRecord& record, std::string new_key, absl::Ti
   record.set_secret_generation(record.secret_generation() + 1);
 }
 
-std::optional<absl::Time> PreviousSecretExpireTime(const storage::WebhookRecord& record,
+std::optional<absl::Time> PreviousSecretExpireTime(const domain::WebhookRecord& record,
                                                    absl::Time now) {
   const int64_t now_us = absl::ToUnixMicros(now);
   int64_t latest = 0;

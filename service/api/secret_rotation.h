@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "service/storage/webhook_store.h"
+#include "service/domain/states.h"
 
 namespace wink::webhooks::api {
 
@@ -24,12 +24,12 @@ inline constexpr int kMaxPreviousSecrets = 2;
 // expires at `now + overlap` (an overlap of zero drops it at once); previous
 // secrets that have expired, or are beyond kMaxPreviousSecrets (oldest
 // first), are dropped.
-void RotateSecrets(storage::WebhookRecord& record, std::string new_key, absl::Time now,
+void RotateSecrets(domain::WebhookRecord& record, std::string new_key, absl::Time now,
                    absl::Duration overlap);
 
 // When the last previous secret that still signs at `now` stops signing, or
 // nullopt if only the current secret signs.
-std::optional<absl::Time> PreviousSecretExpireTime(const storage::WebhookRecord& record,
+std::optional<absl::Time> PreviousSecretExpireTime(const domain::WebhookRecord& record,
                                                    absl::Time now);
 
 }  // namespace wink::webhooks::api

@@ -20,6 +20,7 @@
 #include "service/api/secret_rotation.h"
 #include "service/api/unary_call.h"
 #include "service/api/webhook_validation.h"
+#include "service/common/ids.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
 #include "service/signing/secret.h"
@@ -203,13 +204,14 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
 
 }  // namespace
 
-WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store,
-                                       storage::EventStore& events,
+WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store, storage::EventLog& events,
+                                       storage::DeliveryLedger& deliveries,
                                        const auth::Authenticator& authenticator,
                                        const EventCatalog& catalog, const Clock& clock,
                                        WebhookServiceOptions options)
     : store_(store),
       events_(events),
+      deliveries_(deliveries),
       authenticator_(authenticator),
       catalog_(catalog),
       clock_(clock),

@@ -1,8 +1,9 @@
 // wink.webhooks.v1.WebhookService: webhook subscription management and event
 // publication over the gRPC callback API. Handlers validate the request, check the caller's
 // access to the account, map between API messages and stored records, and
-// delegate persistence to storage::WebhookStore. They do not block on
-// anything slower than one (group-committed) RocksDB write.
+// delegate persistence to the storage interfaces (WebhookStore, EventLog,
+// DeliveryLedger). They do not block on anything slower than one
+// group-committed write.
 #ifndef WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 #define WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 
@@ -10,7 +11,8 @@
 #include "service/api/event_catalog.h"
 #include "service/auth/authenticator.h"
 #include "service/common/clock.h"
-#include "service/storage/event_store.h"
+#include "service/storage/delivery_ledger.h"
+#include "service/storage/event_log.h"
 #include "service/storage/webhook_store.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
@@ -52,9 +54,10 @@ using RawWebhookService = v1::WebhookService::WithRawCallbackMethod_CreateWebhoo
 // Thread-safe. Every collaborator must outlive the service.
 class WebhookServiceImpl final : public RawWebhookService {
  public:
-  WebhookServiceImpl(storage::WebhookStore& store, storage::EventStore& events,
-                     const auth::Authenticator& authenticator, const EventCatalog& catalog,
-                     const Clock& clock, WebhookServiceOptions options);
+  WebhookServiceImpl(storage::WebhookStore& store, storage::EventLog& events,
+                     storage::DeliveryLedger& deliveries, const auth::Authenticator& authenticator,
+                     const EventCatalog& catalog, const Clock& clock,
+                     WebhookServiceOptions options);
 
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -78,13 +81,13 @@ class WebhookServiceImpl final : public RawWebhookService {
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;
 
-  // Event methods (event_methods.cc). PublishEvent finishes from the storage
-  // writer thread once the event is durable; no gRPC thread waits for it.
+  // Event methods (event_methods.cc). PublishEvent finishes from a storage
+  // thread once the event is durable; no gRPC thread waits for it.
   grpc::ServerUnaryReactor* PublishEvent(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response) override;
   // Like PublishEvent, for up to kMaxBatchPublishEvents events in one
-  // writer operation (atomic).
+  // atomic write.
   grpc::ServerUnaryReactor* BatchPublishEvents(grpc::CallbackServerContext* context,
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response) override;
@@ -104,7 +107,8 @@ class WebhookServiceImpl final : public RawWebhookService {
                                                        absl::string_view field_prefix) const;
 
   storage::WebhookStore& store_;
-  storage::EventStore& events_;
+  storage::EventLog& events_;
+  storage::DeliveryLedger& deliveries_;
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
   const Clock& clock_;

@@ -282,8 +282,13 @@ void ApplyDefaults(ServerConfig& config) {
              absl::Hours(24));
   SetIfUnset(config.mutable_request_id_retention(), config.has_request_id_retention(),
              absl::Hours(24));
-  if (config.storage().sync_mode() == v1::StorageConfig::SYNC_MODE_UNSPECIFIED) {
-    config.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_FSYNC);
+  v1::StorageConfig& storage = *config.mutable_storage();
+  if (storage.sync_mode() == v1::StorageConfig::SYNC_MODE_UNSPECIFIED) {
+    storage.set_sync_mode(v1::StorageConfig::SYNC_MODE_FSYNC);
+  }
+  if (storage.backend_case() == v1::StorageConfig::BACKEND_NOT_SET) storage.mutable_rocksdb();
+  if (storage.has_rocksdb() && storage.rocksdb().memory_budget_mib() == 0) {
+    storage.mutable_rocksdb()->set_memory_budget_mib(kDefaultRocksDbMemoryBudgetMib);
   }
   SetIfUnset(config.mutable_idempotency_key_retention(), config.has_idempotency_key_retention(),
              absl::Hours(24));
@@ -315,6 +320,12 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   WINK_RETURN_IF_ERROR(ValidateListenAddress("listen_address", config.listen_address()));
   WINK_RETURN_IF_ERROR(ValidateMetricsListenAddress(config));
   if (config.data_dir().empty()) return InvalidField("data_dir", "required");
+  if (config.storage().has_rocksdb()) {
+    const int budget = config.storage().rocksdb().memory_budget_mib();
+    if (budget < 16 || budget > 65536) {
+      return InvalidField("storage.rocksdb.memory_budget_mib", "must be between 16 and 65536");
+    }
+  }
   WINK_RETURN_IF_ERROR(ValidateTokens(config));
   WINK_RETURN_IF_ERROR(ValidateEventTypes(config));
   const int max_webhooks = config.limits().max_webhooks_per_account();

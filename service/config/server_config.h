@@ -25,6 +25,7 @@ inline constexpr int kDefaultMaxWebhooksPerAccount = 100;
 inline constexpr int kDefaultMaxRequestBytes = 1 << 20;
 inline constexpr int kDefaultMaxInFlight = 256;
 inline constexpr int kDefaultMaxInFlightPerWebhook = 16;
+inline constexpr int kDefaultRocksDbMemoryBudgetMib = 128;
 
 // Command-line values that replace the file's. Unset optionals keep the
 // file's value.

@@ -7,8 +7,8 @@
 
 namespace wink::webhooks::delivery {
 
-StatusBus::StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity)
-    : store_(store),
+StatusBus::StatusBus(storage::UpdateLog& log, uint64_t last_sequence, size_t ring_capacity)
+    : log_(log),
       ring_capacity_(ring_capacity),
       last_sequence_(last_sequence),
       thread_([this] { WakeLoop(); }) {}
@@ -18,7 +18,7 @@ StatusBus::~StatusBus() {
   thread_.join();
 }
 
-void StatusBus::Publish(const storage::DeliveryUpdate& update) {
+void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   absl::MutexLock lock(&mu_);
   ring_.push_back(update);
   if (ring_.size() > ring_capacity_) ring_.pop_front();
@@ -75,7 +75,7 @@ absl::StatusOr<std::vector<storage::DeliveryUpdate>> StatusBus::Read(uint64_t af
       return out;
     }
   }
-  WINK_ASSIGN_OR_RETURN(out, store_.ReadUpdates(after, max));
+  WINK_ASSIGN_OR_RETURN(out, log_.ReadUpdates(after, max));
   if (out.empty() || out.front().sequence != after + 1) {
     return absl::OutOfRangeError(absl::StrCat(
         "updates after cursor ", after,

@@ -4,9 +4,9 @@
 // Watchers pull: each remembers its cursor and asks for the updates after it
 // (Read), so a slow watcher costs no memory here and can never miss one. The
 // bus keeps the most recent updates in a ring; older ones come from the
-// `updates` column family. Subscribers are woken when new updates arrive, on
-// the bus's own thread: the storage writer that publishes never waits for a
-// watcher.
+// update log (storage/update_log.h). Subscribers are woken when new updates
+// arrive, on the bus's own thread: the storage thread that publishes never
+// waits for a watcher.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 
@@ -21,22 +21,23 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "service/storage/event_store.h"
-#include "service/storage/update_listener.h"
+#include "service/storage/update_log.h"
 
 namespace wink::webhooks::delivery {
 
-// Thread-safe.
-class StatusBus {
+// Thread-safe. Fed by the update log: subscribe it with
+// UpdateLog::AddListener.
+class StatusBus : public storage::UpdateListener {
  public:
-  // `store` (for updates older than the ring) must outlive the bus.
-  // `last_sequence` is the newest update already in the log at start.
-  StatusBus(storage::EventStore& store, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
-  ~StatusBus();  // Close()s and joins the wake-up thread
+  // `log` (for updates older than the ring) must outlive the bus.
+  // `last_sequence` is the newest update already in the log at start
+  // (UpdateLog::LastSequence()).
+  StatusBus(storage::UpdateLog& log, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
+  ~StatusBus() override;  // Close()s and joins the wake-up thread
 
   // Appends one update; sequences must arrive in order. Subscribers are
   // woken soon after, on the bus thread.
-  void Publish(const storage::DeliveryUpdate& update);
+  void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
   // Wakes every subscriber again soon (a subscriber that stopped early to
   // keep one wake-up short asks for the next).
@@ -67,7 +68,7 @@ class StatusBus {
  private:
   void WakeLoop();
 
-  storage::EventStore& store_;
+  storage::UpdateLog& log_;
   const size_t ring_capacity_;
   mutable absl::Mutex mu_;
   std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);

@@ -13,13 +13,15 @@
 #include "service/auth/authenticator.h"
 #include "service/common/ip_range.h"
 #include "service/common/log.h"
+#include "service/common/random.h"
 #include "service/common/status_macros.h"
 #include "service/delivery/engine.h"
 #include "service/delivery/status_bus.h"
 #include "service/http/http_client.h"
 #include "service/metrics/metrics_server.h"
 #include "service/metrics/service_metrics.h"
-#include "service/storage/storage.h"
+#include "service/server/storage_metrics.h"
+#include "service/storage/factory.h"
 
 namespace wink::webhooks {
 
@@ -56,11 +58,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   }
   metrics::Global().build_info().WithLabels({kServerVersion}).Set(1);
 
-  storage::StorageOptions storage_options;
-  storage_options.data_dir = config.data_dir();
-  storage_options.sync_writes =
-      config.storage().sync_mode() != config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED;
-  WINK_ASSIGN_OR_RETURN(server->storage_, storage::Storage::Open(storage_options, clock));
+  server->storage_metrics_ = std::make_unique<StorageMetrics>();
+  WINK_ASSIGN_OR_RETURN(server->storage_,
+                        storage::OpenBackend(config, clock, server->storage_metrics_.get()));
+  server->storage_metrics_->WatchBackend(*server->storage_);
 
   const config::v1::DeliveryConfig& delivery = config.delivery();
   http::HttpClientOptions http_options;
@@ -76,7 +77,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   WINK_ASSIGN_OR_RETURN(server->http_client_, http::NewCurlHttpClient(http_options));
 
   server->status_bus_ = std::make_unique<delivery::StatusBus>(
-      server->storage_->events(), server->storage_->next_update_sequence() - 1);
+      server->storage_->updates(), server->storage_->updates().LastSequence());
+  server->storage_->updates().AddListener(server->status_bus_.get());
   delivery::EngineOptions engine_options;
   engine_options.retry_schedule.clear();
   for (const auto& step : delivery.retry_schedule()) {
@@ -87,11 +89,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   engine_options.max_in_flight = delivery.max_in_flight();
   engine_options.max_in_flight_per_webhook = delivery.max_in_flight_per_webhook();
   engine_options.event_retention = ConfigDuration(config.event_retention());
-  engine_options.user_agent = http_options.user_agent;
+  storage::StorageBackend& backend = *server->storage_;
   server->engine_ = std::make_unique<delivery::DeliveryEngine>(
-      server->storage_->events(), server->storage_->webhooks(), *server->http_client_,
-      *server->status_bus_, clock, engine_options);
-  server->storage_->SetUpdateListener(server->engine_.get());
+      delivery::EngineStorage{backend.deliveries(), backend.due_queue(), backend.retention()},
+      *server->http_client_, clock, SystemRandom(), engine_options);
+  backend.updates().AddListener(server->engine_.get());
   server->engine_->Start();
 
   server->authenticator_ = std::make_unique<auth::Authenticator>(config);
@@ -102,10 +104,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
   webhook_options.idempotency_key_retention = ConfigDuration(config.idempotency_key_retention());
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
-      server->storage_->webhooks(), server->storage_->events(), *server->authenticator_,
+      backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, clock, webhook_options);
   server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
-      server->storage_->events(), *server->status_bus_, *server->authenticator_);
+      backend.deliveries(), *server->status_bus_, *server->authenticator_);
   server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
       std::string(v1::WebhookService::service_full_name()),
       std::string(v1::DeliveryService::service_full_name())});
@@ -149,20 +151,25 @@ std::string Server::metrics_address() const {
 }
 
 void Server::Shutdown(absl::Duration grace) {
-  if (grpc_server_ == nullptr) return;
+  // Also tears down a server whose Start failed half way (no gRPC server).
+  if (storage_ == nullptr) return;
   const absl::Time deadline = absl::Now() + grace;
-  health_service_->Shutdown();
-  // Watch streams never end on their own: end them (UNAVAILABLE, with the
-  // cursor to resume from) so the gRPC shutdown does not wait for them.
-  status_bus_->Close();
-  grpc_server_->Shutdown(absl::ToChronoTime(deadline));
-  grpc_server_->Wait();
-  grpc_server_.reset();
+  if (health_service_ != nullptr) health_service_->Shutdown();
+  if (grpc_server_ != nullptr) {
+    // Watch streams never end on their own: end them (UNAVAILABLE, with the
+    // cursor to resume from) so the gRPC shutdown does not wait for them.
+    status_bus_->Close();
+    grpc_server_->Shutdown(absl::ToChronoTime(deadline));
+    grpc_server_->Wait();
+    grpc_server_.reset();
+  }
   // Attempts in flight get what is left of the grace period; their results
   // are written before storage closes.
-  engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  if (engine_ != nullptr) engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
   storage_->StopWrites();
-  storage_->SetUpdateListener(nullptr);
+  if (engine_ != nullptr) storage_->updates().RemoveListener(engine_.get());
+  if (status_bus_ != nullptr) storage_->updates().RemoveListener(status_bus_.get());
+  storage_metrics_->StopWatching();
   // The services hold references into storage: close it last.
   webhook_service_.reset();
   delivery_service_.reset();

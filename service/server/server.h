@@ -40,8 +40,9 @@ namespace auth {
 class Authenticator;
 }  // namespace auth
 namespace storage {
-class Storage;
+class StorageBackend;
 }  // namespace storage
+class StorageMetrics;
 
 // Version of the service, logged at start and sent in the User-Agent of
 // deliveries.
@@ -54,7 +55,7 @@ class Server {
   // also the Prometheus endpoint (metrics/metrics_server.h, serving the
   // process-wide metrics/service_metrics.h). `config` must come from
   // config::LoadServerConfig (defaults applied, validated). `clock` must
-  // outlive the server. Errors: those of storage::Storage::Open
+  // outlive the server. Errors: those of storage::OpenBackend
   // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
   // the address or the metrics address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const config::ServerConfig& config,
@@ -91,7 +92,8 @@ class Server {
   // Serves the process-wide registry only, so it may outlive everything
   // below; the owners of callback metrics unregister them themselves.
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
-  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<StorageMetrics> storage_metrics_;
+  std::unique_ptr<storage::StorageBackend> storage_;
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<delivery::StatusBus> status_bus_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;

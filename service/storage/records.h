@@ -1,11 +1,12 @@
-// Encoding of stored values: serialized internal protobuf records
-// (proto/wink/webhooks/internal/v1/records.proto) whose `version` field is
-// checked on every read, so a binary never silently misreads a record
-// written in a format it does not know.
+// Encoding of stored values, shared by the backends: serialized internal
+// protobuf records (proto/wink/webhooks/internal/v1/records.proto) whose
+// `version` field is checked on every read, so a binary never silently
+// misreads a record written in a format it does not know. Internal to
+// service/storage.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_RECORDS_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_RECORDS_H_
 
-#include <string>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,12 @@
 
 namespace wink::webhooks::storage {
 
-// Format version written into every IdempotencyRecord.
+// Format versions written into each kind of record.
+inline constexpr uint32_t kWebhookRecordVersion = 1;
+inline constexpr uint32_t kEventRecordVersion = 1;
+inline constexpr uint32_t kDeliveryRecordVersion = 1;
+inline constexpr uint32_t kAttemptRecordVersion = 1;
+inline constexpr uint32_t kUpdateRecordVersion = 1;
 inline constexpr uint32_t kIdempotencyRecordVersion = 1;
 
 // Parses `bytes` into `record` and checks 1 <= version <= `max_version`.

@@ -1,11 +1,12 @@
-// Persistence of webhook subscriptions (column families `webhooks` and
-// `idempotency`), and what their changes do to deliveries.
+// Webhook subscriptions: what the API's webhook methods need of storage.
 //
-// Each mutation is one operation of the storage writer (writer.h): mutations
-// never race, so read-check-write sequences (the per-account limit,
-// request-id deduplication, read-modify-write updates) need no locks, and
-// concurrent callers share WAL fsyncs (group commit). Mutations block until
-// durable. Reads go straight to the database. Thread-safe.
+// Every mutation is atomic and durable when the call returns, and ordered
+// against every other write that touches the webhook (publishes fan out to
+// the webhooks as they are at the publish's own commit). Changes of the
+// enabled toggle follow domain/webhook_lifecycle.h: a resume releases (or
+// drops) the held deliveries, a delete cancels the unfinished ones; the
+// first chunk commits with the change, the rest right after.
+// Implementations are thread-safe.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_WEBHOOK_STORE_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_WEBHOOK_STORE_H_
 
@@ -17,25 +18,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "service/common/clock.h"
-#include "service/common/ids.h"
-#include "service/storage/update_listener.h"
-#include "wink/webhooks/internal/v1/records.pb.h"
+#include "service/domain/states.h"
 
 namespace wink::webhooks::storage {
 
-class Database;
-class Writer;
-
-using ::wink::webhooks::internal::v1::WebhookRecord;
-
-// Format version written into every WebhookRecord.
-inline constexpr uint32_t kWebhookRecordVersion = 1;
-
-// WebhookRecord::disabled_reason values (wink.webhooks.v1.DisabledReason).
-inline constexpr int kDisabledReasonManual = 1;
-inline constexpr int kDisabledReasonEndpointGone = 2;
-inline constexpr int kDisabledReasonFailing = 3;
+using ::wink::webhooks::domain::WebhookRecord;
 
 struct CreateWebhookOptions {
   // The account may hold at most this many webhooks.
@@ -71,53 +58,41 @@ struct WebhookPage {
 
 class WebhookStore {
  public:
-  // Everything passed must outlive the store. `listener` (may be null) hears
-  // about the delivery updates that webhook changes cause.
-  WebhookStore(Database& db, Writer& writer, IdGenerator& ids, const Clock& clock,
-               UpdateListener* listener);
+  virtual ~WebhookStore() = default;
 
-  // Stores `webhook` (its `account` set by the caller) under a new id that
-  // is assigned here, on the writer thread, so ids are committed in id order
-  // and List never skips a concurrent create; `version` is set here too. With a known, unexpired `request_id` returns the earlier
-  // webhook instead (created = false).
+  // Stores `webhook` (its `account` set by the caller) under a new id
+  // assigned here, in commit order, so List never skips a concurrent create;
+  // `version` is set here too. With a known, unexpired `request_id` returns
+  // the earlier webhook instead (created = false).
   // Errors: RESOURCE_EXHAUSTED when the account is at its limit;
   // INVALID_ARGUMENT "request_id: ..." when the request id was used for a
   // different request; FAILED_PRECONDITION "request_id: ..." when the webhook
   // it created has since been deleted.
-  absl::StatusOr<CreateWebhookResult> Create(WebhookRecord webhook,
-                                             const CreateWebhookOptions& options);
+  virtual absl::StatusOr<CreateWebhookResult> Create(WebhookRecord webhook,
+                                                     const CreateWebhookOptions& options) = 0;
 
   // NOT_FOUND if the account has no such webhook.
-  absl::StatusOr<WebhookRecord> Get(absl::string_view account, absl::string_view id);
+  virtual absl::StatusOr<WebhookRecord> Get(absl::string_view account, absl::string_view id) = 0;
 
   // Up to `limit` (>= 1) webhooks of `account` in id order (creation order),
   // starting after `after_id` (empty: from the first).
-  absl::StatusOr<WebhookPage> List(absl::string_view account, absl::string_view after_id,
-                                   int limit);
+  virtual absl::StatusOr<WebhookPage> List(absl::string_view account, absl::string_view after_id,
+                                           int limit) = 0;
 
-  // Reads the webhook, lets `mutate` change it, and writes it back, as one
-  // writer operation (`mutate` runs on the writer thread: keep it short). If
-  // `mutate` returns an error nothing is written and that error is returned.
-  // `mutate` must not change account or id. NOT_FOUND if the webhook does
-  // not exist.
-  // Pausing (enabled true -> false) records why (DISABLED_REASON_MANUAL
-  // unless `mutate` set a reason) and when. Resuming clears that and the
-  // failure streak, and releases the held deliveries (or cancels them, per
-  // `options`): the first chunk with this write, the rest right after.
-  absl::StatusOr<WebhookRecord> Update(absl::string_view account, absl::string_view id,
-                                       const std::function<absl::Status(WebhookRecord&)>& mutate,
-                                       const UpdateWebhookOptions& options = {});
+  // Reads the webhook, lets `mutate` change it, settles the enabled toggle
+  // (domain::SettleEnabledChange) and writes it back, atomically. `mutate`
+  // runs inside the write (keep it short); if it returns an error nothing is
+  // written and that error is returned. `mutate` must not change account or
+  // id. NOT_FOUND if the webhook does not exist.
+  virtual absl::StatusOr<WebhookRecord> Update(
+      absl::string_view account, absl::string_view id,
+      const std::function<absl::Status(WebhookRecord&)>& mutate,
+      const UpdateWebhookOptions& options = {}) = 0;
 
-  // Removes the webhook for good and cancels its unfinished deliveries
-  // (chunked like resume). NOT_FOUND if it does not exist.
-  absl::Status Delete(absl::string_view account, absl::string_view id);
-
- private:
-  Database& db_;
-  Writer& writer_;
-  IdGenerator& ids_;
-  const Clock& clock_;
-  UpdateListener* const listener_;
+  // Removes the webhook for good and cancels its unfinished deliveries.
+  // Update listeners hear OnWebhookDeleted before this returns. NOT_FOUND if
+  // it does not exist.
+  virtual absl::Status Delete(absl::string_view account, absl::string_view id) = 0;
 };
 
 }  // namespace wink::webhooks::storage

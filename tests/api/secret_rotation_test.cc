@@ -13,22 +13,22 @@ using ::testing::ElementsAre;
 
 const absl::Time kStart = absl::FromUnixSeconds(1764000000);
 
-storage::WebhookRecord WithSecret(const std::string& key) {
-  storage::WebhookRecord record;
+domain::WebhookRecord WithSecret(const std::string& key) {
+  domain::WebhookRecord record;
   auto* secret = record.add_secrets();
   secret->set_key(key);
   secret->set_create_time_us(absl::ToUnixMicros(kStart));
   return record;
 }
 
-std::vector<std::string> Keys(const storage::WebhookRecord& record) {
+std::vector<std::string> Keys(const domain::WebhookRecord& record) {
   std::vector<std::string> keys;
   for (const auto& secret : record.secrets()) keys.push_back(secret.key());
   return keys;
 }
 
 TEST(RotateSecretsTest, NewSecretIsCurrentAndThePreviousSignsForTheOverlap) {
-  storage::WebhookRecord record = WithSecret("k1");
+  domain::WebhookRecord record = WithSecret("k1");
   const absl::Time now = kStart + absl::Hours(1);
   RotateSecrets(record, "k2", now, absl::Hours(24));
 
@@ -42,14 +42,14 @@ TEST(RotateSecretsTest, NewSecretIsCurrentAndThePreviousSignsForTheOverlap) {
 }
 
 TEST(RotateSecretsTest, ZeroOverlapDropsThePreviousSecretAtOnce) {
-  storage::WebhookRecord record = WithSecret("k1");
+  domain::WebhookRecord record = WithSecret("k1");
   RotateSecrets(record, "k2", kStart, absl::ZeroDuration());
   EXPECT_THAT(Keys(record), ElementsAre("k2"));
   EXPECT_EQ(PreviousSecretExpireTime(record, kStart), std::nullopt);
 }
 
 TEST(RotateSecretsTest, RapidRotationsKeepAtMostTwoPreviousSecretsNewestFirst) {
-  storage::WebhookRecord record = WithSecret("k1");
+  domain::WebhookRecord record = WithSecret("k1");
   absl::Time now = kStart;
   for (const char* key : {"k2", "k3", "k4", "k5"}) {
     now += absl::Minutes(1);
@@ -60,7 +60,7 @@ TEST(RotateSecretsTest, RapidRotationsKeepAtMostTwoPreviousSecretsNewestFirst) {
 }
 
 TEST(RotateSecretsTest, ExpiredPreviousSecretsAreDropped) {
-  storage::WebhookRecord record = WithSecret("k1");
+  domain::WebhookRecord record = WithSecret("k1");
   RotateSecrets(record, "k2", kStart, absl::Hours(1));
   RotateSecrets(record, "k3", kStart + absl::Hours(2), absl::Hours(1));  // k1 expired
   EXPECT_THAT(Keys(record), ElementsAre("k3", "k2"));

@@ -1,179 +1,326 @@
-// Component test: the engine over a real Storage (RocksDB in a temp dir), a
-// fake clock and a fake HTTP client that answers 200 at once.
+// The delivery engine's scheduling, driven through a scripted HTTP client
+// (the test answers each request when it wants) and a fake clock, over a
+// real RocksDB backend in a temp dir: round-robin, limits, the
+// unresponsive-receiver rule, retries by the clock and the random source,
+// cancellation on delete, and shutdown.
 #include "service/delivery/engine.h"
 
-#include <deque>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/delivery/status_bus.h"
-#include "service/http/http_client.h"
-#include "service/storage/storage.h"
+#include "service/storage/backend.h"
+#include "service/storage/rocksdb/backend.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fixed_random.h"
+#include "tests/fakes/scripted_http_client.h"
 #include "tests/fakes/temp_dir.h"
 
 namespace wink::webhooks::delivery {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::FixedRandom;
+using ::wink::webhooks::testing::ScriptedHttpClient;
 using ::wink::webhooks::testing::TempDir;
 
-// Answers every request with 200 from its own thread, as the real client
-// does (the engine must not be re-entered from inside Send), and counts them.
-class OkHttpClient final : public http::HttpClient {
- public:
-  OkHttpClient() : thread_([this] { Loop(); }) {}
-  ~OkHttpClient() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    thread_.join();
+// Waits until `condition` holds; false after `timeout`.
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
   }
-
-  uint64_t Send(http::HttpRequest, Callback done) override {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back(std::move(done));
-    return ++accepted_;
-  }
-  void Cancel(uint64_t) override {}
-  void Shutdown(absl::Duration) override {}
-
-  // Waits until every request sent so far has been answered.
-  void Drain() {
-    absl::MutexLock lock(&mu_);
-    auto idle = [this] { return answered_ == accepted_; };
-    mu_.Await(absl::Condition(&idle));
-  }
-
-  bool WaitForSent(uint64_t count, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, count] { return answered_ >= count; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      Callback done;
-      {
-        absl::MutexLock lock(&mu_);
-        auto ready = [this] { return stopping_ || !pending_.empty(); };
-        mu_.Await(absl::Condition(&ready));
-        if (pending_.empty()) return;
-        done = std::move(pending_.front());
-        pending_.pop_front();
-      }
-      http::HttpResponse response;
-      response.status = 200;
-      done(std::move(response));
-      absl::MutexLock lock(&mu_);
-      ++answered_;
-    }
-  }
-
-  absl::Mutex mu_;
-  std::deque<Callback> pending_;
-  uint64_t accepted_ = 0;
-  uint64_t answered_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;
-};
+  return true;
+}
 
 class DeliveryEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StorageOptions options;
+    storage::rocks::RocksDbOptions options;
     options.data_dir = dir_.Child("db");
     options.sync_writes = false;
-    auto storage = storage::Storage::Open(options, clock_);
-    ASSERT_TRUE(storage.ok()) << storage.status();
-    storage_ = *std::move(storage);
-    bus_ = std::make_unique<StatusBus>(storage_->events(), storage_->next_update_sequence() - 1);
+    auto backend = storage::rocks::OpenRocksDbBackend(options, clock_, nullptr);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    backend_ = *std::move(backend);
   }
 
   void TearDown() override {
     if (engine_ != nullptr) engine_->Shutdown(absl::ZeroDuration());
-    http_.Drain();  // no answer may reach the engine once it is gone
-    if (storage_ != nullptr) storage_->SetUpdateListener(nullptr);
-    engine_.reset();
+    backend_->StopWrites();
+    if (engine_ != nullptr) backend_->updates().RemoveListener(engine_.get());
   }
 
   void StartEngine(EngineOptions options) {
-    engine_ = std::make_unique<DeliveryEngine>(storage_->events(), storage_->webhooks(), http_,
-                                               *bus_, clock_, std::move(options));
-    storage_->SetUpdateListener(engine_.get());
+    engine_ = std::make_unique<DeliveryEngine>(
+        EngineStorage{backend_->deliveries(), backend_->due_queue(), backend_->retention()}, http_,
+        clock_, random_, std::move(options));
+    backend_->updates().AddListener(engine_.get());
     engine_->Start();
   }
 
-  std::string CreateWebhook(bool enabled) {
-    storage::WebhookRecord webhook;
+  // A webhook of "acme" posting to https://<name>.example/hook.
+  std::string CreateWebhook(const std::string& name, bool enabled = true) {
+    domain::WebhookRecord webhook;
     webhook.set_account("acme");
-    webhook.set_url("https://example.com/hook");
+    webhook.set_url(Url(name));
     webhook.set_enabled(enabled);
-    webhook.set_create_time_us(absl::ToUnixMicros(clock_.Now()));
     webhook.add_secrets()->set_key(std::string(32, 's'));
     storage::CreateWebhookOptions options;
     options.now = clock_.Now();
-    auto created = storage_->webhooks().Create(webhook, options);
+    auto created = backend_->webhooks().Create(webhook, options);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? created->webhook.id() : "";
   }
 
-  void Publish() {
+  static std::string Url(const std::string& name) {
+    return absl::StrCat("https://", name, ".example/hook");
+  }
+
+  // Publishes one event for every webhook of "acme"; returns its id.
+  std::string Publish() {
     storage::PublishRequest request;
     request.account = "acme";
     request.event_type = "booking.created";
     request.data_json = "{}";
     absl::Notification done;
-    storage_->events().Publish(std::move(request),
+    std::string id;
+    backend_->events().Publish(std::move(request),
                                [&](absl::StatusOr<storage::PublishResult> published) {
                                  EXPECT_TRUE(published.ok()) << published.status();
+                                 if (published.ok()) id = published->event.id();
                                  done.Notify();
                                });
     done.WaitForNotification();
+    return id;
+  }
+
+  domain::DeliveryRecord Delivery(const std::string& webhook_id, const std::string& event_id) {
+    auto loaded = backend_->deliveries().LoadAttempt(webhook_id, event_id);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return loaded.ok() ? loaded->delivery : domain::DeliveryRecord();
+  }
+
+  // The short name ("a" of https://a.example/hook) of each request sent, in
+  // order.
+  std::vector<std::string> SentTo() const {
+    std::vector<std::string> names;
+    for (const auto& sent : http_.sent()) {
+      const std::string& url = sent.request.url;
+      names.push_back(url.substr(8, url.find('.') - 8));
+    }
+    return names;
   }
 
   TempDir dir_;
   FakeClock clock_;
-  OkHttpClient http_;
-  std::unique_ptr<storage::Storage> storage_;
-  std::unique_ptr<StatusBus> bus_;
+  FixedRandom random_{0.5};
+  ScriptedHttpClient http_;
+  std::unique_ptr<storage::StorageBackend> backend_;
   std::unique_ptr<DeliveryEngine> engine_;
 };
+
+TEST_F(DeliveryEngineTest, WebhooksTakeTurnsWithinTheGlobalLimit) {
+  CreateWebhook("a");
+  CreateWebhook("b");
+  for (int i = 0; i < 3; ++i) Publish();  // 3 deliveries each
+  EngineOptions options;
+  options.max_in_flight = 2;
+  StartEngine(std::move(options));
+
+  ASSERT_TRUE(http_.WaitForSent(2));
+  EXPECT_THAT(SentTo(), ElementsAre("a", "b")) << "one each, not a's backlog first";
+  for (int round = 0; round < 2; ++round) {
+    const std::vector<uint64_t> open = http_.open();
+    ASSERT_EQ(open.size(), 2u);
+    for (uint64_t id : open) http_.AnswerStatus(id, 200);
+    ASSERT_TRUE(http_.WaitForSent(4 + 2 * round));
+  }
+  EXPECT_THAT(SentTo(), ElementsAre("a", "b", "a", "b", "a", "b"));
+}
+
+TEST_F(DeliveryEngineTest, AWebhookAtItsLimitWaitsWhileAnotherIsServed) {
+  CreateWebhook("slow");
+  Publish();
+  Publish();
+  Publish();
+  CreateWebhook("fast");
+  EngineOptions options;
+  options.max_in_flight_per_webhook = 2;
+  StartEngine(std::move(options));
+  ASSERT_TRUE(http_.WaitForSent(2));  // slow's two
+
+  // Each publish now reaches both; only fast's requests are answered.
+  for (int i = 0; i < 3; ++i) {
+    Publish();
+    ASSERT_TRUE(Eventually([&] {
+      for (const auto& sent : http_.sent()) {
+        if (sent.open && sent.request.url == Url("fast")) return true;
+      }
+      return false;
+    }));
+    for (const auto& sent : http_.sent()) {
+      if (sent.open && sent.request.url == Url("fast")) http_.AnswerStatus(sent.id, 200);
+    }
+  }
+
+  EXPECT_EQ(http_.max_open_to(Url("slow")), 2);
+  int slow_sent = 0;
+  for (const std::string& to : SentTo()) slow_sent += to == "slow";
+  EXPECT_EQ(slow_sent, 2) << "nothing more to slow while its two hang";
+}
+
+// A receiver that times out gets one request at a time until it answers.
+TEST_F(DeliveryEngineTest, AnUnresponsiveReceiverGetsOneRequestAtATime) {
+  const std::string webhook = CreateWebhook("dead");
+  for (int i = 0; i < 6; ++i) Publish();
+  EngineOptions options;
+  options.max_in_flight_per_webhook = 4;
+  StartEngine(std::move(options));
+  ASSERT_TRUE(http_.WaitForSent(4));
+
+  for (uint64_t id : http_.open()) {
+    http_.AnswerTransportError(id, http::TransportError::kTimeout);
+  }
+
+  EXPECT_EQ(engine_->limit_of(webhook), 1);
+  ASSERT_TRUE(http_.WaitForSent(5));
+  ASSERT_TRUE(Eventually([&] { return engine_->queued() == 1; }));
+  absl::SleepFor(absl::Milliseconds(50));  // a chance to break the rule
+  EXPECT_EQ(http_.sent().size(), 5u);
+  EXPECT_EQ(http_.open().size(), 1u);
+
+  http_.AnswerStatus(http_.open().front(), 500);  // an answer: the share doubles
+  EXPECT_EQ(engine_->limit_of(webhook), 2);
+  ASSERT_TRUE(http_.WaitForSent(6));
+}
+
+// A failed attempt is retried when the clock reaches the time the rules and
+// the random source gave it (5 s, less 20% at 0.0).
+TEST_F(DeliveryEngineTest, ARetryGoesOutWhenTheClockReachesItsJitteredTime) {
+  const std::string webhook = CreateWebhook("flaky");
+  random_.Set(0.0);
+  const std::string event = Publish();
+  StartEngine(EngineOptions{});
+  ASSERT_TRUE(http_.WaitForSent(1));
+
+  http_.AnswerStatus(1, 503);
+
+  ASSERT_TRUE(Eventually([&] {
+    return Delivery(webhook, event).state() == domain::kRetryScheduled;
+  }));
+  EXPECT_EQ(Delivery(webhook, event).next_attempt_time_us(),
+            absl::ToUnixMicros(clock_.Now() + absl::Seconds(4)));
+  clock_.Advance(absl::Seconds(4) - absl::Microseconds(1));
+  engine_->Wake();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(http_.sent().size(), 1u) << "not before its time";
+
+  clock_.Advance(absl::Microseconds(1));
+  engine_->Wake();
+
+  ASSERT_TRUE(http_.WaitForSent(2));
+  http_.AnswerStatus(2, 200);
+  ASSERT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kSucceeded; }));
+  EXPECT_EQ(Delivery(webhook, event).attempt_count(), 2);
+}
+
+// Deleting a webhook aborts its request on the wire and sends nothing more.
+TEST_F(DeliveryEngineTest, DeleteAbortsTheRequestOnTheWireAndSendsNothingMore) {
+  const std::string webhook = CreateWebhook("doomed");
+  const std::string first = Publish();
+  const std::string second = Publish();
+  EngineOptions options;
+  options.max_in_flight_per_webhook = 1;
+  StartEngine(std::move(options));
+  ASSERT_TRUE(http_.WaitForSent(1));
+
+  ASSERT_TRUE(backend_->webhooks().Delete("acme", webhook).ok());
+
+  ASSERT_TRUE(Eventually([&] { return http_.sent()[0].cancelled; }));
+  ASSERT_TRUE(Eventually([&] { return engine_->in_flight() == 0; }));
+  Publish();
+  engine_->Wake();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(http_.sent().size(), 1u);
+  // The aborted request may have reached the receiver: it is logged as an
+  // attempt, and the delivery stays cancelled.
+  EXPECT_EQ(Delivery(webhook, first).state(), domain::kCancelled);
+  EXPECT_EQ(Delivery(webhook, first).attempt_count(), 1);
+  EXPECT_EQ(Delivery(webhook, first).last_attempt().error(), "cancelled");
+  EXPECT_EQ(Delivery(webhook, second).state(), domain::kCancelled);
+}
+
+// A request still open at shutdown is cancelled, not recorded: the delivery
+// stays due and goes out again after a restart.
+TEST_F(DeliveryEngineTest, ShutdownLeavesAnUnansweredDeliveryDue) {
+  const std::string webhook = CreateWebhook("hanging");
+  const std::string event = Publish();
+  StartEngine(EngineOptions{});
+  ASSERT_TRUE(http_.WaitForSent(1));
+
+  engine_->Shutdown(absl::ZeroDuration());
+
+  EXPECT_TRUE(http_.sent()[0].cancelled || !http_.sent()[0].open);
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), domain::kPending);
+  EXPECT_EQ(delivery.attempt_count(), 0);
+}
+
+// A delivery found due for a paused webhook is parked (HELD), not sent.
+TEST_F(DeliveryEngineTest, ADueDeliveryOfAPausedWebhookIsParkedNotSent) {
+  const std::string webhook = CreateWebhook("paused");
+  const std::string event = Publish();
+  ASSERT_TRUE(backend_->webhooks()
+                  .Update("acme", webhook,
+                          [](domain::WebhookRecord& record) {
+                            record.set_enabled(false);
+                            return absl::OkStatus();
+                          })
+                  .ok());
+  StartEngine(EngineOptions{});
+
+  ASSERT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kHeld; }));
+  EXPECT_THAT(http_.sent(), IsEmpty());
+}
 
 // Released deliveries are due at their publish time, before the scan floor.
 // Those that do not fit in memory at once must still be found by the next
 // scans, not only by the full walk once a minute.
-TEST_F(DeliveryEngineTest, ReleasedBacklogLargerThanTheQueueIsSentPromptly) {
+TEST_F(DeliveryEngineTest, AReleasedBacklogLargerThanMemoryIsSentPromptly) {
   EngineOptions options;
   options.max_queued = 8;  // at most 2 waiting per webhook
   options.max_in_flight_per_webhook = 1;
-  options.rescan_interval = absl::Milliseconds(20);
   StartEngine(std::move(options));
-
-  const std::string id = CreateWebhook(/*enabled=*/false);
+  const std::string webhook = CreateWebhook("backlog", /*enabled=*/false);
   constexpr int kHeld = 10;
   for (int i = 0; i < kHeld; ++i) Publish();
-  // Later scans start well after the publish times.
-  clock_.Advance(absl::Minutes(1));
-  absl::SleepFor(absl::Milliseconds(200));
+  clock_.Advance(absl::Minutes(1));  // later scans start well after the publishes
+  engine_->Wake();
 
-  auto resumed = storage_->webhooks().Update("acme", id, [](storage::WebhookRecord& webhook) {
-    webhook.set_enabled(true);
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(resumed.ok()) << resumed.status();
-  EXPECT_TRUE(http_.WaitForSent(kHeld, absl::Seconds(10)));
+  ASSERT_TRUE(backend_->webhooks()
+                  .Update("acme", webhook,
+                          [](domain::WebhookRecord& record) {
+                            record.set_enabled(true);
+                            return absl::OkStatus();
+                          })
+                  .ok());
+
+  for (int i = 1; i <= kHeld; ++i) {
+    ASSERT_TRUE(http_.WaitForSent(i)) << i;
+    http_.AnswerStatus(i, 200);
+  }
 }
 
 }  // namespace

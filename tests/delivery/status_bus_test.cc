@@ -15,7 +15,8 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/storage/storage.h"
+#include "service/storage/backend.h"
+#include "service/storage/rocksdb/backend.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -52,7 +53,7 @@ class BusForwarder : public storage::UpdateListener {
  public:
   void OnDeliveryUpdate(const DeliveryUpdate& update) override {
     absl::MutexLock lock(&mu_);
-    if (bus_ != nullptr) bus_->Publish(update);
+    if (bus_ != nullptr) bus_->OnDeliveryUpdate(update);
     seen_.push_back(update);
   }
   void set_bus(StatusBus* bus) {
@@ -73,14 +74,14 @@ class BusForwarder : public storage::UpdateListener {
 class StatusBusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StorageOptions options;
+    storage::rocks::RocksDbOptions options;
     options.data_dir = dir_.Child("db");
     // Tests check logic, not durability; skipping fsync keeps them fast.
     options.sync_writes = false;
-    auto opened = storage::Storage::Open(options, clock_);
+    auto opened = storage::rocks::OpenRocksDbBackend(options, clock_, /*observer=*/nullptr);
     ASSERT_TRUE(opened.ok()) << opened.status();
     storage_ = *std::move(opened);
-    storage_->SetUpdateListener(&forwarder_);
+    storage_->updates().AddListener(&forwarder_);
   }
 
   void TearDown() override {
@@ -89,7 +90,7 @@ class StatusBusTest : public ::testing::Test {
 
   // A bus that hears every update committed from now on.
   StatusBus& NewBus(size_t ring_capacity) {
-    bus_ = std::make_unique<StatusBus>(storage_->events(), storage_->next_update_sequence() - 1,
+    bus_ = std::make_unique<StatusBus>(storage_->updates(), storage_->updates().LastSequence(),
                                        ring_capacity);
     forwarder_.set_bus(bus_.get());
     return *bus_;
@@ -97,7 +98,7 @@ class StatusBusTest : public ::testing::Test {
 
   // Creates an enabled webhook of kAccount for every event type.
   void CreateWebhook() {
-    storage::WebhookRecord webhook;
+    domain::WebhookRecord webhook;
     webhook.set_account(kAccount);
     webhook.set_display_name("Channel manager");
     webhook.set_url("https://example.com/hook");
@@ -135,24 +136,24 @@ class StatusBusTest : public ::testing::Test {
   TempDir dir_;
   FakeClock clock_;
   BusForwarder forwarder_;
-  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<storage::StorageBackend> storage_;
   // Destroyed first; TearDown has stopped the writes that publish to it.
   std::unique_ptr<StatusBus> bus_;
 };
 
 TEST_F(StatusBusTest, LastSequenceStartsAtTheLogsNewestAndFollowsPublish) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/41);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/41);
   EXPECT_EQ(bus.last_sequence(), 41u);
 
-  bus.Publish(Update(42));
+  bus.OnDeliveryUpdate(Update(42));
 
   EXPECT_EQ(bus.last_sequence(), 42u);
 }
 
 TEST_F(StatusBusTest, ReadsUpdatesAfterTheCursorInOrderFromTheRing) {
   // The store is empty: everything read comes from the ring.
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
-  for (uint64_t sequence = 1; sequence <= 5; ++sequence) bus.Publish(Update(sequence));
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  for (uint64_t sequence = 1; sequence <= 5; ++sequence) bus.OnDeliveryUpdate(Update(sequence));
 
   auto all = bus.Read(0, 100);
   ASSERT_TRUE(all.ok()) << all.status();
@@ -169,13 +170,13 @@ TEST_F(StatusBusTest, ReadsUpdatesAfterTheCursorInOrderFromTheRing) {
 }
 
 TEST_F(StatusBusTest, ReadAtOrAfterTheNewestIsEmpty) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   auto nothing_yet = bus.Read(0, 10);
   ASSERT_TRUE(nothing_yet.ok()) << nothing_yet.status();
   EXPECT_THAT(*nothing_yet, IsEmpty());
 
-  bus.Publish(Update(1));
-  bus.Publish(Update(2));
+  bus.OnDeliveryUpdate(Update(1));
+  bus.OnDeliveryUpdate(Update(2));
 
   auto at_last = bus.Read(2, 10);
   ASSERT_TRUE(at_last.ok()) << at_last.status();
@@ -250,9 +251,9 @@ TEST_F(StatusBusTest, ReadAfterPurgedUpdatesIsOutOfRange) {
   clock_.Advance(absl::Hours(2));
   ASSERT_NO_FATAL_FAILURE(PublishEvents(3));  // start+4 .. start+6, ring: +5 +6
 
-  auto purged = storage_->events().PurgeOlderThan(clock_.Now() - absl::Hours(1), 100);
+  auto purged = storage_->retention().PurgeOlderThan(clock_.Now() - absl::Hours(1), 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
-  ASSERT_EQ(*purged, 3);
+  ASSERT_EQ(purged->events, 3);
 
   for (uint64_t after : {start, start + 1, start + 2}) {
     auto gone = bus.Read(after, 100);
@@ -278,7 +279,7 @@ TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
   uint64_t second_saw = 0;
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     first_saw = bus.last_sequence();
@@ -288,8 +289,8 @@ TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
     second_saw = bus.last_sequence();
   });
 
-  bus.Publish(Update(1));
-  bus.Publish(Update(2));
+  bus.OnDeliveryUpdate(Update(1));
+  bus.OnDeliveryUpdate(Update(2));
 
   absl::MutexLock lock(&mu);
   auto both_saw_2 = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
@@ -303,7 +304,7 @@ TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
   std::vector<uint64_t> read;
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     auto updates = bus.Read(read.empty() ? 0 : read.back(), 10);
@@ -311,8 +312,8 @@ TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
     for (const auto& update : *updates) read.push_back(update.sequence);
   });
 
-  bus.Publish(Update(1));
-  bus.Publish(Update(2));
+  bus.OnDeliveryUpdate(Update(1));
+  bus.OnDeliveryUpdate(Update(2));
 
   absl::MutexLock lock(&mu);
   auto read_both = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return read.size() >= 2; };
@@ -326,7 +327,7 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
   int dropped = 0;
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     kept_saw = bus.last_sequence();
@@ -335,7 +336,7 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
     absl::MutexLock lock(&mu);
     ++dropped;
   });
-  bus.Publish(Update(1));
+  bus.OnDeliveryUpdate(Update(1));
   {
     absl::MutexLock lock(&mu);
     auto dropped_woken = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return dropped > 0; };
@@ -348,7 +349,7 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
     absl::MutexLock lock(&mu);
     dropped_at_unsubscribe = dropped;
   }
-  bus.Publish(Update(2));
+  bus.OnDeliveryUpdate(Update(2));
 
   absl::MutexLock lock(&mu);
   auto kept_saw_2 = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return kept_saw == 2; };
@@ -357,7 +358,7 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
 }
 
 TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   absl::Notification wake_started;
   absl::Notification release_wake;
   std::atomic<bool> wake_finished{false};
@@ -366,7 +367,7 @@ TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
     release_wake.WaitForNotification();
     wake_finished = true;
   });
-  std::thread publisher([&] { bus.Publish(Update(1)); });
+  std::thread publisher([&] { bus.OnDeliveryUpdate(Update(1)); });
   const bool started = wake_started.WaitForNotificationWithTimeout(absl::Seconds(30));
 
   // Whenever Unsubscribe returns, the wake-up must be over.
@@ -381,11 +382,11 @@ TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
 
   EXPECT_TRUE(started);
   EXPECT_TRUE(finished_when_unsubscribed);
-  bus.Publish(Update(2));  // would Notify wake_started twice (a crash) if still subscribed
+  bus.OnDeliveryUpdate(Update(2));  // would Notify wake_started twice (a crash) if still subscribed
 }
 
 TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   const int a = bus.Subscribe([] {});
   const int b = bus.Subscribe([] {});
   bus.Unsubscribe(a);
@@ -402,7 +403,7 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
   bool closed_when_woken = false;
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   bus.Subscribe([&] {
     absl::MutexLock lock(&mu);
     closed_when_woken = bus.closed();
@@ -417,8 +418,8 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
 }
 
 TEST_F(StatusBusTest, ReadStillWorksAfterClose) {
-  StatusBus bus(storage_->events(), /*last_sequence=*/0);
-  bus.Publish(Update(1));
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  bus.OnDeliveryUpdate(Update(1));
   bus.Close();
 
   auto updates = bus.Read(0, 10);

@@ -1,0 +1,189 @@
+#include "service/delivery/dispatch_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace wink::webhooks::delivery {
+
+DispatchQueue::DispatchQueue(DispatchLimits limits)
+    : limits_(limits), max_waiting_per_webhook_(std::max(1, limits.max_queued / 4)) {}
+
+std::string DispatchQueue::Key(absl::string_view webhook_id, absl::string_view event_id) {
+  return absl::StrCat(webhook_id, "/", event_id);
+}
+
+bool DispatchQueue::Knows(absl::string_view webhook_id, absl::string_view event_id) const {
+  return known_.contains(Key(webhook_id, event_id));
+}
+
+DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due) {
+  std::string key = Key(due.webhook_id, due.event_id);
+  if (known_.contains(key)) return Offer::kKnown;
+  WebhookQueue& queue = queues_[due.webhook_id];
+  if (queue.limit == 0) queue.limit = limits_.max_in_flight_per_webhook;
+  if (static_cast<int>(queue.waiting.size()) >= max_waiting_per_webhook_) {
+    // Left on disk; a scan takes it once this webhook's queue has room. One
+    // webhook's backlog never takes everyone's memory.
+    queue.overflowed = true;
+    return Offer::kWebhookFull;
+  }
+  if (static_cast<int>(known_.size()) >= limits_.max_queued) {
+    const size_t fair_share = limits_.max_queued / queues_.size();
+    if (queue.waiting.size() >= fair_share || !EvictFromLongestQueue(due.webhook_id, fair_share)) {
+      memory_full_ = true;
+      // Do not keep an empty queue for a webhook that got nothing in.
+      if (queue.waiting.empty() && queue.in_flight == 0 && !queue.overflowed &&
+          queue.limit >= limits_.max_in_flight_per_webhook) {
+        queues_.erase(due.webhook_id);
+      }
+      return Offer::kMemoryFull;
+    }
+  }
+  known_.emplace(std::move(key), Flight{});
+  queue.waiting.push_back(due);
+  MarkReady(due.webhook_id, queue);
+  return Offer::kQueued;
+}
+
+bool DispatchQueue::EvictFromLongestQueue(const std::string& except, size_t fair_share) {
+  WebhookQueue* longest = nullptr;
+  for (auto& [webhook_id, queue] : queues_) {
+    if (webhook_id == except) continue;
+    if (longest == nullptr || queue.waiting.size() > longest->waiting.size()) longest = &queue;
+  }
+  if (longest == nullptr || longest->waiting.size() <= fair_share) return false;
+  // Only waiting (never sent) deliveries are given back: their due entries
+  // are still on disk, and a later scan takes them again.
+  const storage::DueDelivery& victim = longest->waiting.back();
+  known_.erase(Key(victim.webhook_id, victim.event_id));
+  longest->waiting.pop_back();
+  longest->overflowed = true;
+  return true;
+}
+
+void DispatchQueue::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
+  if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit) {
+    queue.in_ready_list = true;
+    ready_.push_back(webhook_id);
+  }
+}
+
+std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
+  while (!ready_.empty() && in_flight_ < limits_.max_in_flight) {
+    const std::string webhook_id = std::move(ready_.front());
+    ready_.pop_front();
+    auto it = queues_.find(webhook_id);
+    if (it == queues_.end()) continue;
+    WebhookQueue& queue = it->second;
+    queue.in_ready_list = false;
+    // (Its limit may have dropped since it was listed.)
+    if (queue.waiting.empty() || queue.in_flight >= queue.limit) continue;
+    storage::DueDelivery due = std::move(queue.waiting.front());
+    queue.waiting.pop_front();
+    ++queue.in_flight;
+    ++in_flight_;
+    known_[Key(webhook_id, due.event_id)].holds_slot = true;
+    if (queue.overflowed && static_cast<int>(queue.waiting.size()) < max_waiting_per_webhook_ / 2) {
+      // Refill from disk what did not fit before.
+      queue.overflowed = false;
+      refill_wanted_ = true;
+    }
+    MarkReady(webhook_id, queue);
+    return due;
+  }
+  return std::nullopt;
+}
+
+bool DispatchQueue::Sent(const storage::DueDelivery& due, uint64_t request_id) {
+  auto it = known_.find(Key(due.webhook_id, due.event_id));
+  if (it == known_.end()) return false;
+  it->second.request_id = request_id;
+  it->second.sent = true;
+  return it->second.cancel_requested;
+}
+
+bool DispatchQueue::CancelRequested(const storage::DueDelivery& due) const {
+  auto it = known_.find(Key(due.webhook_id, due.event_id));
+  return it != known_.end() && it->second.cancel_requested;
+}
+
+void DispatchQueue::ExchangeEnded(const storage::DueDelivery& due, bool receiver_answered) {
+  auto queue = queues_.find(due.webhook_id);
+  if (queue != queues_.end()) {
+    // A receiver that does not answer gets one request at a time until it
+    // answers again, so a few dead endpoints cannot sit on every global slot.
+    queue->second.limit = receiver_answered ? std::min(queue->second.limit * 2,
+                                                       limits_.max_in_flight_per_webhook)
+                                            : 1;
+  }
+  ReleaseSlot(due);
+}
+
+void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
+  auto flight = known_.find(Key(due.webhook_id, due.event_id));
+  if (flight == known_.end() || !flight->second.holds_slot) return;
+  flight->second.holds_slot = false;
+  --in_flight_;
+  auto it = queues_.find(due.webhook_id);
+  if (it == queues_.end()) return;
+  WebhookQueue& queue = it->second;
+  --queue.in_flight;
+  // A queue that remembers a reduced limit stays, so a dead endpoint does not
+  // get its full share back by going idle.
+  if (queue.in_flight == 0 && queue.waiting.empty() && !queue.overflowed &&
+      queue.limit >= limits_.max_in_flight_per_webhook) {
+    queues_.erase(it);
+  } else {
+    MarkReady(due.webhook_id, queue);
+  }
+}
+
+void DispatchQueue::Forget(const storage::DueDelivery& due) {
+  ReleaseSlot(due);
+  known_.erase(Key(due.webhook_id, due.event_id));
+  // Memory was full when something was due: look again once half is free.
+  if (memory_full_ && static_cast<int>(known_.size()) < limits_.max_queued / 2) {
+    refill_wanted_ = true;
+  }
+}
+
+std::vector<uint64_t> DispatchQueue::CancelWebhook(absl::string_view webhook_id) {
+  std::vector<uint64_t> on_the_wire;
+  const std::string prefix = absl::StrCat(webhook_id, "/");
+  for (auto& [key, flight] : known_) {
+    if (!absl::StartsWith(key, prefix)) continue;
+    flight.cancel_requested = true;
+    if (flight.sent) on_the_wire.push_back(flight.request_id);
+  }
+  return on_the_wire;
+}
+
+std::optional<uint64_t> DispatchQueue::CancelDelivery(absl::string_view webhook_id,
+                                                      absl::string_view event_id) {
+  auto it = known_.find(Key(webhook_id, event_id));
+  if (it == known_.end()) return std::nullopt;
+  it->second.cancel_requested = true;
+  if (!it->second.sent) return std::nullopt;
+  return it->second.request_id;
+}
+
+void DispatchQueue::ScanStarted() {
+  memory_full_ = false;
+  refill_wanted_ = false;
+}
+
+int DispatchQueue::waiting() const {
+  size_t waiting = 0;
+  for (const auto& [webhook_id, queue] : queues_) waiting += queue.waiting.size();
+  return static_cast<int>(waiting);
+}
+
+int DispatchQueue::LimitOf(absl::string_view webhook_id) const {
+  auto it = queues_.find(webhook_id);
+  return it == queues_.end() ? limits_.max_in_flight_per_webhook : it->second.limit;
+}
+
+}  // namespace wink::webhooks::delivery

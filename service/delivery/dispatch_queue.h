@@ -1,0 +1,131 @@
+// The delivery engine's in-memory scheduling: which due deliveries wait in
+// memory, per webhook, which one is sent next, and what is on the wire.
+// No threads, no I/O and no clock: the engine calls it under its lock, and
+// tests drive it directly.
+//
+// Isolation rules kept here:
+//   - Round-robin: webhooks with work and a free slot take turns, one
+//     delivery per turn, so a webhook with a backlog cannot starve the rest.
+//   - Limits: at most `max_in_flight` requests overall and a webhook's own
+//     limit each (max_in_flight_per_webhook, or 1 while its receiver does not
+//     answer: the unresponsive-receiver rule; any HTTP answer doubles it back).
+//   - Memory: at most `max_queued` deliveries known (waiting, in flight or
+//     being recorded), a quarter of that waiting for one webhook. When memory
+//     is full, a webhook below its fair share takes the place of the newest
+//     waiting delivery of the longest queue (which stays due on disk), so a
+//     few webhooks with big backlogs cannot shut the others out.
+//   - Cancellation: a deleted webhook's deliveries are marked, and the
+//     requests already on the wire are handed back to be aborted.
+// Not thread-safe.
+#ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
+#define WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "service/storage/due_queue.h"
+
+namespace wink::webhooks::delivery {
+
+struct DispatchLimits {
+  int max_in_flight = 256;
+  int max_in_flight_per_webhook = 16;
+  int max_queued = 50000;
+};
+
+class DispatchQueue {
+ public:
+  explicit DispatchQueue(DispatchLimits limits);
+
+  enum class Offer {
+    kQueued,       // waits in memory for a slot
+    kKnown,        // already in memory (waiting, on the wire or being recorded)
+    kWebhookFull,  // its webhook's queue is full: left on disk
+    kMemoryFull,   // memory is full and nothing could make room: left on disk
+  };
+  // Takes a due delivery into memory, if it fits.
+  Offer Add(const storage::DueDelivery& due);
+
+  // Whether the delivery is in memory (a scan skips it).
+  bool Knows(absl::string_view webhook_id, absl::string_view event_id) const;
+
+  // The next delivery to send, by the rules above, or nullopt when none may
+  // go now. It holds a slot until ExchangeEnded (or Forget).
+  std::optional<storage::DueDelivery> NextToSend();
+
+  // The delivery's request is on the wire as `request_id`. Returns true if
+  // it must be aborted at once: its webhook was deleted meanwhile.
+  bool Sent(const storage::DueDelivery& due, uint64_t request_id);
+
+  // Whether the delivery's webhook was deleted since it was taken.
+  bool CancelRequested(const storage::DueDelivery& due) const;
+
+  // The delivery's HTTP exchange ended; its slot is free. `receiver_answered`
+  // is false when the receiver timed out or refused the connection (the
+  // unresponsive-receiver rule).
+  void ExchangeEnded(const storage::DueDelivery& due, bool receiver_answered);
+
+  // The delivery's result is durable (or failed to be; it stays due on disk
+  // then): it leaves memory, and a later scan may take it again.
+  void Forget(const storage::DueDelivery& due);
+
+  // The webhook was deleted: marks its deliveries in memory and returns the
+  // requests on the wire to it, to be aborted.
+  std::vector<uint64_t> CancelWebhook(absl::string_view webhook_id);
+  // One delivery was cancelled: marks it; returns its request if on the wire.
+  std::optional<uint64_t> CancelDelivery(absl::string_view webhook_id, absl::string_view event_id);
+
+  // True when deliveries were left on disk that would now fit (a webhook's
+  // full queue drained to half, or memory that was full is half free): the
+  // engine should scan the due queue again. Cleared by ScanStarted.
+  bool WantsRefill() const { return refill_wanted_; }
+  void ScanStarted();
+
+  // Requests holding a slot now.
+  int in_flight() const { return in_flight_; }
+  // Deliveries waiting in memory for a slot.
+  int waiting() const;
+  // A webhook's current in-flight limit (max_in_flight_per_webhook unless
+  // its receiver stopped answering); for tests.
+  int LimitOf(absl::string_view webhook_id) const;
+
+ private:
+  struct WebhookQueue {
+    std::deque<storage::DueDelivery> waiting;
+    int in_flight = 0;
+    int limit = 0;
+    bool in_ready_list = false;
+    // Due deliveries were left on disk because `waiting` was full.
+    bool overflowed = false;
+  };
+  // A delivery the engine has taken: waiting, on the wire, or being recorded.
+  struct Flight {
+    bool holds_slot = false;
+    bool sent = false;
+    uint64_t request_id = 0;
+    bool cancel_requested = false;
+  };
+
+  static std::string Key(absl::string_view webhook_id, absl::string_view event_id);
+  void MarkReady(const std::string& webhook_id, WebhookQueue& queue);
+  bool EvictFromLongestQueue(const std::string& except, size_t fair_share);
+  void ReleaseSlot(const storage::DueDelivery& due);
+
+  const DispatchLimits limits_;
+  const int max_waiting_per_webhook_;
+  absl::flat_hash_map<std::string, WebhookQueue> queues_;
+  std::deque<std::string> ready_;
+  absl::flat_hash_map<std::string, Flight> known_;
+  int in_flight_ = 0;
+  bool memory_full_ = false;
+  bool refill_wanted_ = false;
+};
+
+}  // namespace wink::webhooks::delivery
+
+#endif  // WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_

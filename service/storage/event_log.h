@@ -1,0 +1,95 @@
+// Events: what publishing and the API's event methods need of storage.
+//
+// A publish is one atomic, durable write: the event, its idempotency entry,
+// and one delivery per matching webhook of the account as the webhooks are
+// at that write (domain::Publish: PENDING and due now for an enabled
+// webhook, HELD for a paused one), each with its update-log entry.
+// Publishes are asynchronous: `done` runs once the write is durable (or
+// failed), on a storage thread, and must not block. Implementations are
+// thread-safe.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "service/domain/states.h"
+
+namespace wink::webhooks::storage {
+
+using ::wink::webhooks::domain::DeliveryRecord;
+using ::wink::webhooks::domain::EventRecord;
+
+struct PublishRequest {
+  std::string account;
+  std::string event_type;
+  // A valid JSON object (checked by the caller).
+  std::string data_json;
+  // Empty: no deduplication.
+  std::string idempotency_key;
+  // Identifies the request's content; a replay must carry the same one.
+  std::string request_fingerprint;
+  // How long `idempotency_key` is remembered.
+  absl::Duration idempotency_retention = absl::Hours(24);
+};
+
+struct PublishResult {
+  EventRecord event;
+  // One per matching webhook, as created (or, on a replay, as they are now).
+  std::vector<DeliveryRecord> deliveries;
+  // True when the idempotency key matched an earlier publish.
+  bool replayed = false;
+};
+
+// A page of events. A filtered page may hold fewer entries than asked for
+// (scans stop after kScanFactor times the page size); only an empty
+// `continue_from` means the end.
+struct EventPage {
+  std::vector<EventRecord> events;
+  // Pass as `before_event_id` for the next page; empty at the end.
+  std::string continue_from;
+};
+
+// How many records a filtered list reads per entry it may return.
+inline constexpr int kScanFactor = 100;
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  // Publishes one event (see above). With a known, unexpired
+  // `idempotency_key` it returns the first event and its deliveries as they
+  // are now (replayed = true) and writes nothing. Errors: INVALID_ARGUMENT
+  // "idempotency_key: ..." when the key was used for a different event;
+  // RESOURCE_EXHAUSTED when storage is too far behind to take more.
+  virtual void Publish(PublishRequest request,
+                       std::function<void(absl::StatusOr<PublishResult>)> done) = 0;
+
+  // Publishes `requests` in order as one write: all become durable together,
+  // or none does (the first error rolls the batch back). Each behaves as
+  // Publish; results are in request order. With `index_errors`, an error
+  // names the request, "requests[3].idempotency_key: ...". Requests must not
+  // share an idempotency key (the caller checks).
+  virtual void PublishBatch(
+      std::vector<PublishRequest> requests, bool index_errors,
+      std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) = 0;
+
+  // NOT_FOUND if the account has no such event.
+  virtual absl::StatusOr<EventRecord> GetEvent(absl::string_view account,
+                                               absl::string_view event_id) = 0;
+
+  // Up to `limit` events of `account`, newest first, older than
+  // `before_event_id` (empty: the newest), of `event_type` (empty: all).
+  virtual absl::StatusOr<EventPage> ListEvents(absl::string_view account,
+                                               absl::string_view before_event_id,
+                                               absl::string_view event_type, int limit) = 0;
+};
+
+}  // namespace wink::webhooks::storage
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_

@@ -1,0 +1,28 @@
+// What storage reports about itself, to whoever watches (the server feeds
+// it to the Prometheus metrics). Storage depends on nothing above it: it is
+// handed an observer instead of reaching for the metrics module.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_OBSERVER_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_OBSERVER_H_
+
+#include "absl/time/time.h"
+#include "service/domain/states.h"
+
+namespace wink::webhooks::storage {
+
+// Called on storage threads: implementations must be thread-safe and quick.
+class StorageObserver {
+ public:
+  virtual ~StorageObserver() = default;
+
+  // A group of `operations` writes was committed (or failed to) in
+  // `duration`.
+  virtual void OnCommit(int operations, absl::Duration duration) {}
+
+  // A delivery entered the final `state` (SUCCEEDED, FAILED or CANCELLED),
+  // once per transition, after the change is durable.
+  virtual void OnDeliveryFinished(domain::DeliveryStateRecord state) {}
+};
+
+}  // namespace wink::webhooks::storage
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_OBSERVER_H_

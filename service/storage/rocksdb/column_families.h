@@ -1,0 +1,42 @@
+// The column-family registry: every column family of the database, in the
+// one order they are opened. Append new families at the end; never reorder
+// or remove one (existing databases store them by name, and code indexes
+// handles by this enum).
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_COLUMN_FAMILIES_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_COLUMN_FAMILIES_H_
+
+#include <array>
+
+#include "absl/strings/string_view.h"
+
+namespace wink::webhooks::storage::rocks {
+
+enum class ColumnFamily : int {
+  kDefault = 0,        // schema marker and other singletons
+  kWebhooks,           // (account, webhook id) -> WebhookRecord
+  kEvents,             // (account, event id) -> event record
+  kIdempotency,        // (account, kind, key) -> IdempotencyRecord
+  kDeliveries,         // (webhook id, event id) -> delivery record
+  kDeliveriesByEvent,  // (event id, webhook id) -> empty
+  kHeld,               // (webhook id, event id) -> empty: held while paused
+  kAttempts,           // (webhook id, event id, attempt) -> attempt record
+  kDue,                // (next attempt time, webhook id, event id) -> empty
+  kUpdates,            // (sequence number) -> delivery status update
+};
+
+inline constexpr int kColumnFamilyCount = 10;
+
+// Names as stored in RocksDB, indexed by ColumnFamily.
+inline constexpr std::array<absl::string_view, kColumnFamilyCount> kColumnFamilyNames = {
+    "default",  // RocksDB's own name for the default family
+    "webhooks", "events",   "idempotency", "deliveries", "deliveries_by_event",
+    "held",     "attempts", "due",         "updates",
+};
+
+inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {
+  return kColumnFamilyNames[static_cast<int>(cf)];
+}
+
+}  // namespace wink::webhooks::storage::rocks
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_COLUMN_FAMILIES_H_

@@ -1,0 +1,268 @@
+// RocksDbDeliveryLedger: column families `deliveries`, `deliveries_by_event`,
+// `attempts`, and the queue entries (`due`, `held`) StageTransition keeps.
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/common/status_macros.h"
+#include "service/domain/webhook_lifecycle.h"
+#include "service/storage/records.h"
+#include "service/storage/rocksdb/delivery_writes.h"
+#include "service/storage/rocksdb/keys.h"
+#include "service/storage/rocksdb/stores.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+absl::Status DeliveryNotFound(absl::string_view webhook_id, absl::string_view event_id) {
+  return absl::NotFoundError(
+      absl::StrCat("delivery of event ", event_id, " to webhook ", webhook_id, " not found"));
+}
+
+}  // namespace
+
+absl::StatusOr<DeliveryRecord> RocksDbDeliveryLedger::ReadDelivery(absl::string_view webhook_id,
+                                                                   absl::string_view event_id) {
+  auto stored = context_.db.Get(ColumnFamily::kDeliveries, DeliveryKey(webhook_id, event_id));
+  if (absl::IsNotFound(stored.status())) return DeliveryNotFound(webhook_id, event_id);
+  WINK_RETURN_IF_ERROR(stored.status());
+  DeliveryRecord delivery;
+  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kDeliveryRecordVersion, "delivery", delivery));
+  return delivery;
+}
+
+absl::StatusOr<DeliveryRecord> RocksDbDeliveryLedger::GetDelivery(absl::string_view account,
+                                                                  absl::string_view webhook_id,
+                                                                  absl::string_view event_id) {
+  WINK_ASSIGN_OR_RETURN(DeliveryRecord delivery, ReadDelivery(webhook_id, event_id));
+  if (delivery.account() != account) return DeliveryNotFound(webhook_id, event_id);
+  return delivery;
+}
+
+absl::StatusOr<std::vector<AttemptRecord>> RocksDbDeliveryLedger::ListAttempts(
+    absl::string_view webhook_id, absl::string_view event_id) {
+  PrefixIterator it(context_.db, ColumnFamily::kAttempts, DeliveryKey(webhook_id, event_id));
+  std::vector<AttemptRecord> attempts;
+  for (it->Seek(it.prefix()); it->Valid(); it->Next()) {
+    AttemptRecord attempt;
+    WINK_RETURN_IF_ERROR(
+        DecodeRecord(View(it->value()), kAttemptRecordVersion, "attempt", attempt));
+    attempts.push_back(std::move(attempt));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing attempts"));
+  return attempts;
+}
+
+absl::StatusOr<DeliveryPage> RocksDbDeliveryLedger::ListDeliveriesOfWebhook(
+    absl::string_view account, absl::string_view webhook_id, absl::string_view after_event_id,
+    int state, int limit) {
+  PrefixIterator it(context_.db, ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id));
+  it.SeekPast(after_event_id.empty() ? "" : DeliveryKey(webhook_id, after_event_id));
+  DeliveryPage page;
+  int scanned = 0;
+  std::string last_scanned;
+  for (; it->Valid(); it->Next()) {
+    if (static_cast<int>(page.deliveries.size()) == limit || scanned == limit * kScanFactor) {
+      page.continue_from = last_scanned;
+      break;
+    }
+    ++scanned;
+    DeliveryRecord delivery;
+    WINK_RETURN_IF_ERROR(
+        DecodeRecord(View(it->value()), kDeliveryRecordVersion, "delivery", delivery));
+    // All deliveries of a webhook belong to its account: one foreign record
+    // means a foreign webhook.
+    if (delivery.account() != account) return DeliveryPage{};
+    last_scanned = delivery.event_id();
+    if (state != 0 && delivery.state() != state) continue;
+    page.deliveries.push_back(std::move(delivery));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing deliveries"));
+  return page;
+}
+
+absl::StatusOr<DeliveryPage> RocksDbDeliveryLedger::ListDeliveriesOfEvent(
+    absl::string_view account, absl::string_view event_id, absl::string_view after_webhook_id,
+    int state, int limit) {
+  PrefixIterator it(context_.db, ColumnFamily::kDeliveriesByEvent,
+                    DeliveryByEventKeyPrefix(event_id));
+  it.SeekPast(after_webhook_id.empty() ? "" : DeliveryByEventKey(event_id, after_webhook_id));
+  DeliveryPage page;
+  int scanned = 0;
+  std::string last_scanned;
+  for (; it->Valid(); it->Next()) {
+    if (static_cast<int>(page.deliveries.size()) == limit || scanned == limit * kScanFactor) {
+      page.continue_from = last_scanned;
+      break;
+    }
+    ++scanned;
+    KeyReader reader(View(it->key()));
+    absl::string_view stored_event, webhook_id;
+    if (!reader.Str(&stored_event) || !reader.Str(&webhook_id)) continue;
+    last_scanned = std::string(webhook_id);
+    auto delivery = ReadDelivery(webhook_id, event_id);
+    if (absl::IsNotFound(delivery.status())) continue;
+    WINK_RETURN_IF_ERROR(delivery.status());
+    if (delivery->account() != account) return DeliveryPage{};
+    if (state != 0 && delivery->state() != state) continue;
+    page.deliveries.push_back(*std::move(delivery));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing deliveries"));
+  return page;
+}
+
+absl::StatusOr<DeliveryRecord> RocksDbDeliveryLedger::RetryNow(absl::string_view account,
+                                                               absl::string_view webhook_id,
+                                                               absl::string_view event_id) {
+  DeliveryRecord result;
+  WINK_RETURN_IF_ERROR(context_.writer.Run([&](WriteTxn& txn) -> absl::Status {
+    WINK_ASSIGN_OR_RETURN(const std::optional<DeliveryRecord> before,
+                          ReadDeliveryIn(txn, webhook_id, event_id));
+    if (!before.has_value() || before->account() != account) {
+      return DeliveryNotFound(webhook_id, event_id);
+    }
+    WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
+                          ReadWebhookIn(txn, account, webhook_id));
+    domain::Transition retried =
+        domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
+                             domain::ManualRetry{}, context_.clock.Now());
+    WINK_RETURN_IF_ERROR(retried.status);
+    result = *retried.after;
+    result.set_version(kDeliveryRecordVersion);
+    StageTransition(txn, context_, &*before, std::move(retried));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<AttemptContext> RocksDbDeliveryLedger::LoadAttempt(absl::string_view webhook_id,
+                                                                  absl::string_view event_id) {
+  AttemptContext loaded;
+  WINK_ASSIGN_OR_RETURN(loaded.delivery, ReadDelivery(webhook_id, event_id));
+  const std::string& account = loaded.delivery.account();
+  auto webhook = context_.db.Get(ColumnFamily::kWebhooks, WebhookKey(account, webhook_id));
+  if (webhook.ok()) {
+    WINK_RETURN_IF_ERROR(
+        DecodeRecord(*webhook, kWebhookRecordVersion, "webhook", loaded.webhook.emplace()));
+  } else if (!absl::IsNotFound(webhook.status())) {
+    return webhook.status();
+  }
+  auto event = context_.db.Get(ColumnFamily::kEvents, EventKey(account, event_id));
+  if (event.ok()) {
+    WINK_RETURN_IF_ERROR(DecodeRecord(*event, kEventRecordVersion, "event", loaded.event.emplace()));
+  } else if (!absl::IsNotFound(event.status())) {
+    return event.status();
+  }
+  return loaded;
+}
+
+void RocksDbDeliveryLedger::RecordAttempt(RecordAttemptRequest request,
+                                          std::function<void(absl::Status)> done) {
+  context_.writer.Submit(
+      [this, request = std::move(request)](WriteTxn& txn) mutable -> absl::Status {
+        WINK_ASSIGN_OR_RETURN(const std::optional<DeliveryRecord> before,
+                              ReadDeliveryIn(txn, request.webhook_id, request.event_id));
+        if (!before.has_value()) return absl::OkStatus();  // purged meanwhile
+        WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
+                              ReadWebhookIn(txn, before->account(), request.webhook_id));
+        request.finished.rules = request.rules.get();
+        StageTransition(txn, context_, &*before,
+                        domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
+                                             request.finished, context_.clock.Now()));
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id,
+                                 int64_t due_time_us, std::function<void(absl::Status)> done) {
+  context_.writer.Submit(
+      [this, webhook_id = std::move(webhook_id), event_id = std::move(event_id),
+       due_time_us](WriteTxn& txn) -> absl::Status {
+        WINK_ASSIGN_OR_RETURN(const std::optional<DeliveryRecord> before,
+                              ReadDeliveryIn(txn, webhook_id, event_id));
+        const std::string due_key = DueKey(due_time_us, webhook_id, event_id);
+        if (!before.has_value()) {
+          txn.Delete(ColumnFamily::kDue, due_key);  // nothing points to it
+          return absl::OkStatus();
+        }
+        if (!domain::IsDue(before->state()) || before->next_attempt_time_us() != due_time_us) {
+          // A stale queue entry (the delivery moved on): remove it, keeping
+          // the delivery's own.
+          txn.Delete(ColumnFamily::kDue, due_key);
+          if (domain::IsDue(before->state())) {
+            txn.Put(ColumnFamily::kDue, DueKey(before->next_attempt_time_us(), webhook_id, event_id),
+                    "");
+          }
+          return absl::OkStatus();
+        }
+        // Decided on the state as of this write, not as the engine saw it: a
+        // webhook resumed since must not end up with a HELD delivery nothing
+        // would release.
+        WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
+                              ReadWebhookIn(txn, before->account(), webhook_id));
+        bool event_exists = true;
+        if (webhook.has_value() && webhook->enabled()) {
+          auto event = txn.Get(ColumnFamily::kEvents, EventKey(before->account(), event_id));
+          if (!event.ok() && !absl::IsNotFound(event.status())) return event.status();
+          event_exists = event.ok();
+        }
+        StageTransition(txn, context_, &*before,
+                        domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
+                                             domain::Park{due_time_us, event_exists},
+                                             context_.clock.Now()));
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::StatusOr<int> RocksDbDeliveryLedger::RepairInterruptedCascades() {
+  // Webhooks with held deliveries: one seek per webhook.
+  struct Candidate {
+    std::string account;
+    std::string webhook_id;
+  };
+  std::vector<Candidate> candidates;
+  {
+    std::unique_ptr<rocksdb::Iterator> it = context_.db.NewIterator(ColumnFamily::kHeld);
+    it->SeekToFirst();
+    while (it->Valid()) {
+      KeyReader reader(View(it->key()));
+      absl::string_view webhook_id, event_id;
+      if (!reader.Str(&webhook_id) || !reader.Str(&event_id)) {
+        it->Next();
+        continue;
+      }
+      auto delivery = ReadDelivery(webhook_id, event_id);
+      if (delivery.ok()) {
+        candidates.push_back(Candidate{delivery->account(), std::string(webhook_id)});
+      }
+      const std::string next = PrefixSuccessor(DeliveryKeyPrefix(webhook_id));
+      if (next.empty()) break;
+      it->Seek(next);
+    }
+    WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "scanning held deliveries"));
+  }
+  int repaired = 0;
+  for (const Candidate& candidate : candidates) {
+    WINK_RETURN_IF_ERROR(context_.writer.Run([&](WriteTxn& txn) -> absl::Status {
+      WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
+                            ReadWebhookIn(txn, candidate.account, candidate.webhook_id));
+      if (webhook.has_value() && !webhook->enabled()) return absl::OkStatus();  // held, rightly
+      // Whether an interrupted resume asked to drop them is not stored:
+      // releasing is the choice that loses nothing.
+      const domain::Cascade cascade =
+          webhook.has_value() ? domain::Cascade::kReleaseHeld : domain::Cascade::kCancelAll;
+      ++repaired;
+      return StageCascade(txn, context_, cascade, candidate.account, candidate.webhook_id,
+                          webhook.has_value() ? webhook->resume_generation() : 0);
+    }));
+  }
+  return repaired;
+}
+
+}  // namespace wink::webhooks::storage::rocks

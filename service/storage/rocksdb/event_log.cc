@@ -1,0 +1,239 @@
+// RocksDbEventLog: column families `events` and `idempotency`, and the
+// deliveries a publish creates.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "service/common/status_macros.h"
+#include "service/storage/records.h"
+#include "service/storage/rocksdb/delivery_writes.h"
+#include "service/storage/rocksdb/keys.h"
+#include "service/storage/rocksdb/stores.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+using ::wink::webhooks::internal::v1::IdempotencyRecord;
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
+  // event_types is stored sorted and de-duplicated.
+  return webhook.event_types().empty() ||
+         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(), event_type);
+}
+
+// The account's webhooks as the operation sees them.
+absl::StatusOr<std::vector<WebhookRecord>> ReadWebhooksOf(WriteTxn& txn,
+                                                          absl::string_view account) {
+  std::vector<WebhookRecord> webhooks;
+  absl::Status decode_status;
+  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(account), "",
+                                [&](absl::string_view, absl::string_view value) {
+                                  WebhookRecord webhook;
+                                  decode_status = DecodeRecord(value, kWebhookRecordVersion,
+                                                               "webhook", webhook);
+                                  if (!decode_status.ok()) return false;
+                                  webhooks.push_back(std::move(webhook));
+                                  return true;
+                                }));
+  WINK_RETURN_IF_ERROR(decode_status);
+  return webhooks;
+}
+
+// The deliveries of an event, read inside an operation (a replayed publish).
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesOfEventIn(WriteTxn& txn,
+                                                                absl::string_view event_id) {
+  std::vector<std::string> webhook_ids;
+  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kDeliveriesByEvent,
+                                DeliveryByEventKeyPrefix(event_id), "",
+                                [&](absl::string_view key, absl::string_view) {
+                                  KeyReader reader(key);
+                                  absl::string_view event, webhook;
+                                  if (reader.Str(&event) && reader.Str(&webhook)) {
+                                    webhook_ids.emplace_back(webhook);
+                                  }
+                                  return true;
+                                }));
+  std::vector<DeliveryRecord> deliveries;
+  for (const std::string& webhook_id : webhook_ids) {
+    WINK_ASSIGN_OR_RETURN(std::optional<DeliveryRecord> delivery,
+                          ReadDeliveryIn(txn, webhook_id, event_id));
+    if (delivery.has_value()) deliveries.push_back(*std::move(delivery));
+  }
+  return deliveries;
+}
+
+// One publish inside a (batch) operation; `webhooks` are the account's.
+absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const PublishRequest& request,
+                       const std::vector<WebhookRecord>& webhooks, PublishResult& result) {
+  const absl::Time now = context.clock.Now();
+  std::string idempotency_key;
+  if (!request.idempotency_key.empty()) {
+    idempotency_key =
+        IdempotencyKey(request.account, IdempotencyKind::kPublishEvent, request.idempotency_key);
+    auto stored = txn.Get(ColumnFamily::kIdempotency, idempotency_key);
+    if (stored.ok()) {
+      IdempotencyRecord earlier;
+      WINK_RETURN_IF_ERROR(
+          DecodeRecord(*stored, kIdempotencyRecordVersion, "idempotency", earlier));
+      if (absl::FromUnixMicros(earlier.expire_time_us()) > now) {
+        if (earlier.request_fingerprint() != request.request_fingerprint) {
+          return absl::InvalidArgumentError(
+              "idempotency_key: already used for a different event (type or payload "
+              "differ); use a new key for a new event");
+        }
+        WINK_ASSIGN_OR_RETURN(std::optional<EventRecord> event,
+                              ReadEventIn(txn, request.account, earlier.resource_id()));
+        // A purged event falls through and is published anew.
+        if (event.has_value()) {
+          result.event = *std::move(event);
+          WINK_ASSIGN_OR_RETURN(result.deliveries, DeliveriesOfEventIn(txn, result.event.id()));
+          result.replayed = true;
+          return absl::OkStatus();
+        }
+      }
+    } else if (!absl::IsNotFound(stored.status())) {
+      return stored.status();
+    }
+  }
+
+  EventRecord& event = result.event;
+  event.set_version(kEventRecordVersion);
+  event.set_account(request.account);
+  event.set_id(context.ids.Next(kEventIdPrefix));
+  event.set_type(request.event_type);
+  event.set_create_time_us(absl::ToUnixMicros(now));
+  event.set_data_json(request.data_json);
+  event.set_idempotency_key(request.idempotency_key);
+  event.set_watch_cursor(txn.next_update_sequence() - 1);
+  txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()), event.SerializeAsString());
+
+  const domain::Publish input{request.account, event.id(), request.event_type};
+  for (const WebhookRecord& webhook : webhooks) {
+    if (!Matches(webhook, request.event_type)) continue;
+    domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
+    created.after->set_version(kDeliveryRecordVersion);
+    result.deliveries.push_back(*created.after);
+    StageTransition(txn, context, nullptr, std::move(created));
+  }
+
+  if (!idempotency_key.empty()) {
+    IdempotencyRecord record;
+    record.set_version(kIdempotencyRecordVersion);
+    record.set_resource_id(event.id());
+    record.set_request_fingerprint(request.request_fingerprint);
+    record.set_expire_time_us(absl::ToUnixMicros(now + request.idempotency_retention));
+    txn.Put(ColumnFamily::kIdempotency, idempotency_key, record.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RocksDbEventLog::Publish(PublishRequest request,
+                              std::function<void(absl::StatusOr<PublishResult>)> done) {
+  std::vector<PublishRequest> batch;
+  batch.push_back(std::move(request));
+  PublishBatch(std::move(batch), /*index_errors=*/false,
+               [done = std::move(done)](absl::StatusOr<std::vector<PublishResult>> results) {
+                 if (!results.ok()) return done(results.status());
+                 done(std::move(results->front()));
+               });
+}
+
+void RocksDbEventLog::PublishBatch(
+    std::vector<PublishRequest> requests, bool index_errors,
+    std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {
+  auto results = std::make_shared<std::vector<PublishResult>>();
+  context_.writer.SubmitIfNotOverloaded(
+      [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
+        // The operation may be run again after a failed group; start clean.
+        results->assign(requests.size(), PublishResult());
+        // The webhooks of each account, read once per batch (a batch is
+        // normally one account).
+        absl::flat_hash_map<std::string, std::vector<WebhookRecord>> webhooks_of;
+        for (size_t i = 0; i < requests.size(); ++i) {
+          const PublishRequest& request = requests[i];
+          auto found = webhooks_of.find(request.account);
+          if (found == webhooks_of.end()) {
+            WINK_ASSIGN_OR_RETURN(std::vector<WebhookRecord> webhooks,
+                                  ReadWebhooksOf(txn, request.account));
+            found = webhooks_of.emplace(request.account, std::move(webhooks)).first;
+          }
+          absl::Status status = PublishIn(txn, context_, request, found->second, (*results)[i]);
+          if (!status.ok()) {
+            if (!index_errors) return status;
+            return absl::Status(status.code(),
+                                absl::StrCat("requests[", i, "].", status.message()));
+          }
+        }
+        return absl::OkStatus();
+      },
+      [results, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(std::move(status));
+        } else {
+          done(std::move(*results));
+        }
+      });
+}
+
+absl::StatusOr<EventRecord> RocksDbEventLog::GetEvent(absl::string_view account,
+                                                      absl::string_view event_id) {
+  auto stored = context_.db.Get(ColumnFamily::kEvents, EventKey(account, event_id));
+  if (absl::IsNotFound(stored.status())) {
+    return absl::NotFoundError(absl::StrCat("event ", event_id, " not found"));
+  }
+  WINK_RETURN_IF_ERROR(stored.status());
+  EventRecord event;
+  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kEventRecordVersion, "event", event));
+  return event;
+}
+
+absl::StatusOr<EventPage> RocksDbEventLog::ListEvents(absl::string_view account,
+                                                      absl::string_view before_event_id,
+                                                      absl::string_view event_type, int limit) {
+  const std::string prefix = EventKeyPrefix(account);
+  // Newest first: iterate backwards from just below `before_event_id` (or the
+  // end of the account's range).
+  std::unique_ptr<rocksdb::Iterator> it = context_.db.NewIterator(ColumnFamily::kEvents);
+  if (before_event_id.empty()) {
+    const std::string end = PrefixSuccessor(prefix);
+    if (end.empty()) {
+      it->SeekToLast();
+    } else {
+      it->SeekForPrev(end);
+      if (it->Valid() && View(it->key()) == end) it->Prev();
+    }
+  } else {
+    const std::string before = EventKey(account, before_event_id);
+    it->SeekForPrev(before);
+    if (it->Valid() && View(it->key()) == before) it->Prev();
+  }
+  EventPage page;
+  int scanned = 0;
+  const int max_scanned = limit * kScanFactor;
+  std::string last_scanned;
+  for (; it->Valid() && absl::StartsWith(View(it->key()), prefix); it->Prev()) {
+    if (static_cast<int>(page.events.size()) == limit || scanned == max_scanned) {
+      page.continue_from = last_scanned;
+      break;
+    }
+    ++scanned;
+    EventRecord event;
+    WINK_RETURN_IF_ERROR(DecodeRecord(View(it->value()), kEventRecordVersion, "event", event));
+    last_scanned = event.id();
+    if (!event_type.empty() && event.type() != event_type) continue;
+    page.events.push_back(std::move(event));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing events"));
+  return page;
+}
+
+}  // namespace wink::webhooks::storage::rocks

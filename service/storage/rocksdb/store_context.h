@@ -1,0 +1,30 @@
+// What the RocksDB backend's stores share. Internal to the RocksDB backend.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORE_CONTEXT_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORE_CONTEXT_H_
+
+#include "service/common/clock.h"
+#include "service/common/ids.h"
+#include "service/storage/listeners.h"
+#include "service/storage/observer.h"
+#include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/writer.h"
+
+namespace wink::webhooks::storage::rocks {
+
+// Everything here outlives the stores (the backend owns it).
+struct StoreContext {
+  Database& db;
+  // Every mutation is an operation of this one writer (writer.h).
+  Writer& writer;
+  IdGenerator& ids;
+  // Record times and the time rules are applied at.
+  const Clock& clock;
+  // Told about committed updates and deleted webhooks.
+  UpdateListeners& listeners;
+  // May be null.
+  StorageObserver* observer;
+};
+
+}  // namespace wink::webhooks::storage::rocks
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORE_CONTEXT_H_

@@ -1,0 +1,229 @@
+#include "service/storage/rocksdb/writer.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "rocksdb/comparator.h"
+#include "service/common/log.h"
+#include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/keys.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+// A group stops growing at this many operations, so one slow commit cannot
+// hold an unbounded number of callers, and at this many staged bytes.
+constexpr size_t kMaxGroupOperations = 512;
+constexpr size_t kMaxGroupBytes = 16 << 20;
+
+rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+}  // namespace
+
+absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key) {
+  std::string value;
+  const rocksdb::Status status = batch_.GetFromBatchAndDB(db_.rocksdb(), rocksdb::ReadOptions(),
+                                                          db_.handle(cf), AsSlice(key), &value);
+  if (status.IsNotFound()) return absl::NotFoundError("key not found");
+  if (!status.ok()) return FromRocksDb(status, "reading from the database");
+  return value;
+}
+
+void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
+  batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
+}
+
+void WriteTxn::Delete(ColumnFamily cf, absl::string_view key) {
+  batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+}
+
+absl::Status WriteTxn::Scan(
+    ColumnFamily cf, absl::string_view prefix, absl::string_view start,
+    const std::function<bool(absl::string_view key, absl::string_view value)>& visit) {
+  const std::string upper = PrefixSuccessor(prefix);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
+      db_.handle(cf), db_.rocksdb()->NewIterator(read_options, db_.handle(cf)), &read_options));
+  for (it->Seek(AsSlice(start.empty() ? prefix : start)); it->Valid(); it->Next()) {
+    const absl::string_view key(it->key().data(), it->key().size());
+    // The staged part of the iterator ignores the upper bound.
+    if (!absl::StartsWith(key, prefix)) break;
+    if (!visit(key, absl::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocksDb(it->status(), "scanning the database");
+}
+
+uint64_t WriteTxn::AppendUpdate(absl::string_view value) {
+  const uint64_t sequence = next_sequence_++;
+  Put(ColumnFamily::kUpdates, UpdateKey(sequence), value);
+  return sequence;
+}
+
+void WriteTxn::OnCommit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+
+Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* observer)
+    : db_(db),
+      next_sequence_(next_update_sequence),
+      observer_(observer),
+      thread_([this] { Loop(); }) {}
+
+size_t Writer::queue_length() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+Writer::~Writer() { Stop(); }
+
+void Writer::Submit(Operation op, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      queue_.push_back(Pending{std::move(op), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("the server is shutting down"));
+}
+
+void Writer::SubmitUnlessStopping(Operation op, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(op), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("the server is shutting down"));
+}
+
+void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_ && queue_.size() < kMaxQueuedAdmissions) {
+      queue_.push_back(Pending{std::move(op), std::move(done)});
+      return;
+    }
+    refused = stopped_ ? absl::UnavailableError("the server is shutting down")
+                       : absl::ResourceExhaustedError(
+                             "the server is overloaded (storage is behind); retry with backoff");
+  }
+  done(std::move(refused));
+}
+
+absl::Status Writer::Run(Operation op) {
+  absl::Notification finished;
+  absl::Status result;
+  Submit(std::move(op), [&](absl::Status status) {
+    result = std::move(status);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+uint64_t Writer::next_update_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return next_sequence_;
+}
+
+void Writer::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      // Another caller is stopping (or has stopped) it; wait for the thread.
+      mu_.Await(absl::Condition(&stopped_));
+      return;
+    }
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void Writer::Loop() {
+  std::vector<Pending> group;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]()
+                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      mu_.Await(absl::Condition(&has_work));
+      if (queue_.empty()) {
+        stopped_ = true;
+        return;
+      }
+      while (!queue_.empty() && group.size() < kMaxGroupOperations) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void Writer::CommitGroup(std::vector<Pending>& group) {
+  uint64_t next_sequence;
+  {
+    absl::MutexLock lock(&mu_);
+    next_sequence = next_sequence_;
+  }
+  const uint64_t group_start_sequence = next_sequence;
+  // overwrite_key: later writes to a key in the group replace earlier ones,
+  // which GetFromBatchAndDB needs to return the latest value.
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  std::vector<absl::Status> results(group.size());
+  std::vector<std::vector<std::function<void()>>> hooks(group.size());
+  size_t ran = 0;
+  for (; ran < group.size(); ++ran) {
+    if (batch.GetWriteBatch()->GetDataSize() > kMaxGroupBytes) break;
+    batch.SetSavePoint();
+    const uint64_t sequence_before = next_sequence;
+    WriteTxn txn(*this, db_, batch, next_sequence);
+    results[ran] = group[ran].op(txn);
+    if (results[ran].ok()) {
+      hooks[ran] = std::move(txn.hooks_);
+    } else {
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      next_sequence = sequence_before;
+    }
+  }
+  // Operations that did not fit go back to the front of the queue, in order.
+  if (ran < group.size()) {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = group.size(); i-- > ran;) queue_.push_front(std::move(group[i]));
+    group.resize(ran);
+  }
+
+  absl::Status commit = absl::OkStatus();
+  if (batch.GetWriteBatch()->Count() > 0) {
+    const absl::Time commit_start = absl::Now();
+    commit = db_.Write(*batch.GetWriteBatch());
+    if (observer_ != nullptr) {
+      observer_->OnCommit(static_cast<int>(group.size()), absl::Now() - commit_start);
+    }
+  }
+  if (!commit.ok()) {
+    LogLine(LogLevel::kError, "storage_commit_failed")
+        .Field("operations", static_cast<int64_t>(group.size()))
+        .Field("error", commit.message());
+    next_sequence = group_start_sequence;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    next_sequence_ = next_sequence;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    absl::Status status = commit.ok() ? results[i] : commit;
+    if (status.ok()) {
+      for (auto& hook : hooks[i]) hook();
+    }
+    group[i].done(std::move(status));
+  }
+}
+
+}  // namespace wink::webhooks::storage::rocks

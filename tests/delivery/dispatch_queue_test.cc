@@ -1,0 +1,230 @@
+// The engine's in-memory scheduling rules, driven directly: round-robin,
+// global and per-webhook limits, the unresponsive-receiver rule, memory
+// bounds with fair-share eviction, and cancellation.
+#include "service/delivery/dispatch_queue.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace wink::webhooks::delivery {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+storage::DueDelivery Due(const std::string& webhook, int n) {
+  return storage::DueDelivery{1000 + n, webhook, absl::StrCat("evt_", webhook, "_", n)};
+}
+
+// "webhook/n" of each delivery NextToSend gives, until it gives none.
+std::vector<std::string> DrainSendable(DispatchQueue& queue) {
+  std::vector<std::string> sent;
+  while (std::optional<storage::DueDelivery> due = queue.NextToSend()) {
+    sent.push_back(absl::StrCat(due->webhook_id, "/", due->due_time_us - 1000));
+  }
+  return sent;
+}
+
+TEST(DispatchQueueTest, WebhooksTakeTurnsOneDeliveryEach) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  for (int n = 1; n <= 3; ++n) ASSERT_EQ(queue.Add(Due("a", n)), DispatchQueue::Offer::kQueued);
+  for (int n = 1; n <= 2; ++n) ASSERT_EQ(queue.Add(Due("b", n)), DispatchQueue::Offer::kQueued);
+  ASSERT_EQ(queue.Add(Due("c", 1)), DispatchQueue::Offer::kQueued);
+
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/1", "b/1", "c/1", "a/2", "b/2", "a/3"));
+  EXPECT_EQ(queue.in_flight(), 6);
+  EXPECT_EQ(queue.waiting(), 0);
+}
+
+TEST(DispatchQueueTest, NothingGoesBeyondTheGlobalLimitUntilASlotIsFree) {
+  DispatchQueue queue(DispatchLimits{2, 16, 1000});
+  for (int n = 1; n <= 3; ++n) queue.Add(Due("a", n));
+  queue.Add(Due("b", 1));
+
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/1", "b/1"));
+  queue.ExchangeEnded(Due("a", 1), /*receiver_answered=*/true);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2"));
+  EXPECT_EQ(queue.in_flight(), 2);
+}
+
+TEST(DispatchQueueTest, AWebhookAtItsLimitWaitsWhileOthersGo) {
+  DispatchQueue queue(DispatchLimits{256, 2, 1000});
+  for (int n = 1; n <= 5; ++n) queue.Add(Due("slow", n));
+  queue.Add(Due("fast", 1));
+
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("slow/1", "fast/1", "slow/2"));
+  queue.Add(Due("fast", 2));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("fast/2"));
+  queue.ExchangeEnded(Due("slow", 1), true);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("slow/3"));
+}
+
+// A receiver that times out or refuses connections gets one request at a
+// time; each answer doubles its share back up to the limit.
+TEST(DispatchQueueTest, AnUnresponsiveReceiverDropsToOneUntilItAnswers) {
+  DispatchQueue queue(DispatchLimits{256, 8, 1000});
+  for (int n = 1; n <= 20; ++n) queue.Add(Due("a", n));
+  ASSERT_EQ(DrainSendable(queue).size(), 8u);
+
+  for (int n = 1; n <= 8; ++n) queue.ExchangeEnded(Due("a", n), /*receiver_answered=*/false);
+  EXPECT_EQ(queue.LimitOf("a"), 1);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/9"));
+  EXPECT_THAT(DrainSendable(queue), IsEmpty()) << "one at a time";
+
+  queue.ExchangeEnded(Due("a", 9), /*receiver_answered=*/true);
+  EXPECT_EQ(queue.LimitOf("a"), 2);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/10", "a/11"));
+  queue.ExchangeEnded(Due("a", 10), true);
+  queue.ExchangeEnded(Due("a", 11), true);
+  EXPECT_EQ(queue.LimitOf("a"), 8);
+}
+
+// Going idle does not give a dead endpoint its full share back.
+TEST(DispatchQueueTest, AReducedLimitSurvivesAnEmptyQueue) {
+  DispatchQueue queue(DispatchLimits{256, 8, 1000});
+  queue.Add(Due("a", 1));
+  DrainSendable(queue);
+  queue.ExchangeEnded(Due("a", 1), /*receiver_answered=*/false);
+  queue.Forget(Due("a", 1));
+
+  queue.Add(Due("a", 2));
+  queue.Add(Due("a", 3));
+
+  EXPECT_EQ(queue.LimitOf("a"), 1);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2"));
+}
+
+TEST(DispatchQueueTest, ADeliveryInMemoryIsNotTakenTwice) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  ASSERT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
+  EXPECT_TRUE(queue.Knows("a", "evt_a_1"));
+  EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kKnown);
+  DrainSendable(queue);
+  queue.ExchangeEnded(Due("a", 1), true);
+  EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kKnown) << "until its result is durable";
+
+  queue.Forget(Due("a", 1));
+
+  EXPECT_FALSE(queue.Knows("a", "evt_a_1"));
+  EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
+}
+
+// One webhook may have a quarter of the memory waiting; the rest stays on
+// disk and the queue asks for a refill once it has drained to half.
+TEST(DispatchQueueTest, AFullWebhookQueueLeavesTheRestOnDiskAndAsksForARefill) {
+  DispatchQueue queue(DispatchLimits{256, 1, /*max_queued=*/16});  // 4 per webhook
+  for (int n = 1; n <= 4; ++n) ASSERT_EQ(queue.Add(Due("a", n)), DispatchQueue::Offer::kQueued);
+  EXPECT_EQ(queue.Add(Due("a", 5)), DispatchQueue::Offer::kWebhookFull);
+  EXPECT_FALSE(queue.WantsRefill());
+
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1"));  // 3 left waiting
+  EXPECT_FALSE(queue.WantsRefill());
+  queue.ExchangeEnded(Due("a", 1), true);
+  queue.Forget(Due("a", 1));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/2"));  // 2 left: not below half
+  EXPECT_FALSE(queue.WantsRefill());
+  queue.ExchangeEnded(Due("a", 2), true);
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/3"));  // 1 left
+  EXPECT_TRUE(queue.WantsRefill());
+
+  queue.ScanStarted();
+  EXPECT_FALSE(queue.WantsRefill());
+}
+
+// When memory is full, a webhook below its fair share takes the place of
+// the newest waiting delivery of the longest queue, so a few big backlogs do
+// not shut the others out.
+TEST(DispatchQueueTest, AWebhookBelowItsFairShareEvictsFromTheLongestQueue) {
+  DispatchQueue queue(DispatchLimits{256, 1, /*max_queued=*/8});  // 2 waiting per webhook
+  queue.Add(Due("big", 1));
+  queue.Add(Due("big", 2));
+  queue.Add(Due("big2", 1));
+  queue.Add(Due("big2", 2));
+  queue.Add(Due("big3", 1));
+  queue.Add(Due("big3", 2));
+  queue.Add(Due("small", 1));
+  queue.Add(Due("tiny", 1));
+  ASSERT_EQ(queue.waiting(), 8);
+
+  // New webhook: fair share 8/5 = 1, it has 0: one of the full queues of 2
+  // gives up its newest.
+  EXPECT_EQ(queue.Add(Due("new", 1)), DispatchQueue::Offer::kQueued);
+  EXPECT_EQ(queue.waiting(), 8);
+  int evicted = 0;
+  for (const std::string& big : {"big", "big2", "big3"}) {
+    EXPECT_TRUE(queue.Knows(big, absl::StrCat("evt_", big, "_1"))) << "the oldest stays";
+    if (!queue.Knows(big, absl::StrCat("evt_", big, "_2"))) ++evicted;
+  }
+  EXPECT_EQ(evicted, 1);
+  // At its fair share now: memory is full for it.
+  EXPECT_EQ(queue.Add(Due("new", 2)), DispatchQueue::Offer::kMemoryFull);
+  EXPECT_EQ(queue.waiting(), 8);
+  EXPECT_FALSE(queue.WantsRefill());
+
+  // Once half the memory is free, a refill is asked for.
+  const std::vector<std::string> sent = DrainSendable(queue);
+  ASSERT_EQ(sent.size(), 6u);  // one per webhook (limit 1)
+  for (int i = 0; i < 4; ++i) {
+    const std::string webhook = sent[i].substr(0, sent[i].find('/'));
+    const storage::DueDelivery due =
+        Due(webhook, std::stoi(sent[i].substr(sent[i].find('/') + 1)));
+    queue.ExchangeEnded(due, true);
+    queue.Forget(due);
+  }
+  EXPECT_TRUE(queue.WantsRefill());
+}
+
+TEST(DispatchQueueTest, ADeletedWebhooksRequestsOnTheWireAreHandedBackToAbort) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  queue.Add(Due("gone", 1));
+  queue.Add(Due("gone", 2));
+  queue.Add(Due("gone", 3));
+  queue.Add(Due("kept", 1));
+  DrainSendable(queue);  // gone/1, kept/1, gone/2, gone/3
+  EXPECT_FALSE(queue.Sent(Due("gone", 1), 101));
+  EXPECT_FALSE(queue.Sent(Due("gone", 2), 102));
+  EXPECT_FALSE(queue.Sent(Due("kept", 1), 201));
+
+  EXPECT_THAT(queue.CancelWebhook("gone"), UnorderedElementsAre(101u, 102u));
+
+  EXPECT_TRUE(queue.CancelRequested(Due("gone", 3)));
+  EXPECT_TRUE(queue.Sent(Due("gone", 3), 103)) << "built before the delete: abort at once";
+  EXPECT_FALSE(queue.CancelRequested(Due("kept", 1)));
+  EXPECT_THAT(queue.CancelWebhook("gon"), IsEmpty()) << "ids are not prefixes of each other";
+}
+
+TEST(DispatchQueueTest, ACancelledDeliveryOnTheWireIsHandedBack) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  queue.Add(Due("a", 1));
+  queue.Add(Due("a", 2));
+  DrainSendable(queue);
+  queue.Sent(Due("a", 1), 7);
+
+  EXPECT_EQ(queue.CancelDelivery("a", "evt_a_1"), std::optional<uint64_t>(7));
+  EXPECT_EQ(queue.CancelDelivery("a", "evt_a_2"), std::nullopt) << "not sent yet";
+  EXPECT_TRUE(queue.CancelRequested(Due("a", 2)));
+  EXPECT_EQ(queue.CancelDelivery("b", "evt_b_1"), std::nullopt) << "unknown";
+}
+
+// A delivery parked instead of sent never had its exchange: forgetting it
+// frees its slot.
+TEST(DispatchQueueTest, ForgettingADeliveryStillHoldingItsSlotFreesIt) {
+  DispatchQueue queue(DispatchLimits{1, 16, 1000});
+  queue.Add(Due("a", 1));
+  queue.Add(Due("b", 1));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1"));
+
+  queue.Forget(Due("a", 1));
+
+  EXPECT_EQ(queue.in_flight(), 0);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("b/1"));
+}
+
+}  // namespace
+}  // namespace wink::webhooks::delivery

@@ -1,0 +1,500 @@
+// Conformance: deliveries and attempts (service/storage/delivery_ledger.h):
+// reads, recorded attempts, parking and manual retries, each applying the
+// delivery rules (domain/delivery_lifecycle.h) and keeping the due queue
+// true.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/common/ids.h"
+#include "service/storage/records.h"
+#include "tests/storage/conformance/storage_conformance.h"
+
+namespace wink::webhooks::storage::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
+using ::wink::webhooks::domain::kCancelled;
+using ::wink::webhooks::domain::kFailed;
+using ::wink::webhooks::domain::kHeld;
+using ::wink::webhooks::domain::kPending;
+using ::wink::webhooks::domain::kRetryScheduled;
+using ::wink::webhooks::domain::kSucceeded;
+
+TEST_P(StorageConformance, ListDeliveriesFilterByStatePageAndStayInsideTheAccount) {
+  const std::string first_webhook = CreateWebhook("acme");
+  const std::string second_webhook = CreateWebhook("acme");
+  const std::string e1 = MustPublish("acme");
+  const std::string e2 = MustPublish("acme");
+  const std::string e3 = MustPublish("acme");
+  ASSERT_TRUE(Record(AttemptOf(first_webhook, e2, domain::AttemptOutcome::kDelivered, 204)).ok());
+
+  auto all = deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", 0, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(EventIds(all->deliveries), ElementsAre(e1, e2, e3));
+  EXPECT_EQ(all->continue_from, "");
+  EXPECT_THAT(
+      EventIds(
+          deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", kSucceeded, 10)->deliveries),
+      ElementsAre(e2));
+  EXPECT_THAT(
+      EventIds(
+          deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", kPending, 10)->deliveries),
+      ElementsAre(e1, e3));
+
+  auto page = deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", 0, 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(EventIds(page->deliveries), ElementsAre(e1, e2));
+  EXPECT_EQ(page->continue_from, e2);
+  auto rest = deliveries().ListDeliveriesOfWebhook("acme", first_webhook, page->continue_from, 0, 2);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_THAT(EventIds(rest->deliveries), ElementsAre(e3));
+  EXPECT_EQ(rest->continue_from, "");
+
+  auto of_event = deliveries().ListDeliveriesOfEvent("acme", e2, "", 0, 10);
+  ASSERT_TRUE(of_event.ok()) << of_event.status();
+  EXPECT_THAT(WebhookIds(of_event->deliveries), ElementsAre(first_webhook, second_webhook));
+  EXPECT_THAT(WebhookIds(deliveries().ListDeliveriesOfEvent("acme", e2, "", kPending, 10)->deliveries),
+              ElementsAre(second_webhook));
+  auto of_event_page = deliveries().ListDeliveriesOfEvent("acme", e2, "", 0, 1);
+  ASSERT_TRUE(of_event_page.ok()) << of_event_page.status();
+  EXPECT_THAT(WebhookIds(of_event_page->deliveries), ElementsAre(first_webhook));
+  EXPECT_EQ(of_event_page->continue_from, first_webhook);
+  EXPECT_THAT(WebhookIds(deliveries()
+                             .ListDeliveriesOfEvent("acme", e2, of_event_page->continue_from, 0, 1)
+                             ->deliveries),
+              ElementsAre(second_webhook));
+
+  // Another account sees nothing of acme's.
+  auto foreign_webhook = deliveries().ListDeliveriesOfWebhook("other", first_webhook, "", 0, 10);
+  ASSERT_TRUE(foreign_webhook.ok()) << foreign_webhook.status();
+  EXPECT_THAT(foreign_webhook->deliveries, IsEmpty());
+  EXPECT_EQ(foreign_webhook->continue_from, "");
+  auto foreign_event = deliveries().ListDeliveriesOfEvent("other", e2, "", 0, 10);
+  ASSERT_TRUE(foreign_event.ok()) << foreign_event.status();
+  EXPECT_THAT(foreign_event->deliveries, IsEmpty());
+  EXPECT_EQ(foreign_event->continue_from, "");
+  EXPECT_EQ(deliveries().GetDelivery("other", first_webhook, e2).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(deliveries().GetDelivery("acme", first_webhook, e2).ok());
+}
+
+// RecordAttempt --------------------------------------------------------------
+
+TEST_P(StorageConformance, ADeliveredAttemptSucceedsTheDeliveryAndLeavesTheQueue) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  clock_.Advance(absl::Seconds(2));
+
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kSucceeded);
+  EXPECT_EQ(delivery.state_reason(), "delivered: HTTP 200");
+  EXPECT_EQ(delivery.attempt_count(), 1);
+  EXPECT_EQ(delivery.next_attempt_time_us(), 0);
+  EXPECT_EQ(delivery.update_time_us(), NowUs());
+  EXPECT_EQ(delivery.last_attempt().attempt_number(), 1);
+  EXPECT_EQ(delivery.last_attempt().http_status(), 200);
+  EXPECT_EQ(delivery.last_attempt().response_body(), "") << "only the attempt keeps the body";
+  EXPECT_THAT(Due(), IsEmpty());
+  auto next = due_queue().EarliestDueTimeAfter(clock_.Now() - absl::Hours(1));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, std::nullopt);
+
+  auto attempts = deliveries().ListAttempts(webhook, event);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].attempt_number(), 1);
+  EXPECT_EQ((*attempts)[0].version(), kAttemptRecordVersion);
+  EXPECT_EQ((*attempts)[0].http_status(), 200);
+  EXPECT_EQ((*attempts)[0].latency_us(), 1500);
+  EXPECT_TRUE((*attempts)[0].succeeded());
+  EXPECT_EQ((*attempts)[0].response_body(), "response 200");
+
+  const std::vector<DeliveryUpdate> updates = listener_.updates();
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[1].delivery.state(), kSucceeded);
+  EXPECT_EQ(updates[1].delivery.last_attempt().response_body(), "");
+}
+
+TEST_P(StorageConformance, ARetryableFailureReschedulesTheDeliveryAfterTheDelay) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  clock_.Advance(absl::Seconds(1));
+  const absl::Time now = clock_.Now();
+  // The first retry comes 5 s after the first attempt fails; the second 1 h
+  // after the second.
+  RecordAttemptRequest request =
+      AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 503);
+  request.rules = Rules({absl::ZeroDuration(), absl::Seconds(5), absl::Hours(1)});
+
+  ASSERT_TRUE(Record(std::move(request)).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kRetryScheduled);
+  EXPECT_EQ(delivery.state_reason(), "HTTP 503; will retry");
+  EXPECT_EQ(delivery.attempt_count(), 1);
+  EXPECT_EQ(delivery.next_attempt_time_us(), absl::ToUnixMicros(now + absl::Seconds(5)));
+  EXPECT_THAT(Due(now), IsEmpty());
+  EXPECT_THAT(Due(now + absl::Seconds(5)), IsEmpty());
+  const std::vector<DueDelivery> due = Due(now + absl::Seconds(6));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].due_time_us, absl::ToUnixMicros(now + absl::Seconds(5)));
+  EXPECT_EQ(due[0].webhook_id, webhook);
+  EXPECT_EQ(due[0].event_id, event);
+  auto next = due_queue().EarliestDueTimeAfter(now);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, now + absl::Seconds(5));
+  auto none_later = due_queue().EarliestDueTimeAfter(now + absl::Seconds(5));
+  ASSERT_TRUE(none_later.ok()) << none_later.status();
+  EXPECT_EQ(*none_later, std::nullopt);
+
+  // The retry is attempt 2.
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
+  auto attempts = deliveries().ListAttempts(webhook, event);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].http_status(), 503);
+  EXPECT_EQ((*attempts)[1].attempt_number(), 2);
+  EXPECT_EQ(Delivery(webhook, event).state(), kSucceeded);
+  EXPECT_THAT(Due(), IsEmpty());
+}
+
+TEST_P(StorageConformance, AFailureWithTheScheduleExhaustedFailsTheDelivery) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  RecordAttemptRequest request = AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 0);
+  request.finished.attempt.set_error("connection refused");
+  request.rules = Rules({absl::ZeroDuration()});  // one attempt only
+
+  ASSERT_TRUE(Record(std::move(request)).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kFailed);
+  EXPECT_EQ(delivery.state_reason(), "connection refused; gave up after 1 attempts");
+  EXPECT_EQ(delivery.next_attempt_time_us(), 0);
+  EXPECT_THAT(Due(), IsEmpty());
+  EXPECT_TRUE(GetWebhook("acme", webhook).enabled());
+}
+
+TEST_P(StorageConformance, GoneFailsTheDeliveryAndDisablesTheWebhook) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  clock_.Advance(absl::Seconds(1));
+
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDisableEndpoint, 410)).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kFailed);
+  EXPECT_THAT(delivery.state_reason(), HasSubstr("410"));
+  EXPECT_THAT(Due(), IsEmpty());
+  const domain::WebhookRecord disabled = GetWebhook("acme", webhook);
+  EXPECT_FALSE(disabled.enabled());
+  EXPECT_EQ(disabled.disabled_reason(), domain::kDisabledReasonEndpointGone);
+  EXPECT_EQ(disabled.disable_time_us(), NowUs());
+  EXPECT_EQ(disabled.failing_since_us(), NowUs());
+
+  // Published while disabled: held.
+  const std::string later = MustPublish("acme");
+  EXPECT_EQ(Delivery(webhook, later).state(), kHeld);
+}
+
+TEST_P(StorageConformance, AFailureStreakDisablesTheWebhookOnceItLastsLongEnough) {
+  const absl::Duration limit = absl::Hours(1);
+  const std::string webhook = CreateWebhook("acme");
+  auto fail = [&](const std::string& event) {
+    RecordAttemptRequest request = AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 500);
+    request.rules = Rules({absl::ZeroDuration(), absl::Seconds(5), absl::Seconds(5)}, limit);
+    return Record(std::move(request));
+  };
+
+  const std::string e1 = MustPublish("acme");
+  const int64_t first_failure_us = NowUs();
+  ASSERT_TRUE(fail(e1).ok());
+  EXPECT_EQ(GetWebhook("acme", webhook).failing_since_us(), first_failure_us);
+  clock_.Advance(absl::Minutes(30));
+  ASSERT_TRUE(fail(e1).ok());
+  EXPECT_EQ(GetWebhook("acme", webhook).failing_since_us(), first_failure_us)
+      << "the streak keeps its start";
+
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(Record(AttemptOf(webhook, e1, domain::AttemptOutcome::kDelivered, 200)).ok());
+  EXPECT_EQ(GetWebhook("acme", webhook).failing_since_us(), 0) << "a success ends the streak";
+
+  const std::string e2 = MustPublish("acme");
+  const int64_t streak_start_us = NowUs();
+  ASSERT_TRUE(fail(e2).ok());
+  EXPECT_EQ(GetWebhook("acme", webhook).failing_since_us(), streak_start_us);
+  clock_.Advance(limit - absl::Microseconds(1));
+  ASSERT_TRUE(fail(e2).ok());
+  EXPECT_TRUE(GetWebhook("acme", webhook).enabled());
+
+  clock_.Advance(absl::Microseconds(1));
+  ASSERT_TRUE(fail(e2).ok());
+
+  const domain::WebhookRecord disabled = GetWebhook("acme", webhook);
+  EXPECT_FALSE(disabled.enabled());
+  EXPECT_EQ(disabled.disabled_reason(), domain::kDisabledReasonFailing);
+  EXPECT_EQ(disabled.disable_time_us(), NowUs());
+  EXPECT_EQ(disabled.failing_since_us(), streak_start_us);
+}
+
+TEST_P(StorageConformance, AnAttemptForAnOutdatedDueTimeIsRecordedButLeavesTheState) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  // The engine starts an attempt for the publish-time due entry...
+  const RecordAttemptRequest started = AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200);
+  // ...while a caller retries the delivery, which moves it.
+  clock_.Advance(absl::Seconds(1));
+  auto retried = deliveries().RetryNow("acme", webhook, event);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  const int64_t retry_due_us = NowUs();
+
+  ASSERT_TRUE(Record(started).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kPending);
+  EXPECT_EQ(delivery.state_reason(), "retry requested");
+  EXPECT_EQ(delivery.next_attempt_time_us(), retry_due_us);
+  EXPECT_EQ(delivery.attempt_count(), 1);
+  EXPECT_EQ(delivery.last_attempt().http_status(), 200);
+  auto attempts = deliveries().ListAttempts(webhook, event);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].attempt_number(), 1);
+  const std::vector<DueDelivery> due = Due();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].due_time_us, retry_due_us);
+}
+
+TEST_P(StorageConformance, AnAttemptForAPurgedDeliveryIsIgnored) {
+  const std::string webhook = CreateWebhook("acme");
+
+  RecordAttemptRequest request;
+  request.webhook_id = webhook;
+  request.event_id = "evt_00000000000000000000000000";
+  request.finished.outcome = domain::AttemptOutcome::kDelivered;
+  request.finished.attempt.set_http_status(200);
+
+  EXPECT_TRUE(Record(std::move(request)).ok());
+
+  EXPECT_EQ(deliveries().ListAttempts(webhook, "evt_00000000000000000000000000")->size(), 0u);
+  EXPECT_EQ(listener_.size(), 0u);
+}
+
+// Park -----------------------------------------------------------------------
+
+TEST_P(StorageConformance, ParkForAPausedWebhookHoldsTheDeliveryUntilResume) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  const int64_t publish_us = NowUs();
+  Pause("acme", webhook);  // pausing leaves due deliveries to the engine
+  EXPECT_EQ(Delivery(webhook, event).state(), kPending);
+  clock_.Advance(absl::Seconds(1));
+
+  ASSERT_TRUE(Park(Due()[0]).ok());
+
+  EXPECT_EQ(Delivery(webhook, event).state(), kHeld);
+  EXPECT_EQ(Delivery(webhook, event).next_attempt_time_us(), 0);
+  EXPECT_THAT(Due(), IsEmpty());
+  EXPECT_EQ(listener_.updates().back().delivery.state(), kHeld);
+
+  clock_.Advance(absl::Seconds(1));
+  Resume("acme", webhook);
+  const domain::DeliveryRecord released = Delivery(webhook, event);
+  EXPECT_EQ(released.state(), kPending);
+  EXPECT_EQ(released.next_attempt_time_us(), publish_us);
+  EXPECT_THAT(DueEvents(), ElementsAre(event));
+}
+
+TEST_P(StorageConformance, ParkLeavesTheDeliveryDueWhenTheWebhookWasResumedMeanwhile) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  Pause("acme", webhook);   // the engine sees it paused and parks...
+  Resume("acme", webhook);  // ...but the resume commits first
+
+  ASSERT_TRUE(Park(Due()[0]).ok());
+
+  EXPECT_EQ(Delivery(webhook, event).state(), kPending);
+  EXPECT_THAT(DueEvents(), ElementsAre(event));
+}
+
+TEST_P(StorageConformance, ParkForADeletedWebhookCancelsTheDelivery) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  Close();
+  ASSERT_TRUE(harness().DeleteWebhookRecordOnly("acme", webhook).ok());
+  Reopen();
+
+  ASSERT_TRUE(Park(Due()[0]).ok());
+
+  const domain::DeliveryRecord delivery = Delivery(webhook, event);
+  EXPECT_EQ(delivery.state(), kCancelled);
+  EXPECT_EQ(delivery.state_reason(), "cancelled: the webhook was deleted");
+  EXPECT_THAT(Due(), IsEmpty());
+}
+
+TEST_P(StorageConformance, ParkOfAnOutdatedDueEntryLeavesTheDeliveryAlone) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  const DueDelivery outdated = Due()[0];
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(deliveries().RetryNow("acme", webhook, event).ok());
+  const size_t updates_before = listener_.size();
+
+  ASSERT_TRUE(Park(outdated).ok());
+
+  EXPECT_EQ(Delivery(webhook, event).state(), kPending);
+  const std::vector<DueDelivery> due = Due();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].due_time_us, NowUs());
+  EXPECT_EQ(listener_.size(), updates_before);
+}
+
+// RetryNow -------------------------------------------------------------------
+
+TEST_P(StorageConformance, RetryNowMakesAFailedDeliveryDueNow) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  RecordAttemptRequest request =
+      AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 500);
+  request.rules = Rules({absl::ZeroDuration()});  // one attempt only
+  ASSERT_TRUE(Record(std::move(request)).ok());
+  ASSERT_EQ(Delivery(webhook, event).state(), kFailed);
+  clock_.Advance(absl::Minutes(10));
+
+  auto retried = deliveries().RetryNow("acme", webhook, event);
+
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->state(), kPending);
+  EXPECT_EQ(retried->next_attempt_time_us(), NowUs());
+  EXPECT_EQ(retried->attempt_count(), 1) << "earlier attempts still count";
+  EXPECT_EQ(Delivery(webhook, event).SerializeAsString(), retried->SerializeAsString());
+  const std::vector<DueDelivery> due = Due(clock_.Now() + absl::Microseconds(1));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].due_time_us, NowUs());
+  EXPECT_EQ(listener_.updates().back().delivery.state(), kPending);
+}
+
+TEST_P(StorageConformance, RetryNowRefusesCancelledPausedAndDeletedOnesAndOtherAccounts) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string cancelled = MustPublish("acme");
+  ASSERT_TRUE(webhooks()
+                  .Update(
+                      "acme", webhook, [](domain::WebhookRecord&) { return absl::OkStatus(); },
+                      UpdateWebhookOptions{})
+                  .ok());
+  Pause("acme", webhook);
+  ASSERT_TRUE(Park(Due()[0]).ok());  // held
+  ASSERT_TRUE(webhooks()
+                  .Update(
+                      "acme", webhook,
+                      [](domain::WebhookRecord& record) {
+                        record.set_enabled(true);
+                        return absl::OkStatus();
+                      },
+                      UpdateWebhookOptions{/*drop_held_deliveries=*/true})
+                  .ok());
+  ASSERT_EQ(Delivery(webhook, cancelled).state(), kCancelled);
+  const std::string delivered = MustPublish("acme");
+  ASSERT_TRUE(Record(AttemptOf(webhook, delivered, domain::AttemptOutcome::kDelivered, 200)).ok());
+
+  auto of_cancelled = deliveries().RetryNow("acme", webhook, cancelled);
+  EXPECT_EQ(of_cancelled.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(of_cancelled.status().message()), HasSubstr("cancelled"));
+
+  auto of_foreign = deliveries().RetryNow("other", webhook, delivered);
+  EXPECT_EQ(of_foreign.status().code(), absl::StatusCode::kNotFound);
+  auto of_unknown = deliveries().RetryNow("acme", webhook, "evt_00000000000000000000000000");
+  EXPECT_EQ(of_unknown.status().code(), absl::StatusCode::kNotFound);
+
+  Pause("acme", webhook);
+  auto of_paused = deliveries().RetryNow("acme", webhook, delivered);
+  EXPECT_EQ(of_paused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(of_paused.status().message()), HasSubstr("paused"));
+
+  ASSERT_TRUE(webhooks().Delete("acme", webhook).ok());
+  auto of_deleted = deliveries().RetryNow("acme", webhook, delivered);
+  EXPECT_EQ(of_deleted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(of_deleted.status().message()), HasSubstr("deleted"));
+
+  EXPECT_EQ(Delivery(webhook, delivered).state(), kSucceeded) << "nothing changed";
+  EXPECT_THAT(Due(), IsEmpty());
+}
+
+// Webhook changes and their cascades -----------------------------------------
+
+// The queues follow the states: after every kind of change, the due queue
+// holds exactly the PENDING and RETRY_SCHEDULED deliveries at their next
+// attempt time, and the held entries are exactly the HELD ones.
+TEST_P(StorageConformance, DueAndHeldEntriesFollowTheDeliveryStates) {
+  const std::string first = CreateWebhook("acme");
+  const std::string second = CreateWebhook("acme");
+  auto expect_queues_match_states = [&](const std::string& step) {
+    SCOPED_TRACE(step);
+    std::vector<std::string> expected_due;
+    int held = 0;
+    for (const std::string& webhook : {first, second}) {
+      auto page = deliveries().ListDeliveriesOfWebhook("acme", webhook, "", 0, 100);
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (const domain::DeliveryRecord& delivery : page->deliveries) {
+        if (domain::IsDue(delivery.state())) {
+          expected_due.push_back(absl::StrCat(delivery.next_attempt_time_us(), " ",
+                                              delivery.webhook_id(), " ", delivery.event_id()));
+        } else {
+          EXPECT_EQ(delivery.next_attempt_time_us(), 0) << delivery.ShortDebugString();
+        }
+        if (delivery.state() == kHeld) ++held;
+      }
+    }
+    std::vector<std::string> due;
+    for (const DueDelivery& entry : Due()) {
+      due.push_back(absl::StrCat(entry.due_time_us, " ", entry.webhook_id, " ", entry.event_id));
+    }
+    EXPECT_THAT(due, UnorderedElementsAreArray(expected_due));
+    EXPECT_EQ(CountStoredOffline().held_entries, held);
+  };
+
+  const std::string e1 = MustPublish("acme");
+  const std::string e2 = MustPublish("acme");
+  expect_queues_match_states("published");
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(Record(AttemptOf(first, e1, domain::AttemptOutcome::kRetryLater, 503)).ok());
+  ASSERT_TRUE(Record(AttemptOf(second, e1, domain::AttemptOutcome::kDelivered, 200)).ok());
+  expect_queues_match_states("attempted");
+  Pause("acme", first);
+  for (const DueDelivery& entry : Due()) {
+    if (entry.webhook_id == first) ASSERT_TRUE(Park(entry).ok());
+  }
+  const std::string e3 = MustPublish("acme");
+  expect_queues_match_states("paused and parked");
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(deliveries().RetryNow("acme", second, e1).ok());
+  expect_queues_match_states("retried");
+  Resume("acme", first);
+  expect_queues_match_states("resumed");
+  ASSERT_TRUE(webhooks().Delete("acme", second).ok());
+  expect_queues_match_states("deleted");
+  EXPECT_EQ(Delivery(second, e2).state(), kCancelled);
+  EXPECT_EQ(Delivery(first, e3).state(), kPending);
+}
+
+}  // namespace
+}  // namespace wink::webhooks::storage::testing

@@ -1,0 +1,293 @@
+#include "service/storage/rocksdb/database.h"
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "service/storage/rocksdb/column_families.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/temp_dir.h"
+#include "wink/webhooks/internal/v1/records.pb.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAreArray;
+using ::wink::webhooks::internal::v1::SchemaRecord;
+using ::wink::webhooks::testing::TempDir;
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  DatabaseOptions Options() const {
+    DatabaseOptions options;
+    options.path = dir_.Child("db");
+    options.clock = &clock_;
+    // Tests check logic, not durability; skipping fsync keeps them fast.
+    options.sync_writes = false;
+    return options;
+  }
+
+  std::unique_ptr<Database> OpenOrDie() {
+    auto db = Database::Open(Options());
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? *std::move(db) : nullptr;
+  }
+
+  static absl::Status Put(Database& db, ColumnFamily cf, const std::string& key,
+                          const std::string& value) {
+    rocksdb::WriteBatch batch;
+    batch.Put(db.handle(cf), key, value);
+    return db.Write(batch);
+  }
+
+  // Writes the schema record as a future binary would.
+  void WriteSchemaVersion(uint32_t version) {
+    auto db = OpenOrDie();
+    ASSERT_NE(db, nullptr);
+    SchemaRecord schema;
+    schema.set_version(version);
+    ASSERT_TRUE(Put(*db, ColumnFamily::kDefault, "schema", schema.SerializeAsString()).ok());
+  }
+
+  TempDir dir_;
+  testing::FakeClock clock_;
+};
+
+TEST_F(DatabaseTest, CompactionDropsExpiredIdempotencyEntriesOnly) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  const int64_t now_us = absl::ToUnixMicros(clock_.Now());
+  internal::v1::IdempotencyRecord soon;
+  soon.set_version(1);
+  soon.set_expire_time_us(now_us + absl::ToInt64Microseconds(absl::Hours(1)));
+  internal::v1::IdempotencyRecord later = soon;
+  later.set_expire_time_us(now_us + absl::ToInt64Microseconds(absl::Hours(48)));
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "soon", soon.SerializeAsString()).ok());
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "later", later.SerializeAsString()).ok());
+  ASSERT_TRUE(Put(*db, ColumnFamily::kIdempotency, "corrupt", "\xff\xff").ok());
+  // The filter belongs to the idempotency family only.
+  ASSERT_TRUE(Put(*db, ColumnFamily::kWebhooks, "soon", soon.SerializeAsString()).ok());
+
+  ASSERT_TRUE(db->Compact(ColumnFamily::kIdempotency).ok());
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "soon").ok()) << "not expired yet";
+
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(db->Compact(ColumnFamily::kIdempotency).ok());
+  ASSERT_TRUE(db->Compact(ColumnFamily::kWebhooks).ok());
+  EXPECT_EQ(db->Get(ColumnFamily::kIdempotency, "soon").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "later").ok());
+  EXPECT_TRUE(db->Get(ColumnFamily::kIdempotency, "corrupt").ok()) << "unreadable is kept";
+  EXPECT_TRUE(db->Get(ColumnFamily::kWebhooks, "soon").ok());
+}
+
+TEST_F(DatabaseTest, OpenCreatesTheDirectoryAndEveryColumnFamily) {
+  {
+    auto db = OpenOrDie();
+    ASSERT_NE(db, nullptr);
+    for (int i = 0; i < kColumnFamilyCount; ++i) {
+      const auto cf = static_cast<ColumnFamily>(i);
+      ASSERT_NE(db->handle(cf), nullptr) << ColumnFamilyName(cf);
+      EXPECT_EQ(db->handle(cf)->GetName(), ColumnFamilyName(cf));
+    }
+  }
+  std::vector<std::string> families;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), Options().path, &families).ok());
+  std::vector<std::string> expected(kColumnFamilyNames.begin(), kColumnFamilyNames.end());
+  EXPECT_EQ(families.size(), 10u);
+  EXPECT_THAT(families, UnorderedElementsAreArray(expected));
+}
+
+TEST_F(DatabaseTest, RegistryNamesAreUniqueAndStartWithDefault) {
+  EXPECT_EQ(ColumnFamilyName(ColumnFamily::kDefault), rocksdb::kDefaultColumnFamilyName);
+  EXPECT_EQ(ColumnFamilyName(ColumnFamily::kUpdates), "updates");
+  std::set<absl::string_view> unique(kColumnFamilyNames.begin(), kColumnFamilyNames.end());
+  EXPECT_EQ(unique.size(), kColumnFamilyNames.size());
+}
+
+TEST_F(DatabaseTest, WritesTheCurrentSchemaVersionOnCreate) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+
+  auto stored = db->Get(ColumnFamily::kDefault, "schema");
+
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  SchemaRecord schema;
+  ASSERT_TRUE(schema.ParseFromString(*stored));
+  EXPECT_EQ(schema.version(), kSchemaVersion);
+}
+
+TEST_F(DatabaseTest, GetOfAnAbsentKeyIsNotFound) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Get(ColumnFamily::kWebhooks, "absent").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(DatabaseTest, ColumnFamiliesAreSeparateKeySpaces) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Put(*db, ColumnFamily::kWebhooks, "k", "in webhooks").ok());
+
+  EXPECT_EQ(db->Get(ColumnFamily::kEvents, "k").status().code(), absl::StatusCode::kNotFound);
+  auto value = db->Get(ColumnFamily::kWebhooks, "k");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "in webhooks");
+}
+
+TEST_F(DatabaseTest, DataPersistsAcrossReopen) {
+  {
+    auto db = OpenOrDie();
+    ASSERT_NE(db, nullptr);
+    rocksdb::WriteBatch batch;
+    batch.Put(db->handle(ColumnFamily::kWebhooks), "w", "1");
+    batch.Put(db->handle(ColumnFamily::kUpdates), "u", "2");
+    ASSERT_TRUE(db->Write(batch).ok());
+  }
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+
+  auto w = db->Get(ColumnFamily::kWebhooks, "w");
+  auto u = db->Get(ColumnFamily::kUpdates, "u");
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(*w, "1");
+  EXPECT_EQ(*u, "2");
+}
+
+TEST_F(DatabaseTest, ReopenWithSyncWritesWorks) {
+  DatabaseOptions options = Options();
+  options.sync_writes = true;
+  {
+    auto db = Database::Open(options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(Put(**db, ColumnFamily::kEvents, "e", "x").ok());
+  }
+  auto db = Database::Open(options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto value = (*db)->Get(ColumnFamily::kEvents, "e");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "x");
+}
+
+TEST_F(DatabaseTest, SecondOpenWhileTheFirstIsOpenIsFailedPrecondition) {
+  auto first = OpenOrDie();
+  ASSERT_NE(first, nullptr);
+
+  auto second = Database::Open(Options());
+
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use"));
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr(Options().path));
+}
+
+TEST_F(DatabaseTest, OpenSucceedsAgainOnceTheFirstIsClosed) {
+  OpenOrDie().reset();
+  auto again = Database::Open(Options());
+  EXPECT_TRUE(again.ok()) << again.status();
+}
+
+TEST_F(DatabaseTest, NewerSchemaVersionIsFailedPrecondition) {
+  ASSERT_NO_FATAL_FAILURE(WriteSchemaVersion(99));
+
+  auto db = Database::Open(Options());
+
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(db.status().message()), HasSubstr("schema version 99"));
+}
+
+TEST_F(DatabaseTest, CurrentSchemaVersionOpens) {
+  ASSERT_NO_FATAL_FAILURE(WriteSchemaVersion(kSchemaVersion));
+  auto db = Database::Open(Options());
+  EXPECT_TRUE(db.ok()) << db.status();
+}
+
+TEST_F(DatabaseTest, CorruptSchemaRecordIsDataLoss) {
+  {
+    auto db = OpenOrDie();
+    ASSERT_NE(db, nullptr);
+    // Field 1 as a length-delimited value of 100 bytes that are not there.
+    ASSERT_TRUE(Put(*db, ColumnFamily::kDefault, "schema", "\x0a\x64").ok());
+  }
+  auto db = Database::Open(Options());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(db.status().message()), HasSubstr("schema"));
+}
+
+TEST_F(DatabaseTest, UnknownColumnFamilyIsFailedPreconditionNamingIt) {
+  {
+    // What a newer binary with an extra column family leaves behind.
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, Options().path, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    ASSERT_TRUE(
+        db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "from_the_future", &handle).ok());
+    ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+
+  auto db = Database::Open(Options());
+
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(db.status().message()), HasSubstr("\"from_the_future\""));
+}
+
+TEST_F(DatabaseTest, UncreatableDirectoryIsFailedPrecondition) {
+  // A regular file where a parent directory should be.
+  const std::string file = dir_.Child("not_a_directory");
+  std::ofstream(file) << "x";
+  DatabaseOptions options = Options();
+  options.path = file + "/db";
+
+  auto db = Database::Open(options);
+
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(db.status().message()), HasSubstr("cannot create data directory"));
+}
+
+TEST_F(DatabaseTest, IteratorStopsAtTheUpperBound) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  rocksdb::WriteBatch batch;
+  for (const char* key : {"a1", "a2", "b1"}) {
+    batch.Put(db->handle(ColumnFamily::kDue), key, "");
+  }
+  ASSERT_TRUE(db->Write(batch).ok());
+
+  const rocksdb::Slice upper("b");
+  auto it = db->NewIterator(ColumnFamily::kDue, &upper);
+  std::vector<std::string> keys;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+
+  ASSERT_TRUE(it->status().ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a1", "a2"}));
+}
+
+TEST(FromRocksDbTest, MapsStatusCodes) {
+  EXPECT_TRUE(FromRocksDb(rocksdb::Status::OK(), "ctx").ok());
+
+  const absl::Status not_found = FromRocksDb(rocksdb::Status::NotFound("x"), "reading y");
+  EXPECT_EQ(not_found.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(not_found.message(), "reading y");
+
+  const absl::Status corruption =
+      FromRocksDb(rocksdb::Status::Corruption("bad block"), "reading y");
+  EXPECT_EQ(corruption.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(corruption.message()), HasSubstr("reading y: "));
+  EXPECT_THAT(std::string(corruption.message()), HasSubstr("bad block"));
+}
+
+}  // namespace
+}  // namespace wink::webhooks::storage::rocks

@@ -1,0 +1,116 @@
+// What only the RocksDB backend does: refuse a directory another process
+// holds, and refuse records it cannot read (DATA_LOSS, never misread).
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
+#include "service/storage/records.h"
+#include "service/storage/rocksdb/backend.h"
+#include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/keys.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/temp_dir.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+using ::testing::HasSubstr;
+using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::TempDir;
+
+class RocksDbBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    RocksDbOptions options;
+    options.data_dir = dir_.Child("data");
+    options.sync_writes = false;
+    auto backend = OpenRocksDbBackend(options, clock_, nullptr);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    backend_ = *std::move(backend);
+  }
+
+  std::string CreateWebhook() {
+    domain::WebhookRecord webhook;
+    webhook.set_account("acme");
+    webhook.set_url("https://example.com/hook");
+    webhook.set_enabled(true);
+    CreateWebhookOptions options;
+    options.now = clock_.Now();
+    auto created = backend_->webhooks().Create(webhook, options);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? created->webhook.id() : "";
+  }
+
+  // Replaces the stored webhook record's bytes, behind the backend's back.
+  void OverwriteWebhookRecord(const std::string& id, const std::string& bytes) {
+    backend_.reset();
+    {
+      DatabaseOptions options;
+      options.path = dir_.Child("data");
+      options.sync_writes = false;
+      auto db = Database::Open(options);
+      ASSERT_TRUE(db.ok()) << db.status();
+      rocksdb::WriteBatch batch;
+      batch.Put((*db)->handle(ColumnFamily::kWebhooks), WebhookKey("acme", id), bytes);
+      ASSERT_TRUE((*db)->Write(batch).ok());
+    }
+    Open();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<StorageBackend> backend_;
+};
+
+TEST_F(RocksDbBackendTest, SecondOpenOfTheSameDirectoryIsFailedPrecondition) {
+  RocksDbOptions options;
+  options.data_dir = dir_.Child("data");
+
+  auto second = OpenRocksDbBackend(options, clock_, nullptr);
+
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use"));
+}
+
+TEST_F(RocksDbBackendTest, UnknownRecordVersionIsDataLoss) {
+  const std::string id = CreateWebhook();
+  domain::WebhookRecord future = *backend_->webhooks().Get("acme", id);
+  future.set_version(99);
+  OverwriteWebhookRecord(id, future.SerializeAsString());
+
+  auto got = backend_->webhooks().Get("acme", id);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("version 99"));
+  EXPECT_EQ(backend_->webhooks().List("acme", "", 10).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(backend_->webhooks()
+                .Update("acme", id, [](domain::WebhookRecord&) { return absl::OkStatus(); })
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RocksDbBackendTest, UnparsableRecordIsDataLoss) {
+  const std::string id = CreateWebhook();
+  // Field 2 (account) claims 100 bytes that are not there.
+  OverwriteWebhookRecord(id, "\x12\x64");
+
+  EXPECT_EQ(backend_->webhooks().Get("acme", id).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RocksDbBackendTest, RecordWithoutVersionIsDataLoss) {
+  const std::string id = CreateWebhook();
+  domain::WebhookRecord unversioned = *backend_->webhooks().Get("acme", id);
+  unversioned.clear_version();
+  OverwriteWebhookRecord(id, unversioned.SerializeAsString());
+
+  EXPECT_EQ(backend_->webhooks().Get("acme", id).status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace wink::webhooks::storage::rocks
