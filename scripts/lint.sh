@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Lints the protobuf contract with buf (npm @bufbuild/buf, installed into
-# tools/npm on first use). Exits non-zero on lint findings.
+# Checks the module DAG of service/ (scripts/check_modules.sh), then lints the
+# protobuf contract with buf (npm @bufbuild/buf, installed into tools/npm on
+# first use). Exits non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/check_modules.sh
 BUF_VERSION=1.47.2
 buf=tools/npm/node_modules/.bin/buf
 if [[ ! -x "$buf" ]]; then

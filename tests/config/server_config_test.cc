@@ -110,6 +110,8 @@ TEST(ApplyDefaultsTest, FillsEveryUnsetField) {
   EXPECT_EQ(config.secret_rotation_overlap().seconds(), 24 * 3600);
   EXPECT_EQ(config.request_id_retention().seconds(), 24 * 3600);
   EXPECT_EQ(config.storage().sync_mode(), v1::StorageConfig::SYNC_MODE_FSYNC);
+  EXPECT_TRUE(config.storage().has_rocksdb()) << "the embedded backend by default";
+  EXPECT_EQ(config.storage().rocksdb().memory_budget_mib(), 128);
 
   std::vector<std::string> names;
   for (const auto& type : config.event_types()) {
@@ -119,6 +121,16 @@ TEST(ApplyDefaultsTest, FillsEveryUnsetField) {
   EXPECT_EQ(names.size(), 13u);
   EXPECT_THAT(names, IsSupersetOf({"booking.created", "booking.updated", "booking.cancelled",
                                    "payment.completed"}));
+}
+
+TEST(ParseServerConfigTest, ReadsTheStorageBackend) {
+  auto config = ParseServerConfig(R"pb(storage { rocksdb { memory_budget_mib: 512 } })pb", "s.cfg");
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(config->storage().has_rocksdb());
+  EXPECT_EQ(config->storage().rocksdb().memory_budget_mib(), 512);
+  ApplyDefaults(*config);
+  EXPECT_EQ(config->storage().rocksdb().memory_budget_mib(), 512) << "kept";
 }
 
 TEST(ApplyDefaultsTest, FillsDeliveryAndRetentionDefaults) {
@@ -535,6 +547,11 @@ INSTANTIATE_TEST_SUITE_P(
                          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
                    },
                    "tokens[0].sha256: is the SHA-256 of an empty string"},
+        InvalidRow{"RocksDbMemoryBudgetTooSmall",
+                   [](ServerConfig& c) {
+                     c.mutable_storage()->mutable_rocksdb()->set_memory_budget_mib(8);
+                   },
+                   "storage.rocksdb.memory_budget_mib: must be between 16 and 65536"},
         InvalidRow{"RequestBytesTooSmall",
                    [](ServerConfig& c) { c.mutable_limits()->set_max_request_bytes(100); },
                    "limits.max_request_bytes: must be between 1024 and"},

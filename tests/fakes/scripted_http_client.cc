@@ -72,6 +72,14 @@ void ScriptedHttpClient::Shutdown(absl::Duration) {
     cancelled.error = "shut down";
     Deliver(id, std::move(cancelled));
   }
+  // As the real client: once Shutdown returns, every callback has run
+  // (unless called from one, which cannot wait for itself).
+  if (std::this_thread::get_id() == thread_.get_id()) return;
+  const uint64_t target = queued_answers_;
+  auto delivered = [this, target]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return answered_ >= target;
+  };
+  mu_.Await(absl::Condition(&delivered));
 }
 
 void ScriptedHttpClient::Answer(uint64_t id, http::HttpResponse response) {

@@ -36,8 +36,8 @@ class ScriptedHttpClient final : public http::HttpClient {
   uint64_t Send(http::HttpRequest request, Callback done) override;
   // Answers the request with kCancelled (if still open) and records it.
   void Cancel(uint64_t request_id) override;
-  // Answers every open request with kCancelled; later Sends are answered
-  // at once with kCancelled.
+  // Answers every open request with kCancelled and waits until their
+  // callbacks ran; later Sends are answered at once with kCancelled.
   void Shutdown(absl::Duration grace) override;
 
   // Answers request `id` (which must be open) with `response`, from the

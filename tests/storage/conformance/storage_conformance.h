@@ -12,6 +12,7 @@
 #define WINK_WEBHOOKS_TESTS_STORAGE_CONFORMANCE_STORAGE_CONFORMANCE_H_
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ struct BackendUnderTest {
 inline std::string BackendName(const ::testing::TestParamInfo<BackendUnderTest>& info) {
   return info.param.name;
 }
+
+// So test names read "... GetParam() = RocksDb", not a byte dump.
+inline void PrintTo(const BackendUnderTest& backend, std::ostream* os) { *os << backend.name; }
 
 // Remembers every committed delivery update, in the order it was told.
 class RecordingListener final : public UpdateListener {
