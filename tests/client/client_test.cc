@@ -76,6 +76,12 @@ class ReservedPort {
   }
   ~ReservedPort() { ::close(fd_); }
   ReservedPort(const ReservedPort&) = delete;
+
+  // Makes the port a listener that never accepts: connections complete in
+  // the kernel, then nothing is ever said on them.
+  void ListenSilently() {
+    if (::listen(fd_, 16) != 0) std::abort();
+  }
   ReservedPort& operator=(const ReservedPort&) = delete;
 
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
@@ -820,11 +826,24 @@ TEST(ClientOptionsTest, InvalidOptionsNameTheField) {
   EXPECT_THAT(std::string(Client::Create(jitter).status().message()), StartsWith("retry.jitter:"));
 }
 
+// Against a server that never answers, a call can end only by its deadline:
+// the call's own, not the client's default. (A tiny deadline against a live
+// server is no test: gRPC rounds deadlines up to its millisecond timers, and
+// a local call can finish within one.)
 TEST_F(ClientTest, PerCallTimeoutOverridesTheDefault) {
+  ReservedPort silent;
+  silent.ListenSilently();
+  ClientOptions options = OptionsFor(silent.address());
+  options.default_timeout = absl::Seconds(120);
+  auto unanswered = MustCreate(std::move(options));
   v1::ListWebhooksRequest list;
   list.set_parent(kAcme);
-  EXPECT_EQ(client_->ListWebhooks(list, {absl::Nanoseconds(1)}).status().code(),
+
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(unanswered->ListWebhooks(list, {absl::Milliseconds(200)}).status().code(),
             absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(60)) << "ended by the call's 200 ms, not 120 s";
+
   auto zero = client_->ListWebhooks(list, {absl::ZeroDuration()});
   EXPECT_EQ(zero.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(zero.status().message()), StartsWith("timeout:"));
