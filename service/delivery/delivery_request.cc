@@ -28,8 +28,8 @@ http::HttpRequest BuildDeliveryRequest(const domain::WebhookRecord& webhook,
   request.headers.emplace_back("content-type", "application/json");
   request.headers.emplace_back("webhook-id", event.id());
   request.headers.emplace_back("webhook-timestamp", absl::StrCat(timestamp));
-  request.headers.emplace_back(
-      "webhook-signature", signing::SignatureHeader(keys, event.id(), timestamp, request.body));
+  request.headers.emplace_back("webhook-signature",
+                               signing::SignatureHeader(keys, event.id(), timestamp, request.body));
   std::vector<std::pair<std::string, std::string>> custom(webhook.headers().begin(),
                                                           webhook.headers().end());
   std::sort(custom.begin(), custom.end());

@@ -115,9 +115,9 @@ void DispatchQueue::ExchangeEnded(const storage::DueDelivery& due, bool receiver
   if (queue != queues_.end()) {
     // A receiver that does not answer gets one request at a time until it
     // answers again, so a few dead endpoints cannot sit on every global slot.
-    queue->second.limit = receiver_answered ? std::min(queue->second.limit * 2,
-                                                       limits_.max_in_flight_per_webhook)
-                                            : 1;
+    queue->second.limit = receiver_answered
+                              ? std::min(queue->second.limit * 2, limits_.max_in_flight_per_webhook)
+                              : 1;
   }
   ReleaseSlot(due);
 }

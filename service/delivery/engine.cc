@@ -298,10 +298,9 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     return Finished(due, loaded.status());
   }
   const storage::AttemptContext& context = *loaded;
-  const bool may_send =
-      domain::MaySend(context.delivery, due.due_time_us,
-                      context.webhook.has_value() ? &*context.webhook : nullptr,
-                      context.event.has_value());
+  const bool may_send = domain::MaySend(context.delivery, due.due_time_us,
+                                        context.webhook.has_value() ? &*context.webhook : nullptr,
+                                        context.event.has_value());
   bool deleted_meanwhile;
   {
     absl::MutexLock lock(&mu_);

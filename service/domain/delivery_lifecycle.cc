@@ -23,8 +23,8 @@ std::string Describe(const AttemptRecord& attempt) {
 
 // `before` moved to `state` with `reason` at `now` (not yet due anywhere
 // unless the caller sets a next attempt time).
-DeliveryRecord MovedTo(const DeliveryRecord& before, DeliveryStateRecord state,
-                       std::string reason, int64_t now_us) {
+DeliveryRecord MovedTo(const DeliveryRecord& before, DeliveryStateRecord state, std::string reason,
+                       int64_t now_us) {
   DeliveryRecord after = before;
   after.set_state(state);
   after.set_state_reason(std::move(reason));
@@ -98,7 +98,8 @@ Transition OnAttempt(const DeliveryRecord& before, const WebhookRecord* webhook,
 
   // Only the attempt the delivery is waiting for moves it; one that finishes
   // after a manual retry, a cancellation or a park is counted, nothing more.
-  const bool still_due = IsDue(before.state()) && before.next_attempt_time_us() == input.due_time_us;
+  const bool still_due =
+      IsDue(before.state()) && before.next_attempt_time_us() == input.due_time_us;
   if (still_due) {
     switch (input.outcome) {
       case AttemptOutcome::kDelivered:
@@ -153,8 +154,8 @@ Transition OnManualRetry(const DeliveryRecord& before, const WebhookRecord* webh
         "the delivery was cancelled (", before.state_reason(), ") and cannot be retried")));
   }
   if (webhook == nullptr) {
-    return Refused(absl::FailedPreconditionError(
-        "the webhook was deleted; its deliveries cannot be retried"));
+    return Refused(
+        absl::FailedPreconditionError("the webhook was deleted; its deliveries cannot be retried"));
   }
   if (!webhook->enabled()) {
     return Refused(absl::FailedPreconditionError(

@@ -8,16 +8,16 @@
 // applies the transition and writes the result atomically, so the rules are
 // written (and tested) once, whatever holds the data.
 //
-//   state \ input     Publish  Attempt  Park        ManualRetry  Release  Drop  WebhookDeleted  Expire
-//   (none)            PENDING  -        -           NOT_FOUND    -        -     -               -
+//   state \ input     Publish  Attempt  Park        ManualRetry  Release  Drop  WebhookDeleted
+//   Expire (none)            PENDING  -        -           NOT_FOUND    -        -     - -
 //                     or HELD
-//   PENDING,          -        see      HELD,       PENDING now  -        -     CANCELLED       removed
+//   PENDING,          -        see      HELD,       PENDING now  -        -     CANCELLED removed
 //   RETRY_SCHEDULED            below    CANCELLED
 //                                       or stays
-//   HELD              -        count    -           PENDING now  PENDING  CANCELLED  CANCELLED  removed
-//   SUCCEEDED,        -        count    -           PENDING now  -        -     -               removed
+//   HELD              -        count    -           PENDING now  PENDING  CANCELLED  CANCELLED
+//   removed SUCCEEDED,        -        count    -           PENDING now  -        -     - removed
 //   FAILED
-//   CANCELLED         -        count    -           FAILED_PRE.  -        -     -               removed
+//   CANCELLED         -        count    -           FAILED_PRE.  -        -     - removed
 //
 // An attempt changes the state only while the delivery is still due at the
 // time the attempt was started for: SUCCEEDED on 2xx, RETRY_SCHEDULED (or
@@ -53,10 +53,10 @@ enum class AttemptOutcome {
 
 // The settings of the rules (from the server's config).
 struct DeliveryRules {
-  RetryPolicy retry_policy = RetryPolicy(
-      {absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5), absl::Minutes(30), absl::Hours(2),
-       absl::Hours(5), absl::Hours(10), absl::Hours(10)},
-      absl::Hours(1));
+  RetryPolicy retry_policy =
+      RetryPolicy({absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5), absl::Minutes(30),
+                   absl::Hours(2), absl::Hours(5), absl::Hours(10), absl::Hours(10)},
+                  absl::Hours(1));
   // A webhook whose attempts have all failed for this long is disabled.
   absl::Duration disable_after_failing_for = absl::Hours(120);
 };
@@ -113,8 +113,8 @@ struct WebhookDeleted {};
 // its attempts go, without a final update.
 struct Expire {};
 
-using DeliveryInput =
-    std::variant<Publish, AttemptFinished, Park, ManualRetry, Release, Drop, WebhookDeleted, Expire>;
+using DeliveryInput = std::variant<Publish, AttemptFinished, Park, ManualRetry, Release, Drop,
+                                   WebhookDeleted, Expire>;
 
 // Output ------------------------------------------------------------------
 

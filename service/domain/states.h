@@ -24,7 +24,9 @@ inline constexpr DeliveryStateRecord kCancelled = internal::v1::DELIVERY_STATE_R
 
 // PENDING or RETRY_SCHEDULED: the delivery waits in the due queue, at its
 // next_attempt_time_us.
-inline bool IsDue(DeliveryStateRecord state) { return state == kPending || state == kRetryScheduled; }
+inline bool IsDue(DeliveryStateRecord state) {
+  return state == kPending || state == kRetryScheduled;
+}
 
 // HELD: the delivery waits for its paused webhook to be resumed.
 inline bool IsHeld(DeliveryStateRecord state) { return state == kHeld; }

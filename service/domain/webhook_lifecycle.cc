@@ -28,8 +28,7 @@ bool CascadeStillApplies(Cascade cascade, const WebhookRecord* webhook, uint32_t
     case Cascade::kReleaseHeld:
     case Cascade::kDropHeld:
       // Paused again, or resumed again (that resume's cascade does the rest).
-      return webhook != nullptr && webhook->enabled() &&
-             webhook->resume_generation() == generation;
+      return webhook != nullptr && webhook->enabled() && webhook->resume_generation() == generation;
   }
   return false;
 }

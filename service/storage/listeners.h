@@ -23,8 +23,7 @@ class UpdateListeners {
   }
   void Remove(UpdateListener* listener) {
     absl::WriterMutexLock lock(&mu_);
-    listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener),
-                     listeners_.end());
+    listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
   }
   void NotifyUpdate(const DeliveryUpdate& update) {
     absl::ReaderMutexLock lock(&mu_);

@@ -172,8 +172,7 @@ TEST(DispatchQueueTest, AWebhookBelowItsFairShareEvictsFromTheLongestQueue) {
   ASSERT_EQ(sent.size(), 6u);  // one per webhook (limit 1)
   for (int i = 0; i < 4; ++i) {
     const std::string webhook = sent[i].substr(0, sent[i].find('/'));
-    const storage::DueDelivery due =
-        Due(webhook, std::stoi(sent[i].substr(sent[i].find('/') + 1)));
+    const storage::DueDelivery due = Due(webhook, std::stoi(sent[i].substr(sent[i].find('/') + 1)));
     queue.ExchangeEnded(due, true);
     queue.Forget(due);
   }

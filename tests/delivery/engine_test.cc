@@ -217,9 +217,8 @@ TEST_F(DeliveryEngineTest, ARetryGoesOutWhenTheClockReachesItsJitteredTime) {
 
   http_.AnswerStatus(1, 503);
 
-  ASSERT_TRUE(Eventually([&] {
-    return Delivery(webhook, event).state() == domain::kRetryScheduled;
-  }));
+  ASSERT_TRUE(
+      Eventually([&] { return Delivery(webhook, event).state() == domain::kRetryScheduled; }));
   EXPECT_EQ(Delivery(webhook, event).next_attempt_time_us(),
             absl::ToUnixMicros(clock_.Now() + absl::Seconds(4)));
   clock_.Advance(absl::Seconds(4) - absl::Microseconds(1));

@@ -27,9 +27,8 @@ const int64_t kCreatedUs = kNowUs - 3'600'000'000;
 const int64_t kDueUs = kNowUs - 60'000'000;
 
 // The states of the table; "none" is a delivery that does not exist.
-constexpr absl::string_view kStates[] = {"none",            "PENDING",   "HELD",
-                                         "RETRY_SCHEDULED", "SUCCEEDED", "FAILED",
-                                         "CANCELLED"};
+constexpr absl::string_view kStates[] = {"none",      "PENDING", "HELD",     "RETRY_SCHEDULED",
+                                         "SUCCEEDED", "FAILED",  "CANCELLED"};
 
 std::optional<DeliveryRecord> DeliveryIn(absl::string_view state) {
   if (state == "none") return std::nullopt;
@@ -236,9 +235,9 @@ TEST(DeliveryLifecycleTest, ARetryIsScheduledByTheRulesWithTheGivenJitterOrRetry
   DeliveryRecord before = *DeliveryIn("RETRY_SCHEDULED");  // attempt 1 failed already
   const WebhookRecord webhook = Webhook(true);
   DeliveryRules rules;
-  rules.retry_policy = RetryPolicy(
-      {absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5), absl::Minutes(30)},
-      absl::Minutes(10));
+  rules.retry_policy =
+      RetryPolicy({absl::ZeroDuration(), absl::Seconds(5), absl::Minutes(5), absl::Minutes(30)},
+                  absl::Minutes(10));
   AttemptFinished second = Attempt(AttemptOutcome::kRetryLater, 500);
   second.rules = &rules;
   second.random01 = 0.0;  // -20%
@@ -288,8 +287,7 @@ TEST(DeliveryLifecycleTest, AReleasedDeliveryIsDueAtItsPublishTime) {
   // A publish time ahead of now (a clock stepped back) is not waited for.
   DeliveryRecord future = held;
   future.set_create_time_us(kNowUs + 1'000'000);
-  EXPECT_EQ(NextDelivery(&future, &enabled, Release{}, kNow).after->next_attempt_time_us(),
-            kNowUs);
+  EXPECT_EQ(NextDelivery(&future, &enabled, Release{}, kNow).after->next_attempt_time_us(), kNowUs);
 }
 
 TEST(DeliveryLifecycleTest, ManualRetryOfACancelledDeliverySaysWhyItWasCancelled) {
@@ -316,9 +314,9 @@ TEST(DeliveryLifecycleTest, AFailureStartsTheStreakAndASuccessEndsIt) {
   EXPECT_TRUE(failed.webhook_after->enabled());
 
   webhook.set_failing_since_us(kNowUs - 1000);
-  EXPECT_EQ(
-      NextDelivery(&before, &webhook, Attempt(AttemptOutcome::kRetryLater, 500), kNow).webhook_after,
-      std::nullopt)
+  EXPECT_EQ(NextDelivery(&before, &webhook, Attempt(AttemptOutcome::kRetryLater, 500), kNow)
+                .webhook_after,
+            std::nullopt)
       << "the streak keeps its start";
   const Transition delivered =
       NextDelivery(&before, &webhook, Attempt(AttemptOutcome::kDelivered, 200), kNow);
@@ -374,16 +372,16 @@ TEST(DeliveryLifecycleTest, AnAttemptFinishingAfterAPauseMovesTheDeliveryAsUsual
   const DeliveryRecord before = *DeliveryIn("PENDING");
   const WebhookRecord paused = Webhook(false);
 
-  EXPECT_EQ(NextDelivery(&before, &paused, Attempt(AttemptOutcome::kDelivered, 200), kNow)
-                .after->state(),
-            kSucceeded);
+  EXPECT_EQ(
+      NextDelivery(&before, &paused, Attempt(AttemptOutcome::kDelivered, 200), kNow).after->state(),
+      kSucceeded);
   const Transition failed =
       NextDelivery(&before, &paused, Attempt(AttemptOutcome::kRetryLater, 500), kNow);
   EXPECT_EQ(failed.after->state(), kRetryScheduled);
-  EXPECT_EQ(NextDelivery(&*failed.after, &paused,
-                         Park{failed.after->next_attempt_time_us(), true}, kNow)
-                .after->state(),
-            kHeld);
+  EXPECT_EQ(
+      NextDelivery(&*failed.after, &paused, Park{failed.after->next_attempt_time_us(), true}, kNow)
+          .after->state(),
+      kHeld);
 }
 
 // The webhook was deleted while a request was on the wire: the delivery is
@@ -408,8 +406,8 @@ TEST(DeliveryLifecycleTest, AnAttemptFinishingAfterAManualRetryKeepsTheRetry) {
   const WebhookRecord webhook = Webhook(true);
   const DeliveryRecord retried = *NextDelivery(&failed, &webhook, ManualRetry{}, kNow).after;
 
-  const Transition late = NextDelivery(&retried, &webhook,
-                                       Attempt(AttemptOutcome::kRetryLater, 500, kDueUs), kNow);
+  const Transition late =
+      NextDelivery(&retried, &webhook, Attempt(AttemptOutcome::kRetryLater, 500, kDueUs), kNow);
 
   EXPECT_EQ(late.after->state(), kPending);
   EXPECT_EQ(late.after->next_attempt_time_us(), kNowUs);

@@ -76,9 +76,7 @@ void ScriptedHttpClient::Shutdown(absl::Duration) {
   // (unless called from one, which cannot wait for itself).
   if (std::this_thread::get_id() == thread_.get_id()) return;
   const uint64_t target = queued_answers_;
-  auto delivered = [this, target]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return answered_ >= target;
-  };
+  auto delivered = [this, target]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return answered_ >= target; };
   mu_.Await(absl::Condition(&delivered));
 }
 
@@ -91,9 +89,7 @@ void ScriptedHttpClient::Answer(uint64_t id, http::HttpResponse response) {
   }
   Deliver(id, std::move(response));
   const uint64_t target = queued_answers_;
-  auto delivered = [this, target]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return answered_ >= target;
-  };
+  auto delivered = [this, target]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return answered_ >= target; };
   mu_.Await(absl::Condition(&delivered));
 }
 
@@ -141,9 +137,8 @@ void ScriptedHttpClient::Loop() {
     std::pair<Callback, http::HttpResponse> answer;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !answers_.empty();
-      };
+      auto ready = [this]()
+                       ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_ || !answers_.empty(); };
       mu_.Await(absl::Condition(&ready));
       if (answers_.empty()) return;
       answer = std::move(answers_.front());

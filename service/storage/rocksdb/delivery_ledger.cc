@@ -27,12 +27,12 @@ absl::Status DeliveryNotFound(absl::string_view webhook_id, absl::string_view ev
 
 absl::StatusOr<DeliveryRecord> RocksDbDeliveryLedger::ReadDelivery(absl::string_view webhook_id,
                                                                    absl::string_view event_id) {
-  auto stored = context_.db.Get(ColumnFamily::kDeliveries, DeliveryKey(webhook_id, event_id));
-  if (absl::IsNotFound(stored.status())) return DeliveryNotFound(webhook_id, event_id);
-  WINK_RETURN_IF_ERROR(stored.status());
-  DeliveryRecord delivery;
-  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kDeliveryRecordVersion, "delivery", delivery));
-  return delivery;
+  WINK_ASSIGN_OR_RETURN(std::optional<DeliveryRecord> delivery,
+                        ReadRecord<DeliveryRecord>(context_.db, ColumnFamily::kDeliveries,
+                                                   DeliveryKey(webhook_id, event_id),
+                                                   kDeliveryRecordVersion, "delivery"));
+  if (!delivery.has_value()) return DeliveryNotFound(webhook_id, event_id);
+  return *std::move(delivery);
 }
 
 absl::StatusOr<DeliveryRecord> RocksDbDeliveryLedger::GetDelivery(absl::string_view account,
@@ -144,19 +144,13 @@ absl::StatusOr<AttemptContext> RocksDbDeliveryLedger::LoadAttempt(absl::string_v
   AttemptContext loaded;
   WINK_ASSIGN_OR_RETURN(loaded.delivery, ReadDelivery(webhook_id, event_id));
   const std::string& account = loaded.delivery.account();
-  auto webhook = context_.db.Get(ColumnFamily::kWebhooks, WebhookKey(account, webhook_id));
-  if (webhook.ok()) {
-    WINK_RETURN_IF_ERROR(
-        DecodeRecord(*webhook, kWebhookRecordVersion, "webhook", loaded.webhook.emplace()));
-  } else if (!absl::IsNotFound(webhook.status())) {
-    return webhook.status();
-  }
-  auto event = context_.db.Get(ColumnFamily::kEvents, EventKey(account, event_id));
-  if (event.ok()) {
-    WINK_RETURN_IF_ERROR(DecodeRecord(*event, kEventRecordVersion, "event", loaded.event.emplace()));
-  } else if (!absl::IsNotFound(event.status())) {
-    return event.status();
-  }
+  WINK_ASSIGN_OR_RETURN(
+      loaded.webhook,
+      ReadRecord<WebhookRecord>(context_.db, ColumnFamily::kWebhooks,
+                                WebhookKey(account, webhook_id), kWebhookRecordVersion, "webhook"));
+  WINK_ASSIGN_OR_RETURN(loaded.event, ReadRecord<EventRecord>(context_.db, ColumnFamily::kEvents,
+                                                              EventKey(account, event_id),
+                                                              kEventRecordVersion, "event"));
   return loaded;
 }
 
@@ -178,8 +172,8 @@ void RocksDbDeliveryLedger::RecordAttempt(RecordAttemptRequest request,
       std::move(done));
 }
 
-void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id,
-                                 int64_t due_time_us, std::function<void(absl::Status)> done) {
+void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id, int64_t due_time_us,
+                                 std::function<void(absl::Status)> done) {
   context_.writer.Submit(
       [this, webhook_id = std::move(webhook_id), event_id = std::move(event_id),
        due_time_us](WriteTxn& txn) -> absl::Status {
@@ -195,8 +189,8 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id,
           // the delivery's own.
           txn.Delete(ColumnFamily::kDue, due_key);
           if (domain::IsDue(before->state())) {
-            txn.Put(ColumnFamily::kDue, DueKey(before->next_attempt_time_us(), webhook_id, event_id),
-                    "");
+            txn.Put(ColumnFamily::kDue,
+                    DueKey(before->next_attempt_time_us(), webhook_id, event_id), "");
           }
           return absl::OkStatus();
         }
@@ -211,10 +205,10 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id,
           if (!event.ok() && !absl::IsNotFound(event.status())) return event.status();
           event_exists = event.ok();
         }
-        StageTransition(txn, context_, &*before,
-                        domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
-                                             domain::Park{due_time_us, event_exists},
-                                             context_.clock.Now()));
+        StageTransition(
+            txn, context_, &*before,
+            domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
+                                 domain::Park{due_time_us, event_exists}, context_.clock.Now()));
         return absl::OkStatus();
       },
       std::move(done));

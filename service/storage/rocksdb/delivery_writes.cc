@@ -18,40 +18,26 @@ using ::wink::webhooks::domain::IsDue;
 using ::wink::webhooks::domain::IsHeld;
 using ::wink::webhooks::internal::v1::DeliveryUpdateRecord;
 
-template <typename Record>
-absl::StatusOr<std::optional<Record>> ReadRecordIn(WriteTxn& txn, ColumnFamily cf,
-                                                   const std::string& key, uint32_t version,
-                                                   absl::string_view what) {
-  auto stored = txn.Get(cf, key);
-  if (absl::IsNotFound(stored.status())) return std::nullopt;
-  WINK_RETURN_IF_ERROR(stored.status());
-  Record record;
-  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, version, what, record));
-  return record;
-}
-
 }  // namespace
 
 absl::StatusOr<std::optional<DeliveryRecord>> ReadDeliveryIn(WriteTxn& txn,
                                                              absl::string_view webhook_id,
                                                              absl::string_view event_id) {
-  return ReadRecordIn<DeliveryRecord>(txn, ColumnFamily::kDeliveries,
-                                      DeliveryKey(webhook_id, event_id), kDeliveryRecordVersion,
-                                      "delivery");
+  return ReadRecord<DeliveryRecord>(txn, ColumnFamily::kDeliveries,
+                                    DeliveryKey(webhook_id, event_id), kDeliveryRecordVersion,
+                                    "delivery");
 }
 
-absl::StatusOr<std::optional<WebhookRecord>> ReadWebhookIn(WriteTxn& txn,
-                                                           absl::string_view account,
+absl::StatusOr<std::optional<WebhookRecord>> ReadWebhookIn(WriteTxn& txn, absl::string_view account,
                                                            absl::string_view webhook_id) {
-  return ReadRecordIn<WebhookRecord>(txn, ColumnFamily::kWebhooks,
-                                     WebhookKey(account, webhook_id), kWebhookRecordVersion,
-                                     "webhook");
+  return ReadRecord<WebhookRecord>(txn, ColumnFamily::kWebhooks, WebhookKey(account, webhook_id),
+                                   kWebhookRecordVersion, "webhook");
 }
 
 absl::StatusOr<std::optional<EventRecord>> ReadEventIn(WriteTxn& txn, absl::string_view account,
                                                        absl::string_view event_id) {
-  return ReadRecordIn<EventRecord>(txn, ColumnFamily::kEvents, EventKey(account, event_id),
-                                   kEventRecordVersion, "event");
+  return ReadRecord<EventRecord>(txn, ColumnFamily::kEvents, EventKey(account, event_id),
+                                 kEventRecordVersion, "event");
 }
 
 uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const DeliveryRecord* before,
@@ -156,8 +142,7 @@ absl::StatusOr<bool> StageHeldChunk(WriteTxn& txn, const StoreContext& context,
       txn.Delete(ColumnFamily::kHeld, DeliveryKey(webhook_id, event_id));  // dangling
       continue;
     }
-    StageTransition(txn, context, &*before,
-                    domain::NextDelivery(&*before, webhook, input, now));
+    StageTransition(txn, context, &*before, domain::NextDelivery(&*before, webhook, input, now));
   }
   return more;
 }
@@ -194,9 +179,9 @@ absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, const StoreContext& context
   WINK_RETURN_IF_ERROR(decode_status);
   const absl::Time now = context.clock.Now();
   for (const DeliveryRecord& before : open) {
-    StageTransition(txn, context, &before,
-                    domain::NextDelivery(&before, /*webhook=*/nullptr, domain::WebhookDeleted{},
-                                         now));
+    StageTransition(
+        txn, context, &before,
+        domain::NextDelivery(&before, /*webhook=*/nullptr, domain::WebhookDeleted{}, now));
   }
   return more;
 }
@@ -204,10 +189,9 @@ absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, const StoreContext& context
 // One chunk of `cascade`, if the webhook's state still calls for it, and the
 // follow-up for the next. `cursor`: where the cancel cascade goes on (the
 // held ones need none: each chunk removes what it handled from `held`).
-absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context,
-                               domain::Cascade cascade, const std::string& account,
-                               const std::string& webhook_id, uint32_t generation,
-                               std::string cursor) {
+absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domain::Cascade cascade,
+                               const std::string& account, const std::string& webhook_id,
+                               uint32_t generation, std::string cursor) {
   WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
                         ReadWebhookIn(txn, account, webhook_id));
   const WebhookRecord* current = webhook.has_value() ? &*webhook : nullptr;

@@ -12,12 +12,15 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "service/domain/delivery_lifecycle.h"
 #include "service/domain/webhook_lifecycle.h"
+#include "service/storage/records.h"
+#include "service/storage/rocksdb/column_families.h"
 #include "service/storage/rocksdb/store_context.h"
 #include "service/storage/rocksdb/writer.h"
 
@@ -28,13 +31,28 @@ using ::wink::webhooks::domain::DeliveryRecord;
 using ::wink::webhooks::domain::EventRecord;
 using ::wink::webhooks::domain::WebhookRecord;
 
+// Reads the record at `key` of `cf` from `source` (the Database, or a
+// WriteTxn to see the writes staged before it); nullopt when absent,
+// DATA_LOSS when it does not decode (records.h).
+template <typename Record, typename Source>
+absl::StatusOr<std::optional<Record>> ReadRecord(Source& source, ColumnFamily cf,
+                                                 const std::string& key, uint32_t version,
+                                                 absl::string_view what) {
+  auto stored = source.Get(cf, key);
+  if (absl::IsNotFound(stored.status())) return std::nullopt;
+  if (!stored.ok()) return stored.status();
+  Record record;
+  absl::Status decoded = DecodeRecord(*stored, version, what, record);
+  if (!decoded.ok()) return decoded;
+  return record;
+}
+
 // Reads inside an operation (seeing the writes staged before it); nullopt
 // when absent.
 absl::StatusOr<std::optional<DeliveryRecord>> ReadDeliveryIn(WriteTxn& txn,
                                                              absl::string_view webhook_id,
                                                              absl::string_view event_id);
-absl::StatusOr<std::optional<WebhookRecord>> ReadWebhookIn(WriteTxn& txn,
-                                                           absl::string_view account,
+absl::StatusOr<std::optional<WebhookRecord>> ReadWebhookIn(WriteTxn& txn, absl::string_view account,
                                                            absl::string_view webhook_id);
 absl::StatusOr<std::optional<EventRecord>> ReadEventIn(WriteTxn& txn, absl::string_view account,
                                                        absl::string_view event_id);

@@ -186,14 +186,14 @@ void RocksDbEventLog::PublishBatch(
 
 absl::StatusOr<EventRecord> RocksDbEventLog::GetEvent(absl::string_view account,
                                                       absl::string_view event_id) {
-  auto stored = context_.db.Get(ColumnFamily::kEvents, EventKey(account, event_id));
-  if (absl::IsNotFound(stored.status())) {
+  WINK_ASSIGN_OR_RETURN(
+      std::optional<EventRecord> event,
+      ReadRecord<EventRecord>(context_.db, ColumnFamily::kEvents, EventKey(account, event_id),
+                              kEventRecordVersion, "event"));
+  if (!event.has_value()) {
     return absl::NotFoundError(absl::StrCat("event ", event_id, " not found"));
   }
-  WINK_RETURN_IF_ERROR(stored.status());
-  EventRecord event;
-  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kEventRecordVersion, "event", event));
-  return event;
+  return *std::move(event);
 }
 
 absl::StatusOr<EventPage> RocksDbEventLog::ListEvents(absl::string_view account,

@@ -102,9 +102,9 @@ absl::StatusOr<PurgeResult> RocksDbRetention::PurgeOlderThan(absl::Time cutoff, 
           continue;
         }
         ++staged_deliveries;
-        StageTransition(txn, context_, &*delivery,
-                        domain::NextDelivery(&*delivery, /*webhook=*/nullptr, domain::Expire{},
-                                             now));
+        StageTransition(
+            txn, context_, &*delivery,
+            domain::NextDelivery(&*delivery, /*webhook=*/nullptr, domain::Expire{}, now));
       }
       ++result.events;
       txn.Delete(ColumnFamily::kEvents, EventKey(event.account, event.id));

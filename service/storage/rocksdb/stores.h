@@ -19,9 +19,9 @@
 #include "service/storage/due_queue.h"
 #include "service/storage/event_log.h"
 #include "service/storage/retention.h"
+#include "service/storage/rocksdb/store_context.h"
 #include "service/storage/update_log.h"
 #include "service/storage/webhook_store.h"
-#include "service/storage/rocksdb/store_context.h"
 
 namespace wink::webhooks::storage::rocks {
 

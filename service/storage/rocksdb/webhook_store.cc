@@ -91,12 +91,12 @@ absl::StatusOr<CreateWebhookResult> RocksDbWebhookStore::Create(
 
 absl::StatusOr<WebhookRecord> RocksDbWebhookStore::Get(absl::string_view account,
                                                        absl::string_view id) {
-  auto stored = context_.db.Get(ColumnFamily::kWebhooks, WebhookKey(account, id));
-  if (absl::IsNotFound(stored.status())) return WebhookNotFound(id);
-  WINK_RETURN_IF_ERROR(stored.status());
-  WebhookRecord record;
-  WINK_RETURN_IF_ERROR(DecodeRecord(*stored, kWebhookRecordVersion, "webhook", record));
-  return record;
+  WINK_ASSIGN_OR_RETURN(
+      std::optional<WebhookRecord> webhook,
+      ReadRecord<WebhookRecord>(context_.db, ColumnFamily::kWebhooks, WebhookKey(account, id),
+                                kWebhookRecordVersion, "webhook"));
+  if (!webhook.has_value()) return WebhookNotFound(id);
+  return *std::move(webhook);
 }
 
 absl::StatusOr<WebhookPage> RocksDbWebhookStore::List(absl::string_view account,

@@ -21,20 +21,6 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-using ::testing::UnorderedElementsAre;
-using ::testing::UnorderedElementsAreArray;
-using ::wink::webhooks::domain::kCancelled;
-using ::wink::webhooks::domain::kFailed;
-using ::wink::webhooks::domain::kHeld;
-using ::wink::webhooks::domain::kPending;
-using ::wink::webhooks::domain::kRetryScheduled;
-using ::wink::webhooks::domain::kSucceeded;
-
 TEST_P(StorageConformance, PauseRecordsWhyAndWhenAndResumeReleasesHeldDeliveriesInPublishOrder) {
   const std::string webhook = CreateWebhook("acme");
   clock_.Advance(absl::Seconds(1));

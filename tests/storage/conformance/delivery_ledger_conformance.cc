@@ -22,20 +22,6 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-using ::testing::UnorderedElementsAre;
-using ::testing::UnorderedElementsAreArray;
-using ::wink::webhooks::domain::kCancelled;
-using ::wink::webhooks::domain::kFailed;
-using ::wink::webhooks::domain::kHeld;
-using ::wink::webhooks::domain::kPending;
-using ::wink::webhooks::domain::kRetryScheduled;
-using ::wink::webhooks::domain::kSucceeded;
-
 TEST_P(StorageConformance, ListDeliveriesFilterByStatePageAndStayInsideTheAccount) {
   const std::string first_webhook = CreateWebhook("acme");
   const std::string second_webhook = CreateWebhook("acme");
@@ -48,20 +34,21 @@ TEST_P(StorageConformance, ListDeliveriesFilterByStatePageAndStayInsideTheAccoun
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_THAT(EventIds(all->deliveries), ElementsAre(e1, e2, e3));
   EXPECT_EQ(all->continue_from, "");
-  EXPECT_THAT(
-      EventIds(
-          deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", kSucceeded, 10)->deliveries),
-      ElementsAre(e2));
-  EXPECT_THAT(
-      EventIds(
-          deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", kPending, 10)->deliveries),
-      ElementsAre(e1, e3));
+  EXPECT_THAT(EventIds(deliveries()
+                           .ListDeliveriesOfWebhook("acme", first_webhook, "", kSucceeded, 10)
+                           ->deliveries),
+              ElementsAre(e2));
+  EXPECT_THAT(EventIds(deliveries()
+                           .ListDeliveriesOfWebhook("acme", first_webhook, "", kPending, 10)
+                           ->deliveries),
+              ElementsAre(e1, e3));
 
   auto page = deliveries().ListDeliveriesOfWebhook("acme", first_webhook, "", 0, 2);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_THAT(EventIds(page->deliveries), ElementsAre(e1, e2));
   EXPECT_EQ(page->continue_from, e2);
-  auto rest = deliveries().ListDeliveriesOfWebhook("acme", first_webhook, page->continue_from, 0, 2);
+  auto rest =
+      deliveries().ListDeliveriesOfWebhook("acme", first_webhook, page->continue_from, 0, 2);
   ASSERT_TRUE(rest.ok()) << rest.status();
   EXPECT_THAT(EventIds(rest->deliveries), ElementsAre(e3));
   EXPECT_EQ(rest->continue_from, "");
@@ -69,8 +56,9 @@ TEST_P(StorageConformance, ListDeliveriesFilterByStatePageAndStayInsideTheAccoun
   auto of_event = deliveries().ListDeliveriesOfEvent("acme", e2, "", 0, 10);
   ASSERT_TRUE(of_event.ok()) << of_event.status();
   EXPECT_THAT(WebhookIds(of_event->deliveries), ElementsAre(first_webhook, second_webhook));
-  EXPECT_THAT(WebhookIds(deliveries().ListDeliveriesOfEvent("acme", e2, "", kPending, 10)->deliveries),
-              ElementsAre(second_webhook));
+  EXPECT_THAT(
+      WebhookIds(deliveries().ListDeliveriesOfEvent("acme", e2, "", kPending, 10)->deliveries),
+      ElementsAre(second_webhook));
   auto of_event_page = deliveries().ListDeliveriesOfEvent("acme", e2, "", 0, 1);
   ASSERT_TRUE(of_event_page.ok()) << of_event_page.status();
   EXPECT_THAT(WebhookIds(of_event_page->deliveries), ElementsAre(first_webhook));
@@ -199,7 +187,8 @@ TEST_P(StorageConformance, GoneFailsTheDeliveryAndDisablesTheWebhook) {
   const std::string event = MustPublish("acme");
   clock_.Advance(absl::Seconds(1));
 
-  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDisableEndpoint, 410)).ok());
+  ASSERT_TRUE(
+      Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDisableEndpoint, 410)).ok());
 
   const domain::DeliveryRecord delivery = Delivery(webhook, event);
   EXPECT_EQ(delivery.state(), kFailed);
@@ -220,7 +209,8 @@ TEST_P(StorageConformance, AFailureStreakDisablesTheWebhookOnceItLastsLongEnough
   const absl::Duration limit = absl::Hours(1);
   const std::string webhook = CreateWebhook("acme");
   auto fail = [&](const std::string& event) {
-    RecordAttemptRequest request = AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 500);
+    RecordAttemptRequest request =
+        AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 500);
     request.rules = Rules({absl::ZeroDuration(), absl::Seconds(5), absl::Seconds(5)}, limit);
     return Record(std::move(request));
   };
@@ -260,7 +250,8 @@ TEST_P(StorageConformance, AnAttemptForAnOutdatedDueTimeIsRecordedButLeavesTheSt
   const std::string webhook = CreateWebhook("acme");
   const std::string event = MustPublish("acme");
   // The engine starts an attempt for the publish-time due entry...
-  const RecordAttemptRequest started = AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200);
+  const RecordAttemptRequest started =
+      AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200);
   // ...while a caller retries the delivery, which moves it.
   clock_.Advance(absl::Seconds(1));
   auto retried = deliveries().RetryNow("acme", webhook, event);

@@ -21,20 +21,6 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-using ::testing::UnorderedElementsAre;
-using ::testing::UnorderedElementsAreArray;
-using ::wink::webhooks::domain::kCancelled;
-using ::wink::webhooks::domain::kFailed;
-using ::wink::webhooks::domain::kHeld;
-using ::wink::webhooks::domain::kPending;
-using ::wink::webhooks::domain::kRetryScheduled;
-using ::wink::webhooks::domain::kSucceeded;
-
 TEST_P(StorageConformance, PublishFansOutToTheMatchingWebhooksOfTheAccountOnly) {
   const std::string all_types = CreateWebhook("acme");
   const std::string bookings = CreateWebhook("acme", {"booking.cancelled", "booking.created"});
@@ -138,7 +124,8 @@ TEST_P(StorageConformance, ReplayWithTheSameKeyAndRequestReturnsTheFirstEvent) {
   auto first = Publish("acme", "booking.created", "key-1", "fp-1");
   ASSERT_TRUE(first.ok()) << first.status();
   const size_t updates_before = listener_.size();
-  ASSERT_TRUE(Record(AttemptOf(webhook, first->event.id(), domain::AttemptOutcome::kDelivered, 200)).ok());
+  ASSERT_TRUE(
+      Record(AttemptOf(webhook, first->event.id(), domain::AttemptOutcome::kDelivered, 200)).ok());
 
   auto replay = Publish("acme", "booking.created", "key-1", "fp-1");
 
@@ -153,7 +140,8 @@ TEST_P(StorageConformance, ReplayWithTheSameKeyAndRequestReturnsTheFirstEvent) {
   EXPECT_EQ(listener_.size(), updates_before + 1) << "only the attempt's update";
   EXPECT_THAT(EventIds(events().ListEvents("acme", "", "", 10)->events),
               ElementsAre(first->event.id()));
-  EXPECT_EQ(deliveries().ListDeliveriesOfWebhook("acme", webhook, "", 0, 10)->deliveries.size(), 1u);
+  EXPECT_EQ(deliveries().ListDeliveriesOfWebhook("acme", webhook, "", 0, 10)->deliveries.size(),
+            1u);
 }
 
 TEST_P(StorageConformance, SameKeyWithAnotherRequestIsInvalidArgumentAndPublishesNothing) {

@@ -19,26 +19,13 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-using ::testing::UnorderedElementsAre;
-using ::testing::UnorderedElementsAreArray;
-using ::wink::webhooks::domain::kCancelled;
-using ::wink::webhooks::domain::kFailed;
-using ::wink::webhooks::domain::kHeld;
-using ::wink::webhooks::domain::kPending;
-using ::wink::webhooks::domain::kRetryScheduled;
-using ::wink::webhooks::domain::kSucceeded;
-
 TEST_P(StorageConformance, PurgeDeletesOldEventsWithEverythingTheyLeftAndKeepsYoungOnes) {
   const std::string webhook = CreateWebhook("acme");
   const std::string paused = CreateWebhook("acme");
   Pause("acme", paused);
   const std::string old_retrying = MustPublish("acme");
-  ASSERT_TRUE(Record(AttemptOf(webhook, old_retrying, domain::AttemptOutcome::kRetryLater, 500)).ok());
+  ASSERT_TRUE(
+      Record(AttemptOf(webhook, old_retrying, domain::AttemptOutcome::kRetryLater, 500)).ok());
   const std::string old_pending = MustPublish("acme");
   const std::string old_elsewhere = MustPublish("other");
   clock_.Advance(absl::Hours(48));
@@ -55,7 +42,8 @@ TEST_P(StorageConformance, PurgeDeletesOldEventsWithEverythingTheyLeftAndKeepsYo
     for (const std::string& to : {webhook, paused}) {
       EXPECT_EQ(DeliveryStatus(to, event), absl::StatusCode::kNotFound);
     }
-    EXPECT_THAT(deliveries().ListDeliveriesOfEvent("acme", event, "", 0, 10)->deliveries, IsEmpty());
+    EXPECT_THAT(deliveries().ListDeliveriesOfEvent("acme", event, "", 0, 10)->deliveries,
+                IsEmpty());
   }
   EXPECT_EQ(events().GetEvent("other", old_elsewhere).status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(*deliveries().ListAttempts(webhook, old_retrying), IsEmpty());

@@ -34,7 +34,8 @@ size_t RecordingListener::size() const {
 
 bool RecordingListener::WaitForAtLeast(size_t count, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, count]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return updates_.size() >= count; };
+  auto enough = [this, count]()
+                    ABSL_SHARED_LOCKS_REQUIRED(mu_) { return updates_.size() >= count; };
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 

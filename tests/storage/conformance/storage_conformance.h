@@ -12,8 +12,8 @@
 #define WINK_WEBHOOKS_TESTS_STORAGE_CONFORMANCE_STORAGE_CONFORMANCE_H_
 
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/common/clock.h"
 #include "service/storage/backend.h"
@@ -28,6 +29,21 @@
 #include "tests/fakes/temp_dir.h"
 
 namespace wink::webhooks::storage::testing {
+
+// What every conformance test file uses.
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
+using ::wink::webhooks::domain::kCancelled;
+using ::wink::webhooks::domain::kFailed;
+using ::wink::webhooks::domain::kHeld;
+using ::wink::webhooks::domain::kPending;
+using ::wink::webhooks::domain::kRetryScheduled;
+using ::wink::webhooks::domain::kSucceeded;
 
 // How many entries of each kind a backend stores (for "nothing left behind"
 // checks no read API can make).

@@ -21,20 +21,6 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-using ::testing::UnorderedElementsAre;
-using ::testing::UnorderedElementsAreArray;
-using ::wink::webhooks::domain::kCancelled;
-using ::wink::webhooks::domain::kFailed;
-using ::wink::webhooks::domain::kHeld;
-using ::wink::webhooks::domain::kPending;
-using ::wink::webhooks::domain::kRetryScheduled;
-using ::wink::webhooks::domain::kSucceeded;
-
 TEST_P(StorageConformance, ReadUpdatesReturnsTheLogInOrderFromAfter) {
   const std::string first_webhook = CreateWebhook("acme");
   CreateWebhook("acme");
@@ -113,7 +99,6 @@ TEST_P(StorageConformance, AfterPurgingTheWholeLogAndReopeningSequencesAreNotReu
   EXPECT_EQ(after->event.watch_cursor(), 3u);
   EXPECT_EQ(listener_.updates().back().sequence, 4u);
 }
-
 
 // Many writers at once: the log has every update exactly once, numbered
 // without gaps in the order they were told, and each event's deliveries

@@ -17,11 +17,6 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::StartsWith;
-
 TEST_P(StorageConformance, CreateStoresTheWebhookAndGetReturnsIt) {
   const domain::WebhookRecord webhook = NewWebhook("acme");
 
@@ -241,10 +236,10 @@ TEST_P(StorageConformance, RetryReturnsTheWebhookAsItIsNow) {
   ASSERT_TRUE(created.ok());
   ASSERT_TRUE(webhooks()
                   .Update("acme", created->webhook.id(),
-                           [](domain::WebhookRecord& w) {
-                             w.set_display_name("renamed");
-                             return absl::OkStatus();
-                           })
+                          [](domain::WebhookRecord& w) {
+                            w.set_display_name("renamed");
+                            return absl::OkStatus();
+                          })
                   .ok());
 
   auto retry = webhooks().Create(NewWebhook("acme"), Options("req-1", "fp"));

@@ -86,8 +86,7 @@ TEST_F(RocksDbBackendTest, UnknownRecordVersionIsDataLoss) {
   auto got = backend_->webhooks().Get("acme", id);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(got.status().message()), HasSubstr("version 99"));
-  EXPECT_EQ(backend_->webhooks().List("acme", "", 10).status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(backend_->webhooks().List("acme", "", 10).status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(backend_->webhooks()
                 .Update("acme", id, [](domain::WebhookRecord&) { return absl::OkStatus(); })
                 .status()

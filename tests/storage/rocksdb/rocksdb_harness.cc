@@ -63,8 +63,8 @@ absl::StatusOr<testing::StoredCounts> RocksDbHarness::CountStored() {
   WINK_ASSIGN_OR_RETURN(counts.held_entries, CountKeys(*db, ColumnFamily::kHeld));
   WINK_ASSIGN_OR_RETURN(const int by_event, CountKeys(*db, ColumnFamily::kDeliveriesByEvent));
   if (by_event != counts.deliveries) {
-    return absl::DataLossError(absl::StrCat("deliveries_by_event has ", by_event,
-                                            " entries for ", counts.deliveries, " deliveries"));
+    return absl::DataLossError(absl::StrCat("deliveries_by_event has ", by_event, " entries for ",
+                                            counts.deliveries, " deliveries"));
   }
   return counts;
 }
