@@ -1,4 +1,4 @@
-// Component test: the bus over a real EventStore (RocksDB in a temp dir).
+// Component test: the bus over a real update log (the RocksDB backend in a temp dir).
 #include "service/delivery/status_bus.h"
 
 #include <atomic>

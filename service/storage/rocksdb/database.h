@@ -1,7 +1,7 @@
 // The RocksDB database: opening it with every registered column family, and
-// the single write path. Only code inside service/storage includes this
-// header (it exposes RocksDB types); the rest of the service uses the stores
-// (e.g. webhook_store.h) through storage.h.
+// the single write path. Only the RocksDB backend includes this header (it
+// exposes RocksDB types); the rest of the service uses the storage
+// interfaces (service/storage/backend.h).
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_DATABASE_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_DATABASE_H_
 
