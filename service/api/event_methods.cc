@@ -77,6 +77,7 @@ void PublishResultToApi(const storage::PublishResult& result, v1::PublishEventRe
   }
   response.set_watch_cursor(static_cast<int64_t>(result.event.watch_cursor()));
   response.set_replayed(result.replayed);
+  response.set_matched_webhook_count(static_cast<int32_t>(result.deliveries.size()));
   metrics::Global().RecordPublished(result.replayed ? metrics::PublishOutcome::kReplayed
                                                     : metrics::PublishOutcome::kAccepted);
 }
