@@ -97,7 +97,7 @@ int Run() {
   token->set_sha256(auth::Sha256Hex(kToken));
   token->set_admin(true);
   config.add_allow_private_targets("127.0.0.0/8");
-  config.set_extra_ca_file((*receiver)->ca_file());
+  config.add_extra_ca_file((*receiver)->ca_file());
   config.mutable_storage()->set_sync_mode(absl::GetFlag(FLAGS_sync) == "os"
                                               ? config::v1::StorageConfig::SYNC_MODE_OS_BUFFERED
                                               : config::v1::StorageConfig::SYNC_MODE_FSYNC);

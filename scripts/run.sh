@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds a Release server, and runs it on
-# 127.0.0.1:50051 with its RocksDB under ./var/data and Prometheus metrics on
-# http://127.0.0.1:9464/metrics. Extra arguments go to the server (e.g.
-# --allow_private_targets 127.0.0.0/8 --extra_ca_file ca.pem --log_format json).
+# Installs what is missing, builds a Release server, and runs it. Arguments go
+# to the server (e.g. --config FILE, --listen HOST:PORT, --allow_private_targets
+# 127.0.0.0/8, --extra_ca_file ca.pem, --log_format json; see --help).
+#
+# What neither the arguments nor a --config file set keeps the server's
+# defaults (gRPC on 127.0.0.1:50051, RocksDB under ./var/data), plus one that
+# run.sh adds: Prometheus metrics on 127.0.0.1:9464. The banner shows the
+# addresses the server will actually use.
 #
 # The admin token is $WEBHOOKS_DEV_TOKEN when set; otherwise one is generated
 # once, kept in ./var/dev-token (mode 600) and printed. Only its SHA-256
-# reaches the server.
+# reaches the server; it is added to the tokens of a --config file.
+#
+# WEBHOOKS_BUILD_DIR picks another build directory than build-release (the
+# tests run this script against the tree they already built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 webhooks_install_deps
 
-scripts/build.sh build-release Release wink-webhooks-server webhookctl
+build_dir="${WEBHOOKS_BUILD_DIR:-build-release}"
+scripts/build.sh "$build_dir" Release wink-webhooks-server webhookctl
+server="$build_dir/service/wink-webhooks-server"
 
 mkdir -p var
 if [[ -n "${WEBHOOKS_DEV_TOKEN:-}" ]]; then
@@ -25,20 +34,33 @@ else
 fi
 token_sha256="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
 
+# run.sh's flags go first, so the caller's flags (and the file's values) win.
+server_args=(--admin_token_sha256 "$token_sha256")
+# The configuration as the server resolves it (file, flags, defaults); an
+# invalid one stops here with the server's message.
+effective="$("$server" "${server_args[@]}" "$@" --check_config)" || exit $?
+# A top-level string field of the printed configuration ("" when unset).
+config_field() { sed -n "s/^$1: \"\(.*\)\"\$/\1/p" <<<"$effective" | head -n 1; }
+metrics="$(config_field metrics_listen_address)"
+if [[ -z "$metrics" ]]; then
+  metrics=127.0.0.1:9464
+  server_args+=(--metrics_listen "$metrics")
+fi
+listen="$(config_field listen_address)"
+data_dir="$(config_field data_dir)"
+port_note=""
+[[ "$listen" == *:0 || "$metrics" == *:0 ]] && port_note=" (port 0: a free port, named in the ready log line)"
+
 cat >&2 <<MSG
 ------------------------------------------------------------------------------
-Wink Webhooks dev server on 127.0.0.1:50051 (data in ./var/data)
-Metrics:      http://127.0.0.1:9464/metrics  (docs/OPERATIONS.md)
+Wink Webhooks dev server on $listen (data in $data_dir)$port_note
+Metrics:      http://$metrics/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
-CLI:          export WEBHOOKS_TOKEN=$token PATH=\$PWD/build-release/client/webhookctl:\$PATH
+CLI:          export WEBHOOKS_ADDR=$listen WEBHOOKS_TOKEN=$token
+              export PATH=\$PWD/$build_dir/client/webhookctl:\$PATH
               webhookctl event-types list --account acme   (README, docs/CLIENT.md)
-Stop with Ctrl-C (graceful shutdown).
+Stop with Ctrl-C (graceful shutdown; Ctrl-C again stops at once).
 ------------------------------------------------------------------------------
 MSG
 
-exec build-release/service/wink-webhooks-server \
-  --listen 127.0.0.1:50051 \
-  --data_dir ./var/data \
-  --metrics_listen 127.0.0.1:9464 \
-  --admin_token_sha256 "$token_sha256" \
-  "$@"
+exec "$server" "${server_args[@]}" "$@"

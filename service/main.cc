@@ -6,6 +6,7 @@
 // a second signal N cut the graceful shutdown short.
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/common/log.h"
+#include "google/protobuf/text_format.h"
+#include "service/config/command_line.h"
 #include "service/config/server_config.h"
 #include "service/server/server.h"
 
@@ -28,8 +31,9 @@ ABSL_FLAG(std::string, data_dir, "", "Overrides data_dir (RocksDB directory)");
 ABSL_FLAG(std::vector<std::string>, allow_private_targets, {},
           "Overrides allow_private_targets: comma-separated CIDR ranges deliveries may "
           "reach although private or loopback (development and tests only)");
-ABSL_FLAG(std::string, extra_ca_file, "",
-          "Overrides extra_ca_file: PEM CA certificates trusted for deliveries");
+ABSL_FLAG(std::vector<std::string>, extra_ca_file, {},
+          "Overrides extra_ca_file: PEM files (each may be a bundle) of CA certificates trusted "
+          "for deliveries, comma-separated or the flag repeated");
 ABSL_FLAG(std::vector<std::string>, admin_token_sha256, {},
           "Adds admin tokens by their hex SHA-256 (scripts/run.sh passes the dev token)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -39,6 +43,9 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "(GET /metrics), e.g. 127.0.0.1:9464; port 0 picks a free one");
 ABSL_FLAG(std::string, log_format, "text",
           "Log line format on stderr: text (key=value) or json (one object per line)");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the configuration (file and flags), print it as the server would run it "
+          "(text format, token hashes hidden) on stdout, and exit: 0 if valid, 2 if not");
 
 namespace wink::webhooks {
 namespace {
@@ -83,12 +90,29 @@ int WaitForShutdownSignal(const sigset_t& signals) {
   return signal_number;
 }
 
+// Flags that name lists: given several times, they mean all the values.
+constexpr absl::string_view kListFlags[] = {"extra_ca_file", "allow_private_targets",
+                                            "admin_token_sha256"};
+
+// The effective configuration for --check_config, without token hashes.
+std::string PrintableConfig(config::ServerConfig config) {
+  for (auto& token : *config.mutable_tokens()) token.set_sha256("(hidden)");
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  return text;
+}
+
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Wink Webhooks gRPC server.\n  wink-webhooks-server [--config FILE] [--listen "
       "HOST:PORT] [--data_dir DIR] [--allow_private_targets CIDR,...] [--extra_ca_file "
-      "PEM] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format text|json]");
-  absl::ParseCommandLine(argc, argv);
+      "PEM,...] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format "
+      "text|json] [--check_config]");
+  std::vector<std::string> args(argv, argv + argc);
+  args = config::JoinRepeatedListFlags(args, kListFlags);
+  std::vector<char*> joined_argv;
+  for (std::string& arg : args) joined_argv.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(joined_argv.size()), joined_argv.data());
   // Before anything logs, so every line has the chosen format.
   const absl::StatusOr<LogFormat> log_format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) return Fatal(2, "invalid flag", log_format.status());
@@ -97,6 +121,10 @@ int Run(int argc, char** argv) {
 
   auto config = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
   if (!config.ok()) return Fatal(2, "invalid configuration", config.status());
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::fputs(PrintableConfig(*config).c_str(), stdout);
+    return 0;
+  }
   auto server = Server::Start(*config);
   if (!server.ok()) return Fatal(1, "cannot start", server.status());
   LogLine(LogLevel::kInfo, "ready")
@@ -105,7 +133,10 @@ int Run(int argc, char** argv) {
       .Field("metrics", (*server)->metrics_port() != 0 ? (*server)->metrics_address() : "-");
 
   const int signal_number = WaitForShutdownSignal(signals);
-  LogLine(LogLevel::kInfo, "shutdown_started").Field("signal", strsignal(signal_number));
+  LogLine(LogLevel::kInfo, "shutdown_started")
+      .Field("signal", strsignal(signal_number))
+      .Field("grace", absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)))
+      .Field("stop_now", "send the signal again (Ctrl-C)");
   // A second signal during the grace period means "stop now". Acknowledged
   // writes are already in the WAL, so exiting without cleanup loses nothing.
   std::thread([signals] {

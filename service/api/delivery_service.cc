@@ -1,13 +1,16 @@
 #include "service/api/delivery_service.h"
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "service/api/page_token.h"
 #include "service/api/request_codec.h"
 #include "service/api/resource_mapping.h"
@@ -28,7 +31,15 @@ constexpr int kWatchBatch = 256;
 // out, continues on the next wake-up.
 constexpr int kMaxUpdatesPerPump = 4096;
 
-// What a ListDeliveries parent names: a webhook's deliveries or an event's.
+absl::Status ValidateStateFilter(v1::DeliveryState state) {
+  if (!v1::DeliveryState_IsValid(state)) {
+    return InvalidField("state", absl::StrCat("unknown delivery state ", static_cast<int>(state)));
+  }
+  return absl::OkStatus();
+}
+
+// What a ListDeliveries parent names: a webhook's deliveries, an event's,
+// or (neither id set) the whole account's.
 struct DeliveriesParent {
   std::string account;
   std::string webhook_id;  // set for a webhook parent
@@ -42,18 +53,71 @@ absl::StatusOr<DeliveriesParent> ParseDeliveriesParent(absl::string_view parent)
   if (auto event = ParseEventName(parent, "parent"); event.ok()) {
     return DeliveriesParent{event->account, "", event->event_id};
   }
+  if (auto account = ParseAccountName(parent, "parent"); account.ok()) {
+    return DeliveriesParent{*std::move(account), "", ""};
+  }
   if (parent.empty()) return InvalidField("parent", "required");
-  return InvalidField("parent", absl::StrCat("expected accounts/{account}/webhooks/{webhook} or "
-                                             "accounts/{account}/events/{event}, got ",
-                                             QuoteForError(parent)));
+  return InvalidField("parent",
+                      absl::StrCat("expected accounts/{account}, "
+                                   "accounts/{account}/webhooks/{webhook} or "
+                                   "accounts/{account}/events/{event}, got ",
+                                   QuoteForError(parent)));
 }
 
-absl::Status ValidateStateFilter(v1::DeliveryState state) {
-  if (!v1::DeliveryState_IsValid(state)) {
-    return InvalidField("state", absl::StrCat("unknown delivery state ", static_cast<int>(state)));
+// A time bound of a list filter; `unset` when the field is absent.
+absl::StatusOr<absl::Time> TimeBound(bool present, const google::protobuf::Timestamp& timestamp,
+                                     absl::Time unset, absl::string_view field) {
+  if (!present) return unset;
+  // The range google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31.
+  constexpr int64_t kMinSeconds = -62135596800;
+  constexpr int64_t kMaxSeconds = 253402300799;
+  if (timestamp.seconds() < kMinSeconds || timestamp.seconds() > kMaxSeconds ||
+      timestamp.nanos() < 0 || timestamp.nanos() > 999999999) {
+    return InvalidField(field, "not a valid timestamp");
   }
-  return absl::OkStatus();
+  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
 }
+
+// The state and time filters of a ListDeliveries request.
+absl::StatusOr<storage::DeliveryLogFilter> ListFilter(const v1::ListDeliveriesRequest& request) {
+  WINK_RETURN_IF_ERROR(ValidateStateFilter(request.state()));
+  storage::DeliveryLogFilter filter;
+  filter.state = static_cast<int>(request.state());
+  WINK_ASSIGN_OR_RETURN(filter.published_from,
+                        TimeBound(request.has_start_time(), request.start_time(),
+                                  absl::InfinitePast(), "start_time"));
+  WINK_ASSIGN_OR_RETURN(filter.published_before,
+                        TimeBound(request.has_end_time(), request.end_time(),
+                                  absl::InfiniteFuture(), "end_time"));
+  if (filter.published_before <= filter.published_from) {
+    return InvalidField("end_time", "must be after start_time");
+  }
+  return filter;
+}
+
+bool PublishedWithin(absl::string_view event_id, const storage::DeliveryLogFilter& filter) {
+  const absl::Time published = IdTime(event_id, kEventIdPrefix);
+  return published >= filter.published_from && published < filter.published_before;
+}
+
+// Page tokens of the account's log: "{event id}/{webhook id}" (the webhook
+// id may be empty: the event's deliveries start from the first).
+std::string EncodeLogPosition(const storage::DeliveryLogPosition& position) {
+  return absl::StrCat(position.event_id, "/", position.webhook_id);
+}
+
+absl::StatusOr<std::optional<storage::DeliveryLogPosition>> DecodeLogPosition(
+    absl::string_view encoded) {
+  if (encoded.empty()) return std::nullopt;
+  const std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(encoded, absl::MaxSplits('/', 1));
+  if (!IsValidId(parts.first, kEventIdPrefix) ||
+      (!parts.second.empty() && !IsValidId(parts.second, kWebhookIdPrefix))) {
+    return absl::InvalidArgumentError("page_token: not a token returned by this method");
+  }
+  return storage::DeliveryLogPosition{std::string(parts.first), std::string(parts.second)};
+}
+
 
 // One WatchDeliveries stream.
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
@@ -244,13 +308,34 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(
         WINK_ASSIGN_OR_RETURN(const DeliveriesParent parent,
                               ParseDeliveriesParent(request.parent()));
         WINK_RETURN_IF_ERROR(call.Authorize(parent.account));
-        WINK_RETURN_IF_ERROR(ValidateStateFilter(request.state()));
+        WINK_ASSIGN_OR_RETURN(const storage::DeliveryLogFilter filter, ListFilter(request));
         WINK_ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
-        const std::string token_scope =
-            absl::StrCat(request.parent(), "?state=", static_cast<int>(request.state()));
+        // A token is only valid for the parent and filters it was made for.
+        const std::string token_scope = absl::StrCat(
+            request.parent(), "?state=", filter.state,
+            "&start=", absl::FormatTime(absl::RFC3339_full, filter.published_from, absl::UTCTimeZone()),
+            "&end=", absl::FormatTime(absl::RFC3339_full, filter.published_before, absl::UTCTimeZone()));
         WINK_ASSIGN_OR_RETURN(const std::string after,
                               DecodePageToken(request.page_token(), token_scope));
+        if (parent.webhook_id.empty() && parent.event_id.empty()) {
+          WINK_ASSIGN_OR_RETURN(const std::optional<storage::DeliveryLogPosition> position,
+                                DecodeLogPosition(after));
+          WINK_ASSIGN_OR_RETURN(
+              const storage::DeliveryLogPage page,
+              deliveries_.ListDeliveriesOfAccount(parent.account, filter, position, page_size));
+          for (const auto& delivery : page.deliveries) {
+            DeliveryToApi(delivery, response.add_deliveries());
+          }
+          if (page.continue_from.has_value()) {
+            response.set_next_page_token(
+                EncodePageToken(token_scope, EncodeLogPosition(*page.continue_from)));
+          }
+          return absl::OkStatus();
+        }
         storage::DeliveryPage page;
+        if (!parent.event_id.empty() && !PublishedWithin(parent.event_id, filter)) {
+          return absl::OkStatus();  // every delivery of an event shares its time
+        }
         if (!parent.webhook_id.empty()) {
           if (!after.empty() && !IsValidId(after, kEventIdPrefix)) {
             return absl::InvalidArgumentError("page_token: not a token returned by this method");
@@ -267,6 +352,8 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(
                                           static_cast<int>(request.state()), page_size));
         }
         for (const auto& delivery : page.deliveries) {
+          // Pages stay bounded by the scan; a time filter may make them short.
+          if (!PublishedWithin(delivery.event_id(), filter)) continue;
           DeliveryToApi(delivery, response.add_deliveries());
         }
         if (!page.continue_from.empty()) {

@@ -44,6 +44,7 @@ void AttemptToApi(const internal::v1::AttemptRecord& record, v1::DeliveryAttempt
   out->set_http_status(record.http_status());
   out->set_error(record.error());
   out->set_response_body(record.response_body());
+  *out->mutable_response_headers() = record.response_headers();
   out->set_succeeded(record.succeeded());
 }
 

@@ -161,7 +161,8 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
 
 // Validates the new values of `fields` and writes them into `record`.
 absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableField> fields,
-                         const EventCatalog& catalog, WebhookRecord& record) {
+                         const EventCatalog& catalog, const http::AddressPolicy& destinations,
+                         WebhookRecord& record) {
   for (MutableField field : fields) {
     switch (field) {
       case MutableField::kDisplayName:
@@ -169,7 +170,7 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
         record.set_display_name(update.display_name());
         break;
       case MutableField::kUrl:
-        WINK_RETURN_IF_ERROR(ValidateUrl(update.url(), "webhook.url"));
+        WINK_RETURN_IF_ERROR(ValidateUrl(update.url(), destinations, "webhook.url"));
         record.set_url(update.url());
         break;
       case MutableField::kEventTypes: {
@@ -214,6 +215,7 @@ WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store, storage::Ev
       deliveries_(deliveries),
       authenticator_(authenticator),
       catalog_(catalog),
+      destinations_(options.allowed_private_targets),
       clock_(clock),
       options_(options) {}
 
@@ -239,7 +241,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         record.set_enabled(requested.has_enabled() ? requested.enabled() : true);
         record.set_create_time_us(now_us);
         record.set_update_time_us(now_us);
-        WINK_RETURN_IF_ERROR(ApplyUpdate(requested, kCreateFields, catalog_, record));
+        WINK_RETURN_IF_ERROR(ApplyUpdate(requested, kCreateFields, catalog_, destinations_, record));
         WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
         SigningSecretRecord* secret = record.add_secrets();
         secret->set_key(std::move(key));
@@ -332,7 +334,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(grpc::CallbackServer
             const WebhookRecord updated,
             store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
               const WebhookRecord before = record;
-              WINK_RETURN_IF_ERROR(ApplyUpdate(request.webhook(), fields, catalog_, record));
+              WINK_RETURN_IF_ERROR(ApplyUpdate(request.webhook(), fields, catalog_, destinations_, record));
               if (!google::protobuf::util::MessageDifferencer::Equals(before, record)) {
                 record.set_update_time_us(absl::ToUnixMicros(now));
               }

@@ -7,10 +7,14 @@
 #ifndef WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 #define WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 
+#include <vector>
+
 #include "absl/time/time.h"
 #include "service/api/event_catalog.h"
 #include "service/auth/authenticator.h"
 #include "service/common/clock.h"
+#include "service/common/ip_range.h"
+#include "service/http/address_policy.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/event_log.h"
 #include "service/storage/webhook_store.h"
@@ -26,6 +30,9 @@ struct WebhookServiceOptions {
   absl::Duration request_id_retention = absl::Hours(24);
   // How long a PublishEvent idempotency_key is remembered.
   absl::Duration idempotency_key_retention = absl::Hours(24);
+  // The delivery engine's allow_private_targets: URLs whose host is an IP
+  // address the SSRF guard refuses are refused at create and update.
+  std::vector<IpRange> allowed_private_targets;
 };
 
 // Largest event payload (the JSON of `data` / `data_json`).
@@ -111,6 +118,7 @@ class WebhookServiceImpl final : public RawWebhookService {
   storage::DeliveryLedger& deliveries_;
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
+  const http::AddressPolicy destinations_;
   const Clock& clock_;
   const WebhookServiceOptions options_;
 };

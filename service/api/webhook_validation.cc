@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/errors.h"
+#include "service/common/ip_range.h"
+#include "service/common/status_macros.h"
 #include "service/common/utf8.h"
 #include "service/http/url.h"
 
@@ -65,8 +67,17 @@ absl::Status ValidateDescription(absl::string_view description, absl::string_vie
   return absl::OkStatus();
 }
 
-absl::Status ValidateUrl(absl::string_view url, absl::string_view field) {
-  return http::ParseWebhookUrl(url, field).status();
+absl::Status ValidateUrl(absl::string_view url, const http::AddressPolicy& destinations,
+                         absl::string_view field) {
+  WINK_ASSIGN_OR_RETURN(const http::HttpsUrl parsed, http::ParseWebhookUrl(url, field));
+  const absl::StatusOr<IpAddress> literal = IpAddress::Parse(parsed.host);
+  if (!literal.ok()) return absl::OkStatus();  // a host name
+  const absl::Status allowed = destinations.Check(*literal);
+  if (allowed.ok()) return absl::OkStatus();
+  return InvalidField(field, absl::StrCat(allowed.message(),
+                                          ", which deliveries are never sent to (SSRF guard); "
+                                          "use a public address (the server's "
+                                          "allow_private_targets opens ranges for development)"));
 }
 
 absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(

@@ -15,6 +15,7 @@
 #include "google/protobuf/map.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "service/api/event_catalog.h"
+#include "service/http/address_policy.h"
 
 namespace wink::webhooks::api {
 
@@ -34,8 +35,12 @@ absl::Status ValidateDisplayName(absl::string_view display_name, absl::string_vi
 // the only control characters allowed (C0, DEL and C1 are refused).
 absl::Status ValidateDescription(absl::string_view description, absl::string_view field);
 
-// Required; see http::ParseWebhookUrl.
-absl::Status ValidateUrl(absl::string_view url, absl::string_view field);
+// Required; see http::ParseWebhookUrl. A host written as an IP address must
+// also pass `destinations` (the SSRF guard deliveries use): such a URL could
+// never be delivered to, and retrying it for days helps no one. Host names
+// are not resolved here; the guard checks what they resolve to at delivery.
+absl::Status ValidateUrl(absl::string_view url, const http::AddressPolicy& destinations,
+                         absl::string_view field);
 
 // At most kMaxEventTypes entries, each in `catalog` (the message lists the
 // known names). Returns the types without duplicates, sorted.

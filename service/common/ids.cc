@@ -60,6 +60,20 @@ bool IsValidId(absl::string_view id, absl::string_view prefix) {
   return std::all_of(body.begin(), body.end(), IsBase32Digit);
 }
 
+std::string FirstIdAt(absl::Time time, absl::string_view prefix) {
+  constexpr int64_t kMaxMillis = (int64_t{1} << 48) - 1;
+  int64_t millis = 0;
+  if (time == absl::InfiniteFuture()) {
+    millis = kMaxMillis;
+  } else if (time != absl::InfinitePast()) {
+    const absl::Duration since_epoch = absl::Ceil(time - absl::UnixEpoch(), absl::Milliseconds(1));
+    millis = std::clamp<int64_t>(absl::ToInt64Milliseconds(since_epoch), 0, kMaxMillis);
+  }
+  std::string id(prefix);
+  id += Encode(static_cast<uint64_t>(millis), 0, 0);
+  return id;
+}
+
 absl::Time IdTime(absl::string_view id, absl::string_view prefix) {
   // The first 10 digits hold the 48 bits of milliseconds (bits 80-129).
   uint64_t millis = 0;

@@ -57,6 +57,12 @@ bool IsValidId(absl::string_view id, absl::string_view prefix);
 // The millisecond at which a valid id (IsValidId) was made.
 absl::Time IdTime(absl::string_view id, absl::string_view prefix);
 
+// The smallest id with `prefix` that could be made at `time`'s millisecond
+// (rounded up) or later: every id made before it sorts below it. Times
+// outside the ids' range are clamped to it. Where a time range starts in a
+// table keyed by ids.
+std::string FirstIdAt(absl::Time time, absl::string_view prefix);
+
 }  // namespace wink::webhooks
 
 #endif  // WINK_WEBHOOKS_SERVICE_COMMON_IDS_H_

@@ -353,9 +353,12 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       return InvalidField(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
     }
   }
-  if (!config.extra_ca_file().empty() && !ReadRegularFile(config.extra_ca_file())) {
-    return InvalidField("extra_ca_file",
-                        absl::StrCat("cannot read \"", config.extra_ca_file(), "\" as a file"));
+  for (int i = 0; i < config.extra_ca_file_size(); ++i) {
+    if (!ReadRegularFile(config.extra_ca_file(i))) {
+      return InvalidField(
+          absl::StrCat("extra_ca_file[", i, "]"),
+          absl::StrCat("cannot read \"", config.extra_ca_file(i), "\" as a file"));
+    }
   }
   return absl::OkStatus();
 }
@@ -372,7 +375,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   }
   if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
   if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);
-  if (overrides.extra_ca_file) config.set_extra_ca_file(*overrides.extra_ca_file);
+  if (overrides.extra_ca_file) {
+    config.clear_extra_ca_file();
+    for (const std::string& file : *overrides.extra_ca_file) config.add_extra_ca_file(file);
+  }
   if (overrides.metrics_listen_address) {
     config.set_metrics_listen_address(*overrides.metrics_listen_address);
   }

@@ -33,7 +33,7 @@ struct ConfigOverrides {
   std::optional<std::string> listen_address;
   std::optional<std::string> data_dir;
   std::optional<std::vector<std::string>> allow_private_targets;
-  std::optional<std::string> extra_ca_file;
+  std::optional<std::vector<std::string>> extra_ca_file;
   std::optional<std::string> metrics_listen_address;
   // Each entry adds an admin token with this SHA-256 (hex), named "dev",
   // "dev-2", ...

@@ -387,6 +387,8 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
   attempt.set_http_status(response.status);
   attempt.set_error(verdict.error);
   attempt.set_response_body(response.body.substr(0, http::kMaxResponseBodyBytes));
+  attempt.mutable_response_headers()->insert(response.notable_headers.begin(),
+                                             response.notable_headers.end());
   attempt.set_succeeded(verdict.outcome == AttemptOutcome::kDelivered);
   deliveries_.RecordAttempt(std::move(record),
                             [this, due](absl::Status status) { Finished(due, status); });

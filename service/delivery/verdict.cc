@@ -26,8 +26,11 @@ Verdict Judge(const http::HttpResponse& response, absl::Time now) {
   }
   verdict.error = absl::StrCat("HTTP ", status);
   if (status >= 300 && status < 400) absl::StrAppend(&verdict.error, " (redirects are not followed)");
-  if ((status == 429 || status == 503) && !response.retry_after.empty()) {
-    verdict.retry_after = ParseRetryAfter(response.retry_after, now);
+  if (status == 429 || status == 503) {
+    const auto retry_after = response.notable_headers.find("retry-after");
+    if (retry_after != response.notable_headers.end()) {
+      verdict.retry_after = ParseRetryAfter(retry_after->second, now);
+    }
   }
   return verdict;
 }

@@ -39,6 +39,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -439,7 +440,7 @@ class CurlHttpClient final : public HttpClient {
     std::string body;
     size_t body_bytes_received = 0;
     bool body_too_large = false;
-    std::string retry_after;
+    std::map<std::string, std::string> notable_headers;
     // Set when a curl callback refused a destination.
     std::string refused;
   };
@@ -463,14 +464,22 @@ class CurlHttpClient final : public HttpClient {
   static size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     auto* transfer = static_cast<Transfer*>(user);
     const size_t length = size * count;
-    absl::string_view line(data, length);
-    static constexpr absl::string_view kRetryAfter = "retry-after:";
+    const absl::string_view line(data, length);
     if (absl::StartsWith(line, "HTTP/")) {
       // A new response (after a 1xx): forget the previous one's headers.
-      transfer->retry_after.clear();
-    } else if (absl::StartsWithIgnoreCase(line, kRetryAfter)) {
-      line.remove_prefix(kRetryAfter.size());
-      transfer->retry_after = std::string(absl::StripAsciiWhitespace(line));
+      transfer->notable_headers.clear();
+      return length;
+    }
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) return length;
+    const absl::string_view name = absl::StripAsciiWhitespace(line.substr(0, colon));
+    for (const absl::string_view notable : kNotableResponseHeaders) {
+      if (!absl::EqualsIgnoreCase(name, notable)) continue;
+      absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+      value = value.substr(0, kMaxNotableHeaderBytes);
+      // A repeated header keeps its last value.
+      transfer->notable_headers.insert_or_assign(std::string(notable), std::string(value));
+      break;
     }
     return length;
   }
@@ -786,7 +795,7 @@ class CurlHttpClient final : public HttpClient {
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer->body_too_large && status > 0)) {
       HttpResponse response;
       response.status = static_cast<int>(status);
-      response.retry_after = std::move(transfer->retry_after);
+      response.notable_headers = std::move(transfer->notable_headers);
       response.body = std::move(transfer->body);
       return response;
     }
@@ -914,10 +923,10 @@ absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOp
   }
   if (options.max_connections < 1) return InvalidField("max_connections", "must be positive");
   std::vector<X509Ptr> extra_certificates;
-  if (!options.extra_ca_file.empty()) {
-    auto loaded = LoadCertificates(options.extra_ca_file);
+  for (const std::string& file : options.extra_ca_files) {
+    auto loaded = LoadCertificates(file);
     if (!loaded.ok()) return loaded.status();
-    extra_certificates = *std::move(loaded);
+    for (X509Ptr& certificate : *loaded) extra_certificates.push_back(std::move(certificate));
   }
   InitCurlOnce();
   auto client = std::make_unique<CurlHttpClient>(options, std::move(extra_certificates));

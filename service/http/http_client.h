@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/common/ip_range.h"
 
@@ -20,6 +22,14 @@ namespace wink::webhooks::http {
 
 // Most response body bytes kept in HttpResponse::body.
 inline constexpr size_t kMaxResponseBodyBytes = 4096;
+
+// The response headers kept in HttpResponse::notable_headers: what explains a
+// failed attempt to the receiver's owner (and retry-after, which the retry
+// rules read). Lowercase, as they are keyed.
+inline constexpr absl::string_view kNotableResponseHeaders[] = {
+    "content-type", "retry-after", "www-authenticate", "location"};
+// Most bytes kept of one notable header's value.
+inline constexpr size_t kMaxNotableHeaderBytes = 256;
 
 struct HttpRequest {
   // Absolute https URL (already validated by ParseWebhookUrl).
@@ -53,8 +63,10 @@ struct HttpResponse {
   // refused", "destination 10.0.0.7 is a private address", "timed out after
   // 15s". Never contains header values or the body. Empty on a response.
   std::string error;
-  // Value of the Retry-After response header, if any, as received.
-  std::string retry_after;
+  // The kNotableResponseHeaders present in the response, by lowercase name:
+  // the last value of each, whitespace-trimmed, cut at
+  // kMaxNotableHeaderBytes.
+  std::map<std::string, std::string> notable_headers;
   // The first kMaxResponseBodyBytes bytes of the body.
   std::string body;
   // From Send to completion.
@@ -67,9 +79,9 @@ struct HttpClientOptions {
   // Ranges that may be reached although the SSRF guard would refuse them
   // (development and tests, e.g. 127.0.0.0/8).
   std::vector<IpRange> allowed_private_ranges;
-  // PEM file of extra trusted CA certificates, besides the system store.
-  // Empty: system store only.
-  std::string extra_ca_file;
+  // PEM files (each may be a bundle) of extra trusted CA certificates,
+  // besides the system store. Empty: system store only.
+  std::vector<std::string> extra_ca_files;
   // Sent as User-Agent.
   std::string user_agent = "wink-webhooks";
   // Most connections kept open in the client's pool.
@@ -103,14 +115,14 @@ class HttpClient {
 };
 
 // The libcurl-based client: HTTPS only, certificate verification against
-// the system CAs plus `extra_ca_file`, keep-alive and TLS session reuse,
+// the system CAs plus `extra_ca_files`, keep-alive and TLS session reuse,
 // HTTP/2 when the server offers it, no redirects followed, proxy environment
 // variables ignored, SSRF guard (see address_policy.h) applied to every
 // resolved address, connecting only to the checked addresses.
 // Requests to IP literals are checked directly; host names are resolved
 // (getaddrinfo, on the client's own resolver threads, cached for 30 s) and
 // refused with kDestinationRefused if ANY of their addresses is refused.
-// INVALID_ARGUMENT if `extra_ca_file` cannot be read or holds no PEM
+// INVALID_ARGUMENT if one of `extra_ca_files` cannot be read or holds no PEM
 // certificate, or if a timeout or max_connections is not positive.
 absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOptions& options);
 

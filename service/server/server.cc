@@ -71,7 +71,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
     WINK_ASSIGN_OR_RETURN(IpRange range, IpRange::Parse(cidr));
     http_options.allowed_private_ranges.push_back(range);
   }
-  http_options.extra_ca_file = config.extra_ca_file();
+  http_options.extra_ca_files.assign(config.extra_ca_file().begin(), config.extra_ca_file().end());
   http_options.user_agent = absl::StrCat("wink-webhooks/", kServerVersion);
   http_options.max_connections = std::max(64, delivery.max_in_flight() * 2);
   WINK_ASSIGN_OR_RETURN(server->http_client_, http::NewCurlHttpClient(http_options));
@@ -103,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   webhook_options.secret_rotation_overlap = ConfigDuration(config.secret_rotation_overlap());
   webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
   webhook_options.idempotency_key_retention = ConfigDuration(config.idempotency_key_retention());
+  webhook_options.allowed_private_targets = http_options.allowed_private_ranges;
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, clock, webhook_options);
@@ -117,6 +118,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(),
                            &server->port_);
+  // gRPC sets SO_REUSEPORT by default: a second server on the same address
+  // would then bind too and the kernel would split connections between the
+  // two (half the calls reaching another data dir and tokens). Refuse it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // gRPC reads the whole message before any handler (and authentication)
   // runs: keep what an anonymous caller can make us buffer small.
   builder.SetMaxReceiveMessageSize(config.limits().max_request_bytes());
@@ -165,7 +170,19 @@ void Server::Shutdown(absl::Duration grace) {
   }
   // Attempts in flight get what is left of the grace period; their results
   // are written before storage closes.
-  if (engine_ != nullptr) engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  if (engine_ != nullptr) {
+    const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    const int in_flight = engine_->in_flight();
+    // Otherwise a hanging receiver makes the shutdown look stuck: say what
+    // it waits for and for how long.
+    if (in_flight > 0) {
+      LogLine(LogLevel::kInfo, "shutdown_waiting")
+          .Field("deliveries_in_flight", static_cast<int64_t>(in_flight))
+          .Field("up_to", absl::FormatDuration(absl::Ceil(left, absl::Milliseconds(100))))
+          .Field("then", "unfinished attempts are cancelled and retried after the next start");
+    }
+    engine_->Shutdown(left);
+  }
   storage_->StopWrites();
   if (engine_ != nullptr) storage_->updates().RemoveListener(engine_.get());
   if (status_bus_ != nullptr) storage_->updates().RemoveListener(status_bus_.get());

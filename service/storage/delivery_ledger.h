@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "service/domain/delivery_lifecycle.h"
 #include "service/domain/states.h"
 
@@ -34,6 +35,30 @@ struct DeliveryPage {
   // Pass as `after_event_id` / `after_webhook_id` for the next page; empty at
   // the end. A filtered page may be short (see kScanFactor in event_log.h).
   std::string continue_from;
+};
+
+// A place in an account's delivery log: an event, and a webhook among that
+// event's deliveries.
+struct DeliveryLogPosition {
+  std::string event_id;
+  std::string webhook_id;
+};
+
+// Which deliveries of an account's log to return.
+struct DeliveryLogFilter {
+  // Only deliveries in this state; 0: any.
+  int state = 0;
+  // Only deliveries whose event was published (the time in its id) in
+  // [published_from, published_before).
+  absl::Time published_from = absl::InfinitePast();
+  absl::Time published_before = absl::InfiniteFuture();
+};
+
+struct DeliveryLogPage {
+  std::vector<DeliveryRecord> deliveries;
+  // Pass as `after` for the next page; nullopt at the end. A filtered page
+  // may be short, even empty (see kScanFactor in event_log.h).
+  std::optional<DeliveryLogPosition> continue_from;
 };
 
 // What an attempt needs, read together.
@@ -85,6 +110,13 @@ class DeliveryLedger {
                                                              absl::string_view event_id,
                                                              absl::string_view after_webhook_id,
                                                              int state, int limit) = 0;
+
+  // The deliveries of every webhook of `account` (the account's delivery
+  // log): newest event first and, within one event, in webhook id order;
+  // those after `after` (nullopt: from the newest) that pass `filter`.
+  virtual absl::StatusOr<DeliveryLogPage> ListDeliveriesOfAccount(
+      absl::string_view account, const DeliveryLogFilter& filter,
+      const std::optional<DeliveryLogPosition>& after, int limit) = 0;
 
   // domain::ManualRetry: due now (PENDING). NOT_FOUND (no such delivery in
   // the account); FAILED_PRECONDITION when it is CANCELLED or its webhook is

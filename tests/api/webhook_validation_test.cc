@@ -13,7 +13,9 @@
 #include "google/protobuf/repeated_ptr_field.h"
 #include "gtest/gtest.h"
 #include "service/api/event_catalog.h"
+#include "service/common/ip_range.h"
 #include "service/config/server_config.h"
+#include "service/http/address_policy.h"
 
 namespace wink::webhooks::api {
 namespace {
@@ -127,8 +129,15 @@ INSTANTIATE_TEST_SUITE_P(
         Description("Nul", std::string("a\0b", 3), "must not contain control characters")),
     RowName);
 
+// The SSRF guard of a production server: no private range allowed.
+const http::AddressPolicy& StrictDestinations() {
+  static const auto* const policy = new http::AddressPolicy({});
+  return *policy;
+}
+
 BadInput Url(std::string name, std::string value, std::string why) {
-  return {std::move(name), [value] { return ValidateUrl(value, "webhook.url"); },
+  return {std::move(name),
+          [value] { return ValidateUrl(value, StrictDestinations(), "webhook.url"); },
           absl::StrCat("webhook.url: ", why)};
 }
 
@@ -142,8 +151,32 @@ INSTANTIATE_TEST_SUITE_P(
                       Url("Space", "https://example.com/a b", "must be printable ASCII"),
                       Url("TooLong", "https://example.com/" + std::string(2048, 'a'),
                           "longer than 2048"),
-                      Url("PortTooLarge", "https://example.com:70000/", "")),
+                      Url("PortTooLarge", "https://example.com:70000/", ""),
+                      // IP literals the SSRF guard refuses could never be delivered to.
+                      Url("CloudMetadata", "https://169.254.169.254/latest/meta-data",
+                          "destination 169.254.169.254 is"),
+                      Url("Loopback", "https://127.0.0.1:8443/hooks", "destination 127.0.0.1 is"),
+                      Url("LoopbackV6", "https://[::1]/hooks", "destination ::1 is"),
+                      Url("Private", "https://10.0.0.7/hooks", "destination 10.0.0.7 is"),
+                      Url("MappedV6", "https://[::ffff:8.8.8.8]/", "destination ::ffff:")),
     RowName);
+
+TEST(ValidateUrlTest, NamesTheSsrfRuleForARefusedAddress) {
+  const absl::Status status =
+      ValidateUrl("https://169.254.169.254/", StrictDestinations(), "webhook.url");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("SSRF guard"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("allow_private_targets"));
+}
+
+TEST(ValidateUrlTest, AllowedPrivateRangesAndHostNamesPass) {
+  const http::AddressPolicy development({*IpRange::Parse("127.0.0.0/8")});
+  EXPECT_TRUE(ValidateUrl("https://127.0.0.1:8443/hooks", development, "webhook.url").ok());
+  EXPECT_FALSE(ValidateUrl("https://10.0.0.7/hooks", development, "webhook.url").ok());
+  // Names are checked at delivery, against what they resolve to then.
+  EXPECT_TRUE(ValidateUrl("https://localhost/hooks", StrictDestinations(), "webhook.url").ok());
+  EXPECT_TRUE(ValidateUrl("https://93.184.216.34/hooks", StrictDestinations(), "webhook.url").ok());
+}
 
 BadInput EventTypes(std::string name, std::vector<std::string> types, std::string prefix) {
   return {std::move(name), [types] { return NormalizeStatus(types); }, std::move(prefix)};
@@ -251,7 +284,7 @@ TEST(ValidateDescriptionTest, AcceptsEmptyTabsNewlinesAnd1024CodePoints) {
 }
 
 TEST(ValidateUrlTest, AcceptsAnHttpsUrl) {
-  EXPECT_TRUE(ValidateUrl("https://example.com/hooks?x=1", "webhook.url").ok());
+  EXPECT_TRUE(ValidateUrl("https://example.com/hooks?x=1", StrictDestinations(), "webhook.url").ok());
 }
 
 TEST(NormalizeEventTypesTest, UnknownTypeErrorListsTheKnownTypes) {

@@ -1,9 +1,11 @@
 # The install test (ctest: client_install_test), run with cmake -P:
-#   -DBUILD_DIR=<the project's build dir> -DCONSUMER_DIR=<install_consumer>
+#   -DSOURCE_DIR=<the repository> -DCONSUMER_DIR=<install_consumer>
 #   -DWORK_DIR=<scratch dir, emptied first>
-# 1. builds the installable targets (ctest does not build),
-# 2. `cmake --install` into WORK_DIR/prefix and checks what was installed
-#    (the client's files, and no tests),
+# 1. runs the install recipe of docs/CLIENT.md as written there, in a fresh
+#    build directory (WORK_DIR/build-release) and into WORK_DIR/prefix
+#    instead of /opt/wink-webhooks: a recipe that works only in a tree
+#    where more was built fails here;
+# 2. checks what was installed (the client's files, and no tests),
 # 3. configures, builds and runs the consumer project against the prefix,
 # 4. runs the installed webhookctl.
 cmake_minimum_required(VERSION 3.16)
@@ -19,8 +21,20 @@ endfunction()
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
-run(${CMAKE_COMMAND} --build ${BUILD_DIR} --target webhooks_client webhookctl)
-run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+# The shell block after "install the client once:" in docs/CLIENT.md.
+file(READ ${SOURCE_DIR}/docs/CLIENT.md client_md)
+string(REGEX MATCH "install the client once:[\r\n]+```sh[\r\n]+([^`]*)```" block "${client_md}")
+if(NOT block)
+  message(FATAL_ERROR "docs/CLIENT.md: no install recipe after \"install the client once:\"")
+endif()
+string(REPLACE "build-release" "${WORK_DIR}/build-release" recipe "${CMAKE_MATCH_1}")
+string(REPLACE "/opt/wink-webhooks" "${prefix}" recipe "${recipe}")
+string(REGEX REPLACE "[\r\n]+$" "" recipe "${recipe}")
+string(REPLACE "\n" ";" recipe_lines "${recipe}")
+foreach(line ${recipe_lines})
+  message(STATUS "recipe: ${line}")
+  run(bash -c "cd '${SOURCE_DIR}' && ${line}")
+endforeach()
 
 foreach(expected
     include/wink/webhooks/client.h
@@ -28,8 +42,10 @@ foreach(expected
     include/wink/webhooks/v1/webhook_service.grpc.pb.h
     include/wink/webhooks/v1/delivery_service.pb.h
     include/wink/webhooks/v1/delivery_service.grpc.pb.h
+    include/wink/webhooks/verify.h
     lib/libwebhooks_client.a
     lib/libwebhooks_api_proto.a
+    lib/libwebhooks_verify.a
     lib/cmake/WinkWebhooks/WinkWebhooksConfig.cmake
     lib/cmake/WinkWebhooks/WinkWebhooksConfigVersion.cmake
     lib/cmake/WinkWebhooks/WinkWebhooksTargets.cmake

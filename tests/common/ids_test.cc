@@ -75,6 +75,30 @@ TEST(IdTimeTest, ReturnsTheMillisecondTheIdWasMadeAt) {
   EXPECT_EQ(IdTime(id, kEventIdPrefix), absl::FromUnixMillis(1764000000123));
 }
 
+TEST(FirstIdAtTest, SortsBetweenTheIdsMadeBeforeAndAtItsMillisecond) {
+  FakeClock clock(absl::FromUnixMillis(1700000000123));
+  IdGenerator ids(clock, 7);
+  const std::string before = ids.Next(kEventIdPrefix);
+  clock.Advance(absl::Milliseconds(1));
+  const std::string at = ids.Next(kEventIdPrefix);
+  const std::string first = FirstIdAt(absl::FromUnixMillis(1700000000124), kEventIdPrefix);
+  EXPECT_TRUE(IsValidId(first, kEventIdPrefix)) << first;
+  EXPECT_LT(before, first);
+  EXPECT_LE(first, at);
+  EXPECT_EQ(IdTime(first, kEventIdPrefix), absl::FromUnixMillis(1700000000124));
+  // A time inside a millisecond rounds up: ids of that millisecond were
+  // made before it.
+  EXPECT_EQ(FirstIdAt(absl::FromUnixMicros(1700000000123001), kEventIdPrefix), first);
+}
+
+TEST(FirstIdAtTest, ClampsTimesOutsideTheIdRange) {
+  EXPECT_EQ(FirstIdAt(absl::InfinitePast(), "evt_"), "evt_" + std::string(26, '0'));
+  EXPECT_EQ(FirstIdAt(absl::FromUnixSeconds(-5), "evt_"), "evt_" + std::string(26, '0'));
+  const std::string last = FirstIdAt(absl::InfiniteFuture(), "evt_");
+  EXPECT_TRUE(IsValidId(last, "evt_")) << last;
+  EXPECT_EQ(last.substr(0, 14), "evt_7zzzzzzzzz");
+}
+
 TEST(IdGeneratorTest, IdsWithinOneMillisecondAreStrictlyIncreasing) {
   FakeClock clock;
   IdGenerator generator(clock, /*seed=*/42);

@@ -367,7 +367,7 @@ TEST(LoadServerConfigTest, OverridesReplaceFileValues) {
   overrides.listen_address = "127.0.0.1:0";
   overrides.data_dir = "/from/flag";
   overrides.allow_private_targets = std::vector<std::string>{"127.0.0.0/8"};
-  overrides.extra_ca_file = ca;
+  overrides.extra_ca_file = std::vector<std::string>{ca};
 
   auto config = LoadServerConfig(path, overrides);
 
@@ -375,7 +375,7 @@ TEST(LoadServerConfigTest, OverridesReplaceFileValues) {
   EXPECT_EQ(config->listen_address(), "127.0.0.1:0");
   EXPECT_EQ(config->data_dir(), "/from/flag");
   EXPECT_THAT(config->allow_private_targets(), ElementsAre("127.0.0.0/8"));
-  EXPECT_EQ(config->extra_ca_file(), ca);
+  EXPECT_THAT(config->extra_ca_file(), ElementsAre(ca));
 }
 
 TEST(LoadServerConfigTest, EmptyAllowPrivateTargetsOverrideClearsTheFileList) {
@@ -478,7 +478,8 @@ TEST(ValidateServerConfigTest, AcceptsRequestTimeoutEqualToConnectTimeout) {
 TEST(ValidateServerConfigTest, AcceptsReadableExtraCaFileAndValidCidrs) {
   TempDir dir;
   ServerConfig config = ValidConfig();
-  config.set_extra_ca_file(WriteFile(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+  config.add_extra_ca_file(WriteFile(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+  config.add_extra_ca_file(WriteFile(dir, "other-ca.pem", "-----BEGIN CERTIFICATE-----\n"));
   config.add_allow_private_targets("127.0.0.0/8");
   config.add_allow_private_targets("::1");
   config.add_allow_private_targets("fd00::/8");
@@ -490,12 +491,13 @@ TEST(ValidateServerConfigTest, AcceptsReadableExtraCaFileAndValidCidrs) {
 TEST(ValidateServerConfigTest, DirectoryAsExtraCaFileIsInvalid) {
   TempDir dir;
   ServerConfig config = ValidConfig();
-  config.set_extra_ca_file(dir.path());
+  config.add_extra_ca_file(WriteFile(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+  config.add_extra_ca_file(dir.path());
 
   const absl::Status status = ValidateServerConfig(config);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), StartsWith("extra_ca_file: "));
+  EXPECT_THAT(std::string(status.message()), StartsWith("extra_ca_file[1]: "));
 }
 
 struct InvalidRow {
@@ -627,8 +629,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "allow_private_targets[0]: "},
         InvalidRow{
             "UnreadableExtraCaFile",
-            [](ServerConfig& c) { c.set_extra_ca_file("/nonexistent/wink-webhooks-test/ca.pem"); },
-            "extra_ca_file: "},
+            [](ServerConfig& c) { c.add_extra_ca_file("/nonexistent/wink-webhooks-test/ca.pem"); },
+            "extra_ca_file[0]: "},
         InvalidRow{"ListenAddressWithoutPort",
                    [](ServerConfig& c) { c.set_listen_address("localhost"); }, "listen_address: "},
         InvalidRow{"ListenAddressPortTooLarge",

@@ -25,7 +25,7 @@ const absl::Time kNow =
 http::HttpResponse Status(int status, std::string retry_after = "") {
   http::HttpResponse response;
   response.status = status;
-  response.retry_after = std::move(retry_after);
+  if (!retry_after.empty()) response.notable_headers["retry-after"] = std::move(retry_after);
   return response;
 }
 
@@ -162,7 +162,7 @@ TEST(JudgeTest, TransportErrorWithoutTextSaysTheRequestFailed) {
 TEST(JudgeTest, TransportErrorWinsOverAStatusAndRetryAfter) {
   http::HttpResponse response = Failure(http::TransportError::kConnectionReset, "reset");
   response.status = 200;
-  response.retry_after = "7";
+  response.notable_headers["retry-after"] = "7";
 
   const Verdict verdict = Judge(response, kNow);
 

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,16 +23,19 @@
 #include "service/common/ip_range.h"
 #include "service/http/http_client.h"
 #include "tests/fakes/https_receiver.h"
+#include "tests/fakes/temp_dir.h"
 
 namespace wink::webhooks::http {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::wink::webhooks::testing::HttpsReceiver;
 using ::wink::webhooks::testing::ReceivedRequest;
+using ::wink::webhooks::testing::TempDir;
 
 // Generous: a loaded CI machine, never a timing assertion.
 constexpr absl::Duration kWait = absl::Seconds(30);
@@ -95,7 +100,7 @@ class CurlHttpClientTest : public ::testing::Test {
   // Trusts the receiver's CA and may reach 127.0.0.0/8.
   HttpClientOptions LocalOptions() const {
     HttpClientOptions options;
-    options.extra_ca_file = receiver_->ca_file();
+    options.extra_ca_files = {receiver_->ca_file()};
     options.allowed_private_ranges = Ranges({"127.0.0.0/8"});
     options.user_agent = std::string(kUserAgent);
     return options;
@@ -140,7 +145,7 @@ TEST_F(CurlHttpClientTest, PostsHeadersAndBodyExactly) {
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, "thanks");
   EXPECT_THAT(response.error, IsEmpty());
-  EXPECT_THAT(response.retry_after, IsEmpty());
+  EXPECT_EQ(response.notable_headers.count("retry-after"), 0u);
   EXPECT_GT(response.latency, absl::ZeroDuration());
 
   const std::vector<ReceivedRequest> received = receiver_->Requests("/hooks/a");
@@ -197,7 +202,7 @@ TEST_F(CurlHttpClientTest, RetryAfterCaptured) {
   const HttpResponse response = SendAndWait(*client, Post(receiver_->Url("/busy")));
   EXPECT_EQ(response.transport_error, TransportError::kNone) << response.error;
   EXPECT_EQ(response.status, 503);
-  EXPECT_EQ(response.retry_after, "120");
+  EXPECT_THAT(response.notable_headers, Contains(Pair("retry-after", "120")));
   EXPECT_EQ(response.body, "busy");
 }
 
@@ -209,7 +214,24 @@ TEST_F(CurlHttpClientTest, RetryAfterAnyCaseLastOneWinsTrimmed) {
   auto client = NewClient(LocalOptions());
   const HttpResponse response = SendAndWait(*client, Post(receiver_->Url("/limited")));
   EXPECT_EQ(response.status, 429);
-  EXPECT_EQ(response.retry_after, "Wed, 21 Oct 2026 07:28:00 GMT");
+  EXPECT_THAT(response.notable_headers,
+              Contains(Pair("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")));
+}
+
+TEST_F(CurlHttpClientTest, KeepsOnlyTheNotableHeadersCutToTheirLimit) {
+  const std::string long_challenge = "Bearer realm=\"" + std::string(400, 'r') + "\"";
+  receiver_->On("/denied")
+      .Reply(401, "bad signature")
+      .WithHeader("WWW-Authenticate", long_challenge)
+      .WithHeader("Location", "https://example.com/login")
+      .WithHeader("X-Internal-Trace", "not kept");
+  auto client = NewClient(LocalOptions());
+  const HttpResponse response = SendAndWait(*client, Post(receiver_->Url("/denied")));
+  EXPECT_EQ(response.status, 401);
+  EXPECT_THAT(response.notable_headers,
+              Contains(Pair("www-authenticate", long_challenge.substr(0, kMaxNotableHeaderBytes))));
+  EXPECT_THAT(response.notable_headers, Contains(Pair("location", "https://example.com/login")));
+  EXPECT_EQ(response.notable_headers.count("x-internal-trace"), 0u);
 }
 
 TEST_F(CurlHttpClientTest, LargeBodyKeepsAnExcerptAndTheStatus) {
@@ -299,13 +321,40 @@ TEST_F(CurlHttpClientTest, RefusedConnectionIsConnectFailure) {
 
 TEST_F(CurlHttpClientTest, UnknownCaIsTlsFailure) {
   HttpClientOptions options = LocalOptions();
-  options.extra_ca_file.clear();
+  options.extra_ca_files.clear();
   auto client = NewClient(options);
   const HttpResponse response = SendAndWait(*client, Post(receiver_->Url("/tls")));
   EXPECT_EQ(response.transport_error, TransportError::kTlsFailure) << response.error;
   EXPECT_EQ(response.status, 0);
   EXPECT_THAT(response.error, HasSubstr("certificate"));
   EXPECT_THAT(receiver_->Requests(), IsEmpty());
+}
+
+// Two development receivers with CAs of their own, trusted side by side:
+// as two files, or as one bundle holding both.
+TEST_F(CurlHttpClientTest, TrustsTheCasOfSeveralFilesAndOfABundle) {
+  auto other = HttpsReceiver::Start();
+  ASSERT_TRUE(other.ok()) << other.status();
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  TempDir dir;
+  const std::string bundle = dir.Child("bundle.pem");
+  std::ofstream(bundle) << read(receiver_->ca_file()) << read((*other)->ca_file());
+
+  for (const std::vector<std::string>& files :
+       {std::vector<std::string>{receiver_->ca_file(), (*other)->ca_file()},
+        std::vector<std::string>{bundle}}) {
+    HttpClientOptions options = LocalOptions();
+    options.extra_ca_files = files;
+    auto client = NewClient(options);
+    EXPECT_EQ(SendAndWait(*client, Post(receiver_->Url("/one"))).status, 200);
+    const HttpResponse response = SendAndWait(*client, Post((*other)->Url("/two")));
+    EXPECT_EQ(response.status, 200) << response.error;
+  }
+  EXPECT_EQ(receiver_->Requests("/one").size(), 2u);
+  EXPECT_EQ((*other)->Requests("/two").size(), 2u);
 }
 
 TEST_F(CurlHttpClientTest, UnresolvableHostIsDnsFailure) {
@@ -482,7 +531,7 @@ TEST_F(CurlHttpClientTest, ShutdownFromACallbackStopsTheClient) {
 
 TEST(NewCurlHttpClientTest, RejectsUnreadableExtraCaFile) {
   HttpClientOptions options;
-  options.extra_ca_file = "/nonexistent/ca.pem";
+  options.extra_ca_files = {"/nonexistent/ca.pem"};
   auto client = NewCurlHttpClient(options);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(client.status().message(), HasSubstr("extra_ca_file"));
@@ -496,7 +545,7 @@ TEST(NewCurlHttpClientTest, RejectsExtraCaFileWithoutCertificates) {
   ASSERT_EQ(::write(fd, kText.data(), kText.size()), static_cast<ssize_t>(kText.size()));
   ::close(fd);
   HttpClientOptions options;
-  options.extra_ca_file = path;
+  options.extra_ca_files = {path};
   auto client = NewCurlHttpClient(options);
   ::unlink(path);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);

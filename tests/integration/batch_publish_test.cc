@@ -28,7 +28,7 @@ class BatchPublishTest : public ::testing::Test {
     const std::string ca_file = receiver_->ca_file();
     server_ = std::make_unique<TestServer>([&](config::ServerConfig& config) {
       config.add_allow_private_targets("127.0.0.0/8");
-      config.set_extra_ca_file(ca_file);
+      config.add_extra_ca_file(ca_file);
     });
   }
   void TearDown() override {

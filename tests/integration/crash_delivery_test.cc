@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
 #include "service/auth/authenticator.h"
@@ -25,6 +26,8 @@
 
 namespace wink::webhooks::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr char kToken[] = "crash-test-token-4b1e";
 constexpr int kEvents = 2000;
@@ -180,6 +183,47 @@ TEST(CrashDeliveryTest, EveryAcknowledgedEventArrivesAfterKillNine) {
               received_before_kill, received.size(), duplicates);
   server->Signal(SIGTERM);
   EXPECT_TRUE(server->WaitExit(absl::Seconds(30)).ok());
+}
+
+// A receiver that never answers holds the graceful shutdown for the whole
+// grace period: the log says what it waits for, how long, and how to stop
+// at once, instead of going silent.
+TEST(CrashDeliveryTest, ShutdownSaysWhatItWaitsFor) {
+  auto receiver = HttpsReceiver::Start();
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  (*receiver)->On("/hang").Hang();
+  TempDir dir;
+  auto server = ServerProcess::Start(
+      {"--listen=127.0.0.1:0", "--data_dir=" + dir.Child("data"),
+       "--admin_token_sha256=" + auth::Sha256Hex(kToken), "--allow_private_targets=127.0.0.0/8",
+       "--extra_ca_file=" + (*receiver)->ca_file(), "--shutdown_grace=2s"},
+      dir.Child("log"));
+  auto address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  auto stub =
+      v1::WebhookService::NewStub(grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("hanging receiver");
+  create.mutable_webhook()->set_url((*receiver)->Url("/hang"));
+  v1::Webhook webhook;
+  ASSERT_TRUE(stub->CreateWebhook(Context().get(), create, &webhook).ok());
+  v1::PublishEventRequest publish;
+  publish.set_parent("accounts/acme");
+  publish.set_event_type("booking.created");
+  publish.set_data_json("{}");
+  v1::PublishEventResponse published;
+  ASSERT_TRUE(stub->PublishEvent(Context().get(), publish, &published).ok());
+  ASSERT_TRUE((*receiver)->WaitForRequests("/hang", 1, absl::Seconds(20)));
+
+  server->Signal(SIGTERM);
+  const absl::StatusOr<int> exit_code = server->WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0);
+  const std::string log = server->Log();
+  EXPECT_THAT(log, HasSubstr("shutdown_started signal=Terminated grace=2s stop_now="));
+  EXPECT_THAT(log, HasSubstr("shutdown_waiting deliveries_in_flight=1 up_to="));
+  EXPECT_THAT(log, HasSubstr("shutdown_complete"));
 }
 
 }  // namespace

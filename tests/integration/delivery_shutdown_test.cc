@@ -21,7 +21,7 @@ class DeliveryShutdownTest : public ::testing::Test {
     receiver_ = *std::move(receiver);
     server_ = std::make_unique<TestServer>([this](config::ServerConfig& config) {
       config.add_allow_private_targets("127.0.0.0/8");
-      config.set_extra_ca_file(receiver_->ca_file());
+      config.add_extra_ca_file(receiver_->ca_file());
     });
   }
 

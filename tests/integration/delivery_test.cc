@@ -40,8 +40,10 @@
 namespace wink::webhooks::testing {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
@@ -219,7 +221,7 @@ class DeliveryTest : public ::testing::Test {
     const std::string ca_file = receiver_->ca_file();
     server_ = std::make_unique<TestServer>([&](config::ServerConfig& config) {
       if (allow_loopback) config.add_allow_private_targets("127.0.0.0/8");
-      config.set_extra_ca_file(ca_file);
+      config.add_extra_ca_file(ca_file);
       if (tweak) tweak(config);
     });
   }
@@ -907,6 +909,30 @@ TEST_F(DeliveryTest, RetryAfterSetsTheNextAttemptTimeWithoutJitter) {
   EXPECT_EQ(WaitForState(name, v1::DELIVERY_STATE_SUCCEEDED).attempt_count(), 2);
 }
 
+// The receiver's owner sees why an attempt failed without --json: the
+// headers that explain it are kept with the attempt, the others are not.
+TEST_F(DeliveryTest, AttemptsKeepTheHeadersThatExplainAFailure) {
+  StartServer();
+  receiver_->On("/denied")
+      .Reply(401, "signature mismatch")
+      .WithHeader("WWW-Authenticate", "Bearer realm=\"hooks\"")
+      .WithHeader("Retry-After", "30")
+      .WithHeader("X-Request-Id", "r-1")
+      .Times(1);
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/denied"));
+  const v1::Event event = Publish("acme", "booking.created").event();
+  const v1::Delivery delivery = WaitForAttempts(DeliveryName(webhook.name(), event.id()), 1);
+  ASSERT_EQ(delivery.attempts_size(), 1);
+  const v1::DeliveryAttempt& attempt = delivery.attempts(0);
+  EXPECT_EQ(attempt.http_status(), 401);
+  EXPECT_EQ(attempt.response_body(), "signature mismatch");
+  EXPECT_THAT(attempt.response_headers(),
+              UnorderedElementsAre(Pair("www-authenticate", "Bearer realm=\"hooks\""),
+                                   Pair("retry-after", "30")));
+  // The delivery's last attempt carries them too (the list views show it).
+  EXPECT_THAT(delivery.last_attempt().response_headers(), Contains(Pair("retry-after", "30")));
+}
+
 TEST_F(DeliveryTest, RetryAfterIsCutToTheConfiguredMaximum) {
   StartServer();  // max_retry_after: 1h by default
   receiver_->On("/later").Reply(503).WithRetryAfter("7200").Times(1);
@@ -957,6 +983,73 @@ TEST_F(DeliveryTest, ResetsTimeoutsAndRedirectsAreFailedAttempts) {
     EXPECT_EQ(WaitForState(name, v1::DELIVERY_STATE_SUCCEEDED).attempt_count(), 2) << name;
   }
   EXPECT_TRUE(receiver_->Requests("/elsewhere").empty());
+}
+
+// "Every failed delivery of my account in the last hour."
+TEST_F(DeliveryTest, TheAccountDeliveryLogFiltersByStateAndTime) {
+  StartServer([](config::ServerConfig& config) {
+    SetRetrySchedule(config, {absl::ZeroDuration()});  // one attempt, then FAILED
+  });
+  receiver_->On("/down").Reply(500);
+  const v1::Webhook down = CreateWebhook("acme", receiver_->Url("/down"));
+  const v1::Webhook up = CreateWebhook("acme", receiver_->Url("/up"));
+  const v1::Webhook beta = CreateWebhook("beta", receiver_->Url("/down"));
+  const v1::Event old_event = Publish("acme", "booking.created").event();
+  Publish("beta", "booking.created");
+  WaitForState(DeliveryName(down.name(), old_event.id()), v1::DELIVERY_STATE_FAILED);
+  server_->AdvanceClock(absl::Hours(2));
+  const v1::Event new_event = Publish("acme", "booking.created").event();
+  WaitForState(DeliveryName(down.name(), new_event.id()), v1::DELIVERY_STATE_FAILED);
+  WaitForState(DeliveryName(up.name(), new_event.id()), v1::DELIVERY_STATE_SUCCEEDED);
+
+  // Newest event first; beta's deliveries are not in acme's log.
+  std::vector<v1::Delivery> all = ListDeliveries("accounts/acme");
+  std::vector<std::string> names;
+  for (const auto& delivery : all) names.push_back(delivery.name());
+  const std::string first_webhook = std::min(down.name(), up.name());
+  const std::string second_webhook = std::max(down.name(), up.name());
+  EXPECT_THAT(names, ElementsAre(DeliveryName(first_webhook, new_event.id()),
+                                 DeliveryName(second_webhook, new_event.id()),
+                                 DeliveryName(first_webhook, old_event.id()),
+                                 DeliveryName(second_webhook, old_event.id())));
+
+  v1::ListDeliveriesRequest request;
+  request.set_parent("accounts/acme");
+  request.set_state(v1::DELIVERY_STATE_FAILED);
+  const absl::Time hour_ago = server_->clock().Now() - absl::Hours(1);
+  request.mutable_start_time()->set_seconds(absl::ToUnixSeconds(hour_ago));
+  v1::ListDeliveriesResponse response;
+  grpc::Status status = server_->NewDeliveryStub()->ListDeliveries(
+      ContextWithToken(kAcmeToken).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.deliveries_size(), 1);
+  EXPECT_EQ(response.deliveries(0).name(), DeliveryName(down.name(), new_event.id()));
+  EXPECT_EQ(response.deliveries(0).last_attempt().http_status(), 500);
+  EXPECT_EQ(response.next_page_token(), "");
+  EXPECT_EQ(ListDeliveries("accounts/acme", v1::DELIVERY_STATE_FAILED).size(), 2u);
+
+  // The end of the range is exclusive and must follow the start.
+  request.mutable_end_time()->set_seconds(absl::ToUnixSeconds(hour_ago));
+  status = server_->NewDeliveryStub()->ListDeliveries(ContextWithToken(kAcmeToken).get(), request,
+                                                      &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("end_time: must be after start_time"));
+  request.clear_start_time();
+  response.Clear();
+  status = server_->NewDeliveryStub()->ListDeliveries(ContextWithToken(kAcmeToken).get(), request,
+                                                      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.deliveries_size(), 1);
+  EXPECT_EQ(response.deliveries(0).name(), DeliveryName(down.name(), old_event.id()));
+
+  // Another account's log is not for acme's token.
+  request.Clear();
+  request.set_parent("accounts/beta");
+  status = server_->NewDeliveryStub()->ListDeliveries(ContextWithToken(kAcmeToken).get(), request,
+                                                      &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ListDeliveries("accounts/beta").size(), 1u);
+  EXPECT_THAT(beta.name(), StartsWith("accounts/beta/"));
 }
 
 TEST_F(DeliveryTest, GivesUpAfterTheLastScheduledAttempt) {
@@ -1338,18 +1431,57 @@ TEST_F(DeliveryTest, WatchEndsWithUnavailableWhenTheServerRestarts) {
 
 // --- 11. SSRF guard ---------------------------------------------------------------
 
-TEST_F(DeliveryTest, PrivateDestinationsAreRefusedWithoutTheAllowlist) {
+// An IP address the guard refuses is refused when the URL is set: it could
+// never be delivered to.
+TEST_F(DeliveryTest, UrlsWithARefusedIpAddressAreRefusedAtCreateAndUpdate) {
   StartServer(nullptr, /*allow_loopback=*/false);
   const std::string port = absl::StrCat(receiver_->port());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"https://127.0.0.1:" + port + "/x", "loopback"},
-      {"https://localhost:" + port + "/x", "loopback"},
       {"https://10.0.0.1/x", "private"},
       {"https://169.254.169.254/latest/meta-data", "link-local"},
       {"https://[::ffff:127.0.0.1]:" + port + "/x", "IPv4-mapped"},
   };
+  const v1::Webhook existing = CreateWebhook("acme", "https://receiver.example.com/hooks");
+  for (const auto& [url, word] : cases) {
+    SCOPED_TRACE(url);
+    v1::CreateWebhookRequest create;
+    create.set_parent("accounts/acme");
+    create.mutable_webhook()->set_display_name("internal");
+    create.mutable_webhook()->set_url(url);
+    v1::Webhook out;
+    grpc::Status status =
+        server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), StartsWith("webhook.url: destination "));
+    EXPECT_THAT(status.error_message(), HasSubstr(word));
+    EXPECT_THAT(status.error_message(), HasSubstr("SSRF guard"));
+
+    v1::UpdateWebhookRequest update;
+    update.mutable_webhook()->set_name(existing.name());
+    update.mutable_webhook()->set_url(url);
+    update.mutable_update_mask()->add_paths("url");
+    status = server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), StartsWith("webhook.url: destination "));
+  }
+  EXPECT_EQ(GetWebhook(existing.name()).url(), "https://receiver.example.com/hooks");
+}
+
+// At delivery the guard checks what is actually connected to: names that
+// resolve to a refused address, and IP addresses allowed when the webhook
+// was created but no longer.
+TEST_F(DeliveryTest, PrivateDestinationsAreRefusedWithoutTheAllowlist) {
+  StartServer();  // loopback allowed while the webhooks are created
+  const std::string port = absl::StrCat(receiver_->port());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"https://127.0.0.1:" + port + "/x", "loopback"},
+      {"https://localhost:" + port + "/x", "loopback"},
+  };
   std::vector<v1::Webhook> webhooks;
   for (const auto& [url, word] : cases) webhooks.push_back(CreateWebhook("acme", url));
+  server_->Restart(
+      [](config::ServerConfig& config) { config.clear_allow_private_targets(); });
   const v1::Event event = Publish("acme", "booking.created").event();
   ASSERT_EQ(event.deliveries_size(), static_cast<int>(cases.size()));
 

@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/auth/authenticator.h"
+#include "tests/fakes/https_receiver.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/integration/server_process.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
@@ -199,6 +200,102 @@ TEST(ServerBinaryTest, SecondServerOnTheSameDataDirRefusesToStart) {
   ASSERT_TRUE(exit_code.ok());
   EXPECT_EQ(*exit_code, 1);
   EXPECT_THAT(second->Log(), HasSubstr("is in use by another process"));
+}
+
+// gRPC would share the port through SO_REUSEPORT and the kernel would split
+// the calls between the two servers: the second must refuse to start.
+TEST(ServerBinaryTest, SecondServerOnTheSameAddressRefusesToStart) {
+  TempDir dir;
+  auto first = ServerProcess::Start(ServerArgs(dir.Child("data1")), dir.Child("log1"));
+  const absl::StatusOr<std::string> address = first->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+
+  std::vector<std::string> args = ServerArgs(dir.Child("data2"));
+  args[0] = "--listen=" + *address;
+  auto second = ServerProcess::Start(args, dir.Child("log2"));
+  auto exit_code = second->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok()) << "the second server started: " << second->Log();
+  EXPECT_EQ(*exit_code, 1);
+  EXPECT_THAT(second->Log(), HasSubstr("cannot listen on \"" + *address + "\""));
+
+  // The first one still answers every call.
+  auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+  auto stub = v1::WebhookService::NewStub(channel);
+  for (int i = 0; i < 8; ++i) {
+    v1::ListWebhooksRequest request;
+    request.set_parent("accounts/acme");
+    v1::ListWebhooksResponse response;
+    const grpc::Status status = stub->ListWebhooks(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+}
+
+// --check_config prints what the server would run with: the file's values,
+// the flags over them, the defaults under them; token hashes hidden.
+TEST(ServerBinaryTest, CheckConfigPrintsTheEffectiveConfigurationAndExits) {
+  TempDir dir;
+  const std::string config = dir.Child("server.textproto");
+  std::ofstream(config) << "listen_address: \"127.0.0.1:7001\"\n"
+                           "metrics_listen_address: \"127.0.0.1:7002\"\n"
+                           "data_dir: \"/from/the/file\"\n";
+  auto check = ServerProcess::Start({"--config=" + config, "--data_dir=" + dir.Child("data"),
+                                     "--admin_token_sha256=" + auth::Sha256Hex(kToken),
+                                     "--check_config"},
+                                    dir.Child("log"));
+  auto exit_code = check->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0) << check->Log();
+  const std::string printed = check->Log();
+  EXPECT_THAT(printed, HasSubstr("listen_address: \"127.0.0.1:7001\"\n"));
+  EXPECT_THAT(printed, HasSubstr("metrics_listen_address: \"127.0.0.1:7002\"\n"));
+  EXPECT_THAT(printed, HasSubstr("data_dir: \"" + dir.Child("data") + "\"\n"));
+  EXPECT_THAT(printed, HasSubstr("sha256: \"(hidden)\""));
+  EXPECT_THAT(printed, Not(HasSubstr(auth::Sha256Hex(kToken))));
+  EXPECT_THAT(printed, Not(HasSubstr("ready")));  // it did not start
+
+  auto invalid = ServerProcess::Start({"--config=" + config, "--check_config"}, dir.Child("log2"));
+  exit_code = invalid->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(invalid->Log(), HasSubstr("tokens: at least one API token is required"));
+}
+
+// Two development receivers with their own CAs, trusted side by side with
+// the flag given twice (absl alone would keep only the last one).
+TEST(ServerBinaryTest, RepeatedExtraCaFileFlagsTrustEveryFile) {
+  auto first = HttpsReceiver::Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = HttpsReceiver::Start();
+  ASSERT_TRUE(second.ok()) << second.status();
+  TempDir dir;
+  std::vector<std::string> args = ServerArgs(dir.Child("data"));
+  args.push_back("--allow_private_targets=127.0.0.0/8");
+  args.push_back("--extra_ca_file");
+  args.push_back((*first)->ca_file());
+  args.push_back("--extra_ca_file=" + (*second)->ca_file());
+  auto server = ServerProcess::Start(args, dir.Child("log"));
+  const absl::StatusOr<std::string> address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  auto stub = v1::WebhookService::NewStub(
+      grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  for (const std::string& url : {(*first)->Url("/one"), (*second)->Url("/two")}) {
+    v1::CreateWebhookRequest request;
+    request.set_parent("accounts/acme");
+    request.mutable_webhook()->set_display_name(url);
+    request.mutable_webhook()->set_url(url);
+    v1::Webhook created;
+    const grpc::Status status = stub->CreateWebhook(Context().get(), request, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  v1::PublishEventRequest publish;
+  publish.set_parent("accounts/acme");
+  publish.set_event_type("booking.created");
+  publish.set_data_json("{}");
+  v1::PublishEventResponse published;
+  ASSERT_TRUE(stub->PublishEvent(Context().get(), publish, &published).ok());
+  EXPECT_EQ(published.matched_webhook_count(), 2);
+  EXPECT_TRUE((*first)->WaitForRequests("/one", 1, absl::Seconds(20))) << server->Log();
+  EXPECT_TRUE((*second)->WaitForRequests("/two", 1, absl::Seconds(20))) << server->Log();
 }
 
 TEST(ServerBinaryTest, InvalidConfigurationStopsTheServerNamingTheField) {

@@ -54,9 +54,12 @@ void TestServer::StartServer() {
   channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
 }
 
-void TestServer::Restart() {
+void TestServer::Restart() { Restart(nullptr); }
+
+void TestServer::Restart(const std::function<void(config::ServerConfig&)>& tweak) {
   server_->Shutdown(absl::Seconds(1));
   server_.reset();
+  if (tweak) tweak(config_);
   StartServer();
 }
 

@@ -33,6 +33,8 @@ class TestServer {
   // Stops the server gracefully and starts a new one on the same data
   // directory (and a new port).
   void Restart();
+  // The same, after `tweak` changed the config (e.g. a narrower allowlist).
+  void Restart(const std::function<void(config::ServerConfig&)>& tweak);
 
   FakeClock& clock() { return clock_; }
   const config::ServerConfig& config() const { return config_; }

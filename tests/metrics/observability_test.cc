@@ -66,7 +66,7 @@ class ObservabilityTest : public ::testing::Test {
       config.set_metrics_listen_address("127.0.0.1:0");
       // Deliveries reach the receiver on loopback, trusting its CA.
       config.add_allow_private_targets("127.0.0.0/8");
-      config.set_extra_ca_file(receiver_->ca_file());
+      config.add_extra_ca_file(receiver_->ca_file());
     });
     ASSERT_GT(server_->server().metrics_port(), 0);
   }

@@ -56,7 +56,7 @@ class ExampleReceiverEndToEndTest : public ::testing::Test {
     const std::string ca_file = files->ca_file;
     server_ = std::make_unique<TestServer>([&](config::ServerConfig& config) {
       config.add_allow_private_targets("127.0.0.0/8");
-      config.set_extra_ca_file(ca_file);
+      config.add_extra_ca_file(ca_file);
     });
   }
 

@@ -3,7 +3,9 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/common/ids.h"
 #include "service/common/status_macros.h"
 #include "service/domain/webhook_lifecycle.h"
 #include "service/storage/records.h"
@@ -112,6 +114,79 @@ absl::StatusOr<DeliveryPage> RocksDbDeliveryLedger::ListDeliveriesOfEvent(
     page.deliveries.push_back(*std::move(delivery));
   }
   WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing deliveries"));
+  return page;
+}
+
+absl::StatusOr<DeliveryLogPage> RocksDbDeliveryLedger::ListDeliveriesOfAccount(
+    absl::string_view account, const DeliveryLogFilter& filter,
+    const std::optional<DeliveryLogPosition>& after, int limit) {
+  // The account's events newest first, each with its deliveries from the
+  // by-event index. Starts at the event the previous page ended in (it may
+  // have more deliveries), else just below the end of the time range.
+  const std::string prefix = EventKeyPrefix(account);
+  std::unique_ptr<rocksdb::Iterator> events = context_.db.NewIterator(ColumnFamily::kEvents);
+  if (after.has_value()) {
+    events->SeekForPrev(EventKey(account, after->event_id));
+  } else {
+    const std::string end = filter.published_before == absl::InfiniteFuture()
+                                ? PrefixSuccessor(prefix)
+                                : EventKey(account, FirstIdAt(filter.published_before,
+                                                              kEventIdPrefix));
+    if (end.empty()) {
+      events->SeekToLast();
+    } else {
+      events->SeekForPrev(end);
+      if (events->Valid() && View(events->key()) == end) events->Prev();
+    }
+  }
+
+  DeliveryLogPage page;
+  const int max_scanned = limit * kScanFactor;
+  int scanned = 0;
+  // The last place looked at completely: where the next page starts.
+  std::optional<DeliveryLogPosition> done;
+  const auto page_ends = [&] {
+    return static_cast<int>(page.deliveries.size()) == limit || scanned >= max_scanned;
+  };
+  for (; events->Valid() && absl::StartsWith(View(events->key()), prefix); events->Prev()) {
+    if (page_ends() && done.has_value()) {
+      page.continue_from = std::move(done);
+      return page;
+    }
+    ++scanned;
+    KeyReader event_key(View(events->key()));
+    absl::string_view stored_account, event_id;
+    if (!event_key.Str(&stored_account) || !event_key.Str(&event_id)) continue;
+    const absl::Time published = IdTime(event_id, kEventIdPrefix);
+    if (published < filter.published_from) break;  // the rest is older still
+    const bool resuming = after.has_value() && after->event_id == event_id;
+    done = DeliveryLogPosition{std::string(event_id), resuming ? after->webhook_id : ""};
+    if (published >= filter.published_before) continue;
+
+    PrefixIterator deliveries(context_.db, ColumnFamily::kDeliveriesByEvent,
+                              DeliveryByEventKeyPrefix(event_id));
+    deliveries.SeekPast(done->webhook_id.empty() ? ""
+                                                 : DeliveryByEventKey(event_id, done->webhook_id));
+    for (; deliveries->Valid(); deliveries->Next()) {
+      if (page_ends()) {
+        page.continue_from = std::move(done);
+        return page;
+      }
+      ++scanned;
+      KeyReader delivery_key(View(deliveries->key()));
+      absl::string_view stored_event, webhook_id;
+      if (!delivery_key.Str(&stored_event) || !delivery_key.Str(&webhook_id)) continue;
+      done->webhook_id = std::string(webhook_id);
+      auto delivery = ReadDelivery(webhook_id, event_id);
+      if (absl::IsNotFound(delivery.status())) continue;  // purged meanwhile
+      WINK_RETURN_IF_ERROR(delivery.status());
+      if (delivery->account() != account) continue;
+      if (filter.state != 0 && delivery->state() != filter.state) continue;
+      page.deliveries.push_back(*std::move(delivery));
+    }
+    WINK_RETURN_IF_ERROR(FromRocksDb(deliveries->status(), "listing deliveries"));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(events->status(), "listing deliveries"));
   return page;
 }
 

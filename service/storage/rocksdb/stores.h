@@ -77,6 +77,9 @@ class RocksDbDeliveryLedger final : public DeliveryLedger {
                                                      absl::string_view event_id,
                                                      absl::string_view after_webhook_id, int state,
                                                      int limit) override;
+  absl::StatusOr<DeliveryLogPage> ListDeliveriesOfAccount(
+      absl::string_view account, const DeliveryLogFilter& filter,
+      const std::optional<DeliveryLogPosition>& after, int limit) override;
   absl::StatusOr<DeliveryRecord> RetryNow(absl::string_view account, absl::string_view webhook_id,
                                           absl::string_view event_id) override;
   absl::StatusOr<AttemptContext> LoadAttempt(absl::string_view webhook_id,

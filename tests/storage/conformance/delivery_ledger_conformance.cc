@@ -84,6 +84,106 @@ TEST_P(StorageConformance, ListDeliveriesFilterByStatePageAndStayInsideTheAccoun
 
 // RecordAttempt --------------------------------------------------------------
 
+// (event id, webhook id) of each delivery, in order.
+std::vector<std::pair<std::string, std::string>> Places(
+    const std::vector<domain::DeliveryRecord>& deliveries) {
+  std::vector<std::pair<std::string, std::string>> places;
+  for (const auto& delivery : deliveries) places.emplace_back(delivery.event_id(), delivery.webhook_id());
+  return places;
+}
+
+TEST_P(StorageConformance, TheAccountDeliveryLogIsNewestEventFirstAndStaysInsideTheAccount) {
+  const std::string w1 = CreateWebhook("acme");
+  const std::string w2 = CreateWebhook("acme");
+  const std::string foreign_webhook = CreateWebhook("other");
+  const std::string e1 = MustPublish("acme");
+  clock_.Advance(absl::Seconds(10));
+  const std::string e2 = MustPublish("acme");
+  const std::string foreign_event = MustPublish("other");
+  clock_.Advance(absl::Seconds(10));
+  const std::string e3 = MustPublish("acme");
+  ASSERT_TRUE(Record(AttemptOf(w1, e2, domain::AttemptOutcome::kDelivered, 204)).ok());
+  const std::vector<std::pair<std::string, std::string>> everything = {
+      {e3, w1}, {e3, w2}, {e2, w1}, {e2, w2}, {e1, w1}, {e1, w2}};
+
+  auto all = deliveries().ListDeliveriesOfAccount("acme", {}, std::nullopt, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(Places(all->deliveries), ElementsAreArray(everything));
+  EXPECT_FALSE(all->continue_from.has_value());
+
+  // One at a time: every delivery once, in the same order.
+  std::vector<std::pair<std::string, std::string>> paged;
+  std::optional<DeliveryLogPosition> after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = deliveries().ListDeliveriesOfAccount("acme", {}, after, 1);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& place : Places(page->deliveries)) paged.push_back(place);
+    after = page->continue_from;
+    if (!after.has_value()) break;
+  }
+  EXPECT_THAT(paged, ElementsAreArray(everything));
+
+  DeliveryLogFilter succeeded;
+  succeeded.state = kSucceeded;
+  EXPECT_THAT(Places(deliveries().ListDeliveriesOfAccount("acme", succeeded, std::nullopt, 10)
+                         ->deliveries),
+              ElementsAre(std::make_pair(e2, w1)));
+
+  // [published_from, published_before): e2 only.
+  DeliveryLogFilter around_e2;
+  around_e2.published_from = IdTime(e2, kEventIdPrefix);
+  around_e2.published_before = IdTime(e3, kEventIdPrefix);
+  EXPECT_THAT(Places(deliveries().ListDeliveriesOfAccount("acme", around_e2, std::nullopt, 10)
+                         ->deliveries),
+              ElementsAre(std::make_pair(e2, w1), std::make_pair(e2, w2)));
+  DeliveryLogFilter since_e2;
+  since_e2.published_from = IdTime(e2, kEventIdPrefix);
+  EXPECT_THAT(EventIds(deliveries().ListDeliveriesOfAccount("acme", since_e2, std::nullopt, 10)
+                           ->deliveries),
+              ElementsAre(e3, e3, e2, e2));
+
+  auto foreign = deliveries().ListDeliveriesOfAccount("other", {}, std::nullopt, 10);
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  EXPECT_THAT(Places(foreign->deliveries),
+              ElementsAre(std::make_pair(foreign_event, foreign_webhook)));
+  // A position from another account's log leads to nothing of acme's.
+  auto crossed = deliveries().ListDeliveriesOfAccount(
+      "other", {}, DeliveryLogPosition{e3, ""}, 10);
+  ASSERT_TRUE(crossed.ok()) << crossed.status();
+  EXPECT_THAT(Places(crossed->deliveries),
+              ElementsAre(std::make_pair(foreign_event, foreign_webhook)));
+  auto nobody = deliveries().ListDeliveriesOfAccount("nobody", {}, std::nullopt, 10);
+  ASSERT_TRUE(nobody.ok()) << nobody.status();
+  EXPECT_THAT(nobody->deliveries, IsEmpty());
+  EXPECT_FALSE(nobody->continue_from.has_value());
+}
+
+// A filter that matches little must not read the whole log in one call:
+// pages stop after a bounded scan and say where to go on.
+TEST_P(StorageConformance, AFilteredAccountLogStopsAfterABoundedScanAndGoesOn) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string oldest = MustPublish("acme");
+  ASSERT_TRUE(Record(AttemptOf(webhook, oldest, domain::AttemptOutcome::kDelivered, 200)).ok());
+  for (int i = 0; i < 150; ++i) MustPublish("acme");
+
+  DeliveryLogFilter succeeded;
+  succeeded.state = kSucceeded;
+  std::vector<std::string> found;
+  std::optional<DeliveryLogPosition> after;
+  int pages = 0;
+  do {
+    auto page = deliveries().ListDeliveriesOfAccount("acme", succeeded, after, 1);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& id : EventIds(page->deliveries)) found.push_back(id);
+    after = page->continue_from;
+    ++pages;
+  } while (after.has_value() && pages < 20);
+  EXPECT_THAT(found, ElementsAre(oldest));
+  // 151 events and 151 deliveries at most 100 records a page (kScanFactor).
+  EXPECT_GE(pages, 3);
+  EXPECT_FALSE(after.has_value());
+}
+
 TEST_P(StorageConformance, ADeliveredAttemptSucceedsTheDeliveryAndLeavesTheQueue) {
   const std::string webhook = CreateWebhook("acme");
   const std::string event = MustPublish("acme");
