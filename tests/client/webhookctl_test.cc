@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/client/subprocess.h"
+#include "tests/fakes/subprocess.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/integration/test_server.h"
 #include "wink/webhooks/client.h"
