@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,7 +27,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
 
 constexpr char kEnvironmentHelp[] =
     "Environment:\n"
-    "  WEBHOOKS_TOKEN  bearer token sent with every call (there is no flag: flags show in ps)\n"
+    "  WEBHOOKS_TOKEN  bearer token sent with every call (required; there is no flag: flags\n"
+    "                  show in ps), e.g. export WEBHOOKS_TOKEN=$(cat var/dev-token)\n"
     "  WEBHOOKS_ADDR   server address when --addr is not given\n";
 
 void PrintFlags(std::string& out, const std::vector<FlagSpec>& flags) {
@@ -124,6 +126,19 @@ absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text) {
 }
 
 void Print(FILE* stream, const std::string& text) { std::fputs(text.c_str(), stream); }
+
+// Said before any call when $WEBHOOKS_TOKEN is unset or blank: the server
+// would only answer "missing authorization metadata".
+constexpr char kNoTokenError[] =
+    "error: WEBHOOKS_TOKEN is not set (or blank): webhookctl sends it as the bearer token of\n"
+    "every call (there is no flag for it: flags show in ps). Set it in this shell first, e.g.\n"
+    "to the admin token scripts/run.sh printed:\n"
+    "  export WEBHOOKS_TOKEN=$(cat var/dev-token)   # or your $WEBHOOKS_DEV_TOKEN\n";
+
+bool HasToken() {
+  const char* token = std::getenv("WEBHOOKS_TOKEN");
+  return token != nullptr && !absl::StripAsciiWhitespace(token).empty();
+}
 
 }  // namespace
 
@@ -315,6 +330,12 @@ int Main(int argc, char** argv) {
   Parser parser;
   if (std::optional<int> exit_code = parser.Parse(argc, argv); exit_code.has_value()) {
     return *exit_code;
+  }
+  // Every command calls the server; help and usage errors (above) need no
+  // token.
+  if (!HasToken()) {
+    Print(stderr, kNoTokenError);
+    return kExitUsage;
   }
   Invocation invocation(parser.command(), parser.TakeArgs(), parser.json(), parser.address(),
                         parser.timeout());

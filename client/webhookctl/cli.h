@@ -4,7 +4,8 @@
 //
 // Exit codes: 0 success; 1 the server answered an error (printed as
 // "error: NOT_FOUND: <message>" on stderr); 2 bad arguments (the error and
-// the command's usage on stderr).
+// the command's usage on stderr), or $WEBHOOKS_TOKEN unset or blank (checked
+// before any call, with how to set it on stderr).
 #ifndef WINK_WEBHOOKS_CLIENT_WEBHOOKCTL_CLI_H_
 #define WINK_WEBHOOKS_CLIENT_WEBHOOKCTL_CLI_H_
 

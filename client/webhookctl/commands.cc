@@ -310,6 +310,27 @@ int EventTypesList(Invocation& invocation) {
 
 // ---- events ----
 
+// True when a publish created nothing to deliver: no webhook of the account
+// matches the event type. Replays delivered nothing new by design and are
+// not counted. The event's own deliveries are checked too, so that a server
+// older than matched_webhook_count (which leaves it 0) raises no false
+// alarm: the field counts exactly those deliveries.
+bool MatchedNoWebhook(const v1::PublishEventResponse& response) {
+  return !response.replayed() && response.matched_webhook_count() == 0 &&
+         response.event().deliveries().empty();
+}
+
+// The stderr warning for events that matched no webhook: `types` are their
+// event types, each once.
+void WarnNothingMatched(const std::string& account, const std::vector<std::string>& types) {
+  std::fprintf(stderr,
+               "warning: no webhook of %s matched event type%s %s: nothing will be "
+               "delivered. Check the account name and the webhooks' event types "
+               "(webhookctl webhooks list --account %s).\n",
+               account.c_str(), types.size() > 1 ? "s" : "", absl::StrJoin(types, ", ").c_str(),
+               account.c_str());
+}
+
 KeyValues PublishFields(const v1::PublishEventResponse& response) {
   return KeyValues()
       .Add("replayed", response.replayed() ? "true" : "false")
@@ -332,10 +353,17 @@ int EventsPublish(Invocation& invocation) {
     if (!data.ok()) return invocation.UsageError(std::string(data.status().message()));
     request.set_data_json(*std::move(data));
   }
-  return Show(invocation, Call(invocation, &Client::PublishEvent, request),
-              [](const v1::PublishEventResponse& response) {
-                PrintEvent(response.event(), PublishFields(response));
-              });
+  const absl::StatusOr<v1::PublishEventResponse> response =
+      Call(invocation, &Client::PublishEvent, request);
+  const int exit_code = Show(invocation, response, [](const v1::PublishEventResponse& published) {
+    PrintEvent(published.event(), PublishFields(published));
+  });
+  // A warning, not an error: the event was published and is stored; whether
+  // nobody should get it is for the caller to judge.
+  if (response.ok() && MatchedNoWebhook(*response)) {
+    WarnNothingMatched(request.parent(), {request.event_type()});
+  }
+  return exit_code;
 }
 
 // The JSON lines of --file as publish requests (blank lines and lines
@@ -367,15 +395,23 @@ int EventsBatchPublish(Invocation& invocation) {
   auto requests = ReadBatchFile(args.Get("file"));
   if (!requests.ok()) return invocation.UsageError(std::string(requests.status().message()));
   Table table({"EVENT", "TYPE", "IDEMPOTENCY KEY", "DELIVERIES", "REPLAYED", "WATCH CURSOR"});
+  const std::string account = AccountName(args.Get("account"));
+  // Event types of published events that matched no webhook, each once, in
+  // file order: one warning at the end instead of one per event.
+  std::vector<std::string> unmatched_types;
+  const auto warn_unmatched = [&] {
+    if (!unmatched_types.empty()) WarnNothingMatched(account, unmatched_types);
+  };
   for (size_t begin = 0; begin < requests->size(); begin += kMaxBatch) {
     const size_t end = std::min(requests->size(), begin + kMaxBatch);
     v1::BatchPublishEventsRequest batch;
-    batch.set_parent(AccountName(args.Get("account")));
+    batch.set_parent(account);
     for (size_t i = begin; i < end; ++i) *batch.add_requests() = (*requests)[i].second;
     absl::StatusOr<v1::BatchPublishEventsResponse> published =
         Call(invocation, &Client::BatchPublishEvents, batch);
     if (!published.ok()) {
       if (!invocation.json()) table.Print();
+      warn_unmatched();  // about the batches before, which were published
       const int first = (*requests)[begin].first;
       const int last = (*requests)[end - 1].first;
       return invocation.Fail(absl::Status(
@@ -385,6 +421,12 @@ int EventsBatchPublish(Invocation& invocation) {
                                   : "; the events of the lines before it were published)")));
     }
     for (const v1::PublishEventResponse& response : published->responses()) {
+      const std::string& type = response.event().event_type();
+      if (MatchedNoWebhook(response) &&
+          std::find(unmatched_types.begin(), unmatched_types.end(), type) ==
+              unmatched_types.end()) {
+        unmatched_types.push_back(type);
+      }
       if (invocation.json()) {
         PrintJson(response);
         continue;
@@ -396,6 +438,7 @@ int EventsBatchPublish(Invocation& invocation) {
     }
   }
   if (!invocation.json()) table.Print();
+  warn_unmatched();
   return kExitOk;
 }
 
@@ -598,8 +641,9 @@ const std::vector<Command>& Commands() {
         {"request-id", "ID",
          "makes the call safe to repeat: the same id returns the same webhook"}},
        WebhooksCreate},
-      {"webhooks", "list", "", 0, "List the webhooks of an account", "", WithPageFlags({kAccount}),
-       WebhooksList},
+      {"webhooks", "list", "", 0, "List the webhooks of an account, oldest first",
+       "STATUS says \"failing since TIME\" while every attempt since TIME has failed.\n",
+       WithPageFlags({kAccount}), WebhooksList},
       {"webhooks",
        "get",
        "NAME",
@@ -657,7 +701,8 @@ const std::vector<Command>& Commands() {
        "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
        {kAccountForIds},
        WebhooksRotateSecret},
-      {"event-types", "list", "", 0, "List the event types an account can subscribe to", "",
+      {"event-types", "list", "", 0,
+       "List the event types an account can subscribe to, sorted by name", "",
        WithPageFlags({kAccount}), EventTypesList},
       {"events",
        "publish",
@@ -665,7 +710,8 @@ const std::vector<Command>& Commands() {
        0,
        "Publish an event to every matching webhook",
        "The payload is a JSON object, sent byte for byte. Without --idempotency-key the client\n"
-       "makes one (a UUID), so its own retries never publish twice.\n",
+       "makes one (a UUID), so its own retries never publish twice. When no webhook of the\n"
+       "account matches the event type, a warning on stderr says so (exit status still 0).\n",
        {kAccount,
         {"type", "TYPE", "event type, e.g. booking.created", true},
         {"data", "JSON", "payload, e.g. '{\"booking_id\":\"B-1\"}'"},
@@ -680,7 +726,8 @@ const std::vector<Command>& Commands() {
        "Each line is a PublishEventRequest in protobuf JSON, e.g.\n"
        "  {\"eventType\":\"booking.created\",\"data\":{\"booking_id\":\"B-1\"},"
        "\"idempotencyKey\":\"B-1-created\"}\n"
-       "Blank lines and lines starting with # are skipped.\n",
+       "Blank lines and lines starting with # are skipped. Event types that matched no\n"
+       "webhook of the account are named in a warning on stderr (exit status still 0).\n",
        {kAccount, {"file", "FILE", "the JSON-lines file ('-': stdin)", true}},
        EventsBatchPublish},
       {"events",
@@ -693,7 +740,8 @@ const std::vector<Command>& Commands() {
        EventsGet},
       {"events", "list", "", 0, "List the events of an account, newest first", "",
        WithPageFlags({kAccount, {"type", "TYPE", "only events of this type"}}), EventsList},
-      {"deliveries", "list", "", 0, "List the deliveries of a webhook or of an event",
+      {"deliveries", "list", "", 0,
+       "List the deliveries of a webhook or of an event, oldest first (publish order)",
        "--webhook and --event take full names, or ids with --account.\n",
        WithPageFlags({{"webhook", "NAME", "deliveries to this webhook"},
                       {"event", "NAME", "deliveries of this event"},
@@ -707,7 +755,10 @@ const std::vector<Command>& Commands() {
        "NAME",
        1,
        "Show one delivery with every attempt",
-       "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT.\n",
+       "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT.\n"
+       "Attempts oldest first: number, start time, latency, HTTP status or error, then what\n"
+       "the receiver answered: the start of the body (as text if it is UTF-8) and the\n"
+       "headers Content-Type, Location, Retry-After and WWW-Authenticate when present.\n",
        {},
        DeliveriesGet},
       {"deliveries",

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -22,6 +23,8 @@ class Table {
  public:
   explicit Table(std::vector<std::string> headers) { rows_.push_back(std::move(headers)); }
   void AddRow(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  // The lines, header first, without newlines.
+  std::vector<std::string> Lines() const;
   void Print() const;
 
  private:
@@ -39,6 +42,8 @@ class KeyValues {
     pairs_.insert(pairs_.end(), more.pairs_.begin(), more.pairs_.end());
     return *this;
   }
+  // The lines, without newlines.
+  std::vector<std::string> Lines() const;
   void Print() const;
 
  private:
@@ -52,15 +57,47 @@ void PrintJson(const google::protobuf::Message& message);
 // RFC 3339 in UTC with milliseconds, e.g. "2024-05-01T12:00:00.250Z"; "" if
 // unset.
 std::string FormatTime(const google::protobuf::Timestamp& time);
-// E.g. "125ms", "1.5s".
+// A duration with its unit, for people: "<1 ms" and "231 ms" below a
+// second, "1.2 s" and "15.0 s" below 100 s, then "125 s".
 std::string FormatLatency(const google::protobuf::Duration& duration);
 // "SUCCEEDED" for DELIVERY_STATE_SUCCEEDED.
 std::string StateName(v1::DeliveryState state);
-// "enabled", or "paused" with the reason when the service paused it.
+// "enabled", or "paused" with the reason when the service paused it, then
+// ", failing since <time>" while every attempt since that time failed
+// (Webhook.failing_since), e.g. "enabled, failing since
+// 2024-05-01T12:00:00.250Z"; "paused (failing since <time>)" when the
+// service paused it for that streak. The STATUS column of `webhooks list`
+// and the status line of `webhooks get` are both this.
 std::string WebhookStatus(const v1::Webhook& webhook);
+
+// The longest response body excerpt shown, in characters (code points).
+inline constexpr size_t kBodyExcerptChars = 200;
+
+// A response body as one line of text for a terminal: "" for an empty body;
+// for valid UTF-8, the text with surrounding whitespace trimmed, control
+// characters escaped ("\n", "\r", "\t", "\x1b", "\u0085") and, past
+// kBodyExcerptChars, cut with "… (N bytes in all)" ("… (4096 bytes or
+// more)" for a body the service cut at the 4 KiB it keeps); otherwise "N
+// bytes, not UTF-8". A body of exactly 4 KiB may end inside a character the
+// service cut: that tail is dropped, not held against it.
+std::string BodyExcerpt(absl::string_view body);
+
+// What an attempt came to, with the HTTP status said once: "HTTP 200 ok",
+// "HTTP 401", "HTTP 302 (redirects are not followed)" (the error when it
+// adds to the status), "timed out after 15s" (no response: the error).
+std::string AttemptResult(const v1::DeliveryAttempt& attempt);
+
+// The attempts of a delivery, oldest first, for people: per attempt one line
+// "#N  START  LATENCY  RESULT" (columns aligned across attempts), then
+// indented lines for what the receiver answered, when there is any: the
+// body excerpt ("body: ...") and the response headers the service kept
+// ("Retry-After: 120", ...; names in their usual case, sorted). Empty when
+// there are no attempts.
+std::vector<std::string> AttemptLines(const v1::Delivery& delivery);
 
 // Key-value blocks of single resources. PrintEvent adds `extra` after the
 // event's own fields, then the table of its deliveries, if any.
+// PrintDelivery adds AttemptLines() after a blank line.
 void PrintWebhook(const v1::Webhook& webhook);
 void PrintEvent(const v1::Event& event, const KeyValues& extra = KeyValues());
 void PrintDelivery(const v1::Delivery& delivery);

@@ -1,25 +1,32 @@
 // The real webhookctl binary against the real in-process server: exit codes,
 // table and key-value text, --json output, usage errors, server errors, and a
-// live watch ended by SIGINT. The library client sets up and checks state
-// where the CLI is not what is tested.
+// live watch ended by SIGINT; with the real HTTPS test receiver, what a failed
+// delivery shows. The library client sets up and checks state where the CLI
+// is not what is tested.
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/client/subprocess.h"
+#include "tests/fakes/https_receiver.h"
+#include "tests/fakes/subprocess.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/integration/test_server.h"
 #include "wink/webhooks/client.h"
@@ -69,7 +76,9 @@ std::string Field(const std::string& block, const std::string& key) {
 
 class WebhookctlTest : public ::testing::Test {
  protected:
-  WebhookctlTest() {
+  // `tweak` may change the server's config before it starts.
+  explicit WebhookctlTest(std::function<void(config::ServerConfig&)> tweak = nullptr)
+      : server_(std::move(tweak)) {
     ClientOptions options;
     options.address = server_.server().address();
     options.token = kAdminToken;
@@ -92,12 +101,12 @@ class WebhookctlTest : public ::testing::Test {
     return {{"WEBHOOKS_ADDR", server_.server().address()}, {"WEBHOOKS_TOKEN", token}};
   }
 
-  // Creates a webhook of acme through the CLI; its name.
-  std::string CreateWebhook(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"webhooks",       "create",
-                                     "--account",      "acme",
-                                     "--url",          "https://pms.example.com/hooks",
-                                     "--display-name", "PMS Booking Sync"};
+  // Creates a webhook of acme for `url` through the CLI; its name.
+  std::string CreateWebhook(const std::vector<std::string>& extra = {},
+                            const std::string& url = "https://pms.example.com/hooks") {
+    std::vector<std::string> args = {"webhooks", "create",         "--account",       "acme",
+                                     "--url",    url,              "--display-name",
+                                     "PMS Booking Sync"};
     args.insert(args.end(), extra.begin(), extra.end());
     const ProcessResult result = Run(args);
     EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -137,6 +146,32 @@ TEST_F(WebhookctlTest, HelpListsTheCommands) {
   const ProcessResult group = Run({"deliveries", "--help"});
   EXPECT_EQ(group.exit_code, 0);
   EXPECT_THAT(group.out, AllOf(HasSubstr("deliveries watch"), Not(HasSubstr("webhooks list"))));
+}
+
+// Each list says its order, as the API defines it (ListWebhooks,
+// ListEvents, ListDeliveries of a webhook or event, ListEventTypes).
+TEST_F(WebhookctlTest, HelpStatesTheOrderOfEachList) {
+  const ProcessResult help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out,
+              AllOf(ContainsRegex("webhooks list +List the webhooks of an account, oldest first\n"),
+                    ContainsRegex("events list +List the events of an account, newest first\n"),
+                    ContainsRegex("deliveries list +List the deliveries of a webhook or of an "
+                                  "event, oldest first \\(publish order\\)\n"),
+                    ContainsRegex("event-types list +List the event types an account can "
+                                  "subscribe to, sorted by name\n")));
+
+  const std::pair<std::vector<std::string>, std::string> commands[] = {
+      {{"webhooks", "list", "--help"}, "oldest first"},
+      {{"events", "list", "--help"}, "newest first"},
+      {{"deliveries", "list", "--help"}, "oldest first (publish order)"},
+      {{"help", "event-types", "list"}, "sorted by name"},
+  };
+  for (const auto& [args, order] : commands) {
+    const ProcessResult command = Run(args);
+    EXPECT_EQ(command.exit_code, 0) << args[0];
+    EXPECT_THAT(command.out, HasSubstr(order)) << args[0];
+  }
 }
 
 TEST_F(WebhookctlTest, BadArgumentsPrintTheCommandsUsageAndExit2) {
@@ -194,9 +229,10 @@ TEST_F(WebhookctlTest, ServerErrorsPrintTheCodeAndExit1) {
   EXPECT_THAT(missing.out, IsEmpty());
   EXPECT_THAT(missing.err, StartsWith("error: NOT_FOUND: "));
 
-  const ProcessResult anonymous = Run({"webhooks", "list", "--account", "acme"}, "", std::nullopt);
-  EXPECT_EQ(anonymous.exit_code, 1);
-  EXPECT_THAT(anonymous.err, StartsWith("error: UNAUTHENTICATED: "));
+  const ProcessResult unknown_token =
+      Run({"webhooks", "list", "--account", "acme"}, "", std::string("not-a-token"));
+  EXPECT_EQ(unknown_token.exit_code, 1);
+  EXPECT_THAT(unknown_token.err, StartsWith("error: UNAUTHENTICATED: "));
 
   const ProcessResult other_account =
       Run({"webhooks", "list", "--account", "beta"}, "", std::string(kAcmeToken));
@@ -207,6 +243,33 @@ TEST_F(WebhookctlTest, ServerErrorsPrintTheCodeAndExit1) {
                                      "x", "--url", "http://insecure.example.com/"});
   EXPECT_EQ(invalid.exit_code, 1);
   EXPECT_THAT(invalid.err, AllOf(StartsWith("error: INVALID_ARGUMENT: "), HasSubstr("url")));
+}
+
+// Without a token the server would answer only "missing authorization
+// metadata"; the CLI says what is missing and how to set it, before calling.
+TEST_F(WebhookctlTest, MissingTokenSaysHowToSetItBeforeAnyCall) {
+  for (const std::optional<std::string>& token :
+       {std::optional<std::string>(), std::optional<std::string>(""),
+        std::optional<std::string>(" ")}) {
+    const ProcessResult result = Run({"webhooks", "list", "--account", "acme"}, "", token);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_THAT(result.out, IsEmpty());
+    EXPECT_THAT(result.err, AllOf(StartsWith("error: WEBHOOKS_TOKEN is not set"),
+                                  HasSubstr("export WEBHOOKS_TOKEN="),
+                                  Not(HasSubstr("UNAUTHENTICATED"))));
+  }
+  // Nothing was called: not even a server that is not there is noticed.
+  const ProcessResult nowhere =
+      RunProcess(Argv({"--addr", "127.0.0.1:1", "events", "publish", "--account", "acme",
+                       "--type", "booking.created", "--data", "{}"}),
+                 {{"WEBHOOKS_TOKEN", std::nullopt}}, "", kWait);
+  EXPECT_EQ(nowhere.exit_code, 2);
+  EXPECT_THAT(nowhere.err, StartsWith("error: WEBHOOKS_TOKEN is not set"));
+
+  // Help needs no token.
+  const ProcessResult help = Run({"webhooks", "list", "--help"}, "", std::nullopt);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, StartsWith("Usage: webhookctl webhooks list"));
 }
 
 TEST_F(WebhookctlTest, CreatePrintsTheSecretOnceAndListPrintsAnAlignedTable) {
@@ -374,6 +437,59 @@ TEST_F(WebhookctlTest, PublishSendsDataVerbatimAndReplaysItsKey) {
   EXPECT_THAT(bad.err, StartsWith("error: INVALID_ARGUMENT: "));
 }
 
+// An event that matches no webhook is stored and delivered nowhere: the
+// CLI warns on stderr (PublishEventResponse.matched_webhook_count == 0) and
+// still exits 0. A replay delivers nothing new by design: no warning.
+TEST_F(WebhookctlTest, PublishWarnsWhenNoWebhookMatches) {
+  // beta has no webhook at all.
+  const std::vector<std::string> to_beta = {"events", "publish", "--account", "beta", "--type",
+                                            "booking.created", "--data", "{}",
+                                            "--idempotency-key", "B-1"};
+  const ProcessResult nowhere = Run(to_beta);
+  ASSERT_EQ(nowhere.exit_code, 0) << nowhere.err;
+  EXPECT_THAT(Field(nowhere.out, "name"), StartsWith("accounts/beta/events/evt_"));
+  EXPECT_EQ(nowhere.err,
+            "warning: no webhook of accounts/beta matched event type booking.created: nothing "
+            "will be delivered. Check the account name and the webhooks' event types "
+            "(webhookctl webhooks list --account accounts/beta).\n");
+
+  const ProcessResult replayed = Run(to_beta);
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_EQ(Field(replayed.out, "replayed"), "true");
+  EXPECT_THAT(replayed.err, IsEmpty());
+
+  // acme's only webhook takes booking.cancelled.
+  CreateWebhook({"--event-type", "booking.cancelled"});
+  const ProcessResult other_type =
+      Run({"--json", "events", "publish", "--account", "acme", "--type", "booking.created",
+           "--data", "{}"});
+  ASSERT_EQ(other_type.exit_code, 0) << other_type.err;
+  EXPECT_EQ(FromJson<v1::PublishEventResponse>(other_type.out).matched_webhook_count(), 0);
+  EXPECT_THAT(other_type.err,
+              StartsWith("warning: no webhook of accounts/acme matched event type "
+                         "booking.created: nothing will be delivered."));
+
+  const ProcessResult matched = Run(
+      {"events", "publish", "--account", "acme", "--type", "booking.cancelled", "--data", "{}"});
+  ASSERT_EQ(matched.exit_code, 0) << matched.err;
+  EXPECT_THAT(matched.err, IsEmpty());
+
+  // A batch names each unmatched type once, after the table.
+  TempDir dir;
+  const std::string path = dir.Child("events.jsonl");
+  std::ofstream(path) << R"({"eventType":"booking.created","data":{}})" << "\n"
+                      << R"({"eventType":"booking.cancelled","data":{}})" << "\n"
+                      << R"({"eventType":"booking.created","data":{}})" << "\n"
+                      << R"({"eventType":"payment.completed","data":{}})" << "\n";
+  const ProcessResult batch = Run({"events", "batch-publish", "--account", "acme", "--file", path});
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  EXPECT_THAT(Lines(batch.out), SizeIs(5));
+  EXPECT_EQ(batch.err,
+            "warning: no webhook of accounts/acme matched event types booking.created, "
+            "payment.completed: nothing will be delivered. Check the account name and the "
+            "webhooks' event types (webhookctl webhooks list --account accounts/acme).\n");
+}
+
 TEST_F(WebhookctlTest, BatchPublishReadsJsonLines) {
   TempDir dir;
   const std::string path = dir.Child("events.jsonl");
@@ -504,6 +620,115 @@ TEST_F(WebhookctlTest, WatchJsonAndErrors) {
       Run({"--timeout", "300ms", "deliveries", "watch", "--account", "acme"});
   EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
   EXPECT_THAT(quiet.out, IsEmpty());
+}
+
+// The server delivering to the real HTTPS test receiver, whose answers the
+// test scripts. The server's clock is fake: a failed attempt's retry never
+// becomes due, so every delivery here has exactly the attempts it shows.
+// A base of its own so that the receiver exists before the server that
+// trusts it (bases are built in the order they are listed) and goes after it.
+struct WithReceiver {
+  static std::unique_ptr<HttpsReceiver> StartReceiver() {
+    auto receiver = HttpsReceiver::Start();
+    if (!receiver.ok()) {
+      std::fprintf(stderr, "test receiver: %s\n", receiver.status().ToString().c_str());
+      std::abort();
+    }
+    return *std::move(receiver);
+  }
+
+  std::unique_ptr<HttpsReceiver> receiver_ = StartReceiver();
+};
+
+class WebhookctlDeliveryTest : protected WithReceiver, public WebhookctlTest {
+ protected:
+  WebhookctlDeliveryTest()
+      : WebhookctlTest([this](config::ServerConfig& config) {
+          config.add_allow_private_targets("127.0.0.0/8");
+          config.set_extra_ca_file(receiver_->ca_file());
+        }) {}
+
+  // Publishes booking.created for acme and waits until its one delivery has
+  // made an attempt and the webhook has taken note of it; the delivery's
+  // name.
+  std::string PublishAndWaitForAttempt(const std::string& webhook) {
+    const v1::PublishEventResponse published = Publish("B-1");
+    if (published.event().deliveries_size() != 1) {
+      ADD_FAILURE() << "expected one delivery: " << published.DebugString();
+      return "";
+    }
+    const std::string delivery = published.event().deliveries(0).name();
+    v1::GetDeliveryRequest get_delivery;
+    get_delivery.set_name(delivery);
+    v1::GetWebhookRequest get_webhook;
+    get_webhook.set_name(webhook);
+    const absl::Time deadline = absl::Now() + kWait;
+    while (absl::Now() < deadline) {
+      auto got = client_->GetDelivery(get_delivery);
+      auto hook = client_->GetWebhook(get_webhook);
+      if (got.ok() && got->attempts_size() > 0 && hook.ok() &&
+          (got->attempts(0).succeeded() || hook->has_failing_since())) {
+        return delivery;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "no attempt of " << delivery << " within " << kWait;
+    return delivery;
+  }
+};
+
+// "401 HTTP 401" and a base64 body only in --json were all a new user saw.
+TEST_F(WebhookctlDeliveryTest, GetShowsTheStatusOnceTheLatencyAndTheReceiversAnswer) {
+  receiver_->On("/hooks/pms")
+      .Reply(401, "  webhook-signature: no matching signature\n(check the secret)\n")
+      .WithHeader("Content-Type", "text/plain");
+  const std::string webhook = CreateWebhook({}, receiver_->Url("/hooks/pms"));
+  const std::string delivery = PublishAndWaitForAttempt(webhook);
+
+  const ProcessResult got = Run({"deliveries", "get", delivery});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  const std::vector<std::string> lines = Lines(got.out);
+  const auto head = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+    return absl::StartsWith(line, "#1 ");
+  });
+  ASSERT_NE(head, lines.end()) << got.out;
+  // Number, start time, latency with its unit, the status once.
+  EXPECT_THAT(*head, ::testing::MatchesRegex("#1  [0-9T:.Z-]+  ([0-9]+ ms|[0-9]+\\.[0-9] s)  "
+                                             "HTTP 401"));
+  ASSERT_NE(head + 1, lines.end()) << got.out;
+  EXPECT_EQ(*(head + 1), "    body: webhook-signature: no matching signature\\n(check the secret)");
+  EXPECT_THAT(got.out, Not(HasSubstr("401 HTTP 401")));
+}
+
+// A failing webhook says so, and since when, in `webhooks list` as in
+// `webhooks get`.
+TEST_F(WebhookctlDeliveryTest, ListAndGetShowSinceWhenAWebhookFails) {
+  receiver_->On("/hooks/down").Reply(503);
+  const std::string failing = CreateWebhook({}, receiver_->Url("/hooks/down"));
+  const std::string healthy =
+      CreateWebhook({"--event-type", "booking.cancelled"}, receiver_->Url("/hooks/up"));
+  PublishAndWaitForAttempt(failing);
+  v1::GetWebhookRequest get;
+  get.set_name(failing);
+  auto state = client_->GetWebhook(get);
+  ASSERT_TRUE(state.ok()) << state.status();
+  const absl::Time since =
+      absl::FromUnixSeconds(state->failing_since().seconds()) +
+      absl::Nanoseconds(state->failing_since().nanos());
+  const std::string status = absl::StrCat(
+      "enabled, failing since ", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", since,
+                                                  absl::UTCTimeZone()));
+
+  const ProcessResult listed = Run({"webhooks", "list", "--account", "acme"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_THAT(lines[1], AllOf(StartsWith(failing + " "), HasSubstr("  " + status + "  ")));
+  EXPECT_THAT(lines[2], AllOf(StartsWith(healthy + " "), HasSubstr("  enabled  ")));
+
+  const ProcessResult got = Run({"webhooks", "get", failing});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "status"), status);
 }
 
 }  // namespace

@@ -1,7 +1,15 @@
 // webhooks_test_receiver: the tests' HttpsReceiver as a program, for trying
 // the service by hand (scripts/receiver.sh). Answers 200 to every request on
 // https://127.0.0.1:PORT and prints one line per request, with the result of
-// the Standard Webhooks signature check when --secret is given.
+// the Standard Webhooks signature check when it has the endpoint secrets.
+//
+// The secrets, safest first (a command line shows in `ps` to every user):
+//   --secret_file PATH   one secret per line (blank lines and # comments
+//                        skipped), e.g. a file of mode 600
+//   $WEBHOOK_SECRET      one secret, or several separated by commas
+//   --secret whsec_...   comma-separated or repeated
+// The flags win: $WEBHOOK_SECRET is read only when neither flag is given (the
+// two flags may be combined). The banner says where the secrets came from.
 //
 // With --stats it is the benchmark receiver (bench/run.sh) instead: it keeps
 // and prints nothing per request, counts POSTs and records, for every body
@@ -18,9 +26,14 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -31,10 +44,12 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
@@ -48,9 +63,13 @@
 ABSL_FLAG(int, port, 8443, "Port on 127.0.0.1 (0: any free port)");
 ABSL_FLAG(std::string, certificate_dir, "./var/receiver",
           "Where ca.pem, server.pem and server.key are written (new ones on every start)");
+ABSL_FLAG(std::string, secret_file, "",
+          "File with the endpoint signing secret(s) (whsec_...), one per line: when set, "
+          "every request's webhook-signature is verified against them. Safer than --secret, "
+          "which every user sees in ps; $WEBHOOK_SECRET is read when neither flag is given");
 ABSL_FLAG(std::vector<std::string>, secret, {},
-          "Endpoint signing secrets (whsec_...), comma-separated or repeated: when set, "
-          "every request's webhook-signature is verified against them");
+          "Endpoint signing secrets (whsec_...), comma-separated or repeated (shows in ps: "
+          "prefer --secret_file or $WEBHOOK_SECRET)");
 ABSL_FLAG(bool, stats, false,
           "Benchmark mode: print nothing per request; count POSTs and their publish-to-delivery "
           "latency (from a \"sent_ns\" member in the body), served on GET /_stats, zeroed by "
@@ -181,6 +200,62 @@ std::vector<char*> MergeSecretFlags(int argc, char** argv, std::string* storage)
   return args;
 }
 
+// The environment variable read for secrets when no flag gives any.
+constexpr char kSecretEnvironment[] = "WEBHOOK_SECRET";
+
+// The endpoint secrets given and where they came from, for the banner.
+struct Secrets {
+  std::vector<std::string> secrets;  // "whsec_..." as given
+  std::string source;                // e.g. "--secret_file /x/secret", "$WEBHOOK_SECRET"
+};
+
+// Splits `text` on commas, newlines and other whitespace; skips lines that
+// start with '#'.
+std::vector<std::string> SplitSecrets(absl::string_view text) {
+  std::vector<std::string> secrets;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::StartsWith(line, "#")) continue;
+    for (absl::string_view secret :
+         absl::StrSplit(line, absl::ByAnyChar(", \t\r"), absl::SkipEmpty())) {
+      secrets.emplace_back(secret);
+    }
+  }
+  return secrets;
+}
+
+// From --secret_file and --secret, else from $WEBHOOK_SECRET. An error
+// names the flag (an unreadable or empty file).
+absl::StatusOr<Secrets> CollectSecrets() {
+  Secrets out;
+  std::vector<std::string> sources;
+  if (const std::string path = absl::GetFlag(FLAGS_secret_file); !path.empty()) {
+    std::ifstream file(path, std::ios::binary);
+    const std::string contents = file ? std::string(std::istreambuf_iterator<char>(file), {}) : "";
+    if (!file || file.bad()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--secret_file: cannot read '", path, "': ", std::strerror(errno)));
+    }
+    out.secrets = SplitSecrets(contents);
+    if (out.secrets.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--secret_file: no secret in '", path, "' (expected whsec_... lines)"));
+    }
+    sources.push_back(absl::StrCat("--secret_file ", path));
+  }
+  if (const std::vector<std::string> flags = absl::GetFlag(FLAGS_secret); !flags.empty()) {
+    out.secrets.insert(out.secrets.end(), flags.begin(), flags.end());
+    sources.push_back("--secret");
+  }
+  if (sources.empty()) {
+    const char* value = std::getenv(kSecretEnvironment);
+    out.secrets = SplitSecrets(value != nullptr ? value : "");
+    if (!out.secrets.empty()) sources.push_back(absl::StrCat("$", kSecretEnvironment));
+  }
+  out.source = absl::StrJoin(sources, " and ");
+  return out;
+}
+
 std::string Signature(const ReceivedRequest& request, const std::vector<std::string>& keys) {
   if (keys.empty()) return "unchecked";
   // The receive time, not the print time: a late line must not turn a valid
@@ -211,16 +286,24 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "HTTPS webhook receiver for trying Wink Webhooks by hand: answers 200 to everything and "
       "prints each request.\n  webhooks_test_receiver [--port 8443] [--certificate_dir DIR] "
-      "[--secret whsec_...]\n  webhooks_test_receiver --stats [--port 8443]   (benchmark mode)");
+      "[--secret_file FILE]\n  (or the secrets in $WEBHOOK_SECRET, comma-separated)\n"
+      "  webhooks_test_receiver --stats [--port 8443]   (benchmark mode)");
   std::string merged_secrets;
   std::vector<char*> args = MergeSecretFlags(argc, argv, &merged_secrets);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
 
+  const absl::StatusOr<Secrets> secrets = CollectSecrets();
+  if (!secrets.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(secrets.status().message()).c_str());
+    return 2;
+  }
   std::vector<std::string> keys;
-  for (const std::string& secret : absl::GetFlag(FLAGS_secret)) {
+  for (const std::string& secret : secrets->secrets) {
     auto key = signing::ParseSecret(secret);
     if (!key.ok()) {
-      std::fprintf(stderr, "--secret: %s\n", std::string(key.status().message()).c_str());
+      // Names the source, never the secret itself.
+      std::fprintf(stderr, "%s: %s\n", secrets->source.c_str(),
+                   std::string(key.status().message()).c_str());
       return 2;
     }
     keys.push_back(*std::move(key));
@@ -265,8 +348,11 @@ int Run(int argc, char** argv) {
       (*receiver)->Url("/").c_str(), (*receiver)->ca_file().c_str(),
       stats_mode ? "Benchmark mode: GET /_stats, POST /_stats/reset; nothing printed per request"
       : keys.empty()
-          ? "Signatures: not checked (pass --secret whsec_...)"
-          : absl::StrCat("Signatures: checked against ", keys.size(), " secret(s)").c_str());
+          ? "Signatures: not checked (give the secret in a file, --secret_file FILE, or in "
+            "$WEBHOOK_SECRET)"
+          : absl::StrCat("Signatures: checked against ", keys.size(), " secret(s) from ",
+                         secrets->source)
+                .c_str());
   std::fflush(stdout);
 
   absl::Notification stop;

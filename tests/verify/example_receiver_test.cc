@@ -6,6 +6,7 @@
 // To show that something was NOT processed, a test sends a valid "barrier"
 // event afterwards and waits for it: the worker processes in queue order, so
 // anything queued before the barrier would have been processed first.
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "client/examples/receiver/flags.h"
 #include "client/examples/receiver/receiver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,7 +32,9 @@ namespace wink::webhooks::testing {
 namespace {
 
 using example::Event;
+using example::ParseReceiverFlags;
 using example::Receiver;
+using example::ReceiverFlags;
 using example::ReceiverOptions;
 using ::testing::AllOf;
 using ::testing::Contains;
@@ -410,6 +414,99 @@ TEST_F(ExampleReceiverTest, PortTakenIsUnavailable) {
                                   .status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_THAT(std::string(status.message()), StartsWith("listen: "));
+}
+
+// --- The secret from a file or the environment (flags.h) ----------------------------
+
+class ExampleReceiverFlagsTest : public ExampleReceiverTest {
+ protected:
+  // The command line a user would type, up to the secret.
+  std::vector<std::string> BaseArgs() const {
+    return {"--listen", "127.0.0.1:0", "--cert", certs_.certificate_file,
+            "--key",    certs_.private_key_file};
+  }
+
+  // Starts a receiver with the options of `flags`, as main.cc does, with the
+  // fixture's clock and logging.
+  void StartWith(const ReceiverFlags& flags) {
+    Start([&](ReceiverOptions& options) {
+      options.listen = flags.options.listen;
+      options.cert_file = flags.options.cert_file;
+      options.key_file = flags.options.key_file;
+      options.secrets = flags.options.secrets;
+    });
+  }
+
+  // A file holding `contents`; its path.
+  std::string WriteFile(const std::string& name, const std::string& contents) {
+    const std::string path = dir_.Child(name);
+    std::ofstream(path) << contents;
+    return path;
+  }
+};
+
+TEST_F(ExampleReceiverFlagsTest, VerifiesWithTheSecretFromAFile) {
+  const std::string other = NewSecret();
+  std::vector<std::string> args = BaseArgs();
+  args.push_back("--secret_file");
+  // As `echo` writes it, with a comment: whitespace and comment lines are
+  // not part of any secret.
+  args.push_back(WriteFile("secret", absl::StrCat("# PMS webhook\n", secret_, "\n")));
+  absl::StatusOr<ReceiverFlags> flags = ParseReceiverFlags(args, other.c_str());
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_THAT(flags->secrets_from, StartsWith("--secret_file "));
+  StartWith(*flags);
+
+  EXPECT_EQ(Send("msg_1", Envelope("msg_1")).status, 200);
+  // The environment's secret is not accepted: the flag wins.
+  EXPECT_EQ(Send("msg_2", Envelope("msg_2"), other).status, 401);
+  ASSERT_TRUE(WaitForProcessed("msg_1"));
+}
+
+TEST_F(ExampleReceiverFlagsTest, VerifiesWithTheSecretsFromTheEnvironment) {
+  const std::string next = NewSecret();
+  // Two while rotating, comma-separated.
+  absl::StatusOr<ReceiverFlags> flags =
+      ParseReceiverFlags(BaseArgs(), absl::StrCat(secret_, ",", next).c_str());
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->secrets_from, "$WEBHOOK_SECRET");
+  StartWith(*flags);
+
+  EXPECT_EQ(Send("msg_1", Envelope("msg_1")).status, 200);
+  EXPECT_EQ(Send("msg_2", Envelope("msg_2"), next).status, 200);
+  EXPECT_EQ(Send("msg_3", Envelope("msg_3"), NewSecret()).status, 401);
+}
+
+TEST_F(ExampleReceiverFlagsTest, SecretOnTheCommandLineStillWorks) {
+  std::vector<std::string> args = BaseArgs();
+  args.push_back(absl::StrCat("--secret=", secret_));
+  absl::StatusOr<ReceiverFlags> flags = ParseReceiverFlags(args, nullptr);
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->secrets_from, "--secret");
+  StartWith(*flags);
+  EXPECT_EQ(Send("msg_1", Envelope("msg_1")).status, 200);
+}
+
+TEST_F(ExampleReceiverFlagsTest, MissingOrEmptySecretsAreFlagErrors) {
+  std::vector<std::string> missing_file = BaseArgs();
+  missing_file.push_back("--secret_file");
+  missing_file.push_back(dir_.Child("nope"));
+  const absl::Status unreadable = ParseReceiverFlags(missing_file, secret_.c_str()).status();
+  EXPECT_EQ(unreadable.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unreadable.message()),
+              AllOf(StartsWith("--secret_file: cannot read '"), HasSubstr("No such file")));
+
+  std::vector<std::string> empty_file = BaseArgs();
+  empty_file.push_back("--secret_file=" + WriteFile("empty", "\n# nothing yet\n"));
+  const absl::Status empty = ParseReceiverFlags(empty_file, nullptr).status();
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(empty.message()), StartsWith("--secret_file: no secret in '"));
+
+  const absl::Status none = ParseReceiverFlags(BaseArgs(), "").status();
+  EXPECT_EQ(none.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(none.message()),
+              AllOf(StartsWith("no signing secret"), HasSubstr("--secret_file"),
+                    HasSubstr("WEBHOOK_SECRET")));
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Runs a program as a child process with its own environment and stdin, and
 // collects its stdout and stderr separately as they arrive: for tests that
 // drive a command-line tool the way a user or a script would.
-#ifndef WINK_WEBHOOKS_TESTS_CLIENT_SUBPROCESS_H_
-#define WINK_WEBHOOKS_TESTS_CLIENT_SUBPROCESS_H_
+#ifndef WINK_WEBHOOKS_TESTS_FAKES_SUBPROCESS_H_
+#define WINK_WEBHOOKS_TESTS_FAKES_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -72,4 +72,4 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const Subprocess:
 
 }  // namespace wink::webhooks::testing
 
-#endif  // WINK_WEBHOOKS_TESTS_CLIENT_SUBPROCESS_H_
+#endif  // WINK_WEBHOOKS_TESTS_FAKES_SUBPROCESS_H_

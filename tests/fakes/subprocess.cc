@@ -1,4 +1,4 @@
-#include "tests/client/subprocess.h"
+#include "tests/fakes/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
