@@ -21,6 +21,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/webhookctl/cli.h"
 #include "client/webhookctl/format.h"
 #include "google/protobuf/util/json_util.h"
@@ -480,14 +482,44 @@ absl::StatusOr<v1::DeliveryState> ParseState(const std::string& text) {
   return state;
 }
 
+// --since/--until: a duration back from now ("1h", "30m", "90s") or an
+// RFC 3339 time ("2026-12-03T09:00:00Z").
+absl::StatusOr<absl::Time> ParseTimeBound(const std::string& text, absl::string_view flag) {
+  absl::Duration ago;
+  if (absl::ParseDuration(text, &ago) && ago >= absl::ZeroDuration()) return absl::Now() - ago;
+  absl::Time time;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return time;
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": expected a duration back from now (1h, 30m, 90s) or an RFC 3339 time ",
+                   "(2026-12-03T09:00:00Z), got '", text, "'"));
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  if (out->nanos() < 0) {
+    out->set_seconds(out->seconds() - 1);
+    out->set_nanos(out->nanos() + 1000000000);
+  }
+}
+
 int DeliveriesList(Invocation& invocation) {
   const Args& args = invocation.args();
-  if (args.Has("webhook") == args.Has("event")) {
-    return invocation.UsageError("give exactly one of --webhook and --event");
+  if (args.Has("webhook") && args.Has("event")) {
+    return invocation.UsageError("give one of --webhook and --event, or only --account");
   }
-  absl::StatusOr<std::string> parent =
-      args.Has("webhook") ? ResourceName(invocation, args.Get("webhook"), "webhooks", "--webhook")
-                          : ResourceName(invocation, args.Get("event"), "events", "--event");
+  absl::StatusOr<std::string> parent;
+  if (args.Has("webhook")) {
+    parent = ResourceName(invocation, args.Get("webhook"), "webhooks", "--webhook");
+  } else if (args.Has("event")) {
+    parent = ResourceName(invocation, args.Get("event"), "events", "--event");
+  } else if (args.Has("account")) {
+    parent = AccountName(args.Get("account"));  // the account's delivery log
+  } else {
+    return invocation.UsageError("give --webhook, --event, or --account for the account's log");
+  }
   if (!parent.ok()) return invocation.UsageError(std::string(parent.status().message()));
   v1::ListDeliveriesRequest request;
   request.set_parent(*parent);
@@ -495,6 +527,16 @@ int DeliveriesList(Invocation& invocation) {
     absl::StatusOr<v1::DeliveryState> state = ParseState(args.Get("state"));
     if (!state.ok()) return invocation.UsageError(std::string(state.status().message()));
     request.set_state(*state);
+  }
+  if (args.Has("since")) {
+    absl::StatusOr<absl::Time> since = ParseTimeBound(args.Get("since"), "--since");
+    if (!since.ok()) return invocation.UsageError(std::string(since.status().message()));
+    SetTimestamp(*since, request.mutable_start_time());
+  }
+  if (args.Has("until")) {
+    absl::StatusOr<absl::Time> until = ParseTimeBound(args.Get("until"), "--until");
+    if (!until.ok()) return invocation.UsageError(std::string(until.status().message()));
+    SetTimestamp(*until, request.mutable_end_time());
   }
   return RunList<v1::ListDeliveriesRequest, v1::ListDeliveriesResponse, v1::Delivery>(
       invocation, request, &Client::ListDeliveries, &v1::ListDeliveriesResponse::deliveries,
@@ -741,14 +783,21 @@ const std::vector<Command>& Commands() {
       {"events", "list", "", 0, "List the events of an account, newest first", "",
        WithPageFlags({kAccount, {"type", "TYPE", "only events of this type"}}), EventsList},
       {"deliveries", "list", "", 0,
-       "List the deliveries of a webhook or of an event, oldest first (publish order)",
-       "--webhook and --event take full names, or ids with --account.\n",
+       "List the deliveries of a webhook or of an event, oldest first (publish order), or of "
+       "a whole account, newest first",
+       "--webhook and --event take full names, or ids with --account. --account alone lists "
+       "the account's\ndelivery log, e.g. every failed delivery of the last hour:\n"
+       "  webhookctl deliveries list --account acme --state failed --since 1h\n"
+       "--since/--until filter on when the event was published.\n",
        WithPageFlags({{"webhook", "NAME", "deliveries to this webhook"},
                       {"event", "NAME", "deliveries of this event"},
                       {"state", "STATE",
                        "only this state: pending, held, retry_scheduled, succeeded, failed, "
                        "cancelled"},
-                      kAccountForIds}),
+                      {"since", "WHEN", "only events published since: 1h (ago) or an RFC 3339 time"},
+                      {"until", "WHEN", "only events published before: 10m (ago) or an RFC 3339 time"},
+                      {"account", "ACCOUNT",
+                       "the account of ids given to --webhook/--event; alone, its whole log"}}),
        DeliveriesList},
       {"deliveries",
        "get",

@@ -157,7 +157,8 @@ TEST_F(WebhookctlTest, HelpStatesTheOrderOfEachList) {
               AllOf(ContainsRegex("webhooks list +List the webhooks of an account, oldest first\n"),
                     ContainsRegex("events list +List the events of an account, newest first\n"),
                     ContainsRegex("deliveries list +List the deliveries of a webhook or of an "
-                                  "event, oldest first \\(publish order\\)\n"),
+                                  "event, oldest first \\(publish order\\), or of a whole "
+                                  "account, newest first\n"),
                     ContainsRegex("event-types list +List the event types an account can "
                                   "subscribe to, sorted by name\n")));
 
@@ -645,7 +646,7 @@ class WebhookctlDeliveryTest : protected WithReceiver, public WebhookctlTest {
   WebhookctlDeliveryTest()
       : WebhookctlTest([this](config::ServerConfig& config) {
           config.add_allow_private_targets("127.0.0.0/8");
-          config.set_extra_ca_file(receiver_->ca_file());
+          config.add_extra_ca_file(receiver_->ca_file());
         }) {}
 
   // Publishes booking.created for acme and waits until its one delivery has
@@ -697,7 +698,36 @@ TEST_F(WebhookctlDeliveryTest, GetShowsTheStatusOnceTheLatencyAndTheReceiversAns
                                              "HTTP 401"));
   ASSERT_NE(head + 1, lines.end()) << got.out;
   EXPECT_EQ(*(head + 1), "    body: webhook-signature: no matching signature\\n(check the secret)");
+  ASSERT_NE(head + 2, lines.end()) << got.out;
+  EXPECT_EQ(*(head + 2), "    Content-Type: text/plain");  // kept by the server
   EXPECT_THAT(got.out, Not(HasSubstr("401 HTTP 401")));
+}
+
+// "Every failed delivery of my account in the last hour."
+TEST_F(WebhookctlDeliveryTest, ListsTheAccountsFailedDeliveriesOfTheLastHour) {
+  // --since 1h is read against the CLI's clock, the real one.
+  server_.clock().Set(absl::Now());
+  receiver_->On("/hooks/down").Reply(503);
+  const std::string failing = CreateWebhook({}, receiver_->Url("/hooks/down"));
+  const std::string delivery = PublishAndWaitForAttempt(failing);
+
+  ProcessResult listed = Run({"deliveries", "list", "--account", "acme", "--state",
+                              "retry_scheduled", "--since", "1h"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(2)) << listed.out;  // the header and one delivery
+  EXPECT_THAT(lines[1], StartsWith(delivery + " "));
+
+  // Published more than a minute into the future: nothing yet.
+  listed = Run({"deliveries", "list", "--account", "acme", "--since",
+                absl::FormatTime(absl::RFC3339_full, absl::Now() + absl::Minutes(1),
+                                 absl::UTCTimeZone())});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(Lines(listed.out), SizeIs(1)) << listed.out;
+
+  const ProcessResult bad = Run({"deliveries", "list", "--account", "acme", "--since", "yesterday"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--since: expected a duration back from now"));
 }
 
 // A failing webhook says so, and since when, in `webhooks list` as in
