@@ -55,15 +55,14 @@ constexpr char kUuidV4Pattern[] =
     "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
 constexpr absl::Duration kWait = absl::Seconds(20);
 
-// A TCP port on 127.0.0.1 that is bound (SO_REUSEPORT) but not listening:
-// connecting to it is refused until a server listens on it too (gRPC servers
-// set SO_REUSEPORT), and no other program can take it meanwhile.
+// A TCP port on 127.0.0.1 that is bound but not listening: connecting to it
+// is refused, and no other program can take it meanwhile. A test server that
+// should listen there gets it from Release() (the server refuses a port
+// another socket holds, as it should).
 class ReservedPort {
  public:
   ReservedPort() {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -74,8 +73,16 @@ class ReservedPort {
     }
     port_ = ntohs(address.sin_port);
   }
-  ~ReservedPort() { ::close(fd_); }
+  ~ReservedPort() { Release(); }
   ReservedPort(const ReservedPort&) = delete;
+
+  // Frees the port for a server to bind right after. Another program's
+  // bind(0) could pick it in the microseconds between, one chance in the
+  // ~28,000 ephemeral ports.
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
   // Makes the port a listener that never accepts: connections complete in
   // the kernel, then nothing is ever said on them.
@@ -798,6 +805,7 @@ TEST(ClientRetryTest, SucceedsOnceTheServerListens) {
   request.set_parent(kAcme);
   auto call = std::async(std::launch::async, [&] { return client->ListEventTypes(request); });
   ASSERT_TRUE(retries.WaitFor(1));  // the first attempt was refused
+  port.Release();
   TestServer server(
       [&](config::ServerConfig& config) { config.set_listen_address(port.address()); });
   auto types = call.get();
@@ -854,6 +862,7 @@ TEST_F(ClientTest, PerCallTimeoutOverridesTheDefault) {
 // running watch carry on; the watch sees every update once, in order.
 TEST(ClientRestartTest, WatchResumesAfterRestartWithoutLossOrRepeats) {
   ReservedPort port;
+  port.Release();
   TestServer server(
       [&](config::ServerConfig& config) { config.set_listen_address(port.address()); });
   RetryRecorder retries;
