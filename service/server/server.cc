@@ -196,7 +196,8 @@ void Server::Shutdown(absl::Duration grace) {
   storage_.reset();
   // Last, so the shutdown itself can be watched.
   if (metrics_server_ != nullptr) metrics_server_->Stop();
-  LogLine(LogLevel::kInfo, "server_stopped").Field("listen", address());
+  // A server that never listened (its start failed) has nothing to report.
+  if (port_ != 0) LogLine(LogLevel::kInfo, "server_stopped").Field("listen", address());
 }
 
 }  // namespace wink::webhooks
