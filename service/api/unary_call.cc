@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/common/errors.h"
 #include "service/common/log.h"
 #include "service/metrics/service_metrics.h"
 
@@ -25,7 +26,8 @@ bool IsServerFault(absl::StatusCode code) {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      CutErrorMessage(status.message()));
 }
 
 UnaryCall::UnaryCall(grpc::CallbackServerContext* context, absl::string_view method,
@@ -77,7 +79,7 @@ grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& status) {
         .Field("account", account_.empty() ? absl::string_view("-") : absl::string_view(account_))
         .Field("code", absl::StatusCodeToString(status.code()))
         .Field("latency_ms", latency_ms);
-    if (!status.ok()) line.Field("error", status.message());
+    if (!status.ok()) line.Field("error", CutErrorMessage(status.message()));
   }
   grpc::ServerUnaryReactor* call_reactor = reactor();
   const absl::Status to_caller =

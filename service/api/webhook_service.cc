@@ -20,6 +20,7 @@
 #include "service/api/secret_rotation.h"
 #include "service/api/unary_call.h"
 #include "service/api/webhook_validation.h"
+#include "service/common/errors.h"
 #include "service/common/ids.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
@@ -147,11 +148,11 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
     for (absl::string_view output_only : kOutputOnlyFields) {
       if (path == output_only) {
         return absl::InvalidArgumentError(
-            absl::StrCat("update_mask: \"", path, "\" is output only and cannot be changed"));
+            absl::StrCat("update_mask: ", QuoteForError(path), " is output only and cannot be changed"));
       }
     }
     return absl::InvalidArgumentError(
-        absl::StrCat("update_mask: unknown field \"", path, "\"; updatable fields are ",
+        absl::StrCat("update_mask: unknown field ", QuoteForError(path), "; updatable fields are ",
                      absl::StrJoin(kMutableFields, ", ", [](std::string* out, const auto& entry) {
                        absl::StrAppend(out, entry.first);
                      })));

@@ -72,9 +72,10 @@ absl::Status ValidateUrl(absl::string_view url, const http::AddressPolicy& desti
   WINK_ASSIGN_OR_RETURN(const http::HttpsUrl parsed, http::ParseWebhookUrl(url, field));
   const absl::StatusOr<IpAddress> literal = IpAddress::Parse(parsed.host);
   if (!literal.ok()) return absl::OkStatus();  // a host name
-  const absl::Status allowed = destinations.Check(*literal);
-  if (allowed.ok()) return absl::OkStatus();
-  return InvalidField(field, absl::StrCat(allowed.message(),
+  const std::optional<absl::string_view> refusal = destinations.Refusal(*literal);
+  if (!refusal.has_value()) return absl::OkStatus();
+  // The caller wrote this address: naming it tells them nothing new.
+  return InvalidField(field, absl::StrCat("destination ", literal->ToString(), " is ", *refusal,
                                           ", which deliveries are never sent to (SSRF guard); "
                                           "use a public address (the server's "
                                           "allow_private_targets opens ranges for development)"));

@@ -15,6 +15,15 @@ namespace wink::webhooks {
 // INVALID_ARGUMENT "<field>: <why>".
 absl::Status InvalidField(absl::string_view field, absl::string_view why);
 
+// Longest error message the service sends or logs (CutErrorMessage).
+inline constexpr size_t kMaxErrorMessageBytes = 1024;
+
+// `message` cut to at most `max_bytes` (at a UTF-8 character boundary) with
+// " ... (N bytes cut)" appended when it was longer: errors echo caller input,
+// and a 900 KB field must not become a 900 KB error or log line.
+std::string CutErrorMessage(absl::string_view message,
+                            size_t max_bytes = kMaxErrorMessageBytes);
+
 // `value` as it may appear in an error message: in double quotes, C-escaped
 // (so control bytes and invalid UTF-8 cannot garble a log line), cut after
 // `max_bytes` with "...". Never pass secrets or header values.

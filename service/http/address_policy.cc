@@ -60,12 +60,19 @@ constexpr SpecialRange kV6Ranges[] = {
     // reach on our behalf, private ones included.
     {"64:ff9b::/96", "a NAT64 address"},
     {"64:ff9b:1::/48", "a NAT64 address"},
+    // SIIT IPv4-translated addresses (RFC 6052 / 2765), ::ffff:0:a.b.c.d:
+    // like the mapped ones, they carry an IPv4 address.
+    {"::ffff:0:0:0/96", "an IPv4-translated address"},
     // RFC 6666 discard-only prefix (remote-triggered black holes).
     {"100::/64", "a discard-only address"},
     // IETF protocol assignments, including Teredo (2001::/32), which embeds
     // an IPv4 server and client address.
     {"2001::/23", "an IETF special-purpose address"},
     {"2001:db8::/32", "a documentation address"},
+    {"3fff::/20", "a documentation address"},  // RFC 9637
+    // SRv6 segment identifiers (RFC 9602): steer packets inside an operator's
+    // network.
+    {"5f00::/16", "an SRv6 address"},
     // 6to4 embeds an IPv4 address reached through a relay.
     {"2002::/16", "a 6to4 address"},
     // Unique local addresses: the IPv6 counterpart of RFC 1918.
@@ -105,30 +112,31 @@ const IpRange& V4MappedRange() {
   return *range;
 }
 
-absl::Status Refused(const IpAddress& address, absl::string_view what) {
-  return absl::PermissionDeniedError(
-      absl::StrCat("destination ", address.ToString(), " is ", what));
-}
-
 }  // namespace
 
 AddressPolicy::AddressPolicy(std::vector<IpRange> allowed_private_ranges)
     : allowed_private_ranges_(std::move(allowed_private_ranges)) {}
 
-absl::Status AddressPolicy::Check(const IpAddress& address) const {
+std::optional<absl::string_view> AddressPolicy::Refusal(const IpAddress& address) const {
   // IpAddress stores IPv4 as IPv4-mapped bytes, so an IPv6 literal
   // ::ffff:127.0.0.1 would match an allowed 127.0.0.0/8 byte for byte. Such
   // an address is refused before the allowlist is consulted.
   if (!address.is_v4 && V4MappedRange().Contains(address)) {
-    return Refused(address, "an IPv4-mapped IPv6 address");
+    return "an IPv4-mapped IPv6 address";
   }
   for (const IpRange& allowed : allowed_private_ranges_) {
-    if (allowed.Contains(address)) return absl::OkStatus();
+    if (allowed.Contains(address)) return std::nullopt;
   }
   for (const auto& [range, what] : address.is_v4 ? V4Table() : V6Table()) {
-    if (range.Contains(address)) return Refused(address, what);
+    if (range.Contains(address)) return what;
   }
-  return absl::OkStatus();
+  return std::nullopt;
+}
+
+absl::Status AddressPolicy::Check(const IpAddress& address) const {
+  const std::optional<absl::string_view> refusal = Refusal(address);
+  if (!refusal.has_value()) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("destination refused: ", *refusal));
 }
 
 }  // namespace wink::webhooks::http

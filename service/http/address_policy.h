@@ -2,9 +2,11 @@
 #ifndef WINK_WEBHOOKS_SERVICE_HTTP_ADDRESS_POLICY_H_
 #define WINK_WEBHOOKS_SERVICE_HTTP_ADDRESS_POLICY_H_
 
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "service/common/ip_range.h"
 
 namespace wink::webhooks::http {
@@ -25,9 +27,15 @@ class AddressPolicy {
  public:
   explicit AddressPolicy(std::vector<IpRange> allowed_private_ranges);
 
+  // Why a delivery may not connect to `address` (e.g. "a private address"),
+  // or nullopt if it may.
+  std::optional<absl::string_view> Refusal(const IpAddress& address) const;
+
   // OK if a delivery may connect to `address`; otherwise PERMISSION_DENIED
-  // naming the address and why, e.g. "destination 10.0.0.7 is a private
-  // address".
+  // "destination refused: <Refusal>", e.g. "destination refused: a private
+  // address". The message leaves the address out: it reaches the webhook's
+  // owner (the attempt's error), who must not learn what a name resolves to
+  // inside our network. Log the address for operators separately.
   absl::Status Check(const IpAddress& address) const;
 
  private:

@@ -493,6 +493,7 @@ class CurlHttpClient final : public HttpClient {
       transfer->refused = std::string(allowed.message());
       LogLine(LogLevel::kError, "http_destination_refused")
           .Field("host", transfer->url.host)
+          .Field("address", ip ? ip->ToString() : "-")
           .Field("stage", "connect")
           .Field("reason", allowed.message());
       return CURL_SOCKET_BAD;
@@ -651,6 +652,7 @@ class CurlHttpClient final : public HttpClient {
       if (absl::Status allowed = policy_.Check(address); !allowed.ok()) {
         LogLine(LogLevel::kWarning, "http_destination_refused")
             .Field("host", transfer->url.host)
+            .Field("address", address.ToString())
             .Field("reason", allowed.message());
         Finish(transfer,
                Failure(TransportError::kDestinationRefused, std::string(allowed.message())));

@@ -137,7 +137,7 @@ TEST(JudgeTest, TransportErrorsRetryWithTheResponsesErrorText) {
       {http::TransportError::kTimeout, "timed out after 15s"},
       {http::TransportError::kConnectFailure, "connection refused"},
       {http::TransportError::kDnsFailure, "could not resolve hooks.example.com"},
-      {http::TransportError::kDestinationRefused, "destination 10.0.0.7 is a private address"},
+      {http::TransportError::kDestinationRefused, "destination refused: a private address"},
       {http::TransportError::kTlsFailure, "certificate verify failed"},
       {http::TransportError::kConnectionReset, "connection reset by peer"},
       {http::TransportError::kCancelled, "cancelled"},

@@ -73,23 +73,30 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"2001:db8::1", "documentation"}, Refusal{"2002:a00:1::1", "6to4"},
                       Refusal{"fc00::1", "private"}, Refusal{"fd12:3456::1", "private"},
                       Refusal{"fe80::1", "link-local"}, Refusal{"febf:ffff::1", "link-local"},
-                      Refusal{"fec0::1", "site-local"}, Refusal{"ff02::1", "multicast"}));
+                      Refusal{"fec0::1", "site-local"}, Refusal{"ff02::1", "multicast"},
+                      Refusal{"::ffff:0:a00:1", "IPv4-translated"},
+                      Refusal{"::ffff:0:7f00:1", "IPv4-translated"},
+                      Refusal{"5f00::1", "SRv6"}, Refusal{"5f00:ffff::1", "SRv6"},
+                      Refusal{"3fff::1", "documentation"}, Refusal{"3fff:fff::1", "documentation"}));
 
-TEST(AddressPolicyTest, ExactMessages) {
+// The message reaches the webhook's owner: the category, never the address
+// (a name's internal address is not theirs to learn).
+TEST(AddressPolicyTest, ExactMessagesLeaveTheAddressOut) {
   const AddressPolicy policy({});
   EXPECT_EQ(policy.Check(Ip("10.0.0.7")),
-            absl::PermissionDeniedError("destination 10.0.0.7 is a private address"));
+            absl::PermissionDeniedError("destination refused: a private address"));
   EXPECT_EQ(policy.Check(Ip("169.254.169.254")),
-            absl::PermissionDeniedError("destination 169.254.169.254 is a link-local address"));
+            absl::PermissionDeniedError("destination refused: a link-local address"));
   EXPECT_EQ(policy.Check(Ip("100.64.1.2")),
-            absl::PermissionDeniedError("destination 100.64.1.2 is a CGNAT address"));
+            absl::PermissionDeniedError("destination refused: a CGNAT address"));
   EXPECT_EQ(policy.Check(Ip("::1")),
-            absl::PermissionDeniedError("destination ::1 is a loopback address"));
-  EXPECT_EQ(
-      policy.Check(Ip("::ffff:127.0.0.1")),
-      absl::PermissionDeniedError("destination ::ffff:127.0.0.1 is an IPv4-mapped IPv6 address"));
+            absl::PermissionDeniedError("destination refused: a loopback address"));
+  EXPECT_EQ(policy.Check(Ip("::ffff:127.0.0.1")),
+            absl::PermissionDeniedError("destination refused: an IPv4-mapped IPv6 address"));
   EXPECT_EQ(policy.Check(Ip("fd00::5")),
-            absl::PermissionDeniedError("destination fd00::5 is a private address"));
+            absl::PermissionDeniedError("destination refused: a private address"));
+  EXPECT_EQ(policy.Refusal(Ip("10.0.0.7")), "a private address");
+  EXPECT_EQ(policy.Refusal(Ip("93.184.216.34")), std::nullopt);
 }
 
 TEST(AddressPolicyTest, PublicAddressesAllowed) {
@@ -98,7 +105,8 @@ TEST(AddressPolicyTest, PublicAddressesAllowed) {
        {"93.184.216.34", "1.1.1.1", "8.8.8.8", "172.15.255.255", "172.32.0.0", "100.63.255.255",
         "100.128.0.0", "169.253.255.255", "192.0.1.255", "198.17.255.255", "198.20.0.0",
         "223.255.255.255", "2606:4700::1111", "2a00:1450:4001::200e", "2001:200::1",
-        "2001:4860:4860::8888", "64:ff9b:2::1"}) {
+        "2001:4860:4860::8888", "64:ff9b:2::1", "5e00::1", "5f01::1", "3ffe::1",
+        "3fff:1000::1"}) {
     EXPECT_TRUE(policy.Check(Ip(address)).ok()) << address << ": " << policy.Check(Ip(address));
   }
 }
@@ -126,7 +134,7 @@ TEST(AddressPolicyTest, Ipv4MappedRefusedEvenWhenTheIpv4RangeIsAllowed) {
   EXPECT_TRUE(policy.Check(Ip("127.0.0.1")).ok());
   EXPECT_EQ(
       policy.Check(Ip("::ffff:127.0.0.1")),
-      absl::PermissionDeniedError("destination ::ffff:127.0.0.1 is an IPv4-mapped IPv6 address"));
+      absl::PermissionDeniedError("destination refused: an IPv4-mapped IPv6 address"));
   EXPECT_EQ(policy.Check(Ip("::ffff:10.1.2.3")).code(), absl::StatusCode::kPermissionDenied);
 }
 

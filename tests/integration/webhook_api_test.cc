@@ -320,6 +320,20 @@ TEST_F(WebhookApiTest, UpdateRejectsBadMasksAndChangesNothing) {
   EXPECT_TRUE(MessageDifferencer::Equals(got.update_time(), created.update_time()));
 }
 
+// A 900 KB update_mask once came back as a 900 KB error (and log line) the
+// client could not read: what is echoed is cut.
+TEST_F(WebhookApiTest, HugeInputIsNotEchoedWhole) {
+  const v1::Webhook created = MustCreate();
+  v1::Webhook change;
+  change.set_name(created.name());
+  v1::Webhook out;
+  const grpc::Status status =
+      Update(kAcmeToken, change, {std::string(900 * 1024, 'x')}, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("update_mask: unknown field \"xxx"));
+  EXPECT_LT(status.error_message().size(), 2048u);
+}
+
 TEST_F(WebhookApiTest, UpdateValidatesNewValuesLikeCreateAndChangesNothing) {
   const v1::Webhook created = MustCreate();
   struct Case {
