@@ -7,6 +7,7 @@ Cascade SettleEnabledChange(const WebhookRecord& before, WebhookRecord& after,
   if (before.enabled() && !after.enabled()) {
     if (after.disabled_reason() == 0) after.set_disabled_reason(kDisabledReasonManual);
     after.set_disable_time_us(absl::ToUnixMicros(now));
+    after.clear_resume_drops_held();
     return Cascade::kNone;
   }
   if (!before.enabled() && after.enabled()) {
@@ -14,9 +15,18 @@ Cascade SettleEnabledChange(const WebhookRecord& before, WebhookRecord& after,
     after.clear_disable_time_us();
     after.clear_failing_since_us();
     after.set_resume_generation(before.resume_generation() + 1);
+    // Written in the same batch as the cascade's first chunk: the intent is
+    // durable before any held delivery is touched.
+    after.set_resume_drops_held(drop_held_deliveries);
     return drop_held_deliveries ? Cascade::kDropHeld : Cascade::kReleaseHeld;
   }
   return Cascade::kNone;
+}
+
+Cascade InterruptedCascade(const WebhookRecord* webhook) {
+  if (webhook == nullptr) return Cascade::kCancelAll;
+  if (!webhook->enabled()) return Cascade::kNone;
+  return webhook->resume_drops_held() ? Cascade::kDropHeld : Cascade::kReleaseHeld;
 }
 
 bool CascadeStillApplies(Cascade cascade, const WebhookRecord* webhook, uint32_t generation) {

@@ -30,11 +30,18 @@ enum class Cascade {
 // Completes an update of a webhook from `before` to `after` (as the caller
 // changed it) at `now`: a pause (enabled true -> false) records its reason
 // (DISABLED_REASON_MANUAL unless the caller set one) and time; a resume
-// clears them and the failure streak and bumps `resume_generation`.
+// clears them and the failure streak, bumps `resume_generation` and records
+// `drop_held_deliveries` (resume_drops_held) for InterruptedCascade.
 // Returns the cascade the change starts (kReleaseHeld or kDropHeld on a
 // resume, per `drop_held_deliveries`; kNone otherwise).
 Cascade SettleEnabledChange(const WebhookRecord& before, WebhookRecord& after,
                             bool drop_held_deliveries, absl::Time now);
+
+// The cascade to finish for `webhook` (nullptr: deleted) when it still has
+// held deliveries at start, i.e. a crash interrupted one: kCancelAll for a
+// deleted webhook, kNone for a paused one (they are held rightly), else what
+// its last resume asked (kDropHeld or kReleaseHeld).
+Cascade InterruptedCascade(const WebhookRecord* webhook);
 
 // Whether the next chunk of `cascade`, started by the resume numbered
 // `generation` (ignored by kCancelAll), is still wanted with the webhook as

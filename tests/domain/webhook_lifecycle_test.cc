@@ -53,6 +53,37 @@ TEST(SettleEnabledChangeTest, AResumeClearsThePauseAndTheStreakAndStartsACascade
   EXPECT_EQ(release.resume_generation(), 5u);
 }
 
+// The intent is stored with the resume, so a crash cannot turn a drop into
+// a release (issue 11: the repair used to send what the caller dropped).
+TEST(SettleEnabledChangeTest, AResumeRecordsWhetherItDropsAndAPauseForgetsIt) {
+  const WebhookRecord paused = Webhook(false);
+  WebhookRecord drop = paused;
+  drop.set_enabled(true);
+  WebhookRecord release = drop;
+  SettleEnabledChange(paused, drop, /*drop_held_deliveries=*/true, kNow);
+  SettleEnabledChange(paused, release, /*drop_held_deliveries=*/false, kNow);
+  EXPECT_TRUE(drop.resume_drops_held());
+  EXPECT_FALSE(release.resume_drops_held());
+
+  WebhookRecord paused_again = drop;
+  paused_again.set_enabled(false);
+  SettleEnabledChange(drop, paused_again, false, kNow);
+  EXPECT_FALSE(paused_again.resume_drops_held());
+}
+
+TEST(InterruptedCascadeTest, FinishesWhatWasAsked) {
+  WebhookRecord dropped = Webhook(true);
+  dropped.set_resume_drops_held(true);
+  const WebhookRecord released = Webhook(true);
+  WebhookRecord paused = Webhook(false);
+  paused.set_resume_drops_held(true);  // stale: a pause keeps its held deliveries
+
+  EXPECT_EQ(InterruptedCascade(&dropped), Cascade::kDropHeld);
+  EXPECT_EQ(InterruptedCascade(&released), Cascade::kReleaseHeld);
+  EXPECT_EQ(InterruptedCascade(&paused), Cascade::kNone);
+  EXPECT_EQ(InterruptedCascade(nullptr), Cascade::kCancelAll);
+}
+
 TEST(SettleEnabledChangeTest, OtherChangesStartNothing) {
   WebhookRecord enabled = Webhook(true);
   WebhookRecord renamed = enabled;

@@ -321,11 +321,9 @@ absl::StatusOr<int> RocksDbDeliveryLedger::RepairInterruptedCascades() {
     WINK_RETURN_IF_ERROR(context_.writer.Run([&](WriteTxn& txn) -> absl::Status {
       WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
                             ReadWebhookIn(txn, candidate.account, candidate.webhook_id));
-      if (webhook.has_value() && !webhook->enabled()) return absl::OkStatus();  // held, rightly
-      // Whether an interrupted resume asked to drop them is not stored:
-      // releasing is the choice that loses nothing.
       const domain::Cascade cascade =
-          webhook.has_value() ? domain::Cascade::kReleaseHeld : domain::Cascade::kCancelAll;
+          domain::InterruptedCascade(webhook.has_value() ? &*webhook : nullptr);
+      if (cascade == domain::Cascade::kNone) return absl::OkStatus();  // held, rightly
       ++repaired;
       return StageCascade(txn, context_, cascade, candidate.account, candidate.webhook_id,
                           webhook.has_value() ? webhook->resume_generation() : 0);

@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/common/ids.h"
+#include "service/domain/webhook_lifecycle.h"
 #include "service/storage/records.h"
 #include "tests/storage/conformance/storage_conformance.h"
 
@@ -185,6 +186,38 @@ TEST_P(StorageConformance, RepairHeldFinishesCascadesACrashInterrupted) {
   EXPECT_EQ(Delivery(deleted, event).state(), kCancelled);
   EXPECT_EQ(Delivery(still_paused, event).state(), kHeld);
   EXPECT_EQ(*deliveries().RepairInterruptedCascades(), 0) << "nothing left to repair";
+}
+
+// A resume that asked to drop the held deliveries, interrupted by a crash,
+// is finished as a drop: nothing the caller dropped is sent.
+TEST_P(StorageConformance, RepairFinishesAnInterruptedDropAsADrop) {
+  const std::string dropped = CreateWebhook("acme");
+  const std::string released = CreateWebhook("acme");
+  Pause("acme", dropped);
+  Pause("acme", released);
+  const std::string event = MustPublish("acme");
+  // The webhook writes of the two resumes, as the store makes them, without
+  // their cascades.
+  std::vector<domain::WebhookRecord> resumed;
+  for (const auto& [id, drop] : {std::pair{dropped, true}, std::pair{released, false}}) {
+    const domain::WebhookRecord before = *webhooks().Get("acme", id);
+    domain::WebhookRecord after = before;
+    after.set_enabled(true);
+    domain::SettleEnabledChange(before, after, drop, clock_.Now());
+    resumed.push_back(after);
+  }
+  Close();
+  for (const auto& webhook : resumed) ASSERT_TRUE(harness().PutWebhookRecordOnly(webhook).ok());
+  Reopen();
+  ASSERT_EQ(Delivery(dropped, event).state(), kHeld);
+
+  auto repaired = deliveries().RepairInterruptedCascades();
+
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(*repaired, 2);
+  EXPECT_EQ(Delivery(dropped, event).state(), kCancelled);
+  EXPECT_EQ(Delivery(released, event).state(), kPending);
+  EXPECT_THAT(DueEvents(), ElementsAre(event));  // only the released one is due
 }
 
 // Publishes `count` events to `account` without waiting for each; returns
