@@ -46,14 +46,19 @@ struct PublishResult {
   bool replayed = false;
 };
 
-// A page of events. A filtered page may hold fewer entries than asked for
-// (scans stop after kScanFactor times the page size); only an empty
-// `continue_from` means the end.
+// A page of events. A page may hold fewer entries than asked for (scans stop
+// after kScanFactor times the page size, and pages at kMaxPageBytes); only
+// an empty `continue_from` means the end.
 struct EventPage {
   std::vector<EventRecord> events;
   // Pass as `before_event_id` for the next page; empty at the end.
   std::string continue_from;
 };
+
+// Most stored bytes a list page holds: a page ends before the record that
+// would pass it (it always holds at least one). 1,000 events of 256 KiB
+// would otherwise be read into memory to answer one ListEvents call.
+inline constexpr size_t kMaxPageBytes = 1 << 20;
 
 // How many records a filtered list reads per entry it may return.
 inline constexpr int kScanFactor = 100;

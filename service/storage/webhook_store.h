@@ -75,7 +75,8 @@ class WebhookStore {
   virtual absl::StatusOr<WebhookRecord> Get(absl::string_view account, absl::string_view id) = 0;
 
   // Up to `limit` (>= 1) webhooks of `account` in id order (creation order),
-  // starting after `after_id` (empty: from the first).
+  // starting after `after_id` (empty: from the first), and no more than
+  // kMaxPageBytes of them (event_log.h).
   virtual absl::StatusOr<WebhookPage> List(absl::string_view account, absl::string_view after_id,
                                            int limit) = 0;
 

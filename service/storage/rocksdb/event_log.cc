@@ -219,9 +219,12 @@ absl::StatusOr<EventPage> RocksDbEventLog::ListEvents(absl::string_view account,
   EventPage page;
   int scanned = 0;
   const int max_scanned = limit * kScanFactor;
+  size_t page_bytes = 0;
   std::string last_scanned;
   for (; it->Valid() && absl::StartsWith(View(it->key()), prefix); it->Prev()) {
-    if (static_cast<int>(page.events.size()) == limit || scanned == max_scanned) {
+    const size_t bytes = it->value().size();
+    if (static_cast<int>(page.events.size()) == limit || scanned == max_scanned ||
+        (!page.events.empty() && page_bytes + bytes > kMaxPageBytes)) {
       page.continue_from = last_scanned;
       break;
     }
@@ -230,6 +233,7 @@ absl::StatusOr<EventPage> RocksDbEventLog::ListEvents(absl::string_view account,
     WINK_RETURN_IF_ERROR(DecodeRecord(View(it->value()), kEventRecordVersion, "event", event));
     last_scanned = event.id();
     if (!event_type.empty() && event.type() != event_type) continue;
+    page_bytes += bytes;
     page.events.push_back(std::move(event));
   }
   WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing events"));

@@ -104,11 +104,15 @@ absl::StatusOr<WebhookPage> RocksDbWebhookStore::List(absl::string_view account,
   PrefixIterator it(context_.db, ColumnFamily::kWebhooks, WebhookKeyPrefix(account));
   it.SeekPast(after_id.empty() ? "" : WebhookKey(account, after_id));
   WebhookPage page;
+  size_t page_bytes = 0;
   for (; it->Valid(); it->Next()) {
-    if (static_cast<int>(page.webhooks.size()) == limit) {
+    const size_t bytes = it->value().size();
+    if (static_cast<int>(page.webhooks.size()) == limit ||
+        (!page.webhooks.empty() && page_bytes + bytes > kMaxPageBytes)) {
       page.has_more = true;
       break;
     }
+    page_bytes += bytes;
     WebhookRecord record;
     WINK_RETURN_IF_ERROR(DecodeRecord(absl::string_view(it->value().data(), it->value().size()),
                                       kWebhookRecordVersion, "webhook", record));
