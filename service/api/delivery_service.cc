@@ -122,9 +122,18 @@ absl::StatusOr<std::optional<storage::DeliveryLogPosition>> DecodeLogPosition(
 // One WatchDeliveries stream.
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
+  // The stores check the filters; `admission` counts the stream while it is
+  // open.
   WatchReactor(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
-               delivery::StatusBus& bus, const auth::Authenticator& authenticator)
-      : call_(context, "WatchDeliveries", authenticator), bus_(bus), start_(absl::Now()) {
+               delivery::StatusBus& bus, const auth::Authenticator& authenticator,
+               storage::WebhookStore& webhooks, storage::EventLog& events,
+               WatchAdmission& admission)
+      : call_(context, "WatchDeliveries", authenticator),
+        bus_(bus),
+        webhooks_(webhooks),
+        events_(events),
+        admission_(admission),
+        start_(absl::Now()) {
     const absl::Status status = Begin(*request_bytes);
     if (!status.ok()) {
       absl::MutexLock lock(&mu_);
@@ -155,6 +164,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   void OnDone() override {
     if (subscription_ != 0) bus_.Unsubscribe(subscription_);
+    if (admitted_) admission_.Leave(account_);
     {
       LogLine line(final_status_.ok() || absl::IsCancelled(final_status_) ? LogLevel::kInfo
                                                                             : LogLevel::kWarning,
@@ -185,6 +195,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
         return InvalidField("webhook", "must be a webhook of the account named in parent");
       }
       webhook_id_ = webhook.webhook_id;
+      // A filter that can never match would only make the stream read the
+      // log for nothing.
+      const absl::Status exists = webhooks_.Get(account_, webhook_id_).status();
+      if (absl::IsNotFound(exists)) {
+        return absl::NotFoundError(absl::StrCat("webhook: ", request.webhook(), " not found"));
+      }
+      WINK_RETURN_IF_ERROR(exists);
     }
     if (!request.event().empty()) {
       WINK_ASSIGN_OR_RETURN(const EventName event, ParseEventName(request.event(), "event"));
@@ -192,6 +209,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
         return InvalidField("event", "must be an event of the account named in parent");
       }
       event_id_ = event.event_id;
+      const absl::Status exists = events_.GetEvent(account_, event_id_).status();
+      if (absl::IsNotFound(exists)) {
+        return absl::NotFoundError(absl::StrCat("event: ", request.event(), " not found"));
+      }
+      WINK_RETURN_IF_ERROR(exists);
     }
     const uint64_t last = bus_.last_sequence();
     if (request.start_cursor() < 0) return InvalidField("start_cursor", "must not be negative");
@@ -203,6 +225,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     } else {
       cursor_ = static_cast<uint64_t>(request.start_cursor());
     }
+    // Last: a refused request holds no place.
+    WINK_RETURN_IF_ERROR(admission_.Enter(account_));
+    admitted_ = true;
     return absl::OkStatus();
   }
 
@@ -270,6 +295,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   UnaryCall call_;  // authentication and authorization only
   delivery::StatusBus& bus_;
+  storage::WebhookStore& webhooks_;
+  storage::EventLog& events_;
+  WatchAdmission& admission_;
+  bool admitted_ = false;
   const absl::Time start_;
   std::string account_;
   std::string webhook_id_;
@@ -289,13 +318,21 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 }  // namespace
 
 DeliveryServiceImpl::DeliveryServiceImpl(storage::DeliveryLedger& deliveries,
-                                         delivery::StatusBus& bus,
-                                         const auth::Authenticator& authenticator)
-    : deliveries_(deliveries), bus_(bus), authenticator_(authenticator) {}
+                                         storage::WebhookStore& webhooks,
+                                         storage::EventLog& events, delivery::StatusBus& bus,
+                                         const auth::Authenticator& authenticator,
+                                         WatchLimits watch_limits)
+    : deliveries_(deliveries),
+      webhooks_(webhooks),
+      events_(events),
+      bus_(bus),
+      authenticator_(authenticator),
+      watch_admission_(watch_limits) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DeliveryServiceImpl::WatchDeliveries(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
-  return new WatchReactor(context, request, bus_, authenticator_);
+  return new WatchReactor(context, request, bus_, authenticator_, webhooks_, events_,
+                          watch_admission_);
 }
 
 grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(

@@ -6,7 +6,10 @@
 
 #include "service/auth/authenticator.h"
 #include "service/delivery/status_bus.h"
+#include "service/api/watch_admission.h"
 #include "service/storage/delivery_ledger.h"
+#include "service/storage/event_log.h"
+#include "service/storage/webhook_store.h"
 #include "wink/webhooks/v1/delivery_service.grpc.pb.h"
 
 namespace wink::webhooks::api {
@@ -21,8 +24,11 @@ using RawDeliveryService = v1::DeliveryService::WithRawCallbackMethod_WatchDeliv
 // Thread-safe. Every collaborator must outlive the service.
 class DeliveryServiceImpl final : public RawDeliveryService {
  public:
-  DeliveryServiceImpl(storage::DeliveryLedger& deliveries, delivery::StatusBus& bus,
-                      const auth::Authenticator& authenticator);
+  // `webhooks` and `events` check that a watch's filters name existing
+  // resources; `watch_limits` bound the open streams.
+  DeliveryServiceImpl(storage::DeliveryLedger& deliveries, storage::WebhookStore& webhooks,
+                      storage::EventLog& events, delivery::StatusBus& bus,
+                      const auth::Authenticator& authenticator, WatchLimits watch_limits);
 
   // One stream per call; each keeps at most one write in flight and pulls
   // the next updates from the bus when it completes, so a slow watcher uses
@@ -42,8 +48,11 @@ class DeliveryServiceImpl final : public RawDeliveryService {
 
  private:
   storage::DeliveryLedger& deliveries_;
+  storage::WebhookStore& webhooks_;
+  storage::EventLog& events_;
   delivery::StatusBus& bus_;
   const auth::Authenticator& authenticator_;
+  WatchAdmission watch_admission_;
 };
 
 }  // namespace wink::webhooks::api

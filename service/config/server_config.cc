@@ -30,6 +30,7 @@ constexpr int64_t kSecondsPerHour = 3600;
 constexpr int kMaxEventTypeNameLength = 128;
 constexpr int kMaxWebhooksPerAccountCeiling = 100000;
 constexpr int kMaxRequestBytesCeiling = 64 << 20;
+constexpr int kMaxWatchStreamsCeiling = 100000;
 constexpr int64_t kMaxDurationSeconds = 30 * 24 * kSecondsPerHour;
 constexpr char kSha256OfEmptyString[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -275,6 +276,13 @@ void ApplyDefaults(ServerConfig& config) {
   if (config.limits().max_webhooks_per_account() == 0) {
     config.mutable_limits()->set_max_webhooks_per_account(kDefaultMaxWebhooksPerAccount);
   }
+  if (config.limits().max_watch_streams() == 0) {
+    config.mutable_limits()->set_max_watch_streams(kDefaultMaxWatchStreams);
+  }
+  if (config.limits().max_watch_streams_per_account() == 0) {
+    config.mutable_limits()->set_max_watch_streams_per_account(
+        std::min(kDefaultMaxWatchStreamsPerAccount, config.limits().max_watch_streams()));
+  }
   if (config.limits().max_request_bytes() == 0) {
     config.mutable_limits()->set_max_request_bytes(kDefaultMaxRequestBytes);
   }
@@ -332,6 +340,17 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   if (max_webhooks < 1 || max_webhooks > kMaxWebhooksPerAccountCeiling) {
     return InvalidField("limits.max_webhooks_per_account",
                         absl::StrCat("must be between 1 and ", kMaxWebhooksPerAccountCeiling));
+  }
+  const int max_watch_streams = config.limits().max_watch_streams();
+  if (max_watch_streams < 1 || max_watch_streams > kMaxWatchStreamsCeiling) {
+    return InvalidField("limits.max_watch_streams",
+                        absl::StrCat("must be between 1 and ", kMaxWatchStreamsCeiling));
+  }
+  const int per_account = config.limits().max_watch_streams_per_account();
+  if (per_account < 1 || per_account > max_watch_streams) {
+    return InvalidField("limits.max_watch_streams_per_account",
+                        absl::StrCat("must be between 1 and limits.max_watch_streams (",
+                                     max_watch_streams, ")"));
   }
   const int max_request_bytes = config.limits().max_request_bytes();
   if (max_request_bytes < 1024 || max_request_bytes > kMaxRequestBytesCeiling) {

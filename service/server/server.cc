@@ -107,8 +107,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, clock, webhook_options);
+  api::WatchLimits watch_limits;
+  watch_limits.max_streams = config.limits().max_watch_streams();
+  watch_limits.max_streams_per_account = config.limits().max_watch_streams_per_account();
   server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
-      backend.deliveries(), *server->status_bus_, *server->authenticator_);
+      backend.deliveries(), backend.webhooks(), backend.events(), *server->status_bus_,
+      *server->authenticator_, watch_limits);
   server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
       std::string(v1::WebhookService::service_full_name()),
       std::string(v1::DeliveryService::service_full_name())});
@@ -122,6 +126,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   // would then bind too and the kernel would split connections between the
   // two (half the calls reaching another data dir and tokens). Refuse it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Connections of clients that vanished (a laptop closed, a NAT dropping
+  // state) would otherwise keep their watch streams open for good: ping
+  // idle connections every 2 minutes and close those that do not answer in
+  // 20 s. Clients may ping every 10 s (the C++ client does not need to).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 120 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  // Calls at once per HTTP/2 connection (gRPC's default is unbounded);
+  // more wait in the client for a free stream.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
   // gRPC reads the whole message before any handler (and authentication)
   // runs: keep what an anonymous caller can make us buffer small.
   builder.SetMaxReceiveMessageSize(config.limits().max_request_bytes());

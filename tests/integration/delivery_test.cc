@@ -1429,6 +1429,61 @@ TEST_F(DeliveryTest, WatchEndsWithUnavailableWhenTheServerRestarts) {
   EXPECT_EQ(status->error_code(), grpc::StatusCode::UNAVAILABLE) << status->error_message();
 }
 
+// One tenant cannot hold every stream, and a filter that cannot match is
+// refused instead of making the stream read the log for nothing.
+TEST_F(DeliveryTest, WatchStreamsAreBoundedAndFiltersMustExist) {
+  StartServer([](config::ServerConfig& config) {
+    config.mutable_limits()->set_max_watch_streams(3);
+    config.mutable_limits()->set_max_watch_streams_per_account(2);
+  });
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/w"));
+  const v1::Event event = Publish("acme", "booking.created").event();
+  std::vector<std::unique_ptr<Watcher>> open;
+  open.push_back(Watch(kAcmeToken, 0));
+  open.push_back(Watch(kAcmeToken, 0, webhook.name()));
+  open.push_back(Watch(kBetaToken, 0, "", "", "beta"));
+  // Opened once the server counted it: the first update of a new publish
+  // reaches every stream.
+  Publish("acme", "booking.created");
+  ASSERT_TRUE(open[0]->WaitForCount(1));
+  ASSERT_TRUE(open[1]->WaitForCount(1));
+
+  auto third_of_acme = Watch(kAcmeToken, 0);
+  std::optional<grpc::Status> status = third_of_acme->WaitForEnd();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status->error_message(), HasSubstr("limits.max_watch_streams_per_account"));
+  auto fourth_in_all = Watch(kAdminToken, 0, "", "", "gamma");
+  status = fourth_in_all->WaitForEnd();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status->error_message(), HasSubstr("limits.max_watch_streams)"));
+
+  // A closed stream frees its place.
+  open[0]->Cancel();
+  ASSERT_TRUE(open[0]->WaitForEnd().has_value());
+  bool admitted = false;
+  for (int i = 0; i < 100 && !admitted; ++i) {
+    auto again = Watch(kAcmeToken, 0);
+    admitted = !again->WaitForEnd(absl::Milliseconds(100)).has_value();
+  }
+  EXPECT_TRUE(admitted);
+
+  open.clear();
+  auto no_such_webhook =
+      Watch(kAcmeToken, 1, "accounts/acme/webhooks/wh_01m8000000000000000000000a");
+  status = no_such_webhook->WaitForEnd();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status->error_message(), StartsWith("webhook: "));
+  auto no_such_event = Watch(kAcmeToken, 1, "", "accounts/acme/events/evt_01m8000000000000000000000a");
+  status = no_such_event->WaitForEnd();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::NOT_FOUND);
+  auto existing_event = Watch(kAcmeToken, 1, "", event.name());
+  EXPECT_TRUE(existing_event->WaitForCount(1));
+}
+
 // --- 11. SSRF guard ---------------------------------------------------------------
 
 // An IP address the guard refuses is refused when the URL is set: it could
