@@ -135,87 +135,117 @@ void MetricsServer::Stop() {
   ::close(wake_fd_);
 }
 
-bool MetricsServer::WaitFor(int fd, short events, absl::Time deadline) {
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return false;
-    // Rounded up, so a wait never ends just before the deadline; -1: none.
-    const int timeout_ms =
-        left == absl::InfiniteDuration()
-            ? -1
-            : static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left), 1 << 30) + 1);
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd, events, 0}};
-    const int ready = ::poll(fds, fd >= 0 ? 2 : 1, timeout_ms);
-    if (ready < 0 && errno != EINTR) return false;
-    if (fds[0].revents != 0) return false;  // stopping
-    if (ready > 0 && fd >= 0 && fds[1].revents != 0) return true;
-  }
-}
-
 void MetricsServer::Loop() {
-  while (WaitFor(listen_fd_, POLLIN, absl::InfiniteFuture())) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      Serve(fd);
-      ::close(fd);
-    } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      // Out of descriptors or memory: back off instead of spinning on the
-      // connection still waiting.
-      WaitFor(-1, 0, absl::Now() + absl::Milliseconds(100));
+  std::vector<Connection> connections;
+  std::vector<pollfd> fds;
+  while (true) {
+    // [0] Stop(), [1] the listener (while there is room), then one per
+    // connection: reading its request, or writing its answer.
+    fds.clear();
+    fds.push_back({wake_fd_, POLLIN, 0});
+    const bool room = connections.size() < options_.max_connections;
+    fds.push_back({room ? listen_fd_ : -1, POLLIN, 0});
+    absl::Time next_deadline = absl::InfiniteFuture();
+    for (const Connection& connection : connections) {
+      fds.push_back({connection.fd, static_cast<short>(connection.response.empty() ? POLLIN
+                                                                                   : POLLOUT),
+                     0});
+      next_deadline = std::min(next_deadline, connection.deadline);
+    }
+    int timeout_ms = -1;
+    if (next_deadline != absl::InfiniteFuture()) {
+      // Rounded up, so a wait never ends just before the deadline.
+      const absl::Duration left = std::max(next_deadline - absl::Now(), absl::ZeroDuration());
+      timeout_ms = static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left), 1 << 30) + 1);
+    }
+    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0 && errno != EINTR) break;
+    if (fds[0].revents != 0) break;  // stopping
+
+    const absl::Time now = absl::Now();
+    std::vector<Connection> still_open;
+    still_open.reserve(connections.size());
+    for (size_t i = 0; i < connections.size(); ++i) {
+      Connection& connection = connections[i];
+      bool keep = true;
+      if (fds[i + 2].revents != 0) {
+        keep = connection.response.empty() ? Receive(connection) : Send(connection);
+      }
+      if (keep && now >= connection.deadline) keep = false;  // out of time
+      if (keep) {
+        still_open.push_back(std::move(connection));
+      } else {
+        ::close(connection.fd);
+      }
+    }
+    connections = std::move(still_open);
+
+    if (fds[1].revents != 0) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        connections.push_back(Connection{fd, absl::Now() + options_.io_timeout, "", "", 0});
+      } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: back off instead of spinning on the
+        // connection still waiting.
+        pollfd wake = {wake_fd_, POLLIN, 0};
+        if (::poll(&wake, 1, 100) > 0) break;
+      }
     }
   }
+  for (const Connection& connection : connections) ::close(connection.fd);
 }
 
-void MetricsServer::Serve(int fd) {
-  const absl::Time deadline = absl::Now() + options_.io_timeout;
-  std::string request;
-  std::string response;
+bool MetricsServer::Receive(Connection& connection) {
   char buffer[2048];
-  while (request.find("\r\n\r\n") == std::string::npos &&
-         request.find("\n\n") == std::string::npos) {
-    if (request.size() > options_.max_request_bytes) {
-      response = Response("431 Request Header Fields Too Large", "text/plain; charset=utf-8",
-                          "request too large\n", false);
-      break;
-    }
-    if (!WaitFor(fd, POLLIN, deadline)) return;
-    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n == 0) return;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-      return;
-    }
-    request.append(buffer, static_cast<size_t>(n));
+  const ssize_t n = ::recv(connection.fd, buffer, sizeof(buffer), 0);
+  if (n == 0) return false;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  connection.request.append(buffer, static_cast<size_t>(n));
+  const bool complete = connection.request.find("\r\n\r\n") != std::string::npos ||
+                        connection.request.find("\n\n") != std::string::npos;
+  if (complete) {
+    connection.response = Answer(connection.request);
+  } else if (connection.request.size() > options_.max_request_bytes) {
+    connection.response = Response("431 Request Header Fields Too Large",
+                                   "text/plain; charset=utf-8", "request too large\n", false);
+  } else {
+    return true;  // more to read
   }
-  if (response.empty()) {
-    const absl::string_view line = absl::string_view(request).substr(0, request.find('\n'));
-    const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripSuffix(line, "\r"), ' ');
-    const absl::string_view text = "text/plain; charset=utf-8";
-    if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.")) {
-      response = Response("400 Bad Request", text, "bad request\n", false);
-    } else if (parts[0] != "GET" && parts[0] != "HEAD") {
-      response = Response("405 Method Not Allowed", text, "only GET and HEAD\n", false,
-                          "Allow: GET, HEAD\r\n");
-    } else {
-      const bool head = parts[0] == "HEAD";
-      const absl::string_view path = parts[1].substr(0, parts[1].find('?'));
-      response = path == "/metrics" ? Response("200 OK", kTextFormatContentType, render_(), head)
-                                    : Response("404 Not Found", text,
-                                               "not found; metrics are at /metrics\n", head);
-    }
-  }
-  size_t sent = 0;
-  while (sent < response.size()) {
-    const ssize_t n = ::send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+  return Send(connection);
+}
+
+bool MetricsServer::Send(Connection& connection) {
+  while (connection.sent < connection.response.size()) {
+    const ssize_t n = ::send(connection.fd, connection.response.data() + connection.sent,
+                             connection.response.size() - connection.sent, MSG_NOSIGNAL);
     if (n > 0) {
-      sent += static_cast<size_t>(n);
+      connection.sent += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      if (!WaitFor(fd, POLLOUT, deadline)) return;
+      return true;  // the rest when the socket has room
     } else {
-      return;
+      return false;
     }
   }
-  ::shutdown(fd, SHUT_WR);
+  ::shutdown(connection.fd, SHUT_WR);
+  return false;
+}
+
+std::string MetricsServer::Answer(absl::string_view request) {
+  const absl::string_view line = request.substr(0, request.find('\n'));
+  const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripSuffix(line, "\r"), ' ');
+  const absl::string_view text = "text/plain; charset=utf-8";
+  if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.")) {
+    return Response("400 Bad Request", text, "bad request\n", false);
+  }
+  if (parts[0] != "GET" && parts[0] != "HEAD") {
+    return Response("405 Method Not Allowed", text, "only GET and HEAD\n", false,
+                    "Allow: GET, HEAD\r\n");
+  }
+  const bool head = parts[0] == "HEAD";
+  const absl::string_view path = parts[1].substr(0, parts[1].find('?'));
+  return path == "/metrics"
+             ? Response("200 OK", kTextFormatContentType, render_(), head)
+             : Response("404 Not Found", text, "not found; metrics are at /metrics\n", head);
 }
 
 }  // namespace wink::webhooks::metrics

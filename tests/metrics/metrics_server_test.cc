@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -139,6 +140,24 @@ TEST_F(MetricsServerTest, ASilentClientIsDroppedAfterTheTimeoutAndOthersAreServe
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, kBody);
+}
+
+// Idle sockets used to be served one after the other: three of them held a
+// scrape for 3 x 5 s. Now they wait side by side with it.
+TEST_F(MetricsServerTest, IdleClientsDoNotDelayAScrape) {
+  Start();  // 5 s to send a request
+  std::vector<std::unique_ptr<SilentClient>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<SilentClient>(server_->port()));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  const absl::Time start = absl::Now();
+  auto reply = HttpGet(server_->port(), "/metrics");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, kBody);
+  EXPECT_LT(took, absl::Seconds(4)) << "the scrape waited for an idle client";
 }
 
 TEST_F(MetricsServerTest, StopReturnsWhileAClientHoldsAConnection) {
