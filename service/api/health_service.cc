@@ -149,10 +149,30 @@ grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
   return watcher;
 }
 
+void HealthService::SetServing(bool serving) {
+  std::vector<Watcher*> watchers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_ || serving_ == serving) return;
+    serving_ = serving;
+    for (Watcher* watcher : watchers_) {
+      if (!watcher->known()) continue;
+      watcher->Ref();
+      watchers.push_back(watcher);
+    }
+  }
+  // Outside the lock, as in Shutdown.
+  for (Watcher* watcher : watchers) {
+    watcher->Update(StatusOf(serving), /*end_stream=*/false);
+    watcher->Unref();
+  }
+}
+
 void HealthService::Shutdown() {
   std::vector<Watcher*> watchers;
   {
     absl::MutexLock lock(&mu_);
+    shut_down_ = true;
     serving_ = false;
     for (Watcher* watcher : watchers_) {
       watcher->Ref();

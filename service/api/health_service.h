@@ -32,6 +32,10 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
       grpc::CallbackServerContext* context,
       const grpc::health::v1::HealthCheckRequest* request) override;
 
+  // Reports every service as SERVING or NOT_SERVING (storage cannot commit
+  // writes) to Check and to the watchers. Ignored after Shutdown.
+  void SetServing(bool serving);
+
   // Switches every service to NOT_SERVING, tells the watchers, and ends
   // their streams so that server shutdown does not wait on them.
   void Shutdown();
@@ -46,6 +50,7 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   const absl::flat_hash_set<std::string> services_;
   absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = true;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -248,10 +248,20 @@ void DeliveryEngine::SchedulerLoop() {
   while (true) {
     std::vector<storage::DueDelivery> to_attempt;
     bool scan = false;
+    bool probe = false;
     {
       absl::MutexLock lock(&mu_);
       while (!stopping_) {
         const absl::Time now = clock_.Now();
+        if (storage_probe_at_ != absl::InfinitePast()) {
+          // Paused: nothing is scanned or sent until the probe succeeds.
+          if (now >= storage_probe_at_) {
+            probe = true;
+            break;
+          }
+          wake_.WaitWithTimeout(&mu_, std::max(storage_probe_at_ - now, absl::Milliseconds(1)));
+          continue;
+        }
         const bool due_timer = next_wake_ != absl::InfinitePast() && next_wake_ <= now;
         const bool periodic = now - last_scan >= options_.rescan_interval;
         const bool refill = rescan_ || dispatch_.WantsRefill();
@@ -269,6 +279,10 @@ void DeliveryEngine::SchedulerLoop() {
       }
       if (stopping_) return;
     }
+    if (probe) {
+      ProbeStorage();
+      continue;
+    }
     if (scan) {
       last_scan = clock_.Now();
       Scan();
@@ -276,7 +290,11 @@ void DeliveryEngine::SchedulerLoop() {
     {
       absl::MutexLock lock(&mu_);
       // Round-robin over webhooks with work and a free slot (dispatch_queue.h).
-      while (auto due = dispatch_.NextToSend()) to_attempt.push_back(*std::move(due));
+      while (storage_probe_at_ == absl::InfinitePast()) {
+        auto due = dispatch_.NextToSend();
+        if (!due.has_value()) break;
+        to_attempt.push_back(*std::move(due));
+      }
     }
     for (const storage::DueDelivery& due : to_attempt) Attempt(due);
   }
@@ -395,18 +413,44 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
 }
 
 void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Status& status) {
-  if (!status.ok() && !absl::IsUnavailable(status)) {
-    // The queue entry is still there; the next periodic scan tries again
-    // (not at once: no tight resend loop while storage fails).
+  absl::MutexLock lock(&mu_);
+  if (!status.ok() && !stopping_) {
+    // The queue entry is still there, and sending again now would only
+    // repeat a POST whose result cannot be kept (a full disk once resent
+    // 60 delivered events 400 times in 30 s): stop sending until storage
+    // takes writes again (SchedulerLoop probes it).
     LogLine(LogLevel::kError, "delivery_record_failed")
         .Field("webhook", due.webhook_id)
         .Field("event", due.event_id)
         .Field("error", status.message());
+    if (storage_probe_at_ == absl::InfinitePast()) {
+      storage_probe_delay_ = options_.storage_probe_first;
+      storage_probe_at_ = clock_.Now() + storage_probe_delay_;
+      LogLine(LogLevel::kError, "deliveries_paused")
+          .Field("reason", "storage cannot record attempts")
+          .Field("until", "storage takes writes again (probed with backoff)");
+    }
   }
-  absl::MutexLock lock(&mu_);
-  // Only now, with the result durable, may a scan pick the delivery again.
+  // Only now, with the result durable (or the engine paused), may a scan
+  // pick the delivery again.
   dispatch_.Forget(due);
   wake_.Signal();
+}
+
+void DeliveryEngine::ProbeStorage() {
+  const absl::Status writable = deliveries_.ProbeWritable();
+  absl::MutexLock lock(&mu_);
+  if (writable.ok()) {
+    storage_probe_at_ = absl::InfinitePast();
+    rescan_ = true;
+    LogLine(LogLevel::kInfo, "deliveries_resumed").Field("reason", "storage takes writes again");
+    return;
+  }
+  storage_probe_delay_ = std::min(storage_probe_delay_ * 2, options_.storage_probe_longest);
+  storage_probe_at_ = clock_.Now() + storage_probe_delay_;
+  LogLine(LogLevel::kWarning, "deliveries_still_paused")
+      .Field("error", writable.message())
+      .Field("next_probe_in", absl::FormatDuration(storage_probe_delay_));
 }
 
 absl::StatusOr<int> DeliveryEngine::PurgeExpired() {

@@ -58,6 +58,11 @@ struct EngineOptions {
   // The queue is re-read at least this often (by the engine's clock) even
   // when nothing signalled new work.
   absl::Duration rescan_interval = absl::Seconds(1);
+  // When an attempt's result cannot be stored (the disk full or failing),
+  // nothing is sent until storage takes writes again: it is probed after
+  // the first delay, then after twice as long, up to the longest.
+  absl::Duration storage_probe_first = absl::Seconds(1);
+  absl::Duration storage_probe_longest = absl::Seconds(30);
   // Events older than this are purged, checked every `purge_interval`.
   absl::Duration event_retention = absl::Hours(24 * 30);
   absl::Duration purge_interval = absl::Hours(1);
@@ -126,6 +131,9 @@ class DeliveryEngine : public storage::UpdateListener {
                   absl::Time event_time, http::HttpResponse response);
   // The delivery's attempt (or park) is durable, or failed to commit.
   void Finished(const storage::DueDelivery& due, const absl::Status& status);
+  // While paused for storage: asks it whether it takes writes again, and
+  // resumes or doubles the delay to the next probe.
+  void ProbeStorage();
 
   storage::DeliveryLedger& deliveries_;
   storage::DueQueue& due_queue_;
@@ -143,6 +151,10 @@ class DeliveryEngine : public storage::UpdateListener {
   bool shutting_down_http_ ABSL_GUARDED_BY(mu_) = false;
   bool rescan_ ABSL_GUARDED_BY(mu_) = true;
   absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // While storage cannot record results: when to probe it next (infinite
+  // past: it can), and the delay after that.
+  absl::Time storage_probe_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration storage_probe_delay_ ABSL_GUARDED_BY(mu_);
   // Earliest due time of the due updates since the last Scan began (Scan
   // starts no later than this).
   absl::Time lowest_update_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();

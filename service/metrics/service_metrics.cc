@@ -178,6 +178,11 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
                             .WithLabels({});
   build_info_ = &registry.AddGauge("wink_webhooks_build_info",
                                    "Always 1; the label carries the server version.", {"version"});
+  storage_writable_ = &registry.AddGauge(
+      "wink_webhooks_storage_writable",
+      "1 while storage commits writes; 0 after a commit failed (disk full or failing) until "
+      "one succeeds again. While 0 publishes get UNAVAILABLE and deliveries wait.",
+      {});
   auto empty = std::make_unique<const RpcTable>();
   rpc_table_.store(empty.get(), std::memory_order_release);
   absl::MutexLock lock(&rpc_mu_);

@@ -116,6 +116,9 @@ class ServiceMetrics {
   CallbackFamily& write_queue() { return *write_queue_; }
   // Label: version. Set to 1 by the server.
   GaugeFamily& build_info() { return *build_info_; }
+  // 1 while storage commits writes, 0 after a commit failed (a full or
+  // failing disk) until one succeeds again.
+  GaugeFamily& storage_writable() { return *storage_writable_; }
 
  private:
   // One gRPC method's counters, one per status code, created at first use.
@@ -145,6 +148,7 @@ class ServiceMetrics {
   CallbackFamily* due_entries_estimate_;
   CallbackFamily* write_queue_;
   GaugeFamily* build_info_;
+  GaugeFamily* storage_writable_;
 
   // Read without a lock: a new method copies the table, publishes the copy
   // and keeps every old one (readers may still hold it; there are a few

@@ -58,7 +58,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   }
   metrics::Global().build_info().WithLabels({kServerVersion}).Set(1);
 
+  server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
+      std::string(v1::WebhookService::service_full_name()),
+      std::string(v1::DeliveryService::service_full_name())});
   server->storage_metrics_ = std::make_unique<StorageMetrics>();
+  // A disk that stops taking writes makes the server NOT_SERVING until it
+  // takes them again (load balancers and probes see it).
+  server->storage_metrics_->SetWritabilityListener(
+      [health = server->health_service_.get()](bool writable) { health->SetServing(writable); });
   WINK_ASSIGN_OR_RETURN(server->storage_,
                         storage::OpenBackend(config, clock, server->storage_metrics_.get()));
   server->storage_metrics_->WatchBackend(*server->storage_);
@@ -113,9 +120,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
       backend.deliveries(), backend.webhooks(), backend.events(), *server->status_bus_,
       *server->authenticator_, watch_limits);
-  server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
-      std::string(v1::WebhookService::service_full_name()),
-      std::string(v1::DeliveryService::service_full_name())});
 
   // Registers reflection with every ServerBuilder made after this call.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

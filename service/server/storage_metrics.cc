@@ -1,11 +1,40 @@
 #include "service/server/storage_metrics.h"
 
+#include "service/common/log.h"
 #include "service/metrics/service_metrics.h"
 
 namespace wink::webhooks {
 
+StorageMetrics::StorageMetrics() { metrics::Global().storage_writable().WithLabels({}).Set(1); }
+
 void StorageMetrics::OnCommit(int operations, absl::Duration duration) {
   metrics::Global().RecordCommit(static_cast<size_t>(operations), duration);
+  SetWritable(true, absl::OkStatus());
+}
+
+void StorageMetrics::OnCommitFailed(int operations, const absl::Status& error) {
+  SetWritable(false, error);
+}
+
+void StorageMetrics::SetWritable(bool writable, const absl::Status& error) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (writable_ == writable) return;
+    writable_ = writable;
+  }
+  metrics::Global().storage_writable().WithLabels({}).Set(writable ? 1 : 0);
+  if (writable) {
+    LogLine(LogLevel::kInfo, "storage_writable_again")
+        .Field("effect", "publishes are accepted and deliveries resume");
+  } else {
+    LogLine(LogLevel::kError, "storage_unwritable")
+        .Field("error", error.message())
+        .Field("effect",
+               "publishes get UNAVAILABLE, deliveries wait, health is NOT_SERVING; free disk "
+               "space (RocksDB resumes by itself), or restart the server if it does not: "
+               "nothing acknowledged is lost");
+  }
+  if (listener_) listener_(writable);
 }
 
 void StorageMetrics::OnDeliveryFinished(domain::DeliveryStateRecord state) {

@@ -30,6 +30,12 @@ using ::wink::webhooks::domain::DeliveryRecord;
 using ::wink::webhooks::domain::EventRecord;
 using ::wink::webhooks::domain::WebhookRecord;
 
+// What callers get, as UNAVAILABLE, while storage cannot commit writes. The
+// backend's own words (file paths included) go to the log and the observer.
+inline constexpr absl::string_view kStorageUnwritableMessage =
+    "storage cannot commit writes now (its disk is full or failing); nothing was stored, "
+    "retry later";
+
 struct DeliveryPage {
   std::vector<DeliveryRecord> deliveries;
   // Pass as `after_event_id` / `after_webhook_id` for the next page; empty at
@@ -144,6 +150,13 @@ class DeliveryLedger {
   // delivery (or whose delivery is gone) is removed.
   virtual void Park(std::string webhook_id, std::string event_id, int64_t due_time_us,
                     std::function<void(absl::Status)> done) = 0;
+
+  // After a commit failed with UNAVAILABLE (the disk full or failing):
+  // asks storage to recover and commits a small write. OK once storage takes
+  // writes again; UNAVAILABLE while it still cannot. The engine calls it
+  // before it sends anything again, so that a POST whose result cannot be
+  // recorded is not repeated in a loop.
+  virtual absl::Status ProbeWritable() = 0;
 
   // Finishes the cascades a crash interrupted: held deliveries of an enabled
   // webhook are released, those of a deleted webhook cancelled (in chunks).

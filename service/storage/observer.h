@@ -4,6 +4,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_OBSERVER_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_OBSERVER_H_
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "service/domain/states.h"
 
@@ -14,9 +15,14 @@ class StorageObserver {
  public:
   virtual ~StorageObserver() = default;
 
-  // A group of `operations` writes was committed (or failed to) in
-  // `duration`.
+  // A group of `operations` writes was committed in `duration`.
   virtual void OnCommit(int operations, absl::Duration duration) {}
+
+  // A group of `operations` writes could not be committed: `error` as
+  // storage logs it. UNAVAILABLE when the disk refused it (full, failing):
+  // storage takes no writes until one commits again (OnCommit), which
+  // DeliveryLedger::ProbeWritable tries.
+  virtual void OnCommitFailed(int operations, const absl::Status& error) {}
 
   // A delivery entered the final `state` (SUCCEEDED, FAILED or CANCELLED),
   // once per transition, after the change is durable.

@@ -20,6 +20,7 @@
 #include "service/storage/backend.h"
 #include "service/storage/rocksdb/backend.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/full_disk.h"
 #include "tests/fakes/fixed_random.h"
 #include "tests/fakes/scripted_http_client.h"
 #include "tests/fakes/temp_dir.h"
@@ -30,6 +31,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::FullDisk;
 using ::wink::webhooks::testing::FixedRandom;
 using ::wink::webhooks::testing::ScriptedHttpClient;
 using ::wink::webhooks::testing::TempDir;
@@ -51,6 +53,7 @@ class DeliveryEngineTest : public ::testing::Test {
     storage::rocks::RocksDbOptions options;
     options.data_dir = dir_.Child("db");
     options.sync_writes = false;
+    options.env = full_disk_.env();
     auto backend = storage::rocks::OpenRocksDbBackend(options, clock_, nullptr);
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_ = *std::move(backend);
@@ -124,12 +127,46 @@ class DeliveryEngineTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  FullDisk full_disk_;  // outlives the backend
   FakeClock clock_;
   FixedRandom random_{0.5};
   ScriptedHttpClient http_;
   std::unique_ptr<storage::StorageBackend> backend_;
   std::unique_ptr<DeliveryEngine> engine_;
 };
+
+// A POST that succeeded but whose result cannot be stored (disk full) used
+// to be sent again every second, without end. Now nothing is sent until
+// storage takes writes again; then the delivery goes out once more (at
+// least once) and is recorded.
+TEST_F(DeliveryEngineTest, NothingIsSentWhileAttemptsCannotBeRecorded) {
+  const std::string webhook = CreateWebhook("a");
+  const std::string event = Publish();
+  StartEngine(EngineOptions{});
+  ASSERT_TRUE(http_.WaitForSent(1));
+  full_disk_.SetFull(true);
+  http_.AnswerStatus(http_.open().at(0), 200);
+  ASSERT_TRUE(Eventually([&] { return full_disk_.refused_writes() > 0; }));
+
+  for (int second = 0; second < 60; ++second) {
+    clock_.Advance(absl::Seconds(1));
+    engine_->Wake();
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(http_.sent().size(), 1u) << "sent again while the result could not be stored";
+  EXPECT_EQ(Delivery(webhook, event).state(), domain::kPending);
+
+  full_disk_.SetFull(false);
+  // The next probe (at most 30 s away) finds storage writable again.
+  ASSERT_TRUE(Eventually([&] {
+    clock_.Advance(absl::Seconds(1));
+    engine_->Wake();
+    return http_.sent().size() == 2;
+  }));
+  http_.AnswerStatus(http_.open().at(0), 200);
+  EXPECT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kSucceeded; }));
+  EXPECT_EQ(http_.sent().size(), 2u);
+}
 
 TEST_F(DeliveryEngineTest, WebhooksTakeTurnsWithinTheGlobalLimit) {
   CreateWebhook("a");

@@ -64,6 +64,7 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenRocksDbBackend(const RocksDb
   db_options.path = options.data_dir;
   db_options.sync_writes = options.sync_writes;
   db_options.memory_budget_bytes = options.memory_budget_bytes;
+  db_options.env = options.env;
   db_options.clock = &clock;
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(db_options));
   // The update log continues after its last entry (retention always keeps

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "rocksdb/env.h"
 #include "service/common/clock.h"
 #include "service/storage/backend.h"
 #include "service/storage/observer.h"
@@ -21,6 +22,8 @@ struct RocksDbOptions {
   bool sync_writes = true;
   // RocksDB's memory budget (database.h).
   size_t memory_budget_bytes = 128 << 20;
+  // RocksDB's file system (database.h); null: the default.
+  rocksdb::Env* env = nullptr;
 };
 
 // Opens the database. `clock` (ids, record times) and `observer` (may be

@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   // Our own logs go to stderr; keep RocksDB's info log small.
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 8 << 20;
 
@@ -198,7 +199,11 @@ absl::Status Database::Compact(ColumnFamily cf) {
 }
 
 absl::Status Database::Write(rocksdb::WriteBatch& batch) {
-  return FromRocksDb(db_->Write(write_options_, &batch), "writing to the database");
+  const rocksdb::Status status = db_->Write(write_options_, &batch);
+  if (status.IsIOError()) {
+    return absl::UnavailableError(absl::StrCat("writing to the database: ", status.ToString()));
+  }
+  return FromRocksDb(status, "writing to the database");
 }
 
 absl::StatusOr<std::string> Database::Get(ColumnFamily cf, absl::string_view key) {

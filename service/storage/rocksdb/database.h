@@ -39,6 +39,9 @@ struct DatabaseOptions {
   // would exceed half of it). Without it each of the column families would
   // keep up to 2 x 64 MiB of memtables, over 1 GiB under a write burst.
   size_t memory_budget_bytes = 128 << 20;
+  // The file system RocksDB uses; null: the default. Tests inject failing
+  // ones (a full disk). Must outlive the database.
+  rocksdb::Env* env = nullptr;
 };
 
 // Thread-safe: reads and writes may come from any thread.
@@ -57,6 +60,9 @@ class Database {
 
   // Applies `batch` atomically with the configured durability. This is the
   // one write path of the service: one logical operation, one batch.
+  // UNAVAILABLE (with RocksDB's text) when the disk refuses the write (full,
+  // failing): RocksDB then refuses every write until it has recovered (by
+  // itself, for a full disk, once it sees free space again).
   absl::Status Write(rocksdb::WriteBatch& batch);
 
   // Reads `key`. NOT_FOUND if absent.

@@ -289,6 +289,17 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id, i
       std::move(done));
 }
 
+absl::Status RocksDbDeliveryLedger::ProbeWritable() {
+  // After a full disk RocksDB recovers by itself once it sees free space
+  // again; the write only asks whether it has. (A manual DB::Resume while
+  // the disk is still full would make its error fatal: then only a restart
+  // of the server brings writes back, and loses nothing acknowledged.)
+  return context_.writer.Run([](WriteTxn& txn) -> absl::Status {
+    txn.Put(ColumnFamily::kDefault, kWriteProbeKey, "");
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<int> RocksDbDeliveryLedger::RepairInterruptedCascades() {
   // Webhooks with held deliveries: one seek per webhook.
   struct Candidate {

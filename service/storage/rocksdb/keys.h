@@ -73,6 +73,10 @@ std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl
 std::string EventKey(absl::string_view account, absl::string_view event_id);
 std::string EventKeyPrefix(absl::string_view account);
 
+// default: the key DeliveryLedger::ProbeWritable writes (empty value) to see
+// whether the disk takes writes again.
+inline constexpr absl::string_view kWriteProbeKey = "write_probe";
+
 // deliveries, held: (webhook id, event id) -- a webhook's deliveries in
 // publish order.
 std::string DeliveryKey(absl::string_view webhook_id, absl::string_view event_id);

@@ -87,6 +87,7 @@ class RocksDbDeliveryLedger final : public DeliveryLedger {
   void RecordAttempt(RecordAttemptRequest request, std::function<void(absl::Status)> done) override;
   void Park(std::string webhook_id, std::string event_id, int64_t due_time_us,
             std::function<void(absl::Status)> done) override;
+  absl::Status ProbeWritable() override;
   absl::StatusOr<int> RepairInterruptedCascades() override;
 
  private:

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "rocksdb/comparator.h"
 #include "service/common/log.h"
+#include "service/storage/delivery_ledger.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
 
@@ -203,7 +204,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
   if (batch.GetWriteBatch()->Count() > 0) {
     const absl::Time commit_start = absl::Now();
     commit = db_.Write(*batch.GetWriteBatch());
-    if (observer_ != nullptr) {
+    if (observer_ != nullptr && commit.ok()) {
       observer_->OnCommit(static_cast<int>(group.size()), absl::Now() - commit_start);
     }
   }
@@ -211,7 +212,11 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     LogLine(LogLevel::kError, "storage_commit_failed")
         .Field("operations", static_cast<int64_t>(group.size()))
         .Field("error", commit.message());
+    if (observer_ != nullptr) observer_->OnCommitFailed(static_cast<int>(group.size()), commit);
     next_sequence = group_start_sequence;
+    // The detail (paths, RocksDB's words) is for the log; callers learn
+    // what they can do about it.
+    if (absl::IsUnavailable(commit)) commit = absl::UnavailableError(kStorageUnwritableMessage);
   }
   {
     absl::MutexLock lock(&mu_);

@@ -1,17 +1,23 @@
 // What only the RocksDB backend does: refuse a directory another process
-// holds, and refuse records it cannot read (DATA_LOSS, never misread).
+// holds, refuse records it cannot read (DATA_LOSS, never misread), and
+// stop and start committing with a full disk.
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/write_batch.h"
+#include "service/storage/delivery_ledger.h"
 #include "service/storage/records.h"
 #include "service/storage/rocksdb/backend.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/full_disk.h"
 #include "tests/fakes/temp_dir.h"
 
 namespace wink::webhooks::storage::rocks {
@@ -19,6 +25,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::FullDisk;
 using ::wink::webhooks::testing::TempDir;
 
 class RocksDbBackendTest : public ::testing::Test {
@@ -29,7 +36,8 @@ class RocksDbBackendTest : public ::testing::Test {
     RocksDbOptions options;
     options.data_dir = dir_.Child("data");
     options.sync_writes = false;
-    auto backend = OpenRocksDbBackend(options, clock_, nullptr);
+    options.env = full_disk_.env();
+    auto backend = OpenRocksDbBackend(options, clock_, &observer_);
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_ = *std::move(backend);
   }
@@ -62,10 +70,69 @@ class RocksDbBackendTest : public ::testing::Test {
     Open();
   }
 
+  absl::StatusOr<PublishResult> Publish() {
+    PublishRequest request;
+    request.account = "acme";
+    request.event_type = "booking.created";
+    request.data_json = "{}";
+    absl::Notification done;
+    absl::StatusOr<PublishResult> result;
+    backend_->events().Publish(std::move(request), [&](absl::StatusOr<PublishResult> published) {
+      result = std::move(published);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+
+  // Counts what storage reports.
+  class CountingObserver final : public StorageObserver {
+   public:
+    void OnCommit(int, absl::Duration) override { ++commits; }
+    void OnCommitFailed(int, const absl::Status& error) override {
+      ++failures;
+      last_failure_code = error.code();
+    }
+    std::atomic<int> commits{0};
+    std::atomic<int> failures{0};
+    std::atomic<absl::StatusCode> last_failure_code{absl::StatusCode::kOk};
+  };
+
   TempDir dir_;
+  FullDisk full_disk_;  // outlives the backend
+  CountingObserver observer_;
   FakeClock clock_;
   std::unique_ptr<StorageBackend> backend_;
 };
+
+// A full disk: writes fail with UNAVAILABLE and a message a caller can act
+// on (RocksDB's words, with the files' paths, go to the log and the
+// observer), the probe says so too, and once there is space again storage
+// takes writes by itself.
+TEST_F(RocksDbBackendTest, AFullDiskRefusesWritesWithUnavailableUntilThereIsSpace) {
+  CreateWebhook();
+  full_disk_.SetFull(true);
+  const absl::StatusOr<PublishResult> refused = Publish();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message(), kStorageUnwritableMessage);
+  EXPECT_GE(observer_.failures.load(), 1);
+  EXPECT_EQ(observer_.last_failure_code.load(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(backend_->deliveries().ProbeWritable().code(), absl::StatusCode::kUnavailable);
+
+  full_disk_.SetFull(false);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::Status probe = backend_->deliveries().ProbeWritable();
+  while (!probe.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    probe = backend_->deliveries().ProbeWritable();
+  }
+  ASSERT_TRUE(probe.ok()) << probe;
+  const int commits_before = observer_.commits.load();
+  const absl::StatusOr<PublishResult> accepted = Publish();
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->deliveries.size(), 1u);
+  EXPECT_GT(observer_.commits.load(), commits_before);
+}
 
 TEST_F(RocksDbBackendTest, SecondOpenOfTheSameDirectoryIsFailedPrecondition) {
   RocksDbOptions options;
