@@ -21,7 +21,10 @@ bool DispatchQueue::Knows(absl::string_view webhook_id, absl::string_view event_
 
 DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due) {
   std::string key = Key(due.webhook_id, due.event_id);
-  if (known_.contains(key)) return Offer::kKnown;
+  if (auto known = known_.find(key); known != known_.end()) {
+    if (known->second.due_time_us != due.due_time_us) known->second.due_again = true;
+    return Offer::kKnown;
+  }
   WebhookQueue& queue = queues_[due.webhook_id];
   if (queue.limit == 0) queue.limit = limits_.max_in_flight_per_webhook;
   if (static_cast<int>(queue.waiting.size()) >= max_waiting_per_webhook_) {
@@ -42,7 +45,9 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due) {
       return Offer::kMemoryFull;
     }
   }
-  known_.emplace(std::move(key), Flight{});
+  Flight flight;
+  flight.due_time_us = due.due_time_us;
+  known_.emplace(std::move(key), flight);
   queue.waiting.push_back(due);
   MarkReady(due.webhook_id, queue);
   return Offer::kQueued;
@@ -143,7 +148,11 @@ void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
 
 void DispatchQueue::Forget(const storage::DueDelivery& due) {
   ReleaseSlot(due);
-  known_.erase(Key(due.webhook_id, due.event_id));
+  const auto known = known_.find(Key(due.webhook_id, due.event_id));
+  if (known != known_.end()) {
+    if (known->second.due_again) refill_wanted_ = true;
+    known_.erase(known);
+  }
   // Memory was full when something was due: look again once half is free.
   if (memory_full_ && static_cast<int>(known_.size()) < limits_.max_queued / 2) {
     refill_wanted_ = true;

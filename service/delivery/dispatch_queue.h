@@ -71,7 +71,8 @@ class DispatchQueue {
   void ExchangeEnded(const storage::DueDelivery& due, bool receiver_answered);
 
   // The delivery's result is durable (or failed to be; it stays due on disk
-  // then): it leaves memory, and a later scan may take it again.
+  // then): it leaves memory, and a later scan may take it again (at once,
+  // via WantsRefill, if it was offered as due again meanwhile).
   void Forget(const storage::DueDelivery& due);
 
   // The webhook was deleted: marks its deliveries in memory and returns the
@@ -105,6 +106,12 @@ class DispatchQueue {
   };
   // A delivery the engine has taken: waiting, on the wire, or being recorded.
   struct Flight {
+    // The due time it was taken with.
+    int64_t due_time_us = 0;
+    // Offered again, due at another time, while in memory: its recorded
+    // attempt already made it due again (a Retry-After reached by a moved
+    // clock, a retry now). Forget asks for a scan so it is not left behind.
+    bool due_again = false;
     bool holds_slot = false;
     bool sent = false;
     uint64_t request_id = 0;

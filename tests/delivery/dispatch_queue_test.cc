@@ -115,6 +115,32 @@ TEST(DispatchQueueTest, ADeliveryInMemoryIsNotTakenTwice) {
   EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
 }
 
+// A scan that runs after an attempt's result is durable but before the
+// engine forgets the delivery sees it due again (say a Retry-After the clock
+// has already reached) and must skip it; forgetting it then asks for another
+// scan, or it would wait for the next periodic one (with a fake clock in
+// tests: forever). Its own entry, seen again while in flight, asks nothing.
+TEST(DispatchQueueTest, ADeliveryOfferedAsDueAgainWhileInMemoryAsksForAScanWhenForgotten) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  ASSERT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
+  DrainSendable(queue);
+  queue.ScanStarted();
+  EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kKnown);  // the same entry
+  queue.ExchangeEnded(Due("a", 1), true);
+  queue.Forget(Due("a", 1));
+  EXPECT_FALSE(queue.WantsRefill());
+
+  ASSERT_EQ(queue.Add(Due("b", 1)), DispatchQueue::Offer::kQueued);
+  DrainSendable(queue);
+  storage::DueDelivery retry = Due("b", 1);
+  retry.due_time_us += 120'000'000;
+  EXPECT_EQ(queue.Add(retry), DispatchQueue::Offer::kKnown);  // recorded, not yet forgotten
+  queue.ExchangeEnded(Due("b", 1), true);
+  queue.Forget(Due("b", 1));
+  EXPECT_TRUE(queue.WantsRefill());
+  EXPECT_EQ(queue.Add(retry), DispatchQueue::Offer::kQueued);
+}
+
 // One webhook may have a quarter of the memory waiting; the rest stays on
 // disk and the queue asks for a refill once it has drained to half.
 TEST(DispatchQueueTest, AFullWebhookQueueLeavesTheRestOnDiskAndAsksForARefill) {
