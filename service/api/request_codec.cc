@@ -59,10 +59,16 @@ bool Walk(const Descriptor& type, absl::string_view bytes, const std::string& pr
         *error = absl::InvalidArgumentError(absl::StrCat(path, ": keys must be valid UTF-8"));
         return true;
       }
+      const std::string entry_path = absl::StrCat(path, "[", QuoteForError(key), "]");
       if (entry.map_value()->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(entry_value)) {
-        *error = absl::InvalidArgumentError(
-            absl::StrCat(path, "[", QuoteForError(key), "]: must be valid UTF-8"));
+        *error = absl::InvalidArgumentError(absl::StrCat(entry_path, ": must be valid UTF-8"));
         return true;
+      }
+      // Message values too: a google.protobuf.Struct is a map of Values,
+      // whose strings protobuf's parser would refuse with only a log line.
+      if (entry.map_value()->type() == FieldDescriptor::TYPE_MESSAGE) {
+        if (!Walk(*entry.map_value()->message_type(), entry_value, entry_path, error)) return false;
+        if (!error->ok()) return true;
       }
       continue;
     }

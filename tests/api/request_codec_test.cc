@@ -62,6 +62,27 @@ TEST(FindInvalidUtf8Test, NamesMapValueByKeyAndMapKeyByField) {
       "webhook.headers: keys must be valid UTF-8");
 }
 
+// PublishEvent's `data` is a google.protobuf.Struct: a map of Values whose
+// strings are nested inside message-valued map entries and lists.
+TEST(FindInvalidUtf8Test, NamesStringsInsideAStruct) {
+  v1::PublishEventRequest request;
+  auto& fields = *request.mutable_data()->mutable_fields();
+  fields["guest"].set_string_value(kMarker);
+  EXPECT_EQ(
+      FindInvalidUtf8(*request.GetDescriptor(), WithBytes(request, kMarker, kInvalid)).message(),
+      "data.fields[\"guest\"].string_value: must be valid UTF-8");
+
+  v1::PublishEventRequest nested;
+  auto& rooms = (*nested.mutable_data()->mutable_fields())["rooms"];
+  rooms.mutable_list_value()->add_values()->set_number_value(1);
+  (*rooms.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["name"]
+      .set_string_value(kMarker);
+  EXPECT_EQ(
+      FindInvalidUtf8(*nested.GetDescriptor(), WithBytes(nested, kMarker, kInvalid)).message(),
+      "data.fields[\"rooms\"].list_value.values[1].struct_value.fields[\"name\"].string_value: "
+      "must be valid UTF-8");
+}
+
 TEST(FindInvalidUtf8Test, ValidMessageAndGarbageAreOk) {
   v1::CreateWebhookRequest request;
   request.set_parent("accounts/caf\xc3\xa9");
