@@ -121,6 +121,8 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::PublishEvent(grpc::CallbackServerC
         WINK_RETURN_IF_ERROR(call.Authorize(account));
         WINK_ASSIGN_OR_RETURN(storage::PublishRequest publish,
                               CheckPublish(request, account, /*field_prefix=*/""));
+        // After validation: a refused request takes no token.
+        WINK_RETURN_IF_ERROR(publish_limiter_.Admit(account, 1));
         events_.Publish(std::move(publish),
                         [&response, finish](absl::StatusOr<storage::PublishResult> result) {
                           if (!result.ok()) return finish(result.status());
@@ -171,6 +173,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::BatchPublishEvents(
           }
           batch.push_back(std::move(publish));
         }
+        WINK_RETURN_IF_ERROR(publish_limiter_.Admit(account, static_cast<int>(batch.size())));
         events_.PublishBatch(
             std::move(batch), /*index_errors=*/true,
             [&response, finish](absl::StatusOr<std::vector<storage::PublishResult>> results) {

@@ -217,6 +217,7 @@ WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store, storage::Ev
       authenticator_(authenticator),
       catalog_(catalog),
       destinations_(options.allowed_private_targets),
+      publish_limiter_(options.publish_rate, clock),
       clock_(clock),
       options_(options) {}
 

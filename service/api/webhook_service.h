@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "service/api/event_catalog.h"
+#include "service/api/publish_rate_limiter.h"
 #include "service/auth/authenticator.h"
 #include "service/common/clock.h"
 #include "service/common/ip_range.h"
@@ -33,6 +34,8 @@ struct WebhookServiceOptions {
   // The delivery engine's allow_private_targets: URLs whose host is an IP
   // address the SSRF guard refuses are refused at create and update.
   std::vector<IpRange> allowed_private_targets;
+  // Per-account publish rate (publish_rate_limiter.h); off by default.
+  PublishRateLimits publish_rate;
 };
 
 // Largest event payload (the JSON of `data` / `data_json`).
@@ -119,6 +122,7 @@ class WebhookServiceImpl final : public RawWebhookService {
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
   const http::AddressPolicy destinations_;
+  PublishRateLimiter publish_limiter_;
   const Clock& clock_;
   const WebhookServiceOptions options_;
 };

@@ -1,6 +1,7 @@
 #include "service/config/server_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -283,6 +284,11 @@ void ApplyDefaults(ServerConfig& config) {
     config.mutable_limits()->set_max_watch_streams_per_account(
         std::min(kDefaultMaxWatchStreamsPerAccount, config.limits().max_watch_streams()));
   }
+  if (config.limits().publish_rate_per_account() > 0 &&
+      config.limits().publish_burst_per_account() == 0) {
+    config.mutable_limits()->set_publish_burst_per_account(static_cast<int>(std::min(
+        1e6, std::max(100.0, std::ceil(config.limits().publish_rate_per_account())))));
+  }
   if (config.limits().max_request_bytes() == 0) {
     config.mutable_limits()->set_max_request_bytes(kDefaultMaxRequestBytes);
   }
@@ -351,6 +357,15 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
     return InvalidField("limits.max_watch_streams_per_account",
                         absl::StrCat("must be between 1 and limits.max_watch_streams (",
                                      max_watch_streams, ")"));
+  }
+  const double publish_rate = config.limits().publish_rate_per_account();
+  if (!(publish_rate >= 0 && publish_rate <= 1e6)) {  // NaN fails too
+    return InvalidField("limits.publish_rate_per_account",
+                        "must be between 0 (no limit) and 1000000 events per second");
+  }
+  const int publish_burst = config.limits().publish_burst_per_account();
+  if (publish_burst < 0 || publish_burst > 1000000 || (publish_rate > 0 && publish_burst < 1)) {
+    return InvalidField("limits.publish_burst_per_account", "must be between 1 and 1000000");
   }
   const int max_request_bytes = config.limits().max_request_bytes();
   if (max_request_bytes < 1024 || max_request_bytes > kMaxRequestBytesCeiling) {

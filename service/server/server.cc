@@ -111,6 +111,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
   webhook_options.idempotency_key_retention = ConfigDuration(config.idempotency_key_retention());
   webhook_options.allowed_private_targets = http_options.allowed_private_ranges;
+  webhook_options.publish_rate.events_per_second = config.limits().publish_rate_per_account();
+  webhook_options.publish_rate.burst = config.limits().publish_burst_per_account();
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, clock, webhook_options);

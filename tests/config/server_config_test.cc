@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,24 @@ TEST(ApplyDefaultsTest, PerWebhookDefaultIsCutToASmallMaxInFlight) {
 
   EXPECT_EQ(config.delivery().max_in_flight(), 8);
   EXPECT_EQ(config.delivery().max_in_flight_per_webhook(), 8);
+}
+
+TEST(ApplyDefaultsTest, PublishRateIsOffAndItsBurstHoldsAFullBatch) {
+  ServerConfig off;
+  ApplyDefaults(off);
+  EXPECT_EQ(off.limits().publish_rate_per_account(), 0);
+  EXPECT_EQ(off.limits().publish_burst_per_account(), 0);
+  EXPECT_EQ(off.limits().max_watch_streams(), kDefaultMaxWatchStreams);
+  EXPECT_EQ(off.limits().max_watch_streams_per_account(), kDefaultMaxWatchStreamsPerAccount);
+
+  ServerConfig slow;
+  slow.mutable_limits()->set_publish_rate_per_account(5);
+  ApplyDefaults(slow);
+  EXPECT_EQ(slow.limits().publish_burst_per_account(), 100);
+  ServerConfig fast;
+  fast.mutable_limits()->set_publish_rate_per_account(2500.5);
+  ApplyDefaults(fast);
+  EXPECT_EQ(fast.limits().publish_burst_per_account(), 2501);
 }
 
 TEST(ApplyDefaultsTest, KeepsValuesThatAreSet) {
@@ -596,6 +615,23 @@ INSTANTIATE_TEST_SUITE_P(
             "DuplicateEventType",
             [](ServerConfig& c) { c.mutable_event_types(3)->set_name(c.event_types(1).name()); },
             "event_types[3].name: duplicate event type"},
+        InvalidRow{"PublishRateNegative",
+                   [](ServerConfig& c) { c.mutable_limits()->set_publish_rate_per_account(-1); },
+                   "limits.publish_rate_per_account: "},
+        InvalidRow{"PublishRateNaN",
+                   [](ServerConfig& c) {
+                     c.mutable_limits()->set_publish_rate_per_account(std::nan(""));
+                   },
+                   "limits.publish_rate_per_account: "},
+        InvalidRow{"PublishBurstNegative",
+                   [](ServerConfig& c) { c.mutable_limits()->set_publish_burst_per_account(-3); },
+                   "limits.publish_burst_per_account: "},
+        InvalidRow{"WatchStreamsPerAccountAboveTotal",
+                   [](ServerConfig& c) {
+                     c.mutable_limits()->set_max_watch_streams(10);
+                     c.mutable_limits()->set_max_watch_streams_per_account(11);
+                   },
+                   "limits.max_watch_streams_per_account: "},
         InvalidRow{"MaxWebhooksZero",
                    [](ServerConfig& c) { c.mutable_limits()->set_max_webhooks_per_account(0); },
                    "limits.max_webhooks_per_account: "},

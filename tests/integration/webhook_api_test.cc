@@ -320,6 +320,40 @@ TEST_F(WebhookApiTest, UpdateRejectsBadMasksAndChangesNothing) {
   EXPECT_TRUE(MessageDifferencer::Equals(got.update_time(), created.update_time()));
 }
 
+// One tenant cannot publish as fast as it likes when the operator set a
+// rate: the next publish says when to retry, other tenants are unaffected,
+// and nothing refused was stored.
+TEST(PublishRateTest, APublishBeyondTheAccountsRateIsRefusedWithARetryHint) {
+  TestServer server([](config::ServerConfig& config) {
+    config.mutable_limits()->set_publish_rate_per_account(2);
+    config.mutable_limits()->set_publish_burst_per_account(3);
+  });
+  auto stub = server.NewStub();
+  const auto publish = [&](const std::string& token, const std::string& account) {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/" + account);
+    request.set_event_type("booking.created");
+    request.set_data_json("{}");
+    v1::PublishEventResponse response;
+    return stub->PublishEvent(ContextWithToken(token).get(), request, &response);
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(publish(kAcmeToken, "acme").ok()) << i;
+  const grpc::Status refused = publish(kAcmeToken, "acme");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("limits.publish_rate_per_account"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry in 0.5 s"));
+  EXPECT_TRUE(publish(kBetaToken, "beta").ok());
+
+  server.clock().Advance(absl::Milliseconds(500));
+  EXPECT_TRUE(publish(kAcmeToken, "acme").ok());
+
+  v1::ListEventsRequest list;
+  list.set_parent("accounts/acme");
+  v1::ListEventsResponse events;
+  ASSERT_TRUE(stub->ListEvents(ContextWithToken(kAcmeToken).get(), list, &events).ok());
+  EXPECT_EQ(events.events_size(), 4);
+}
+
 // A 900 KB update_mask once came back as a 900 KB error (and log line) the
 // client could not read: what is echoed is cut.
 TEST_F(WebhookApiTest, HugeInputIsNotEchoedWhole) {
