@@ -415,15 +415,18 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
 void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Status& status) {
   absl::MutexLock lock(&mu_);
   if (!status.ok() && !stopping_) {
-    // The queue entry is still there, and sending again now would only
-    // repeat a POST whose result cannot be kept (a full disk once resent
-    // 60 delivered events 400 times in 30 s): stop sending until storage
-    // takes writes again (SchedulerLoop probes it).
+    // The queue entry is still there: the next scan tries again.
     LogLine(LogLevel::kError, "delivery_record_failed")
         .Field("webhook", due.webhook_id)
         .Field("event", due.event_id)
         .Field("error", status.message());
-    if (storage_probe_at_ == absl::InfinitePast()) {
+    // UNAVAILABLE: storage cannot commit at all (disk full or failing).
+    // Sending anything would only repeat POSTs whose results cannot be kept
+    // (a full disk once resent 60 delivered events 400 times in 30 s): stop
+    // sending until storage takes writes again (SchedulerLoop probes it).
+    // Other errors concern this delivery alone (a record that cannot be
+    // read) and must not stop the others.
+    if (absl::IsUnavailable(status) && storage_probe_at_ == absl::InfinitePast()) {
       storage_probe_delay_ = options_.storage_probe_first;
       storage_probe_at_ = clock_.Now() + storage_probe_delay_;
       LogLine(LogLevel::kError, "deliveries_paused")

@@ -18,7 +18,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/storage/backend.h"
+#include "rocksdb/write_batch.h"
 #include "service/storage/rocksdb/backend.h"
+#include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/keys.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/full_disk.h"
 #include "tests/fakes/fixed_random.h"
@@ -166,6 +169,42 @@ TEST_F(DeliveryEngineTest, NothingIsSentWhileAttemptsCannotBeRecorded) {
   http_.AnswerStatus(http_.open().at(0), 200);
   EXPECT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kSucceeded; }));
   EXPECT_EQ(http_.sent().size(), 2u);
+}
+
+// Only a storage that cannot commit pauses the engine: one delivery whose
+// records cannot be read (DATA_LOSS) is retried on later scans while the
+// others go on.
+TEST_F(DeliveryEngineTest, ADeliveryThatCannotBeReadDoesNotStopTheOthers) {
+  const std::string broken = CreateWebhook("broken");
+  CreateWebhook("healthy");
+  for (int i = 0; i < 3; ++i) Publish();
+  // The broken webhook's record, unreadable, written behind the backend's back.
+  backend_->StopWrites();
+  backend_.reset();
+  {
+    storage::rocks::DatabaseOptions options;
+    options.path = dir_.Child("db");
+    options.sync_writes = false;
+    auto db = storage::rocks::Database::Open(options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(batch
+                    .Put((*db)->handle(storage::rocks::ColumnFamily::kWebhooks),
+                         storage::rocks::WebhookKey("acme", broken), "not a record")
+                    .ok());
+    ASSERT_TRUE((*db)->Write(batch).ok());
+  }
+  SetUp();
+
+  EngineOptions options;
+  options.max_in_flight_per_webhook = 1;  // the healthy ones go one after the other
+  StartEngine(std::move(options));
+  // The clock stands still: a pause would hold the second one for good.
+  for (int sent = 1; sent <= 3; ++sent) {
+    ASSERT_TRUE(http_.WaitForSent(sent)) << "delivery " << sent;
+    http_.AnswerStatus(http_.open().at(0), 200);
+  }
+  EXPECT_THAT(SentTo(), ElementsAre("healthy", "healthy", "healthy"));
 }
 
 TEST_F(DeliveryEngineTest, WebhooksTakeTurnsWithinTheGlobalLimit) {
