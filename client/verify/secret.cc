@@ -3,12 +3,18 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "wink/webhooks/verify.h"
 
 namespace wink::webhooks {
@@ -51,6 +57,34 @@ absl::StatusOr<std::string> ParseSecret(absl::string_view secret) {
                                                    kMaxKeyBytes, " bytes, got ", key.size()));
   }
   return key;
+}
+
+std::vector<std::string> SplitSecretList(absl::string_view text) {
+  std::vector<std::string> secrets;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::StartsWith(line, "#")) continue;
+    for (absl::string_view secret :
+         absl::StrSplit(line, absl::ByAnyChar(", \t\r"), absl::SkipEmpty())) {
+      secrets.emplace_back(secret);
+    }
+  }
+  return secrets;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadSecretFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const std::string contents = file ? std::string(std::istreambuf_iterator<char>(file), {}) : "";
+  if (!file || file.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read '", path, "': ", std::strerror(errno)));
+  }
+  std::vector<std::string> secrets = SplitSecretList(contents);
+  if (secrets.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no secret in '", path, "' (expected whsec_... lines)"));
+  }
+  return secrets;
 }
 
 }  // namespace wink::webhooks

@@ -59,6 +59,7 @@
 #include "service/signing/secret.h"
 #include "service/signing/signature.h"
 #include "tests/fakes/https_receiver.h"
+#include "wink/webhooks/verify.h"
 
 ABSL_FLAG(int, port, 8443, "Port on 127.0.0.1 (0: any free port)");
 ABSL_FLAG(std::string, certificate_dir, "./var/receiver",
@@ -209,38 +210,17 @@ struct Secrets {
   std::string source;                // e.g. "--secret_file /x/secret", "$WEBHOOK_SECRET"
 };
 
-// Splits `text` on commas, newlines and other whitespace; skips lines that
-// start with '#'.
-std::vector<std::string> SplitSecrets(absl::string_view text) {
-  std::vector<std::string> secrets;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (absl::StartsWith(line, "#")) continue;
-    for (absl::string_view secret :
-         absl::StrSplit(line, absl::ByAnyChar(", \t\r"), absl::SkipEmpty())) {
-      secrets.emplace_back(secret);
-    }
-  }
-  return secrets;
-}
-
 // From --secret_file and --secret, else from $WEBHOOK_SECRET. An error
 // names the flag (an unreadable or empty file).
 absl::StatusOr<Secrets> CollectSecrets() {
   Secrets out;
   std::vector<std::string> sources;
   if (const std::string path = absl::GetFlag(FLAGS_secret_file); !path.empty()) {
-    std::ifstream file(path, std::ios::binary);
-    const std::string contents = file ? std::string(std::istreambuf_iterator<char>(file), {}) : "";
-    if (!file || file.bad()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--secret_file: cannot read '", path, "': ", std::strerror(errno)));
+    absl::StatusOr<std::vector<std::string>> read = ReadSecretFile(path);  // verify.h
+    if (!read.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--secret_file: ", read.status().message()));
     }
-    out.secrets = SplitSecrets(contents);
-    if (out.secrets.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--secret_file: no secret in '", path, "' (expected whsec_... lines)"));
-    }
+    out.secrets = *std::move(read);
     sources.push_back(absl::StrCat("--secret_file ", path));
   }
   if (const std::vector<std::string> flags = absl::GetFlag(FLAGS_secret); !flags.empty()) {
@@ -249,7 +229,7 @@ absl::StatusOr<Secrets> CollectSecrets() {
   }
   if (sources.empty()) {
     const char* value = std::getenv(kSecretEnvironment);
-    out.secrets = SplitSecrets(value != nullptr ? value : "");
+    out.secrets = SplitSecretList(value != nullptr ? value : "");
     if (!out.secrets.empty()) sources.push_back(absl::StrCat("$", kSecretEnvironment));
   }
   out.source = absl::StrJoin(sources, " and ");

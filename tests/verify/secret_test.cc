@@ -1,4 +1,5 @@
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -10,8 +11,23 @@
 namespace wink::webhooks {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+
+TEST(SplitSecretListTest, SplitsOnLinesCommasAndSpacesAndSkipsComments) {
+  EXPECT_THAT(SplitSecretList("# the PMS endpoint\nwhsec_a\r\n\n  whsec_b, whsec_c\twhsec_d\n"),
+              ElementsAre("whsec_a", "whsec_b", "whsec_c", "whsec_d"));
+  EXPECT_THAT(SplitSecretList(""), ElementsAre());
+}
+
+TEST(ReadSecretFileTest, NamesThePathNeverTheContents) {
+  const absl::StatusOr<std::vector<std::string>> missing =
+      ReadSecretFile("/nonexistent/wink-webhooks/secret");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(missing.status().message()),
+              StartsWith("cannot read '/nonexistent/wink-webhooks/secret': "));
+}
 
 TEST(GenerateSecretKeyTest, Returns32Bytes) {
   auto key = GenerateSecretKey();

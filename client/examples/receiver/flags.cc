@@ -1,9 +1,5 @@
 #include "client/examples/receiver/flags.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -13,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "wink/webhooks/verify.h"
 
 namespace wink::webhooks::example {
 
@@ -30,39 +27,6 @@ const char kReceiverUsage[] =
     "  WEBHOOK_SECRET the secret (or several, comma-separated) when neither --secret_file\n"
     "                 nor --secret is given\n";
 
-namespace {
-
-// Secrets in `text`: separated by newlines, commas or other whitespace; lines
-// starting with '#' skipped.
-std::vector<std::string> SplitSecrets(absl::string_view text) {
-  std::vector<std::string> secrets;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (absl::StartsWith(line, "#")) continue;
-    for (absl::string_view secret :
-         absl::StrSplit(line, absl::ByAnyChar(", \t\r"), absl::SkipEmpty())) {
-      secrets.emplace_back(secret);
-    }
-  }
-  return secrets;
-}
-
-absl::StatusOr<std::vector<std::string>> ReadSecretFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--secret_file: cannot read '", path, "': ", std::strerror(errno)));
-  }
-  std::vector<std::string> secrets =
-      SplitSecrets(std::string(std::istreambuf_iterator<char>(file), {}));
-  if (secrets.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--secret_file: no secret in '", path, "' (expected whsec_... lines)"));
-  }
-  return secrets;
-}
-
-}  // namespace
 
 absl::StatusOr<ReceiverFlags> ParseReceiverFlags(const std::vector<std::string>& args,
                                                  const char* secret_environment) {
@@ -101,8 +65,10 @@ absl::StatusOr<ReceiverFlags> ParseReceiverFlags(const std::vector<std::string>&
   }
   std::vector<std::string> sources;
   for (const std::string& path : secret_files) {
-    absl::StatusOr<std::vector<std::string>> secrets = ReadSecretFile(path);
-    if (!secrets.ok()) return secrets.status();
+    absl::StatusOr<std::vector<std::string>> secrets = ReadSecretFile(path);  // verify.h
+    if (!secrets.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--secret_file: ", secrets.status().message()));
+    }
     flags.options.secrets.insert(flags.options.secrets.end(), secrets->begin(), secrets->end());
     sources.push_back(absl::StrCat("--secret_file ", path));
   }
@@ -112,7 +78,7 @@ absl::StatusOr<ReceiverFlags> ParseReceiverFlags(const std::vector<std::string>&
     sources.push_back("--secret");
   }
   if (sources.empty() && secret_environment != nullptr) {
-    flags.options.secrets = SplitSecrets(secret_environment);
+    flags.options.secrets = SplitSecretList(secret_environment);
     if (!flags.options.secrets.empty()) sources.push_back(absl::StrCat("$", kSecretEnvironment));
   }
   if (flags.options.secrets.empty()) {

@@ -70,6 +70,16 @@ std::string FormatSecret(absl::string_view key);
 // secret.
 absl::StatusOr<std::string> ParseSecret(absl::string_view secret);
 
+// The secrets kept in `text`, e.g. a secrets file or an environment variable
+// (so that they stay off command lines, which `ps` shows to every user):
+// separated by newlines, commas or other whitespace; lines starting with '#'
+// are skipped. Returned as given (ParseSecret checks them).
+std::vector<std::string> SplitSecretList(absl::string_view text);
+
+// SplitSecretList of the file at `path`. INVALID_ARGUMENT "cannot read
+// '<path>': <reason>" or "no secret in '<path>' (...)"; never the contents.
+absl::StatusOr<std::vector<std::string>> ReadSecretFile(const std::string& path);
+
 // --- Signing and checking with raw keys --------------------------------------
 // The building blocks of WebhookSigner and WebhookVerifier below. `key`/`keys`
 // are raw key bytes (ParseSecret's result). All are thread-safe.
