@@ -12,7 +12,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -27,6 +26,7 @@
 #include "tests/fakes/fixed_random.h"
 #include "tests/fakes/scripted_http_client.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/storage/publish_and_wait.h"
 
 namespace wink::webhooks::delivery {
 namespace {
@@ -34,8 +34,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::wink::webhooks::testing::FakeClock;
+using ::wink::webhooks::testing::BookingCreated;
 using ::wink::webhooks::testing::FullDisk;
 using ::wink::webhooks::testing::FixedRandom;
+using ::wink::webhooks::testing::PublishAndWait;
 using ::wink::webhooks::testing::ScriptedHttpClient;
 using ::wink::webhooks::testing::TempDir;
 
@@ -96,20 +98,9 @@ class DeliveryEngineTest : public ::testing::Test {
 
   // Publishes one event for every webhook of "acme"; returns its id.
   std::string Publish() {
-    storage::PublishRequest request;
-    request.account = "acme";
-    request.event_type = "booking.created";
-    request.data_json = "{}";
-    absl::Notification done;
-    std::string id;
-    backend_->events().Publish(std::move(request),
-                               [&](absl::StatusOr<storage::PublishResult> published) {
-                                 EXPECT_TRUE(published.ok()) << published.status();
-                                 if (published.ok()) id = published->event.id();
-                                 done.Notify();
-                               });
-    done.WaitForNotification();
-    return id;
+    const auto published = PublishAndWait(backend_->events(), BookingCreated("acme"));
+    EXPECT_TRUE(published.ok()) << published.status();
+    return published.ok() ? published->event.id() : "";
   }
 
   domain::DeliveryRecord Delivery(const std::string& webhook_id, const std::string& event_id) {

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -20,6 +19,7 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/full_disk.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/storage/publish_and_wait.h"
 
 namespace wink::webhooks::testing {
 namespace {
@@ -72,19 +72,7 @@ class StorageHealthTest : public ::testing::Test {
   }
 
   absl::Status Publish() {
-    storage::PublishRequest request;
-    request.account = "acme";
-    request.event_type = "booking.created";
-    request.data_json = "{}";
-    absl::Notification done;
-    absl::Status result;
-    backend_->events().Publish(std::move(request),
-                               [&](absl::StatusOr<storage::PublishResult> published) {
-                                 result = published.status();
-                                 done.Notify();
-                               });
-    done.WaitForNotification();
-    return result;
+    return PublishAndWait(backend_->events(), BookingCreated("acme")).status();
   }
 
   TempDir dir_;

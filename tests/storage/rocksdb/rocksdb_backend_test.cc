@@ -6,7 +6,6 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,6 +18,7 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/full_disk.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/storage/publish_and_wait.h"
 
 namespace wink::webhooks::storage::rocks {
 namespace {
@@ -71,18 +71,8 @@ class RocksDbBackendTest : public ::testing::Test {
   }
 
   absl::StatusOr<PublishResult> Publish() {
-    PublishRequest request;
-    request.account = "acme";
-    request.event_type = "booking.created";
-    request.data_json = "{}";
-    absl::Notification done;
-    absl::StatusOr<PublishResult> result;
-    backend_->events().Publish(std::move(request), [&](absl::StatusOr<PublishResult> published) {
-      result = std::move(published);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
+    return ::wink::webhooks::testing::PublishAndWait(backend_->events(),
+                                                     ::wink::webhooks::testing::BookingCreated("acme"));
   }
 
   // Counts what storage reports.
