@@ -7,8 +7,9 @@ set -euo pipefail
 WEBHOOKS_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  librocksdb-dev libabsl-dev libssl-dev libcurl4-openssl-dev
+  librocksdb-dev libabsl-dev libssl-dev libcurl4-openssl-dev libpq-dev
   libgtest-dev libgmock-dev openssl libbenchmark-dev
+  postgresql-15   # the real server tests start (tests/fakes/postgres_server.h)
 )
 
 webhooks_missing_packages() {
