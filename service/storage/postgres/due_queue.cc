@@ -1,0 +1,62 @@
+// PostgresDueQueue: the `deliveries_due` index (deliveries.due_time_us).
+#include <limits>
+
+#include "service/common/status_macros.h"
+#include "service/storage/postgres/stores.h"
+
+namespace wink::webhooks::storage::pg {
+namespace {
+
+// Keyset pages of the queue, so a scan holds no cursor open between pages.
+constexpr Sql kDuePage{
+    "due_page",
+    "SELECT due_time_us, webhook_id, event_id FROM deliveries "
+    "WHERE due_time_us IS NOT NULL AND (due_time_us, webhook_id, event_id) > ($1, $2, $3) "
+    "AND due_time_us < $4 ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
+constexpr Sql kEarliestDueAfter{"earliest_due_after",
+                                "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1"};
+// The planner's estimate: a scrape costs no scan.
+constexpr Sql kEstimatedDue{
+    "estimated_due",
+    "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = to_regclass('deliveries_due')"};
+
+constexpr int kDuePageSize = 1000;
+
+}  // namespace
+
+absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
+                                       const std::function<bool(const DueDelivery&)>& visit) {
+  // Start just before `from`: ids are never empty, so ("", "") sorts first.
+  DueDelivery position{absl::ToUnixMicros(from), "", ""};
+  const int64_t before_us = absl::ToUnixMicros(before);
+  while (true) {
+    WINK_ASSIGN_OR_RETURN(
+        const Rows rows,
+        context_.readers.Query(Statement{
+            kDuePage,
+            {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
+             Param::Text(position.event_id), Param::Int(before_us), Param::Int(kDuePageSize)}}));
+    for (int row = 0; row < rows.size(); ++row) {
+      position = DueDelivery{rows.Int(row, 0), std::string(rows.Bytes(row, 1)),
+                             std::string(rows.Bytes(row, 2))};
+      if (!visit(position)) return absl::OkStatus();
+    }
+    if (rows.size() < kDuePageSize) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<std::optional<absl::Time>> PostgresDueQueue::EarliestDueTimeAfter(absl::Time after) {
+  WINK_ASSIGN_OR_RETURN(const Rows rows,
+                        context_.readers.Query(
+                            Statement{kEarliestDueAfter, {Param::Int(absl::ToUnixMicros(after))}}));
+  if (rows.empty() || rows.IsNull(0, 0)) return std::nullopt;
+  return absl::FromUnixMicros(rows.Int(0, 0));
+}
+
+uint64_t PostgresDueQueue::EstimatedSize() {
+  auto rows = context_.readers.Query(Statement{kEstimatedDue, {}});
+  if (!rows.ok() || rows->empty() || rows->IsNull(0, 0)) return 0;
+  return static_cast<uint64_t>(rows->Int(0, 0));
+}
+
+}  // namespace wink::webhooks::storage::pg

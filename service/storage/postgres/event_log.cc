@@ -1,0 +1,254 @@
+// PostgresEventLog: tables `events` and `idempotency`, and the deliveries a
+// publish creates.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/common/status_macros.h"
+#include "service/storage/postgres/delivery_writes.h"
+#include "service/storage/postgres/schema.h"
+#include "service/storage/postgres/stores.h"
+#include "service/storage/records.h"
+
+namespace wink::webhooks::storage::pg {
+namespace {
+
+using ::wink::webhooks::internal::v1::IdempotencyRecord;
+
+constexpr Sql kWebhooksOf{"webhooks_of",
+                          "SELECT record FROM webhooks WHERE account = $1 ORDER BY id"};
+constexpr Sql kInsertEvent{
+    "insert_event", "INSERT INTO events (account, id, type, record) VALUES ($1, $2, $3, $4)"};
+constexpr Sql kDeliveriesOfEvent{
+    "deliveries_of_event", "SELECT record FROM deliveries WHERE event_id = $1 ORDER BY webhook_id"};
+constexpr Sql kEventById{"event_by_id",
+                         "SELECT record, watch_cursor FROM events WHERE account = $1 AND id = $2"};
+// What a page may hold, newest first, without the records: whether each
+// matches the type filter and its size.
+constexpr Sql kScanEvents{"scan_events",
+                          "SELECT id, ($3 = '' OR type = $3), octet_length(record) FROM events "
+                          "WHERE account = $1 AND id < $2 ORDER BY id DESC LIMIT $4"};
+constexpr Sql kEventsByIds{
+    "events_by_ids",
+    "SELECT record, watch_cursor FROM events WHERE account = $1 AND id = ANY($2::text[])"};
+
+// Above every event id (ids are ASCII): "before the end".
+constexpr absl::string_view kAfterEveryId = "\x7f";
+
+bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
+  // event_types is stored sorted and de-duplicated.
+  return webhook.event_types().empty() ||
+         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(), event_type);
+}
+
+// One publish inside a (batch) operation; `webhooks` are the account's.
+absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const PublishRequest& request,
+                       const std::vector<WebhookRecord>& webhooks, PublishResult& result,
+                       int& cursor_offset) {
+  const absl::Time now = context.clock.Now();
+  const int kind = static_cast<int>(IdempotencyKind::kPublishEvent);
+  if (!request.idempotency_key.empty()) {
+    WINK_ASSIGN_OR_RETURN(
+        const std::vector<Rows> rows,
+        txn.Read({LockIdempotencyKey(request.account, kind, request.idempotency_key),
+                  Statement{kIdempotencyEntry,
+                            {Param::Text(request.account), Param::Int(kind),
+                             Param::Bytes(request.idempotency_key)}}}));
+    WINK_ASSIGN_OR_RETURN(
+        const std::optional<IdempotencyRecord> earlier,
+        RecordAt<IdempotencyRecord>(rows[1], 0, 0, kIdempotencyRecordVersion, "idempotency"));
+    if (earlier.has_value() && absl::FromUnixMicros(earlier->expire_time_us()) > now) {
+      if (earlier->request_fingerprint() != request.request_fingerprint) {
+        return absl::InvalidArgumentError(
+            "idempotency_key: already used for a different event (type or payload "
+            "differ); use a new key for a new event");
+      }
+      WINK_ASSIGN_OR_RETURN(std::optional<EventRecord> event,
+                            ReadEventIn(txn, request.account, earlier->resource_id()));
+      // A purged event falls through and is published anew.
+      if (event.has_value()) {
+        result.event = *std::move(event);
+        WINK_ASSIGN_OR_RETURN(
+            const Rows deliveries,
+            txn.ReadOne(Statement{kDeliveriesOfEvent, {Param::Text(result.event.id())}}));
+        for (int row = 0; row < deliveries.size(); ++row) {
+          WINK_ASSIGN_OR_RETURN(
+              std::optional<DeliveryRecord> delivery,
+              RecordAt<DeliveryRecord>(deliveries, row, 0, kDeliveryRecordVersion, "delivery"));
+          result.deliveries.push_back(*std::move(delivery));
+        }
+        result.replayed = true;
+        return absl::OkStatus();
+      }
+    }
+  }
+
+  EventRecord& event = result.event;
+  event.set_version(kEventRecordVersion);
+  event.set_account(request.account);
+  event.set_id(context.ids.Next(kEventIdPrefix));
+  event.set_type(request.event_type);
+  event.set_create_time_us(absl::ToUnixMicros(now));
+  event.set_data_json(request.data_json);
+  event.set_idempotency_key(request.idempotency_key);
+  txn.Write(Statement{kInsertEvent,
+                      {Param::Text(request.account), Param::Text(event.id()),
+                       Param::Text(request.event_type), Param::Bytes(event.SerializeAsString())}});
+  cursor_offset = txn.appended_updates();
+  txn.SetWatchCursorAtCommit(request.account, event.id());
+
+  const domain::Publish input{request.account, event.id(), request.event_type};
+  for (const WebhookRecord& webhook : webhooks) {
+    if (!Matches(webhook, request.event_type)) continue;
+    domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
+    created.after->set_version(kDeliveryRecordVersion);
+    result.deliveries.push_back(*created.after);
+    StageTransition(txn, context, nullptr, std::move(created));
+  }
+
+  if (!request.idempotency_key.empty()) {
+    IdempotencyRecord record;
+    record.set_version(kIdempotencyRecordVersion);
+    record.set_resource_id(event.id());
+    record.set_request_fingerprint(request.request_fingerprint);
+    record.set_expire_time_us(absl::ToUnixMicros(now + request.idempotency_retention));
+    txn.Write(Statement{
+        kPutIdempotencyEntry,
+        {Param::Text(request.account), Param::Int(kind), Param::Bytes(request.idempotency_key),
+         Param::Bytes(record.SerializeAsString())}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void PostgresEventLog::Publish(PublishRequest request,
+                               std::function<void(absl::StatusOr<PublishResult>)> done) {
+  std::vector<PublishRequest> batch;
+  batch.push_back(std::move(request));
+  PublishBatch(std::move(batch), /*index_errors=*/false,
+               [done = std::move(done)](absl::StatusOr<std::vector<PublishResult>> results) {
+                 if (!results.ok()) return done(results.status());
+                 done(std::move(results->front()));
+               });
+}
+
+void PostgresEventLog::PublishBatch(
+    std::vector<PublishRequest> requests, bool index_errors,
+    std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {
+  auto results = std::make_shared<std::vector<PublishResult>>();
+  context_.writer.SubmitIfNotOverloaded(
+      [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
+        // The operation may run again after a failed group; start clean.
+        results->assign(requests.size(), PublishResult());
+        // Per new event: its updates' offset within this operation (-1: a
+        // replay, whose cursor was read).
+        std::vector<int> cursor_offsets(requests.size(), -1);
+        absl::flat_hash_map<std::string, std::vector<WebhookRecord>> webhooks_of;
+        for (size_t i = 0; i < requests.size(); ++i) {
+          const PublishRequest& request = requests[i];
+          auto found = webhooks_of.find(request.account);
+          if (found == webhooks_of.end()) {
+            // Shared: webhook changes that decide the fan-out wait for the
+            // publish to commit, and it for them.
+            WINK_ASSIGN_OR_RETURN(
+                const std::vector<Rows> rows,
+                txn.Read({LockAccountShared(request.account),
+                          Statement{kWebhooksOf, {Param::Text(request.account)}}}));
+            std::vector<WebhookRecord> webhooks;
+            for (int row = 0; row < rows[1].size(); ++row) {
+              WINK_ASSIGN_OR_RETURN(
+                  std::optional<WebhookRecord> webhook,
+                  RecordAt<WebhookRecord>(rows[1], row, 0, kWebhookRecordVersion, "webhook"));
+              webhooks.push_back(*std::move(webhook));
+            }
+            found = webhooks_of.emplace(request.account, std::move(webhooks)).first;
+          }
+          absl::Status status =
+              PublishIn(txn, context_, request, found->second, (*results)[i], cursor_offsets[i]);
+          if (!status.ok()) {
+            if (!index_errors) return status;
+            return absl::Status(status.code(),
+                                absl::StrCat("requests[", i, "].", status.message()));
+          }
+        }
+        txn.OnCommit([results, cursor_offsets](uint64_t sequence_before) {
+          for (size_t i = 0; i < results->size(); ++i) {
+            if (cursor_offsets[i] < 0) continue;
+            (*results)[i].event.set_watch_cursor(sequence_before +
+                                                 static_cast<uint64_t>(cursor_offsets[i]));
+          }
+        });
+        return absl::OkStatus();
+      },
+      [results, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(std::move(status));
+        } else {
+          done(std::move(*results));
+        }
+      });
+}
+
+absl::StatusOr<EventRecord> PostgresEventLog::GetEvent(absl::string_view account,
+                                                       absl::string_view event_id) {
+  WINK_ASSIGN_OR_RETURN(
+      const Rows rows,
+      context_.readers.Query(Statement{kEventById, {Param::Text(account), Param::Text(event_id)}}));
+  WINK_ASSIGN_OR_RETURN(std::optional<EventRecord> event, EventAt(rows, 0, 0));
+  if (!event.has_value()) {
+    return absl::NotFoundError(absl::StrCat("event ", event_id, " not found"));
+  }
+  return *std::move(event);
+}
+
+absl::StatusOr<EventPage> PostgresEventLog::ListEvents(absl::string_view account,
+                                                       absl::string_view before_event_id,
+                                                       absl::string_view event_type, int limit) {
+  // First which events the page holds (ids, sizes), then only their
+  // records: a page never reads more than kMaxPageBytes of them.
+  const int max_scanned = event_type.empty() ? limit : limit * kScanFactor;
+  WINK_ASSIGN_OR_RETURN(const Rows scanned_rows,
+                        context_.readers.Query(Statement{
+                            kScanEvents,
+                            {Param::Text(account),
+                             Param::Text(before_event_id.empty() ? kAfterEveryId : before_event_id),
+                             Param::Text(event_type), Param::Int(max_scanned + 1)}}));
+  EventPage page;
+  std::vector<std::string> chosen;
+  int scanned = 0;
+  size_t page_bytes = 0;
+  std::string last_scanned;
+  for (int row = 0; row < scanned_rows.size(); ++row) {
+    const size_t bytes = static_cast<size_t>(scanned_rows.Int(row, 2));
+    if (static_cast<int>(chosen.size()) == limit || scanned == max_scanned ||
+        (!chosen.empty() && page_bytes + bytes > kMaxPageBytes)) {
+      page.continue_from = last_scanned;
+      break;
+    }
+    ++scanned;
+    last_scanned = std::string(scanned_rows.Bytes(row, 0));
+    if (!scanned_rows.Bool(row, 1)) continue;
+    page_bytes += bytes;
+    chosen.push_back(last_scanned);
+  }
+  if (chosen.empty()) return page;
+  WINK_ASSIGN_OR_RETURN(const Rows records,
+                        context_.readers.Query(Statement{
+                            kEventsByIds,
+                            {Param::Text(account),
+                             Param::Text(absl::StrCat("{", absl::StrJoin(chosen, ","), "}"))}}));
+  for (int row = 0; row < records.size(); ++row) {
+    WINK_ASSIGN_OR_RETURN(std::optional<EventRecord> event, EventAt(records, row, 0));
+    page.events.push_back(*std::move(event));
+  }
+  // Newest first, as chosen (a purged one is missing).
+  std::sort(page.events.begin(), page.events.end(),
+            [](const EventRecord& a, const EventRecord& b) { return a.id() > b.id(); });
+  return page;
+}
+
+}  // namespace wink::webhooks::storage::pg

@@ -1,0 +1,48 @@
+// The PostgreSQL backend's tables, and their creation. Internal to the
+// PostgreSQL backend.
+//
+// Records are the same serialized protobuf records as in RocksDB
+// (records.h), in `record bytea`, beside the columns that queries filter
+// or sort on. Text columns use the "C" collation, so ids sort bytewise as
+// they do in RocksDB.
+//
+//   webhooks     (account, id) -> record
+//   idempotency  (account, kind, key) -> record          request ids and keys
+//   events       (account, id) -> type, watch_cursor, record
+//   deliveries   (webhook_id, event_id) -> account, state, due_time_us, held,
+//                record; due_time_us is set exactly while the delivery is
+//                PENDING or RETRY_SCHEDULED (the due queue is an index on
+//                it) and held exactly while it is HELD, so the queue can
+//                never disagree with the records
+//   attempts     (webhook_id, event_id, number) -> record
+//   updates      (sequence) -> update_time_us, record  the update log
+//   update_counter  one row: the last sequence handed out (writer.h)
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_SCHEMA_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_SCHEMA_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "service/storage/postgres/connection.h"
+
+namespace wink::webhooks::storage::pg {
+
+// The schema this binary writes. A database whose schema is newer is
+// refused.
+inline constexpr int kSchemaVersion = 1;
+
+// Creates the tables that do not exist yet (several nodes may start at
+// once: creation is serialized by an advisory lock) and returns the last
+// update-log sequence handed out. FAILED_PRECONDITION when the database
+// holds a newer schema.
+absl::StatusOr<uint64_t> CreateSchema(Connection& connection);
+
+// Kinds of idempotency entries.
+enum class IdempotencyKind : int {
+  kCreateWebhook = 1,
+  kPublishEvent = 2,
+};
+
+}  // namespace wink::webhooks::storage::pg
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_SCHEMA_H_

@@ -1,0 +1,37 @@
+// What the PostgreSQL backend's stores share. Internal to the PostgreSQL
+// backend.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_STORE_CONTEXT_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_STORE_CONTEXT_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "service/common/clock.h"
+#include "service/common/ids.h"
+#include "service/storage/listeners.h"
+#include "service/storage/observer.h"
+#include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/writer.h"
+
+namespace wink::webhooks::storage::pg {
+
+// Everything here outlives the stores (the backend owns it).
+struct StoreContext {
+  // Every mutation is an operation of this writer (writer.h).
+  Writer& writer;
+  // Reads outside the writer.
+  ConnectionPool& readers;
+  IdGenerator& ids;
+  // Record times and the time rules are applied at.
+  const Clock& clock;
+  // Told about committed updates and deleted webhooks.
+  UpdateListeners& listeners;
+  // May be null.
+  StorageObserver* observer;
+  // The newest update-log sequence committed.
+  std::atomic<uint64_t>& last_sequence;
+};
+
+}  // namespace wink::webhooks::storage::pg
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_STORE_CONTEXT_H_
