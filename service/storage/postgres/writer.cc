@@ -107,7 +107,7 @@ void Writer::Submit(Operation op, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
-      queue_.push_back(Pending{std::move(op), std::move(done)});
+      queue_.push_back(Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false});
       return;
     }
   }
@@ -118,7 +118,7 @@ void Writer::SubmitUnlessStopping(Operation op, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(op), std::move(done)});
+      queue_.push_back(Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false});
       return;
     }
   }
@@ -130,7 +130,7 @@ void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_ && queue_.size() < kMaxQueuedAdmissions) {
-      queue_.push_back(Pending{std::move(op), std::move(done)});
+      queue_.push_back(Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false});
       return;
     }
     refused = stopped_ ? absl::UnavailableError("the server is shutting down")
