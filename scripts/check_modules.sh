@@ -22,6 +22,7 @@ declare -A allowed=(
   [http]="common"
   [storage]="common domain"
   [storage/rocksdb]="common domain storage"
+  [storage/postgres]="common domain storage"
   [storage/factory]="common config domain storage storage/rocksdb"
   [delivery]="common domain storage http signing metrics"
   [auth]="common config"
@@ -36,6 +37,7 @@ module_of() {
     service/main.cc) echo main ;;
     service/storage/factory.*) echo storage/factory ;;
     service/storage/rocksdb/*) echo storage/rocksdb ;;
+    service/storage/postgres/*) echo storage/postgres ;;
     service/*/*) local rest="${1#service/}"; echo "${rest%%/*}" ;;
     *) echo "?" ;;
   esac
@@ -44,7 +46,8 @@ module_of() {
 # Headers only storage itself may include.
 private_to_storage() {
   case "$1" in
-    service/storage/records.h | service/storage/listeners.h | service/storage/rocksdb/*) return 0 ;;
+    service/storage/records.h | service/storage/listeners.h | service/storage/rocksdb/* | \
+      service/storage/postgres/*) return 0 ;;
   esac
   return 1
 }
