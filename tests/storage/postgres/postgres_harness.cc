@@ -18,24 +18,42 @@ namespace {
 using ::wink::webhooks::testing::PostgresServer;
 using ::wink::webhooks::testing::TempDir;
 
-// The server every harness of this binary shares, started by the first.
-// Never destroyed: it dies with the test's main thread (postgres_server.h).
-PostgresServer& SharedServer() {
-  static TempDir* dir = new TempDir();
-  static PostgresServer* server = [] {
-    auto started = PostgresServer::Start(dir->path());
-    if (!started.ok()) {
-      ADD_FAILURE() << "cannot start PostgreSQL: " << started.status();
-      std::abort();
+// The server every harness of this binary shares: started by the first
+// harness, stopped (and its directory removed) after the last test.
+class SharedPostgres : public ::testing::Environment {
+ public:
+  PostgresServer& server() {
+    if (server_ == nullptr) {
+      dir_ = std::make_unique<TempDir>();
+      auto started = PostgresServer::Start(dir_->path());
+      if (!started.ok()) {
+        ADD_FAILURE() << "cannot start PostgreSQL: " << started.status();
+        std::abort();
+      }
+      server_ = *std::move(started);
+      if (absl::Status created = server_->CreateDatabase("conformance"); !created.ok()) {
+        ADD_FAILURE() << created;
+        std::abort();
+      }
     }
-    if (absl::Status created = (*started)->CreateDatabase("conformance"); !created.ok()) {
-      ADD_FAILURE() << created;
-      std::abort();
-    }
-    return started->release();
-  }();
-  return *server;
-}
+    return *server_;
+  }
+
+  void TearDown() override {
+    server_.reset();
+    dir_.reset();
+  }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<PostgresServer> server_;
+};
+
+// Owned by gtest once registered (before main runs the tests).
+SharedPostgres* const shared_postgres =
+    static_cast<SharedPostgres*>(::testing::AddGlobalTestEnvironment(new SharedPostgres()));
+
+PostgresServer& SharedServer() { return shared_postgres->server(); }
 
 absl::StatusOr<int> Count(Connection& connection, absl::string_view name, absl::string_view sql) {
   WINK_ASSIGN_OR_RETURN(const Rows rows, connection.RunOne(Statement{Sql{name, sql}, {}}));
