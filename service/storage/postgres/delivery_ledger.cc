@@ -57,9 +57,6 @@ constexpr Sql kProbe{"probe", "UPDATE update_counter SET last = last"};
 constexpr Sql kWebhooksWithHeld{"webhooks_with_held",
                                 "SELECT DISTINCT account, webhook_id FROM deliveries WHERE held"};
 
-// Above every id (ids are ASCII).
-constexpr absl::string_view kAfterEveryId = "\x7f";
-
 absl::Status DeliveryNotFound(absl::string_view webhook_id, absl::string_view event_id) {
   return absl::NotFoundError(
       absl::StrCat("delivery of event ", event_id, " to webhook ", webhook_id, " not found"));
@@ -111,13 +108,7 @@ absl::StatusOr<std::vector<AttemptRecord>> PostgresDeliveryLedger::ListAttempts(
   WINK_ASSIGN_OR_RETURN(
       const Rows rows, context_.readers.Query(
                            Statement{kAttempts, {Param::Text(webhook_id), Param::Text(event_id)}}));
-  std::vector<AttemptRecord> attempts;
-  for (int row = 0; row < rows.size(); ++row) {
-    WINK_ASSIGN_OR_RETURN(std::optional<AttemptRecord> attempt,
-                          RecordAt<AttemptRecord>(rows, row, 0, kAttemptRecordVersion, "attempt"));
-    attempts.push_back(*std::move(attempt));
-  }
-  return attempts;
+  return RecordsIn<AttemptRecord>(rows, 0, kAttemptRecordVersion, "attempt");
 }
 
 absl::StatusOr<DeliveryPage> PostgresDeliveryLedger::ListDeliveriesOfWebhook(

@@ -48,17 +48,6 @@ Param DueParam(const DeliveryRecord& delivery) {
   return IsDue(delivery.state()) ? Param::Int(delivery.next_attempt_time_us()) : Param::Null();
 }
 
-absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesIn(const Rows& rows) {
-  std::vector<DeliveryRecord> deliveries;
-  for (int row = 0; row < rows.size(); ++row) {
-    WINK_ASSIGN_OR_RETURN(
-        std::optional<DeliveryRecord> delivery,
-        RecordAt<DeliveryRecord>(rows, row, 0, kDeliveryRecordVersion, "delivery"));
-    if (delivery.has_value()) deliveries.push_back(*std::move(delivery));
-  }
-  return deliveries;
-}
-
 }  // namespace
 
 absl::StatusOr<std::optional<EventRecord>> EventAt(const Rows& rows, int row, int column) {
@@ -181,7 +170,8 @@ absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domai
               ? Statement{kOpenChunk,
                           {Param::Text(webhook_id), Param::Text(cursor), Param::Int(kCascadeChunk)}}
               : Statement{kHeldChunk, {Param::Text(webhook_id), Param::Int(kCascadeChunk)}}));
-  WINK_ASSIGN_OR_RETURN(const std::vector<DeliveryRecord> deliveries, DeliveriesIn(rows));
+  WINK_ASSIGN_OR_RETURN(const std::vector<DeliveryRecord> deliveries,
+                        RecordsIn<DeliveryRecord>(rows, 0, kDeliveryRecordVersion, "delivery"));
   const absl::Time now = context.clock.Now();
   const domain::DeliveryInput input = domain::CascadeInput(cascade);
   for (const DeliveryRecord& before : deliveries) {

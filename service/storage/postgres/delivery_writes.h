@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -65,6 +66,24 @@ absl::StatusOr<std::optional<Record>> RecordAt(const Rows& rows, int row, int co
   if (!decoded.ok()) return decoded;
   return record;
 }
+
+// Every record in column `column` of `rows`, in row order.
+template <typename Record>
+absl::StatusOr<std::vector<Record>> RecordsIn(const Rows& rows, int column, uint32_t version,
+                                              absl::string_view what) {
+  std::vector<Record> records;
+  records.reserve(static_cast<size_t>(rows.size()));
+  for (int row = 0; row < rows.size(); ++row) {
+    absl::StatusOr<std::optional<Record>> record =
+        RecordAt<Record>(rows, row, column, version, what);
+    if (!record.ok()) return record.status();
+    if (record->has_value()) records.push_back(**std::move(record));
+  }
+  return records;
+}
+
+// Sorts after every id (ids are ASCII): "from the end" as an upper bound.
+inline constexpr absl::string_view kAfterEveryId = "\x7f";
 
 // An event read as `SELECT record, watch_cursor`: the cursor is set at
 // commit, after the record was written (writer.h).

@@ -35,9 +35,6 @@ constexpr Sql kEventsByIds{
     "events_by_ids",
     "SELECT record, watch_cursor FROM events WHERE account = $1 AND id = ANY($2::text[])"};
 
-// Above every event id (ids are ASCII): "before the end".
-constexpr absl::string_view kAfterEveryId = "\x7f";
-
 bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
   // event_types is stored sorted and de-duplicated.
   return webhook.event_types().empty() ||
@@ -74,12 +71,9 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
         WINK_ASSIGN_OR_RETURN(
             const Rows deliveries,
             txn.ReadOne(Statement{kDeliveriesOfEvent, {Param::Text(result.event.id())}}));
-        for (int row = 0; row < deliveries.size(); ++row) {
-          WINK_ASSIGN_OR_RETURN(
-              std::optional<DeliveryRecord> delivery,
-              RecordAt<DeliveryRecord>(deliveries, row, 0, kDeliveryRecordVersion, "delivery"));
-          result.deliveries.push_back(*std::move(delivery));
-        }
+        WINK_ASSIGN_OR_RETURN(
+            result.deliveries,
+            RecordsIn<DeliveryRecord>(deliveries, 0, kDeliveryRecordVersion, "delivery"));
         result.replayed = true;
         return absl::OkStatus();
       }
@@ -158,13 +152,9 @@ void PostgresEventLog::PublishBatch(
                 const std::vector<Rows> rows,
                 txn.Read({LockAccountShared(request.account),
                           Statement{kWebhooksOf, {Param::Text(request.account)}}}));
-            std::vector<WebhookRecord> webhooks;
-            for (int row = 0; row < rows[1].size(); ++row) {
-              WINK_ASSIGN_OR_RETURN(
-                  std::optional<WebhookRecord> webhook,
-                  RecordAt<WebhookRecord>(rows[1], row, 0, kWebhookRecordVersion, "webhook"));
-              webhooks.push_back(*std::move(webhook));
-            }
+            WINK_ASSIGN_OR_RETURN(
+                std::vector<WebhookRecord> webhooks,
+                RecordsIn<WebhookRecord>(rows[1], 0, kWebhookRecordVersion, "webhook"));
             found = webhooks_of.emplace(request.account, std::move(webhooks)).first;
           }
           absl::Status status =

@@ -55,14 +55,14 @@ absl::StatusOr<PurgeResult> PostgresRetention::PurgeOlderThan(absl::Time cutoff,
       const std::string event_id(old_events.Bytes(row, 1));
       WINK_ASSIGN_OR_RETURN(const Rows deliveries, txn.ReadOne(Statement{kEventDeliveriesForUpdate,
                                                                          {Param::Text(event_id)}}));
-      for (int d = 0; d < deliveries.size(); ++d) {
-        WINK_ASSIGN_OR_RETURN(
-            const std::optional<DeliveryRecord> delivery,
-            RecordAt<DeliveryRecord>(deliveries, d, 0, kDeliveryRecordVersion, "delivery"));
+      WINK_ASSIGN_OR_RETURN(
+          const std::vector<DeliveryRecord> expired,
+          RecordsIn<DeliveryRecord>(deliveries, 0, kDeliveryRecordVersion, "delivery"));
+      for (const DeliveryRecord& delivery : expired) {
         ++staged_deliveries;
         StageTransition(
-            txn, context_, &*delivery,
-            domain::NextDelivery(&*delivery, /*webhook=*/nullptr, domain::Expire{}, now));
+            txn, context_, &delivery,
+            domain::NextDelivery(&delivery, /*webhook=*/nullptr, domain::Expire{}, now));
       }
       ++result.events;
       txn.Write(Statement{kDeleteEvent, {Param::Text(account), Param::Text(event_id)}});
