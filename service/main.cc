@@ -28,6 +28,15 @@
 ABSL_FLAG(std::string, config, "", "Text-format ServerConfig file (see README)");
 ABSL_FLAG(std::string, listen, "", "Overrides listen_address, e.g. 127.0.0.1:50051");
 ABSL_FLAG(std::string, data_dir, "", "Overrides data_dir (RocksDB directory)");
+ABSL_FLAG(std::string, storage, "",
+          "Overrides the storage backend: rocksdb (embedded, in --data_dir; the default) or "
+          "postgres (a PostgreSQL database several nodes may share; see docs/CLUSTER.md)");
+ABSL_FLAG(std::string, postgres, "",
+          "Overrides storage.postgres.conninfo, the libpq connection string, e.g. "
+          "\"host=db1,db2 dbname=webhooks target_session_attrs=read-write\"; implies "
+          "--storage postgres");
+ABSL_FLAG(std::string, node_id, "",
+          "Overrides node_id, this node's name in a cluster (default <hostname>-<pid>)");
 ABSL_FLAG(std::vector<std::string>, allow_private_targets, {},
           "Overrides allow_private_targets: comma-separated CIDR ranges deliveries may "
           "reach although private or loopback (development and tests only)");
@@ -59,6 +68,11 @@ config::ConfigOverrides OverridesFromFlags() {
   config::ConfigOverrides overrides;
   if (!absl::GetFlag(FLAGS_listen).empty()) overrides.listen_address = absl::GetFlag(FLAGS_listen);
   if (!absl::GetFlag(FLAGS_data_dir).empty()) overrides.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (!absl::GetFlag(FLAGS_storage).empty()) overrides.storage_backend = absl::GetFlag(FLAGS_storage);
+  if (!absl::GetFlag(FLAGS_postgres).empty()) {
+    overrides.postgres_conninfo = absl::GetFlag(FLAGS_postgres);
+  }
+  if (!absl::GetFlag(FLAGS_node_id).empty()) overrides.node_id = absl::GetFlag(FLAGS_node_id);
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     overrides.metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen);
   }
@@ -94,9 +108,14 @@ int WaitForShutdownSignal(const sigset_t& signals) {
 constexpr absl::string_view kListFlags[] = {"extra_ca_file", "allow_private_targets",
                                             "admin_token_sha256"};
 
-// The effective configuration for --check_config, without token hashes.
+// The effective configuration for --check_config, without token hashes or
+// a database password.
 std::string PrintableConfig(config::ServerConfig config) {
   for (auto& token : *config.mutable_tokens()) token.set_sha256("(hidden)");
+  if (config.storage().has_postgres()) {
+    auto& postgres = *config.mutable_storage()->mutable_postgres();
+    postgres.set_conninfo(config::RedactConninfo(postgres.conninfo()));
+  }
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   return text;
@@ -105,7 +124,7 @@ std::string PrintableConfig(config::ServerConfig config) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Wink Webhooks gRPC server.\n  wink-webhooks-server [--config FILE] [--listen "
-      "HOST:PORT] [--data_dir DIR] [--allow_private_targets CIDR,...] [--extra_ca_file "
+      "HOST:PORT] [--data_dir DIR | --postgres CONNINFO] [--node_id NAME] [--allow_private_targets CIDR,...] [--extra_ca_file "
       "PEM,...] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format "
       "text|json] [--check_config]");
   std::vector<std::string> args(argv, argv + argc);

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -47,6 +50,10 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  private:
   std::string error_;
 };
+
+bool IsNodeIdChar(char c) {
+  return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
+}
 
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
@@ -226,7 +233,104 @@ absl::Status ValidateEventTypes(const ServerConfig& config) {
   return absl::OkStatus();
 }
 
+// "<hostname>-<pid>", cut to the node id's 64 characters.
+std::string DefaultNodeId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "node");
+  std::string name;
+  for (const char* c = host; *c != '\0' && name.size() < 48; ++c) {
+    name.push_back(IsNodeIdChar(*c) ? *c : '-');
+  }
+  return absl::StrCat(name, "-", getpid());
+}
+
+absl::Status ValidateStorage(const v1::StorageConfig& storage) {
+  if (storage.has_rocksdb()) {
+    const int budget = storage.rocksdb().memory_budget_mib();
+    if (budget < 16 || budget > 65536) {
+      return InvalidField("storage.rocksdb.memory_budget_mib", "must be between 16 and 65536");
+    }
+  }
+  if (storage.has_postgres()) {
+    if (storage.postgres().conninfo().empty()) {
+      return InvalidField("storage.postgres.conninfo",
+                          "required (a libpq connection string, e.g. \"host=db1 "
+                          "dbname=webhooks\"; --postgres on the command line)");
+    }
+    const int idle = storage.postgres().idle_read_connections();
+    if (idle < 1 || idle > 256) {
+      return InvalidField("storage.postgres.idle_read_connections", "must be between 1 and 256");
+    }
+    if (storage.sync_mode() != v1::StorageConfig::SYNC_MODE_FSYNC) {
+      return InvalidField("storage.sync_mode",
+                          "must be SYNC_MODE_FSYNC with the postgres backend (its durability "
+                          "is PostgreSQL's synchronous_commit)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyStorageOverrides(const ConfigOverrides& overrides, ServerConfig& config) {
+  v1::StorageConfig& storage = *config.mutable_storage();
+  if (overrides.storage_backend) {
+    if (*overrides.storage_backend == "postgres") {
+      storage.mutable_postgres();
+    } else if (*overrides.storage_backend == "rocksdb") {
+      storage.mutable_rocksdb();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--storage: expected rocksdb or postgres, got \"", *overrides.storage_backend, "\""));
+    }
+  }
+  if (overrides.postgres_conninfo) {
+    if (storage.has_rocksdb() && overrides.storage_backend) {
+      return absl::InvalidArgumentError("--postgres: given with --storage rocksdb");
+    }
+    storage.mutable_postgres()->set_conninfo(*overrides.postgres_conninfo);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string RedactConninfo(absl::string_view conninfo) {
+  const std::string kHidden = "(hidden)";
+  std::string out(conninfo);
+  // URI form: postgresql://user:password@host/...
+  for (const std::string scheme : {"postgresql://", "postgres://"}) {
+    if (!absl::StartsWith(out, scheme)) continue;
+    const size_t at = out.find('@', scheme.size());
+    const size_t colon = out.find(':', scheme.size());
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, kHidden);
+    }
+  }
+  // "password=..." as a keyword or a URI parameter; its value ends at
+  // whitespace or '&', or is single-quoted.
+  size_t pos = 0;
+  while ((pos = out.find("password=", pos)) != std::string::npos) {
+    const bool keyword_start =
+        pos == 0 || absl::ascii_isspace(out[pos - 1]) || out[pos - 1] == '?' || out[pos - 1] == '&';
+    size_t begin = pos + std::strlen("password=");
+    if (!keyword_start) {
+      pos = begin;
+      continue;
+    }
+    while (begin < out.size() && out[begin] == ' ') ++begin;
+    size_t end = begin;
+    if (end < out.size() && out[end] == '\'') {
+      for (++end; end < out.size() && out[end] != '\''; ++end) {
+        if (out[end] == '\\') ++end;
+      }
+      end = std::min(out.size(), end + 1);
+    } else {
+      while (end < out.size() && !absl::ascii_isspace(out[end]) && out[end] != '&') ++end;
+    }
+    out.replace(begin, end - begin, kHidden);
+    pos = begin + kHidden.size();
+  }
+  return out;
+}
 
 std::vector<v1::EventTypeConfig> DefaultEventTypes() {
   const std::pair<const char*, const char*> kCatalogue[] = {
@@ -304,6 +408,10 @@ void ApplyDefaults(ServerConfig& config) {
   if (storage.has_rocksdb() && storage.rocksdb().memory_budget_mib() == 0) {
     storage.mutable_rocksdb()->set_memory_budget_mib(kDefaultRocksDbMemoryBudgetMib);
   }
+  if (storage.has_postgres() && storage.postgres().idle_read_connections() == 0) {
+    storage.mutable_postgres()->set_idle_read_connections(kDefaultPostgresIdleReadConnections);
+  }
+  if (config.node_id().empty()) config.set_node_id(DefaultNodeId());
   SetIfUnset(config.mutable_idempotency_key_retention(), config.has_idempotency_key_retention(),
              absl::Hours(24));
   SetIfUnset(config.mutable_event_retention(), config.has_event_retention(),
@@ -334,11 +442,11 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   WINK_RETURN_IF_ERROR(ValidateListenAddress("listen_address", config.listen_address()));
   WINK_RETURN_IF_ERROR(ValidateMetricsListenAddress(config));
   if (config.data_dir().empty()) return InvalidField("data_dir", "required");
-  if (config.storage().has_rocksdb()) {
-    const int budget = config.storage().rocksdb().memory_budget_mib();
-    if (budget < 16 || budget > 65536) {
-      return InvalidField("storage.rocksdb.memory_budget_mib", "must be between 16 and 65536");
-    }
+  WINK_RETURN_IF_ERROR(ValidateStorage(config.storage()));
+  if (config.node_id().empty() || config.node_id().size() > 64 ||
+      !std::all_of(config.node_id().begin(), config.node_id().end(), IsNodeIdChar)) {
+    return InvalidField("node_id", absl::StrCat("\"", config.node_id(),
+                                                "\" is not 1-64 of [A-Za-z0-9._-]"));
   }
   WINK_RETURN_IF_ERROR(ValidateTokens(config));
   WINK_RETURN_IF_ERROR(ValidateEventTypes(config));
@@ -409,6 +517,8 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   }
   if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
   if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);
+  if (overrides.node_id) config.set_node_id(*overrides.node_id);
+  WINK_RETURN_IF_ERROR(ApplyStorageOverrides(overrides, config));
   if (overrides.extra_ca_file) {
     config.clear_extra_ca_file();
     for (const std::string& file : *overrides.extra_ca_file) config.add_extra_ca_file(file);

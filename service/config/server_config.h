@@ -28,6 +28,7 @@ inline constexpr int kDefaultMaxWatchStreamsPerAccount = 100;
 inline constexpr int kDefaultMaxInFlight = 256;
 inline constexpr int kDefaultMaxInFlightPerWebhook = 16;
 inline constexpr int kDefaultRocksDbMemoryBudgetMib = 128;
+inline constexpr int kDefaultPostgresIdleReadConnections = 8;
 
 // Command-line values that replace the file's. Unset optionals keep the
 // file's value.
@@ -37,6 +38,11 @@ struct ConfigOverrides {
   std::optional<std::vector<std::string>> allow_private_targets;
   std::optional<std::vector<std::string>> extra_ca_file;
   std::optional<std::string> metrics_listen_address;
+  // "rocksdb" or "postgres": which storage backend (`storage` oneof).
+  std::optional<std::string> storage_backend;
+  // storage.postgres.conninfo; implies the postgres backend.
+  std::optional<std::string> postgres_conninfo;
+  std::optional<std::string> node_id;
   // Each entry adds an admin token with this SHA-256 (hex), named "dev",
   // "dev-2", ...
   std::vector<std::string> admin_token_sha256;
@@ -60,6 +66,10 @@ void ApplyDefaults(ServerConfig& config);
 // Checks a config that has its defaults applied. INVALID_ARGUMENT whose
 // message starts with the field path, e.g. "tokens[1].sha256: ...".
 absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// `conninfo` (libpq "key=value ..." or a postgresql:// URI) with any
+// password replaced by "(hidden)", for logs and --check_config.
+std::string RedactConninfo(absl::string_view conninfo);
 
 // The built-in event catalogue of a hotel-booking platform.
 std::vector<v1::EventTypeConfig> DefaultEventTypes();

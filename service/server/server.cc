@@ -158,7 +158,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   LogLine(LogLevel::kInfo, "server_started")
       .Field("listen", server->address())
       .Field("metrics", server->metrics_port() != 0 ? server->metrics_address() : "-")
-      .Field("data_dir", config.data_dir())
+      .Field("storage", config.storage().has_postgres()
+                            ? absl::StrCat("postgres ", config::RedactConninfo(
+                                                            config.storage().postgres().conninfo()))
+                            : absl::StrCat("rocksdb ", config.data_dir()))
+      .Field("node_id", config.node_id())
       .Field("tokens", static_cast<int64_t>(config.tokens_size()))
       .Field("event_types", static_cast<int64_t>(config.event_types_size()));
   return server;

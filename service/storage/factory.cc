@@ -1,6 +1,7 @@
 #include "service/storage/factory.h"
 
 #include "absl/strings/str_cat.h"
+#include "service/storage/postgres/backend.h"
 #include "service/storage/rocksdb/backend.h"
 
 namespace wink::webhooks::storage {
@@ -20,6 +21,12 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenBackend(const config::Server
                                       << 20;
       }
       return rocks::OpenRocksDbBackend(options, clock, observer);
+    }
+    case config::v1::StorageConfig::kPostgres: {
+      pg::PostgresOptions options;
+      options.conninfo = storage.postgres().conninfo();
+      options.idle_read_connections = storage.postgres().idle_read_connections();
+      return pg::OpenPostgresBackend(options, clock, observer);
     }
   }
   return absl::InvalidArgumentError(

@@ -1,5 +1,7 @@
 // Opens the storage backend the config asks for: `storage { rocksdb { } }`
-// (the default), the embedded database in `data_dir`.
+// (the default), the embedded database in `data_dir`, or
+// `storage { postgres { conninfo: "..." } }`, a PostgreSQL database that
+// several nodes may share.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_FACTORY_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_FACTORY_H_
 
@@ -16,7 +18,8 @@ namespace wink::webhooks::storage {
 // `config` has its defaults applied (config::LoadServerConfig). `clock`
 // (ids, record times) and `observer` (may be null) must outlive the backend.
 // Errors: those of the backend's open, e.g. FAILED_PRECONDITION when another
-// process uses the RocksDB directory or its data is from a newer version.
+// process uses the RocksDB directory or its data is from a newer version,
+// UNAVAILABLE when PostgreSQL cannot be reached.
 absl::StatusOr<std::unique_ptr<StorageBackend>> OpenBackend(const config::ServerConfig& config,
                                                             const Clock& clock,
                                                             StorageObserver* observer);

@@ -134,6 +134,90 @@ TEST(ParseServerConfigTest, ReadsTheStorageBackend) {
   EXPECT_EQ(config->storage().rocksdb().memory_budget_mib(), 512) << "kept";
 }
 
+TEST(ParseServerConfigTest, ReadsThePostgresBackendAndAppliesItsDefaults) {
+  auto config = ParseServerConfig(
+      R"pb(storage { postgres { conninfo: "host=db1,db2 dbname=webhooks" } } node_id: "n1")pb",
+      "s.cfg");
+
+  ASSERT_TRUE(config.ok()) << config.status();
+  ApplyDefaults(*config);
+  ASSERT_TRUE(config->storage().has_postgres());
+  EXPECT_FALSE(config->storage().has_rocksdb());
+  EXPECT_EQ(config->storage().postgres().conninfo(), "host=db1,db2 dbname=webhooks");
+  EXPECT_EQ(config->storage().postgres().idle_read_connections(),
+            kDefaultPostgresIdleReadConnections);
+  EXPECT_EQ(config->node_id(), "n1");
+}
+
+TEST(ApplyDefaultsTest, NodeIdIsTheHostnameAndPid) {
+  ServerConfig config;
+  ApplyDefaults(config);
+
+  EXPECT_THAT(config.node_id(), ::testing::EndsWith(absl::StrCat("-", getpid())));
+  EXPECT_GT(config.node_id().size(), absl::StrCat("-", getpid()).size());
+}
+
+TEST(LoadServerConfigTest, StorageFlagsChooseTheBackend) {
+  ConfigOverrides overrides;
+  overrides.admin_token_sha256 = {kHashA};
+  overrides.postgres_conninfo = "dbname=webhooks";
+  overrides.node_id = "node-a";
+  auto postgres = LoadServerConfig("", overrides);
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  EXPECT_EQ(postgres->storage().postgres().conninfo(), "dbname=webhooks") << "--postgres implies it";
+  EXPECT_EQ(postgres->node_id(), "node-a");
+
+  overrides.postgres_conninfo.reset();
+  overrides.storage_backend = "postgres";
+  auto missing = LoadServerConfig("", overrides);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(missing.status().message()), StartsWith("storage.postgres.conninfo: required"));
+
+  overrides.storage_backend = "mysql";
+  auto unknown = LoadServerConfig("", overrides);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()), StartsWith("--storage: expected rocksdb or postgres"));
+
+  overrides.storage_backend = "rocksdb";
+  overrides.postgres_conninfo = "dbname=webhooks";
+  auto both = LoadServerConfig("", overrides);
+  EXPECT_EQ(both.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(both.status().message()), StartsWith("--postgres: given with --storage rocksdb"));
+}
+
+TEST(LoadServerConfigTest, StorageFlagOverridesTheFilesBackend) {
+  TempDir dir;
+  const std::string path = WriteFile(dir, "s.cfg", R"pb(
+    storage { postgres { conninfo: "dbname=webhooks" idle_read_connections: 2 } }
+  )pb");
+  ConfigOverrides overrides;
+  overrides.admin_token_sha256 = {kHashA};
+  overrides.storage_backend = "rocksdb";
+  auto config = LoadServerConfig(path, overrides);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->storage().has_rocksdb());
+
+  overrides.storage_backend = "postgres";
+  config = LoadServerConfig(path, overrides);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->storage().postgres().conninfo(), "dbname=webhooks") << "the file's, kept";
+  EXPECT_EQ(config->storage().postgres().idle_read_connections(), 2);
+}
+
+TEST(RedactConninfoTest, HidesPasswordsInEveryForm) {
+  EXPECT_EQ(RedactConninfo("host=db1 password=s3cret dbname=w"),
+            "host=db1 password=(hidden) dbname=w");
+  EXPECT_EQ(RedactConninfo(R"(password='it\'s a secret' host=db1)"),
+            "password=(hidden) host=db1");
+  EXPECT_EQ(RedactConninfo("postgresql://app:s3cret@db1:5432/w?sslmode=require"),
+            "postgresql://app:(hidden)@db1:5432/w?sslmode=require");
+  EXPECT_EQ(RedactConninfo("postgres://db1/w?user=app&password=s3cret&sslmode=require"),
+            "postgres://db1/w?user=app&password=(hidden)&sslmode=require");
+  EXPECT_EQ(RedactConninfo("host=db1 dbname=w passfile=/etc/pgpass"),
+            "host=db1 dbname=w passfile=/etc/pgpass")
+      << "nothing secret: unchanged";
+}
+
 TEST(ApplyDefaultsTest, FillsDeliveryAndRetentionDefaults) {
   ServerConfig config;
   ApplyDefaults(config);
@@ -573,6 +657,27 @@ INSTANTIATE_TEST_SUITE_P(
                      c.mutable_storage()->mutable_rocksdb()->set_memory_budget_mib(8);
                    },
                    "storage.rocksdb.memory_budget_mib: must be between 16 and 65536"},
+        InvalidRow{"PostgresWithoutConninfo",
+                   [](ServerConfig& c) { c.mutable_storage()->mutable_postgres(); },
+                   "storage.postgres.conninfo: required"},
+        InvalidRow{"PostgresIdleReadConnectionsTooMany",
+                   [](ServerConfig& c) {
+                     auto& postgres = *c.mutable_storage()->mutable_postgres();
+                     postgres.set_conninfo("dbname=w");
+                     postgres.set_idle_read_connections(1000);
+                   },
+                   "storage.postgres.idle_read_connections: must be between 1 and 256"},
+        InvalidRow{"PostgresWithOsBufferedSync",
+                   [](ServerConfig& c) {
+                     c.mutable_storage()->mutable_postgres()->set_conninfo("dbname=w");
+                     c.mutable_storage()->mutable_postgres()->set_idle_read_connections(1);
+                     c.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_OS_BUFFERED);
+                   },
+                   "storage.sync_mode: must be SYNC_MODE_FSYNC with the postgres backend"},
+        InvalidRow{"NodeIdWithSpace", [](ServerConfig& c) { c.set_node_id("node a"); },
+                   "node_id: \"node a\" is not 1-64 of [A-Za-z0-9._-]"},
+        InvalidRow{"NodeIdTooLong", [](ServerConfig& c) { c.set_node_id(std::string(65, 'n')); },
+                   "node_id: "},
         InvalidRow{"RequestBytesTooSmall",
                    [](ServerConfig& c) { c.mutable_limits()->set_max_request_bytes(100); },
                    "limits.max_request_bytes: must be between 1024 and"},
