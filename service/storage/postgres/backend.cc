@@ -1,6 +1,5 @@
 #include "service/storage/postgres/backend.h"
 
-#include <atomic>
 #include <utility>
 
 #include "service/common/status_macros.h"
@@ -9,6 +8,7 @@
 #include "service/storage/postgres/schema.h"
 #include "service/storage/postgres/store_context.h"
 #include "service/storage/postgres/stores.h"
+#include "service/storage/postgres/update_feed.h"
 #include "service/storage/postgres/writer.h"
 
 namespace wink::webhooks::storage::pg {
@@ -19,10 +19,10 @@ class PostgresBackend final : public StorageBackend {
   PostgresBackend(const PostgresOptions& options, uint64_t last_sequence, const Clock& clock,
                   StorageObserver* observer)
       : ids_(clock),
-        last_sequence_(last_sequence),
         readers_(options.conninfo, options.idle_read_connections),
-        writer_(options.conninfo, listeners_, observer, last_sequence_),
-        context_{writer_, readers_, ids_, clock, listeners_, observer, last_sequence_},
+        feed_(options.conninfo, listeners_, last_sequence),
+        writer_(options.conninfo, feed_, observer),
+        context_{writer_, readers_, ids_, clock, listeners_, feed_, observer},
         webhooks_(context_),
         events_(context_),
         deliveries_(context_),
@@ -39,15 +39,18 @@ class PostgresBackend final : public StorageBackend {
   UpdateLog& updates() override { return updates_; }
   Retention& retention() override { return retention_; }
   int64_t PendingWrites() override { return static_cast<int64_t>(writer_.queue_length()); }
-  void StopWrites() override { writer_.Stop(); }
+  void StopWrites() override {
+    writer_.Stop();
+    feed_.Stop();
+  }
 
  private:
   // Each member uses only those above it. The destructor stops the writer
   // first: queued operations use the stores.
   UpdateListeners listeners_;
   IdGenerator ids_;
-  std::atomic<uint64_t> last_sequence_;
   ConnectionPool readers_;
+  UpdateFeed feed_;
   Writer writer_;
   StoreContext context_;
   PostgresWebhookStore webhooks_;

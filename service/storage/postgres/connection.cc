@@ -99,6 +99,18 @@ Connection::~Connection() { PQfinish(connection_); }
 
 bool Connection::broken() const { return PQstatus(connection_) != CONNECTION_OK; }
 
+absl::StatusOr<std::vector<Connection::Notification>> Connection::TakeNotifications() {
+  if (PQconsumeInput(connection_) == 0) {
+    return ErrorFrom(nullptr, connection_, "PostgreSQL connection lost while listening");
+  }
+  std::vector<Notification> out;
+  while (PGnotify* notify = PQnotifies(connection_)) {
+    out.push_back(Notification{notify->relname, notify->extra});
+    PQfreemem(notify);
+  }
+  return out;
+}
+
 absl::Status Connection::Execute(absl::string_view sql) {
   const std::string text(sql);
   PGresult* result = PQexec(connection_, text.c_str());

@@ -115,6 +115,17 @@ class Connection {
   // True once the connection is lost: open a new one.
   bool broken() const;
 
+  // Notifications (NOTIFY) of the channels this connection LISTENs to,
+  // received so far: reads what has arrived on the socket without
+  // waiting. UNAVAILABLE when the connection is lost.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  absl::StatusOr<std::vector<Notification>> TakeNotifications();
+  // The socket, for poll() while waiting for notifications.
+  int socket() const { return PQsocket(connection_); }
+
  private:
   explicit Connection(PGconn* connection) : connection_(connection) {}
 

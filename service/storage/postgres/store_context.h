@@ -3,7 +3,6 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_STORE_CONTEXT_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_STORE_CONTEXT_H_
 
-#include <atomic>
 #include <cstdint>
 
 #include "service/common/clock.h"
@@ -11,6 +10,7 @@
 #include "service/storage/listeners.h"
 #include "service/storage/observer.h"
 #include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/update_feed.h"
 #include "service/storage/postgres/writer.h"
 
 namespace wink::webhooks::storage::pg {
@@ -26,10 +26,10 @@ struct StoreContext {
   const Clock& clock;
   // Told about committed updates and deleted webhooks.
   UpdateListeners& listeners;
+  // Tells `listeners` every node's updates, in order.
+  UpdateFeed& feed;
   // May be null.
   StorageObserver* observer;
-  // The newest update-log sequence committed.
-  std::atomic<uint64_t>& last_sequence;
 };
 
 }  // namespace wink::webhooks::storage::pg

@@ -172,6 +172,7 @@ absl::Status PostgresWebhookStore::Delete(absl::string_view account, absl::strin
                   Statement{kWebhookForUpdate, {Param::Text(account), Param::Text(id)}}}));
     if (rows[1].empty()) return WebhookNotFound(id);
     txn.Write(Statement{kDeleteWebhook, {Param::Text(account), Param::Text(id)}});
+    txn.Write(context_.feed.NotifyWebhookDeletedStatement(std::string(id)));
     txn.OnCommit([&listeners = context_.listeners, webhook_id = std::string(id)](uint64_t) {
       listeners.NotifyWebhookDeleted(webhook_id);
     });

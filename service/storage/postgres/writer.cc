@@ -88,12 +88,10 @@ void WriteTxn::SetWatchCursorAtCommit(std::string account, std::string event_id)
 
 void WriteTxn::OnCommit(std::function<void(uint64_t)> hook) { hooks_.push_back(std::move(hook)); }
 
-Writer::Writer(std::string conninfo, UpdateListeners& listeners, StorageObserver* observer,
-               std::atomic<uint64_t>& last_sequence)
+Writer::Writer(std::string conninfo, UpdateFeed& feed, StorageObserver* observer)
     : conninfo_(std::move(conninfo)),
-      listeners_(listeners),
+      feed_(feed),
       observer_(observer),
-      last_sequence_(last_sequence),
       thread_([this] { Loop(); }) {}
 
 Writer::~Writer() { Stop(); }
@@ -271,6 +269,7 @@ absl::Status Writer::TryGroup(std::vector<Pending>& group, int* culprit) {
           {Param::Int(static_cast<int64_t>(base + 1 + k)), Param::Int(updates[k].update_time_us()),
            Param::Bytes(record.SerializeAsString())}});
     }
+    if (!updates.empty()) unsent.push_back(feed_.NotifyUpdatesStatement());
     for (const auto& cursor : cursors) {
       unsent.push_back(Statement{kSetWatchCursor,
                                  {Param::Text(cursor.account), Param::Text(cursor.event_id),
@@ -293,10 +292,7 @@ absl::Status Writer::TryGroup(std::vector<Pending>& group, int* culprit) {
   if (observer_ != nullptr) {
     observer_->OnCommit(static_cast<int>(committing), absl::Now() - commit_start);
   }
-  if (!updates.empty()) last_sequence_.store(base + updates.size());
-  for (size_t k = 0; k < updates.size(); ++k) {
-    listeners_.NotifyUpdate(DeliveryUpdate{base + 1 + k, std::move(updates[k])});
-  }
+  if (!updates.empty()) feed_.OnLocalCommit(base + 1, std::move(updates));
   for (size_t i = 0; i < group.size(); ++i) {
     if (!ran_ok[i]) continue;
     Pending& member = group[i];

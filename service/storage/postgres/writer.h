@@ -39,9 +39,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/domain/states.h"
-#include "service/storage/listeners.h"
 #include "service/storage/observer.h"
 #include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/update_feed.h"
 
 namespace wink::webhooks::storage::pg {
 
@@ -113,11 +113,9 @@ class Writer {
   using Operation = std::function<absl::Status(WriteTxn&)>;
   using Done = std::function<void(absl::Status)>;
 
-  // `listeners` hear committed updates, `observer` (may be null) commits;
-  // both must outlive the writer. `last_sequence` is kept at the newest
-  // committed update-log sequence.
-  Writer(std::string conninfo, UpdateListeners& listeners, StorageObserver* observer,
-         std::atomic<uint64_t>& last_sequence);
+  // `feed` hears committed updates (and tells the other nodes of them),
+  // `observer` (may be null) commits; both must outlive the writer.
+  Writer(std::string conninfo, UpdateFeed& feed, StorageObserver* observer);
   ~Writer();  // Stop()s
 
   Writer(const Writer&) = delete;
@@ -166,9 +164,8 @@ class Writer {
   absl::Status EnsureConnected();
 
   const std::string conninfo_;
-  UpdateListeners& listeners_;
+  UpdateFeed& feed_;
   StorageObserver* const observer_;
-  std::atomic<uint64_t>& last_sequence_;
   std::unique_ptr<Connection> connection_;  // writer thread only
   absl::Time next_connect_attempt_ = absl::InfinitePast();
   absl::Duration connect_backoff_ = absl::ZeroDuration();

@@ -2,12 +2,18 @@
 // UNAVAILABLE (never a crash or a hang), and the backend reconnects by
 // itself once the server is back. On a real server the test kills
 // (SIGKILL) and restarts.
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/storage/postgres/backend.h"
 #include "tests/fakes/fake_clock.h"
@@ -33,6 +39,120 @@ CreateWebhookOptions Options() {
   CreateWebhookOptions options;
   options.now = absl::Now();
   return options;
+}
+
+// Records what a backend's update listeners hear.
+class RecordingListener : public UpdateListener {
+ public:
+  void OnDeliveryUpdate(const DeliveryUpdate& update) override {
+    absl::MutexLock lock(&mu_);
+    sequences_.push_back(update.sequence);
+    event_ids_.push_back(update.delivery.event_id());
+  }
+  void OnWebhookDeleted(const std::string& webhook_id) override {
+    absl::MutexLock lock(&mu_);
+    deleted_.push_back(webhook_id);
+  }
+  // What was heard once `count` updates were (or after 20 s).
+  std::vector<uint64_t> WaitForSequences(size_t count) {
+    WaitUntil([&] { return sequences_.size() >= count; });
+    absl::MutexLock lock(&mu_);
+    return sequences_;
+  }
+  std::vector<std::string> WaitForDeleted(size_t count) {
+    WaitUntil([&] { return deleted_.size() >= count; });
+    absl::MutexLock lock(&mu_);
+    return deleted_;
+  }
+  std::vector<std::string> event_ids() {
+    absl::MutexLock lock(&mu_);
+    return event_ids_;
+  }
+
+ private:
+  void WaitUntil(const std::function<bool()>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (done()) return;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
+  absl::Mutex mu_;
+  std::vector<uint64_t> sequences_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> event_ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status PublishOne(StorageBackend& backend, const std::string& type) {
+  PublishRequest request;
+  request.account = "acme";
+  request.event_type = type;
+  request.data_json = "{}";
+  absl::Notification done;
+  absl::Status status;
+  backend.events().Publish(std::move(request), [&](absl::StatusOr<PublishResult> result) {
+    status = result.status();
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+// Two backends on one database are two nodes of a cluster: each node's
+// listeners hear every node's updates, each exactly once, in sequence
+// order without a gap, and every node hears a webhook's deletion.
+TEST(PostgresBackendTest, ListenersHearEveryNodesUpdatesInSequenceOrder) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo();
+  auto node_a = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_a.ok()) << node_a.status();
+  auto node_b = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_b.ok()) << node_b.status();
+  RecordingListener heard_on_a, heard_on_b;
+  (*node_a)->updates().AddListener(&heard_on_a);
+  (*node_b)->updates().AddListener(&heard_on_b);
+  const uint64_t start = (*node_a)->updates().LastSequence();
+  auto webhook = (*node_a)->webhooks().Create(NewWebhook(), Options());
+  ASSERT_TRUE(webhook.ok()) << webhook.status();
+
+  // Both nodes publish at once: their commits interleave, so each node's
+  // own updates often arrive after a gap that the other node's fill.
+  constexpr int kPerNode = 60;
+  std::vector<std::thread> publishers;
+  for (StorageBackend* node : {node_a->get(), node_b->get()}) {
+    for (int t = 0; t < 2; ++t) {
+      publishers.emplace_back([node] {
+        for (int i = 0; i < kPerNode / 2; ++i) EXPECT_TRUE(PublishOne(*node, "booking.created").ok());
+      });
+    }
+  }
+  for (std::thread& publisher : publishers) publisher.join();
+
+  std::vector<uint64_t> expected;
+  for (uint64_t s = start + 1; s <= start + 2 * kPerNode; ++s) expected.push_back(s);
+  EXPECT_EQ(heard_on_a.WaitForSequences(expected.size()), expected);
+  EXPECT_EQ(heard_on_b.WaitForSequences(expected.size()), expected);
+  EXPECT_EQ(heard_on_a.event_ids(), heard_on_b.event_ids()) << "the same updates, same order";
+  EXPECT_EQ((*node_b)->updates().LastSequence(), start + 2 * kPerNode);
+
+  ASSERT_TRUE((*node_a)->webhooks().Delete("acme", webhook->webhook.id()).ok());
+  heard_on_b.WaitForDeleted(1);
+  // Longer than the feed's backstop: a second telling would have come.
+  absl::SleepFor(absl::Seconds(1.5));
+  EXPECT_THAT(heard_on_b.WaitForDeleted(1), ::testing::ElementsAre(webhook->webhook.id()))
+      << "told on the other node";
+  EXPECT_THAT(heard_on_a.WaitForDeleted(1), ::testing::ElementsAre(webhook->webhook.id()))
+      << "told once on the deleting node";
+  (*node_a)->updates().RemoveListener(&heard_on_a);
+  (*node_b)->updates().RemoveListener(&heard_on_b);
 }
 
 TEST(PostgresBackendTest, WritesFailWithUnavailableWhileTheServerIsDownAndWorkAgainAfter) {
