@@ -148,11 +148,14 @@ int DeliveryEngine::limit_of(const std::string& webhook_id) const {
 
 void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   const DeliveryRecord& delivery = update.delivery;
+  const bool is_due = domain::IsDue(delivery.state());
+  // Another node of the cluster sends it (not under mu_: Owns may lock).
+  if (is_due && !due_queue_.Owns(delivery.webhook_id())) return;
   std::optional<uint64_t> cancel_request;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
-    if (domain::IsDue(delivery.state())) {
+    if (is_due) {
       const absl::Time due = absl::FromUnixMicros(delivery.next_attempt_time_us());
       // Released deliveries are due at their publish time, maybe before the
       // scan floor: the next scan starts no later than this entry.
@@ -211,8 +214,12 @@ void DeliveryEngine::Scan() {
   // clock before this scan and commit after it, or lower where an update
   // since the last scan was due earlier (a release, a stepped-back clock); a
   // full walk now and then catches anything else.
-  const bool full_scan =
-      scan_floor_ == absl::InfinitePast() || now - last_full_scan_ >= kFullScanInterval;
+  // Partitions this node took over may hold entries due long ago.
+  const uint64_t ownership = due_queue_.OwnershipVersion();
+  const bool full_scan = scan_floor_ == absl::InfinitePast() ||
+                         now - last_full_scan_ >= kFullScanInterval ||
+                         ownership != scanned_ownership_;
+  scanned_ownership_ = ownership;
   if (full_scan) last_full_scan_ = now;
   const absl::Time from =
       full_scan ? absl::InfinitePast() : std::min(scan_floor_, lowest_update_due);
@@ -306,6 +313,9 @@ void DeliveryEngine::Park(const storage::DueDelivery& due) {
 }
 
 void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
+  // Its partition went to another node (cluster mode) since it was queued:
+  // the new owner sends it.
+  if (!due_queue_.Owns(due.webhook_id)) return Finished(due, absl::OkStatus());
   auto loaded = deliveries_.LoadAttempt(due.webhook_id, due.event_id);
   if (absl::IsNotFound(loaded.status())) return Park(due);  // clears the queue entry
   if (!loaded.ok()) {

@@ -166,6 +166,8 @@ class DeliveryEngine : public storage::UpdateListener {
   static constexpr absl::Duration kFullScanInterval = absl::Minutes(1);
   absl::Time scan_floor_ = absl::InfinitePast();
   absl::Time last_full_scan_ = absl::InfinitePast();
+  // DueQueue::OwnershipVersion() at the last scan.
+  uint64_t scanned_ownership_ = 0;
 
   std::thread scheduler_;
   std::thread maintenance_;

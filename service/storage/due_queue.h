@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace wink::webhooks::storage {
@@ -42,6 +43,18 @@ class DueQueue {
   // A cheap estimate of the number of entries, for a gauge (may count
   // removed entries not yet compacted away).
   virtual uint64_t EstimatedSize() = 0;
+
+  // Whose deliveries this process sends. One node alone (RocksDB) sends
+  // every delivery. Nodes sharing a database (PostgreSQL) share them out by
+  // webhook; ScanDue and EarliestDueTimeAfter return only this node's
+  // entries, and Owns says whether a request to `webhook_id` may start
+  // here now.
+  virtual bool Owns(absl::string_view webhook_id) { return true; }
+
+  // Changes whenever the set of deliveries Owns() accepts does: entries
+  // due long ago may have become this node's, so the next scan must start
+  // from the beginning.
+  virtual uint64_t OwnershipVersion() { return 0; }
 };
 
 }  // namespace wink::webhooks::storage

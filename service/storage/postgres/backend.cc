@@ -1,10 +1,17 @@
 #include "service/storage/postgres/backend.h"
 
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 #include "service/common/status_macros.h"
 #include "service/storage/listeners.h"
 #include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/partition_leases.h"
 #include "service/storage/postgres/schema.h"
 #include "service/storage/postgres/store_context.h"
 #include "service/storage/postgres/stores.h"
@@ -16,13 +23,15 @@ namespace {
 
 class PostgresBackend final : public StorageBackend {
  public:
-  PostgresBackend(const PostgresOptions& options, uint64_t last_sequence, const Clock& clock,
-                  StorageObserver* observer)
+  PostgresBackend(const PostgresOptions& options, uint64_t last_sequence,
+                  std::unique_ptr<PartitionLeases> leases, const std::string& token,
+                  const Clock& clock, StorageObserver* observer)
       : ids_(clock),
+        leases_(std::move(leases)),
         readers_(options.conninfo, options.idle_read_connections),
-        feed_(options.conninfo, listeners_, last_sequence),
+        feed_(options.conninfo, listeners_, last_sequence, token),
         writer_(options.conninfo, feed_, observer),
-        context_{writer_, readers_, ids_, clock, listeners_, feed_, observer},
+        context_{writer_, readers_, ids_, clock, listeners_, feed_, *leases_, observer},
         webhooks_(context_),
         events_(context_),
         deliveries_(context_),
@@ -42,6 +51,8 @@ class PostgresBackend final : public StorageBackend {
   void StopWrites() override {
     writer_.Stop();
     feed_.Stop();
+    // Last: the writes the writer finished may need their leases.
+    leases_->Stop();
   }
 
  private:
@@ -49,6 +60,7 @@ class PostgresBackend final : public StorageBackend {
   // first: queued operations use the stores.
   UpdateListeners listeners_;
   IdGenerator ids_;
+  std::unique_ptr<PartitionLeases> leases_;
   ConnectionPool readers_;
   UpdateFeed feed_;
   Writer writer_;
@@ -61,6 +73,16 @@ class PostgresBackend final : public StorageBackend {
   PostgresRetention retention_;
 };
 
+// A name no other process has: 16 random hex digits (the pid and the time
+// without randomness).
+std::string UniqueToken() {
+  char bytes[8] = {};
+  if (getrandom(bytes, sizeof(bytes), 0) != static_cast<ssize_t>(sizeof(bytes))) {
+    return absl::StrCat(getpid(), "-", absl::ToUnixNanos(absl::Now()));
+  }
+  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StorageBackend>> OpenPostgresBackend(const PostgresOptions& options,
@@ -68,7 +90,15 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenPostgresBackend(const Postgr
                                                                     StorageObserver* observer) {
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(options.conninfo));
   WINK_ASSIGN_OR_RETURN(const uint64_t last_sequence, CreateSchema(*connection));
-  return std::make_unique<PostgresBackend>(options, last_sequence, clock, observer);
+  LeaseOptions lease_options;
+  const std::string token = UniqueToken();
+  lease_options.node_id = options.node_id.empty() ? absl::StrCat("node-", token) : options.node_id;
+  lease_options.ttl = options.lease_ttl;
+  lease_options.drain = options.lease_drain;
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<PartitionLeases> leases,
+                        PartitionLeases::Start(options.conninfo, std::move(lease_options)));
+  return std::make_unique<PostgresBackend>(options, last_sequence, std::move(leases), token,
+                                           clock, observer);
 }
 
 }  // namespace wink::webhooks::storage::pg

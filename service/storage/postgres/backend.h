@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/common/clock.h"
 #include "service/storage/backend.h"
 #include "service/storage/observer.h"
@@ -22,9 +23,17 @@ struct PostgresOptions {
   std::string conninfo;
   // Connections kept open for reads between uses.
   int idle_read_connections = 8;
+  // This node's name among those sharing the database (partition leases);
+  // empty: a unique one is made up.
+  std::string node_id;
+  // How long a partition lease lasts without renewal, and how long a
+  // partition handed to another node drains first (partition_leases.h).
+  absl::Duration lease_ttl = absl::Seconds(10);
+  absl::Duration lease_drain = absl::Seconds(16);
 };
 
-// Connects, creates the tables that are missing and opens the backend.
+// Connects, creates the tables that are missing, takes this node's share of
+// the partitions and opens the backend.
 // `clock` (ids, record times) and `observer` (may be null) must outlive the
 // backend. UNAVAILABLE when PostgreSQL cannot be reached; FAILED_PRECONDITION
 // when the database holds a newer schema.

@@ -7,11 +7,20 @@
 #include "service/domain/webhook_lifecycle.h"
 #include "service/storage/event_log.h"
 #include "service/storage/postgres/delivery_writes.h"
+#include "service/storage/postgres/schema.h"
 #include "service/storage/postgres/stores.h"
 #include "service/storage/records.h"
 
 namespace wink::webhooks::storage::pg {
 namespace {
+
+// The engine's write for a delivery of a partition this node no longer
+// leases (fenced): the owner sends it again.
+absl::Status NotLeased(int partition) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("partition ", partition,
+                   " is not leased by this node any more; its new owner sends the delivery"));
+}
 
 constexpr Sql kDelivery{"delivery",
                         "SELECT record FROM deliveries WHERE webhook_id = $1 AND event_id = $2"};
@@ -229,22 +238,36 @@ absl::StatusOr<AttemptContext> PostgresDeliveryLedger::LoadAttempt(absl::string_
   return loaded;
 }
 
+absl::StatusOr<Statement> PostgresDeliveryLedger::FenceFor(const std::string& webhook_id) const {
+  const int partition = PartitionOf(webhook_id);
+  const std::optional<int64_t> epoch = context_.leases.EpochOf(partition);
+  if (!epoch.has_value()) return NotLeased(partition);
+  return context_.leases.FenceStatement(partition, *epoch);
+}
+
+absl::Status PostgresDeliveryLedger::CheckFence(const Rows& fence,
+                                                const std::string& webhook_id) const {
+  return fence.empty() ? NotLeased(PartitionOf(webhook_id)) : absl::OkStatus();
+}
+
 void PostgresDeliveryLedger::RecordAttempt(RecordAttemptRequest request,
                                            std::function<void(absl::Status)> done) {
   context_.writer.Submit(
       [this, request = std::move(request)](WriteTxn& txn) mutable -> absl::Status {
         const std::vector<Param> key{Param::Text(request.webhook_id),
                                      Param::Text(request.event_id)};
+        WINK_ASSIGN_OR_RETURN(const Statement fence, FenceFor(request.webhook_id));
         WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
-                              txn.Read({Statement{kDeliveryForUpdate, key},
+                              txn.Read({fence, Statement{kDeliveryForUpdate, key},
                                         Statement{kWebhookOfDeliveryForUpdate, key}}));
+        WINK_RETURN_IF_ERROR(CheckFence(rows[0], request.webhook_id));
         WINK_ASSIGN_OR_RETURN(
             const std::optional<DeliveryRecord> before,
-            RecordAt<DeliveryRecord>(rows[0], 0, 0, kDeliveryRecordVersion, "delivery"));
+            RecordAt<DeliveryRecord>(rows[1], 0, 0, kDeliveryRecordVersion, "delivery"));
         if (!before.has_value()) return absl::OkStatus();  // purged meanwhile
         WINK_ASSIGN_OR_RETURN(
             const std::optional<WebhookRecord> webhook,
-            RecordAt<WebhookRecord>(rows[1], 0, 0, kWebhookRecordVersion, "webhook"));
+            RecordAt<WebhookRecord>(rows[2], 0, 0, kWebhookRecordVersion, "webhook"));
         request.finished.rules = request.rules.get();
         StageTransition(txn, context_, &*before,
                         domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
@@ -260,13 +283,15 @@ void PostgresDeliveryLedger::Park(std::string webhook_id, std::string event_id, 
       [this, webhook_id = std::move(webhook_id), event_id = std::move(event_id),
        due_time_us](WriteTxn& txn) -> absl::Status {
         const std::vector<Param> key{Param::Text(webhook_id), Param::Text(event_id)};
+        WINK_ASSIGN_OR_RETURN(const Statement fence, FenceFor(webhook_id));
         WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
-                              txn.Read({Statement{kDeliveryForUpdate, key},
+                              txn.Read({fence, Statement{kDeliveryForUpdate, key},
                                         Statement{kWebhookOfDeliveryForUpdate, key},
                                         Statement{kEventOfDeliveryExists, key}}));
+        WINK_RETURN_IF_ERROR(CheckFence(rows[0], webhook_id));
         WINK_ASSIGN_OR_RETURN(
             const std::optional<DeliveryRecord> before,
-            RecordAt<DeliveryRecord>(rows[0], 0, 0, kDeliveryRecordVersion, "delivery"));
+            RecordAt<DeliveryRecord>(rows[1], 0, 0, kDeliveryRecordVersion, "delivery"));
         // The queue is a column of the delivery: an entry that no longer
         // matches its delivery cannot exist, and there is nothing to remove.
         if (!before.has_value() || !domain::IsDue(before->state()) ||
@@ -276,8 +301,8 @@ void PostgresDeliveryLedger::Park(std::string webhook_id, std::string event_id, 
         // Decided on the state as of this write, not as the engine saw it.
         WINK_ASSIGN_OR_RETURN(
             const std::optional<WebhookRecord> webhook,
-            RecordAt<WebhookRecord>(rows[1], 0, 0, kWebhookRecordVersion, "webhook"));
-        const bool event_exists = !rows[2].empty();
+            RecordAt<WebhookRecord>(rows[2], 0, 0, kWebhookRecordVersion, "webhook"));
+        const bool event_exists = !rows[3].empty();
         StageTransition(
             txn, context_, &*before,
             domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/storage/postgres/schema.h"
 
 namespace wink::webhooks::storage::pg {
 namespace {
@@ -28,8 +29,8 @@ constexpr Sql kInsertAttempt{
     "INSERT INTO attempts (webhook_id, event_id, number, record) VALUES ($1, $2, $3, $4)"};
 constexpr Sql kInsertDelivery{
     "insert_delivery",
-    "INSERT INTO deliveries (webhook_id, event_id, account, state, due_time_us, held, record) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+    "INSERT INTO deliveries (webhook_id, event_id, account, state, due_time_us, held, record, "
+    "part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
 constexpr Sql kUpdateDelivery{
     "update_delivery",
     "UPDATE deliveries SET state = $3, due_time_us = $4, held = $5, record = $6 "
@@ -136,7 +137,7 @@ void StageTransition(WriteTxn& txn, const StoreContext& context, const DeliveryR
         Statement{kInsertDelivery,
                   {Param::Text(webhook_id), Param::Text(event_id), Param::Text(after.account()),
                    Param::Int(after.state()), DueParam(after), Param::Bool(IsHeld(after.state())),
-                   Param::Bytes(after.SerializeAsString())}});
+                   Param::Bytes(after.SerializeAsString()), Param::Int(PartitionOf(webhook_id))}});
   } else {
     txn.Write(Statement{
         kUpdateDelivery,

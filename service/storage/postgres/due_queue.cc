@@ -1,4 +1,5 @@
-// PostgresDueQueue: the `deliveries_due` index (deliveries.due_time_us).
+// PostgresDueQueue: the `deliveries_due` index (deliveries.due_time_us), of
+// the partitions this node leases (partition_leases.h).
 #include <limits>
 
 #include "service/common/status_macros.h"
@@ -12,9 +13,12 @@ constexpr Sql kDuePage{
     "due_page",
     "SELECT due_time_us, webhook_id, event_id FROM deliveries "
     "WHERE due_time_us IS NOT NULL AND (due_time_us, webhook_id, event_id) > ($1, $2, $3) "
-    "AND due_time_us < $4 ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
-constexpr Sql kEarliestDueAfter{"earliest_due_after",
-                                "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1"};
+    "AND due_time_us < $4 AND part = ANY($6::smallint[]) "
+    "ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
+constexpr Sql kEarliestDueAfter{
+    "earliest_due_after",
+    "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1 "
+    "AND part = ANY($2::smallint[])"};
 // The planner's estimate: a scrape costs no scan.
 constexpr Sql kEstimatedDue{
     "estimated_due",
@@ -29,13 +33,15 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
   // Start just before `from`: ids are never empty, so ("", "") sorts first.
   DueDelivery position{absl::ToUnixMicros(from), "", ""};
   const int64_t before_us = absl::ToUnixMicros(before);
+  const Param owned = Param::Text(context_.leases.OwnedArray());
   while (true) {
     WINK_ASSIGN_OR_RETURN(
         const Rows rows,
         context_.readers.Query(Statement{
             kDuePage,
             {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
-             Param::Text(position.event_id), Param::Int(before_us), Param::Int(kDuePageSize)}}));
+             Param::Text(position.event_id), Param::Int(before_us), Param::Int(kDuePageSize),
+             owned}}));
     for (int row = 0; row < rows.size(); ++row) {
       position = DueDelivery{rows.Int(row, 0), std::string(rows.Bytes(row, 1)),
                              std::string(rows.Bytes(row, 2))};
@@ -48,7 +54,8 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
 absl::StatusOr<std::optional<absl::Time>> PostgresDueQueue::EarliestDueTimeAfter(absl::Time after) {
   WINK_ASSIGN_OR_RETURN(const Rows rows,
                         context_.readers.Query(
-                            Statement{kEarliestDueAfter, {Param::Int(absl::ToUnixMicros(after))}}));
+                            Statement{kEarliestDueAfter, {Param::Int(absl::ToUnixMicros(after)),
+                                                          Param::Text(context_.leases.OwnedArray())}}));
   if (rows.empty() || rows.IsNull(0, 0)) return std::nullopt;
   return absl::FromUnixMicros(rows.Int(0, 0));
 }
@@ -58,5 +65,11 @@ uint64_t PostgresDueQueue::EstimatedSize() {
   if (!rows.ok() || rows->empty() || rows->IsNull(0, 0)) return 0;
   return static_cast<uint64_t>(rows->Int(0, 0));
 }
+
+bool PostgresDueQueue::Owns(absl::string_view webhook_id) {
+  return context_.leases.Owns(webhook_id);
+}
+
+uint64_t PostgresDueQueue::OwnershipVersion() { return context_.leases.version(); }
 
 }  // namespace wink::webhooks::storage::pg

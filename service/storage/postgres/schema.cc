@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   due_time_us bigint,
   held boolean NOT NULL,
   record bytea NOT NULL,
+  part smallint NOT NULL,
   PRIMARY KEY (webhook_id, event_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id, webhook_id);
@@ -70,6 +71,16 @@ CREATE TABLE IF NOT EXISTS update_counter (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   last bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS nodes (
+  node_id text COLLATE "C" PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partitions (
+  part smallint PRIMARY KEY,
+  owner text COLLATE "C" NOT NULL DEFAULT '',
+  epoch bigint NOT NULL DEFAULT 0,
+  expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
 )sql";
 
 constexpr Sql kReadVersion{"read_schema_version", "SELECT max(version) FROM schema_version"};
@@ -81,7 +92,9 @@ absl::StatusOr<uint64_t> CreateSchema(Connection& connection) {
   WINK_RETURN_IF_ERROR(
       connection.Execute(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kSchemaLockKey, ");",
                                       kCreateTables, "INSERT INTO update_counter (last) VALUES (",
-                                      kFirstUpdateSequence - 1, ") ON CONFLICT DO NOTHING;")));
+                                      kFirstUpdateSequence - 1, ") ON CONFLICT DO NOTHING;",
+                                      "INSERT INTO partitions (part) SELECT generate_series(0, ",
+                                      kPartitionCount - 1, ") ON CONFLICT DO NOTHING;")));
   auto version = connection.RunOne(Statement{kReadVersion, {}});
   if (!version.ok()) {
     connection.Execute("ROLLBACK").IgnoreError();

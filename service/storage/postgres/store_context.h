@@ -10,6 +10,7 @@
 #include "service/storage/listeners.h"
 #include "service/storage/observer.h"
 #include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/partition_leases.h"
 #include "service/storage/postgres/update_feed.h"
 #include "service/storage/postgres/writer.h"
 
@@ -28,6 +29,8 @@ struct StoreContext {
   UpdateListeners& listeners;
   // Tells `listeners` every node's updates, in order.
   UpdateFeed& feed;
+  // Which deliveries this node sends; fences the engine's writes.
+  PartitionLeases& leases;
   // May be null.
   StorageObserver* observer;
 };

@@ -88,6 +88,12 @@ class PostgresDeliveryLedger final : public DeliveryLedger {
   absl::StatusOr<int> RepairInterruptedCascades() override;
 
  private:
+  // The fence for the engine's writes to `webhook_id`'s delivery
+  // (partition_leases.h), and its check; FAILED_PRECONDITION when this node
+  // does not hold the partition's lease.
+  absl::StatusOr<Statement> FenceFor(const std::string& webhook_id) const;
+  absl::Status CheckFence(const Rows& fence, const std::string& webhook_id) const;
+
   const StoreContext& context_;
 };
 
@@ -99,6 +105,8 @@ class PostgresDueQueue final : public DueQueue {
                        const std::function<bool(const DueDelivery&)>& visit) override;
   absl::StatusOr<std::optional<absl::Time>> EarliestDueTimeAfter(absl::Time after) override;
   uint64_t EstimatedSize() override;
+  bool Owns(absl::string_view webhook_id) override;
+  uint64_t OwnershipVersion() override;
 
  private:
   const StoreContext& context_;

@@ -2,13 +2,11 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "service/common/log.h"
@@ -27,17 +25,6 @@ constexpr Sql kReadUpdates{
 constexpr Sql kNotify{"notify", "SELECT pg_notify($1, $2)"};
 constexpr int kCatchUpBatch = 512;
 constexpr absl::Duration kMaxReconnectBackoff = absl::Seconds(5);
-
-// 16 random hex digits: tells this process's notifications from other
-// nodes'.
-std::string RandomOrigin() {
-  char bytes[8] = {};
-  if (getrandom(bytes, sizeof(bytes), 0) != static_cast<ssize_t>(sizeof(bytes))) {
-    // Unique enough without randomness: the pid and the start time.
-    return absl::StrCat(getpid(), "-", absl::ToUnixNanos(absl::Now()));
-  }
-  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
-}
 
 }  // namespace
 
@@ -60,10 +47,11 @@ absl::StatusOr<std::vector<DeliveryUpdate>> DecodeUpdates(const Rows& rows) {
   return updates;
 }
 
-UpdateFeed::UpdateFeed(std::string conninfo, UpdateListeners& listeners, uint64_t last_sequence)
+UpdateFeed::UpdateFeed(std::string conninfo, UpdateListeners& listeners, uint64_t last_sequence,
+                       std::string origin)
     : conninfo_(std::move(conninfo)),
       listeners_(listeners),
-      origin_(RandomOrigin()),
+      origin_(std::move(origin)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       told_(last_sequence) {
   thread_ = std::thread([this] { Loop(); });

@@ -55,8 +55,10 @@ class UpdateFeed {
   // `last_sequence` is the newest sequence committed when the backend
   // opened: listeners hear the updates after it. `listeners` must outlive
   // the feed. Starts the feed's thread, which connects with `conninfo`
-  // (and reconnects when the connection is lost).
-  UpdateFeed(std::string conninfo, UpdateListeners& listeners, uint64_t last_sequence);
+  // (and reconnects when the connection is lost). `origin`, unique to this
+  // process, tags its notifications.
+  UpdateFeed(std::string conninfo, UpdateListeners& listeners, uint64_t last_sequence,
+             std::string origin);
   ~UpdateFeed();  // Stop()s
 
   UpdateFeed(const UpdateFeed&) = delete;

@@ -1,0 +1,248 @@
+#include "service/storage/postgres/partition_leases.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/common/log.h"
+#include "service/common/status_macros.h"
+#include "service/storage/postgres/schema.h"
+
+namespace wink::webhooks::storage::pg {
+namespace {
+
+// Expiry times are the database's clock (clock_timestamp(), not the
+// transaction's start), so that nodes whose clocks differ agree on them.
+constexpr Sql kHeartbeat{
+    "lease_heartbeat",
+    "INSERT INTO nodes (node_id, expires_at) "
+    "VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8)) "
+    "ON CONFLICT (node_id) DO UPDATE SET expires_at = EXCLUDED.expires_at"};
+constexpr Sql kRenew{"lease_renew",
+                     "UPDATE partitions SET expires_at = clock_timestamp() + "
+                     "make_interval(secs => $2::float8) "
+                     "WHERE owner = $1 AND expires_at > clock_timestamp() RETURNING part, epoch"};
+constexpr Sql kLiveNodes{"lease_live_nodes",
+                         "SELECT count(*) FROM nodes WHERE expires_at > clock_timestamp()"};
+constexpr Sql kTake{
+    "lease_take",
+    "UPDATE partitions p SET owner = $1, epoch = p.epoch + 1, "
+    "expires_at = clock_timestamp() + make_interval(secs => $2::float8) "
+    "FROM (SELECT part FROM partitions WHERE expires_at <= clock_timestamp() "
+    "ORDER BY part LIMIT $3 FOR UPDATE SKIP LOCKED) free "
+    "WHERE p.part = free.part RETURNING p.part, p.epoch"};
+constexpr Sql kRelease{"lease_release",
+                       "UPDATE partitions SET owner = '', expires_at = '-infinity' "
+                       "WHERE owner = $1 AND part = ANY($2::smallint[])"};
+constexpr Sql kReleaseAll{"lease_release_all",
+                          "UPDATE partitions SET owner = '', expires_at = '-infinity' "
+                          "WHERE owner = $1"};
+constexpr Sql kLeaveNodes{"lease_leave", "DELETE FROM nodes WHERE node_id = $1"};
+constexpr Sql kFence{"lease_fence",
+                     "SELECT 1 FROM partitions WHERE part = $1 AND owner = $2 AND epoch = $3 "
+                     "AND expires_at > clock_timestamp() FOR SHARE"};
+
+std::string ArrayLiteral(const std::vector<int>& partitions) {
+  return absl::StrCat("{", absl::StrJoin(partitions, ","), "}");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PartitionLeases>> PartitionLeases::Start(std::string conninfo,
+                                                                        LeaseOptions options) {
+  std::unique_ptr<PartitionLeases> leases(
+      new PartitionLeases(std::move(conninfo), std::move(options)));
+  WINK_ASSIGN_OR_RETURN(leases->connection_, Connection::Open(leases->conninfo_));
+  WINK_RETURN_IF_ERROR(leases->Tick(*leases->connection_));
+  leases->thread_ = std::thread([raw = leases.get()] { raw->Loop(); });
+  return leases;
+}
+
+PartitionLeases::~PartitionLeases() { Stop(); }
+
+void PartitionLeases::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stop_signal_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    leases_.clear();
+    draining_.clear();
+    ++version_;
+  }
+  if (connection_ == nullptr || connection_->broken()) return;  // they lapse by themselves
+  const absl::Status released =
+      connection_
+          ->Run({Statement{kReleaseAll, {Param::Text(options_.node_id)}},
+                 Statement{kLeaveNodes, {Param::Text(options_.node_id)}}})
+          .status();
+  if (!released.ok()) {
+    LogLine(LogLevel::kWarning, "partition_leases_not_released")
+        .Field("error", released.message())
+        .Field("effect", "other nodes take them over when they lapse");
+  }
+}
+
+bool PartitionLeases::Owns(absl::string_view webhook_id) const {
+  const int partition = PartitionOf(webhook_id);
+  absl::MutexLock lock(&mu_);
+  return absl::Now() < valid_until_ && leases_.contains(partition) &&
+         !draining_.contains(partition);
+}
+
+std::optional<int64_t> PartitionLeases::EpochOf(int partition) const {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(partition);
+  if (it == leases_.end()) return std::nullopt;
+  return it->second;
+}
+
+Statement PartitionLeases::FenceStatement(int partition, int64_t epoch) const {
+  return Statement{kFence,
+                   {Param::Int(partition), Param::Text(options_.node_id), Param::Int(epoch)}};
+}
+
+std::string PartitionLeases::OwnedArray() const {
+  std::vector<int> owned;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Now() < valid_until_) {
+      for (const auto& [partition, epoch] : leases_) {
+        if (!draining_.contains(partition)) owned.push_back(partition);
+      }
+    }
+  }
+  std::sort(owned.begin(), owned.end());
+  return ArrayLiteral(owned);
+}
+
+uint64_t PartitionLeases::version() const {
+  absl::MutexLock lock(&mu_);
+  return version_;
+}
+
+LeaseSnapshot PartitionLeases::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  LeaseSnapshot snapshot = counters_;
+  const bool valid = absl::Now() < valid_until_;
+  snapshot.draining = valid ? static_cast<int>(draining_.size()) : 0;
+  snapshot.owned = valid ? static_cast<int>(leases_.size()) - snapshot.draining : 0;
+  return snapshot;
+}
+
+absl::Status PartitionLeases::Tick(Connection& connection) {
+  const absl::Time start = absl::Now();
+  const Param node = Param::Text(options_.node_id);
+  const Param ttl = Param::Text(absl::StrCat(absl::ToDoubleSeconds(options_.ttl)));
+  WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
+                        connection.Run({Statement{kHeartbeat, {node, ttl}},
+                                        Statement{kRenew, {node, ttl}}, Statement{kLiveNodes, {}}}));
+  absl::flat_hash_map<int, int64_t> held;
+  for (int row = 0; row < rows[1].size(); ++row) {
+    held[static_cast<int>(rows[1].Int(row, 0))] = rows[1].Int(row, 1);
+  }
+  const int live_nodes = std::max<int>(1, static_cast<int>(rows[2].Int(0, 0)));
+  const int fair_share = (kPartitionCount + live_nodes - 1) / live_nodes;
+
+  absl::flat_hash_map<int, absl::Time> draining;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [partition, until] : draining_) {
+      if (held.contains(partition)) draining[partition] = until;
+    }
+  }
+  // Drained: release, so that the node short of partitions takes them.
+  std::vector<int> drained;
+  for (const auto& [partition, until] : draining) {
+    if (until <= start) drained.push_back(partition);
+  }
+  if (!drained.empty()) {
+    WINK_RETURN_IF_ERROR(
+        connection.RunOne(Statement{kRelease, {node, Param::Text(ArrayLiteral(drained))}})
+            .status());
+    for (int partition : drained) {
+      held.erase(partition);
+      draining.erase(partition);
+    }
+  }
+  // More than a fair share (a node joined): drain the surplus.
+  const int active = static_cast<int>(held.size() - draining.size());
+  if (active > fair_share) {
+    std::vector<int> candidates;
+    for (const auto& [partition, epoch] : held) {
+      if (!draining.contains(partition)) candidates.push_back(partition);
+    }
+    std::sort(candidates.rbegin(), candidates.rend());
+    for (int i = 0; i < active - fair_share; ++i) draining[candidates[i]] = start + options_.drain;
+  }
+  // Fewer: take lapsed or free partitions.
+  int taken = 0;
+  if (static_cast<int>(held.size()) < fair_share) {
+    WINK_ASSIGN_OR_RETURN(
+        const Rows took,
+        connection.RunOne(Statement{
+            kTake, {node, ttl, Param::Int(fair_share - static_cast<int>(held.size()))}}));
+    for (int row = 0; row < took.size(); ++row) {
+      held[static_cast<int>(took.Int(row, 0))] = took.Int(row, 1);
+    }
+    taken = took.size();
+  }
+
+  absl::MutexLock lock(&mu_);
+  // New work may start in another set of partitions (or again after the
+  // leases lapsed): the engine must look at the whole queue.
+  const bool lapsed = absl::Now() >= valid_until_;
+  bool changed = lapsed || held.size() != leases_.size() || draining.size() != draining_.size();
+  for (const auto& [partition, epoch] : held) {
+    auto it = leases_.find(partition);
+    changed = changed || it == leases_.end() || it->second != epoch ||
+              draining.contains(partition) != draining_.contains(partition);
+  }
+  if (changed) ++version_;
+  if (taken > 0 || !drained.empty() || lapsed) {
+    LogLine(LogLevel::kInfo, "partition_leases")
+        .Field("node", options_.node_id)
+        .Field("owned", static_cast<int64_t>(held.size() - draining.size()))
+        .Field("draining", static_cast<int64_t>(draining.size()))
+        .Field("taken", static_cast<int64_t>(taken))
+        .Field("released", static_cast<int64_t>(drained.size()))
+        .Field("live_nodes", static_cast<int64_t>(live_nodes));
+  }
+  leases_ = std::move(held);
+  draining_ = std::move(draining);
+  valid_until_ = start + options_.ttl * 0.8;
+  counters_.live_nodes = live_nodes;
+  counters_.acquired_total += taken;
+  counters_.released_total += static_cast<int64_t>(drained.size());
+  return absl::OkStatus();
+}
+
+void PartitionLeases::Loop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) stop_signal_.WaitWithTimeout(&mu_, options_.ttl / 3);
+      if (stopping_) return;
+    }
+    absl::Status status = absl::OkStatus();
+    if (connection_ == nullptr || connection_->broken()) {
+      auto opened = Connection::Open(conninfo_);
+      status = opened.status();
+      if (opened.ok()) connection_ = std::move(*opened);
+    }
+    if (status.ok()) status = Tick(*connection_);
+    if (!status.ok()) {
+      LogLine(LogLevel::kWarning, "partition_leases_not_renewed")
+          .Field("node", options_.node_id)
+          .Field("error", status.message())
+          .Field("effect", "this node stops sending when its leases lapse; others take over");
+    }
+  }
+}
+
+}  // namespace wink::webhooks::storage::pg
