@@ -155,6 +155,131 @@ TEST(PostgresBackendTest, ListenersHearEveryNodesUpdatesInSequenceOrder) {
   (*node_b)->updates().RemoveListener(&heard_on_b);
 }
 
+// Waits until `done` holds (or 30 s passed); returns whether it did.
+bool Eventually(const std::function<bool()>& done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return true;
+}
+
+// The entries of `node`'s due queue: with the partitions shared out, each
+// due delivery is on exactly one node's queue.
+std::vector<DueDelivery> DueOn(StorageBackend& node) {
+  std::vector<DueDelivery> due;
+  EXPECT_TRUE(node.due_queue()
+                  .ScanDue(absl::InfinitePast(), absl::InfiniteFuture(),
+                           [&](const DueDelivery& entry) {
+                             due.push_back(entry);
+                             return true;
+                           })
+                  .ok());
+  return due;
+}
+
+// A lone node sends everything; a second node gets half of the partitions
+// (the first drains them, then hands them back), the due queue splits
+// between the two without overlap, and when a node stops the other takes
+// everything back.
+TEST(PostgresBackendTest, NodesShareThePartitionsAndTakeOverWhenOneStops) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo();
+  options.lease_ttl = absl::Seconds(1.5);
+  options.lease_drain = absl::Milliseconds(500);
+  options.node_id = "node-a";
+  auto node_a = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_a.ok()) << node_a.status();
+  constexpr int kWebhooks = 40;
+  for (int i = 0; i < kWebhooks; ++i) {
+    ASSERT_TRUE((*node_a)->webhooks().Create(NewWebhook(), Options()).ok());
+  }
+  ASSERT_TRUE(PublishOne(**node_a, "booking.created").ok());
+  EXPECT_EQ(DueOn(**node_a).size(), static_cast<size_t>(kWebhooks)) << "alone: every partition";
+
+  options.node_id = "node-b";
+  auto node_b = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_b.ok()) << node_b.status();
+  EXPECT_TRUE(Eventually([&] {
+    return DueOn(**node_a).size() + DueOn(**node_b).size() == kWebhooks &&
+           !DueOn(**node_a).empty() && !DueOn(**node_b).empty();
+  })) << "shared: a " << DueOn(**node_a).size() << ", b " << DueOn(**node_b).size();
+  for (const DueDelivery& due : DueOn(**node_a)) {
+    EXPECT_TRUE((*node_a)->due_queue().Owns(due.webhook_id));
+    EXPECT_FALSE((*node_b)->due_queue().Owns(due.webhook_id)) << "never both";
+  }
+
+  node_b->reset();  // stops cleanly: releases its leases at once
+  EXPECT_TRUE(Eventually([&] { return DueOn(**node_a).size() == kWebhooks; }))
+      << "a took everything back: " << DueOn(**node_a).size();
+}
+
+// Fencing: once another node took over a partition, this node's attempt
+// results and parks for its deliveries are refused and change nothing.
+TEST(PostgresBackendTest, WritesOfANodeThatLostItsLeaseAreFenced) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->CreateDatabase("fence").ok());
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo("fence");
+  auto node = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node.ok()) << node.status();
+  auto webhook = (*node)->webhooks().Create(NewWebhook(), Options());
+  ASSERT_TRUE(webhook.ok()) << webhook.status();
+  ASSERT_TRUE(PublishOne(**node, "booking.created").ok());
+  const std::vector<DueDelivery> due = DueOn(**node);
+  ASSERT_EQ(due.size(), 1u);
+
+  // Another node takes the partition over (what a lapsed lease allows).
+  ASSERT_TRUE((*server)
+                  ->Exec("fence",
+                         "UPDATE partitions SET owner = 'thief', epoch = epoch + 1, "
+                         "expires_at = clock_timestamp() + interval '1 hour'")
+                  .ok());
+  RecordAttemptRequest request;
+  request.webhook_id = due[0].webhook_id;
+  request.event_id = due[0].event_id;
+  request.finished.due_time_us = due[0].due_time_us;
+  request.finished.outcome = domain::AttemptOutcome::kDelivered;
+  request.finished.attempt.set_http_status(200);
+  request.finished.attempt.set_succeeded(true);
+  request.rules = std::make_shared<domain::DeliveryRules>();
+  absl::Notification recorded;
+  absl::Status record_status;
+  (*node)->deliveries().RecordAttempt(request, [&](absl::Status status) {
+    record_status = status;
+    recorded.Notify();
+  });
+  recorded.WaitForNotification();
+  EXPECT_EQ(record_status.code(), absl::StatusCode::kFailedPrecondition) << record_status;
+  EXPECT_TRUE(absl::StrContains(record_status.message(), "not leased by this node"))
+      << record_status.message();
+
+  absl::Notification parked;
+  absl::Status park_status;
+  (*node)->deliveries().Park(due[0].webhook_id, due[0].event_id, due[0].due_time_us,
+                             [&](absl::Status status) {
+                               park_status = status;
+                               parked.Notify();
+                             });
+  parked.WaitForNotification();
+  EXPECT_EQ(park_status.code(), absl::StatusCode::kFailedPrecondition) << park_status;
+
+  auto delivery = (*node)->deliveries().GetDelivery("acme", due[0].webhook_id, due[0].event_id);
+  ASSERT_TRUE(delivery.ok()) << delivery.status();
+  EXPECT_EQ(delivery->state(), domain::kPending) << "unchanged";
+  auto attempts = (*node)->deliveries().ListAttempts(due[0].webhook_id, due[0].event_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  EXPECT_TRUE(attempts->empty());
+}
+
 TEST(PostgresBackendTest, WritesFailWithUnavailableWhileTheServerIsDownAndWorkAgainAfter) {
   TempDir dir;
   auto server = PostgresServer::Start(dir.path());
