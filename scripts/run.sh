@@ -48,12 +48,17 @@ if [[ -z "$metrics" ]]; then
 fi
 listen="$(config_field listen_address)"
 data_dir="$(config_field data_dir)"
+storage_note="data in $data_dir"
+# The postgres backend keeps nothing in data_dir (its conninfo is printed
+# with any password hidden).
+conninfo="$(sed -n 's/^ *conninfo: "\(.*\)"$/\1/p' <<<"$effective" | head -n 1)"
+[[ -n "$conninfo" ]] && storage_note="PostgreSQL: $conninfo"
 port_note=""
 [[ "$listen" == *:0 || "$metrics" == *:0 ]] && port_note=" (port 0: a free port, named in the ready log line)"
 
 cat >&2 <<MSG
 ------------------------------------------------------------------------------
-Wink Webhooks dev server on $listen (data in $data_dir)$port_note
+Wink Webhooks dev server on $listen ($storage_note)$port_note
 Metrics:      http://$metrics/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
 CLI:          export WEBHOOKS_ADDR=$listen WEBHOOKS_TOKEN=$token

@@ -92,6 +92,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     PQfinish(connection);
     return error;
   }
+  // libpq prints NOTICEs ("relation ... already exists, skipping") on
+  // stderr by default, outside the log format; nothing here needs them.
+  PQsetNoticeProcessor(
+      connection, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Connection>(new Connection(connection));
 }
 
