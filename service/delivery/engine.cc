@@ -90,14 +90,10 @@ void DeliveryEngine::Start() {
     started_ = true;
   }
   // Cascades live as follow-up writes in memory: only a crash leaves one
-  // unfinished, so this runs once, before the server takes calls (a repair
-  // while a resume's own cascade runs could release what it drops).
-  auto repaired = deliveries_.RepairInterruptedCascades();
-  if (!repaired.ok()) {
-    LogLine(LogLevel::kError, "held_repair_failed").Field("error", repaired.status().message());
-  } else if (*repaired > 0) {
-    LogLine(LogLevel::kWarning, "held_repaired").Field("webhooks", static_cast<int64_t>(*repaired));
-  }
+  // unfinished. The repair does what the webhook's last change asked for
+  // (a drop stays a drop), so it may run beside a cascade still alive.
+  repaired_ownership_ = due_queue_.OwnershipVersion();
+  RepairInterruptedCascades();
   metric_sources_.push_back(metrics::Global().deliveries_in_flight().Register(
       {}, [this] { return static_cast<double>(in_flight()); }));
   metric_sources_.push_back(metrics::Global().deliveries_queued().Register(
@@ -486,13 +482,33 @@ absl::StatusOr<int> DeliveryEngine::PurgeExpired() {
   return total;
 }
 
+void DeliveryEngine::RepairInterruptedCascades() {
+  auto repaired = deliveries_.RepairInterruptedCascades();
+  if (!repaired.ok()) {
+    LogLine(LogLevel::kError, "held_repair_failed").Field("error", repaired.status().message());
+  } else if (*repaired > 0) {
+    LogLine(LogLevel::kWarning, "held_repaired").Field("webhooks", static_cast<int64_t>(*repaired));
+  }
+}
+
 void DeliveryEngine::MaintenanceLoop() {
+  absl::Time next_purge = absl::Now() + options_.purge_interval;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
       auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.purge_interval)) return;
+      const absl::Duration wait = std::min(kOwnershipCheckInterval, next_purge - absl::Now());
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), wait)) return;
     }
+    // In a cluster, a node that died may have left a cascade half done:
+    // whoever takes partitions over finishes it.
+    const uint64_t ownership = due_queue_.OwnershipVersion();
+    if (ownership != repaired_ownership_) {
+      repaired_ownership_ = ownership;
+      RepairInterruptedCascades();
+    }
+    if (absl::Now() < next_purge) continue;
+    next_purge = absl::Now() + options_.purge_interval;
     auto purged = PurgeExpired();
     if (!purged.ok()) {
       LogLine(LogLevel::kError, "retention_purge_failed").Field("error", purged.status().message());

@@ -119,7 +119,11 @@ class DeliveryEngine : public storage::UpdateListener {
 
  private:
   void SchedulerLoop();
+  // Purges expired events every purge_interval, and repairs interrupted
+  // cascades when this node's share of the deliveries changed.
   void MaintenanceLoop();
+  // DeliveryLedger::RepairInterruptedCascades, logged.
+  void RepairInterruptedCascades();
   // Loads due deliveries into the dispatch queue.
   void Scan() ABSL_LOCKS_EXCLUDED(mu_);
   // Reads the records, then parks the delivery or sends it.
@@ -166,8 +170,11 @@ class DeliveryEngine : public storage::UpdateListener {
   static constexpr absl::Duration kFullScanInterval = absl::Minutes(1);
   absl::Time scan_floor_ = absl::InfinitePast();
   absl::Time last_full_scan_ = absl::InfinitePast();
-  // DueQueue::OwnershipVersion() at the last scan.
+  // DueQueue::OwnershipVersion() at the last scan, and at the last repair
+  // (the maintenance thread's after Start).
   uint64_t scanned_ownership_ = 0;
+  uint64_t repaired_ownership_ = 0;
+  static constexpr absl::Duration kOwnershipCheckInterval = absl::Seconds(1);
 
   std::thread scheduler_;
   std::thread maintenance_;

@@ -159,9 +159,11 @@ class DeliveryLedger {
   virtual absl::Status ProbeWritable() = 0;
 
   // Finishes the cascades a crash interrupted: held deliveries of an enabled
-  // webhook are released, those of a deleted webhook cancelled (in chunks).
-  // Returns how many webhooks needed it. Run once at start, before calls are
-  // served.
+  // webhook are released (or cancelled, when its last resume asked to drop
+  // them), those of a deleted webhook cancelled (in chunks). Returns how
+  // many webhooks needed it. Run at start, before calls are served, and in
+  // a cluster whenever this node takes partitions over; safe beside a
+  // cascade still running, which does the same.
   virtual absl::StatusOr<int> RepairInterruptedCascades() = 0;
 };
 

@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenBackend(const config::Server
       pg::PostgresOptions options;
       options.conninfo = storage.postgres().conninfo();
       options.idle_read_connections = storage.postgres().idle_read_connections();
+      options.node_id = config.node_id();
       return pg::OpenPostgresBackend(options, clock, observer);
     }
   }

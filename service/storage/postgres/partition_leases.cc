@@ -172,7 +172,8 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
   }
   // More than a fair share (a node joined): drain the surplus.
   const int active = static_cast<int>(held.size() - draining.size());
-  if (active > fair_share) {
+  const int surplus = std::max(0, active - fair_share);
+  if (surplus > 0) {
     std::vector<int> candidates;
     for (const auto& [partition, epoch] : held) {
       if (!draining.contains(partition)) candidates.push_back(partition);
@@ -204,12 +205,13 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
               draining.contains(partition) != draining_.contains(partition);
   }
   if (changed) ++version_;
-  if (taken > 0 || !drained.empty() || lapsed) {
+  if (taken > 0 || surplus > 0 || !drained.empty() || lapsed) {
     LogLine(LogLevel::kInfo, "partition_leases")
         .Field("node", options_.node_id)
         .Field("owned", static_cast<int64_t>(held.size() - draining.size()))
         .Field("draining", static_cast<int64_t>(draining.size()))
         .Field("taken", static_cast<int64_t>(taken))
+        .Field("handing_back", static_cast<int64_t>(surplus))
         .Field("released", static_cast<int64_t>(drained.size()))
         .Field("live_nodes", static_cast<int64_t>(live_nodes));
   }
