@@ -53,6 +53,8 @@ storage_note="data in $data_dir"
 # with any password hidden).
 conninfo="$(sed -n 's/^ *conninfo: "\(.*\)"$/\1/p' <<<"$effective" | head -n 1)"
 [[ -n "$conninfo" ]] && storage_note="PostgreSQL: $conninfo"
+webhookctl_dir="$build_dir/client/webhookctl"
+[[ "$build_dir" == /* ]] || webhookctl_dir="\$PWD/$webhookctl_dir"
 port_note=""
 [[ "$listen" == *:0 || "$metrics" == *:0 ]] && port_note=" (port 0: a free port, named in the ready log line)"
 
@@ -62,7 +64,7 @@ Wink Webhooks dev server on $listen ($storage_note)$port_note
 Metrics:      http://$metrics/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
 CLI:          export WEBHOOKS_ADDR=$listen WEBHOOKS_TOKEN=$token
-              export PATH=\$PWD/$build_dir/client/webhookctl:\$PATH
+              export PATH=$webhookctl_dir:\$PATH
               webhookctl event-types list --account acme   (README, docs/CLIENT.md)
 Stop with Ctrl-C (graceful shutdown; Ctrl-C again stops at once).
 ------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ void StorageMetrics::SetWritable(bool writable, const absl::Status& error) {
     LogLine(LogLevel::kError, "storage_unwritable")
         .Field("error", error.message())
         .Field("effect",
-               "publishes get UNAVAILABLE, deliveries wait, health is NOT_SERVING; free disk "
-               "space (RocksDB resumes by itself), or restart the server if it does not: "
-               "nothing acknowledged is lost");
+               "publishes get UNAVAILABLE, deliveries wait, health is NOT_SERVING; storage "
+               "resumes by itself once it can commit (RocksDB: free disk space; PostgreSQL: a "
+               "writable primary answers), else restart the server: nothing acknowledged is "
+               "lost");
   }
   if (listener_) listener_(writable);
 }

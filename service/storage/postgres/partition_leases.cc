@@ -43,6 +43,8 @@ constexpr Sql kFence{"lease_fence",
                      "SELECT 1 FROM partitions WHERE part = $1 AND owner = $2 AND epoch = $3 "
                      "AND expires_at > clock_timestamp() FOR SHARE"};
 
+constexpr absl::Duration kRetryAfterFailure = absl::Milliseconds(500);
+
 std::string ArrayLiteral(const std::vector<int>& partitions) {
   return absl::StrCat("{", absl::StrJoin(partitions, ","), "}");
 }
@@ -225,10 +227,15 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
 }
 
 void PartitionLeases::Loop() {
+  bool failed = false;
   while (true) {
     {
+      // After a failure, try again soon: a primary promoted within a few
+      // seconds must not cost this node its leases.
+      const absl::Duration wait =
+          failed ? std::min(kRetryAfterFailure, options_.ttl / 3) : options_.ttl / 3;
       absl::MutexLock lock(&mu_);
-      if (!stopping_) stop_signal_.WaitWithTimeout(&mu_, options_.ttl / 3);
+      if (!stopping_) stop_signal_.WaitWithTimeout(&mu_, wait);
       if (stopping_) return;
     }
     absl::Status status = absl::OkStatus();
@@ -238,7 +245,8 @@ void PartitionLeases::Loop() {
       if (opened.ok()) connection_ = std::move(*opened);
     }
     if (status.ok()) status = Tick(*connection_);
-    if (!status.ok()) {
+    failed = !status.ok();
+    if (failed) {
       LogLine(LogLevel::kWarning, "partition_leases_not_renewed")
           .Field("node", options_.node_id)
           .Field("error", status.message())
