@@ -94,15 +94,11 @@ absl::Status ValidateDuration(absl::string_view field, const Duration& d) {
   return absl::OkStatus();
 }
 
-absl::Duration ToAbslDuration(const Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
 // Checks that `d` lies within [min, max]; `bounds` is how they read in the
 // message, e.g. "between 1s and 7 days".
 absl::Status ValidateDurationRange(absl::string_view field, const Duration& d, absl::Duration min,
                                    absl::Duration max, absl::string_view bounds) {
-  const absl::Duration value = ToAbslDuration(d);
+  const absl::Duration value = ConfigDuration(d);
   if (d.seconds() < 0 || d.nanos() < 0 || value < min || value > max) {
     return InvalidField(field, absl::StrCat("must be ", bounds));
   }
@@ -124,7 +120,7 @@ absl::Status ValidateDelivery(const v1::DeliveryConfig& delivery) {
                                              absl::Seconds(1), absl::Seconds(300),
                                              "between 1s and 300s"));
   // Whole durations: 1.2s is less than 1.5s although their seconds are equal.
-  if (ToAbslDuration(delivery.request_timeout()) < ToAbslDuration(delivery.connect_timeout())) {
+  if (ConfigDuration(delivery.request_timeout()) < ConfigDuration(delivery.connect_timeout())) {
     return InvalidField("delivery.request_timeout", "must not be less than connect_timeout");
   }
   if (delivery.retry_schedule_size() < 1 || delivery.retry_schedule_size() > 50) {
@@ -261,6 +257,14 @@ absl::Status ValidateStorage(const v1::StorageConfig& storage) {
     if (idle < 1 || idle > 256) {
       return InvalidField("storage.postgres.idle_read_connections", "must be between 1 and 256");
     }
+    WINK_RETURN_IF_ERROR(ValidateDurationRange("storage.postgres.partition_lease_ttl",
+                                               storage.postgres().partition_lease_ttl(),
+                                               absl::Seconds(1), absl::Seconds(300),
+                                               "between 1s and 300s"));
+    WINK_RETURN_IF_ERROR(ValidateDurationRange("storage.postgres.partition_handover_drain",
+                                               storage.postgres().partition_handover_drain(),
+                                               absl::ZeroDuration(), absl::Seconds(600),
+                                               "between 0s and 600s"));
     if (storage.sync_mode() != v1::StorageConfig::SYNC_MODE_FSYNC) {
       return InvalidField("storage.sync_mode",
                           "must be SYNC_MODE_FSYNC with the postgres backend (its durability "
@@ -292,6 +296,10 @@ absl::Status ApplyStorageOverrides(const ConfigOverrides& overrides, ServerConfi
 }
 
 }  // namespace
+
+absl::Duration ConfigDuration(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
 
 std::string RedactConninfo(absl::string_view conninfo) {
   const std::string kHidden = "(hidden)";
@@ -408,8 +416,13 @@ void ApplyDefaults(ServerConfig& config) {
   if (storage.has_rocksdb() && storage.rocksdb().memory_budget_mib() == 0) {
     storage.mutable_rocksdb()->set_memory_budget_mib(kDefaultRocksDbMemoryBudgetMib);
   }
-  if (storage.has_postgres() && storage.postgres().idle_read_connections() == 0) {
-    storage.mutable_postgres()->set_idle_read_connections(kDefaultPostgresIdleReadConnections);
+  if (storage.has_postgres()) {
+    v1::PostgresConfig& postgres = *storage.mutable_postgres();
+    if (postgres.idle_read_connections() == 0) {
+      postgres.set_idle_read_connections(kDefaultPostgresIdleReadConnections);
+    }
+    SetIfUnset(postgres.mutable_partition_lease_ttl(), postgres.has_partition_lease_ttl(),
+               absl::Seconds(10));
   }
   if (config.node_id().empty()) config.set_node_id(DefaultNodeId());
   SetIfUnset(config.mutable_idempotency_key_retention(), config.has_idempotency_key_retention(),
@@ -431,6 +444,12 @@ void ApplyDefaults(ServerConfig& config) {
   SetIfUnset(delivery.mutable_max_retry_after(), delivery.has_max_retry_after(), absl::Hours(1));
   SetIfUnset(delivery.mutable_disable_after_failing_for(),
              delivery.has_disable_after_failing_for(), absl::Hours(24 * 5));
+  if (storage.has_postgres()) {
+    v1::PostgresConfig& postgres = *storage.mutable_postgres();
+    SetIfUnset(postgres.mutable_partition_handover_drain(),
+               postgres.has_partition_handover_drain(),
+               ConfigDuration(delivery.request_timeout()) + absl::Seconds(1));
+  }
   if (delivery.max_in_flight() == 0) delivery.set_max_in_flight(kDefaultMaxInFlight);
   if (delivery.max_in_flight_per_webhook() == 0) {
     delivery.set_max_in_flight_per_webhook(

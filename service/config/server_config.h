@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "wink/webhooks/config/v1/server_config.pb.h"
 
 namespace wink::webhooks::config {
@@ -66,6 +67,9 @@ void ApplyDefaults(ServerConfig& config);
 // Checks a config that has its defaults applied. INVALID_ARGUMENT whose
 // message starts with the field path, e.g. "tokens[1].sha256: ...".
 absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// A protobuf Duration of the config as absl::Duration.
+absl::Duration ConfigDuration(const google::protobuf::Duration& duration);
 
 // `conninfo` (libpq "key=value ..." or a postgresql:// URI) with any
 // password replaced by "(hidden)", for logs and --check_config.

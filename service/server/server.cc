@@ -34,10 +34,6 @@ std::string WithPort(const std::string& listen, int port) {
 
 }  // namespace
 
-absl::Duration ConfigDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
-}
-
 Server::Server() = default;
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
@@ -72,8 +68,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
 
   const config::v1::DeliveryConfig& delivery = config.delivery();
   http::HttpClientOptions http_options;
-  http_options.connect_timeout = ConfigDuration(delivery.connect_timeout());
-  http_options.request_timeout = ConfigDuration(delivery.request_timeout());
+  http_options.connect_timeout = config::ConfigDuration(delivery.connect_timeout());
+  http_options.request_timeout = config::ConfigDuration(delivery.request_timeout());
   for (const std::string& cidr : config.allow_private_targets()) {
     WINK_ASSIGN_OR_RETURN(IpRange range, IpRange::Parse(cidr));
     http_options.allowed_private_ranges.push_back(range);
@@ -89,13 +85,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   delivery::EngineOptions engine_options;
   engine_options.retry_schedule.clear();
   for (const auto& step : delivery.retry_schedule()) {
-    engine_options.retry_schedule.push_back(ConfigDuration(step));
+    engine_options.retry_schedule.push_back(config::ConfigDuration(step));
   }
-  engine_options.max_retry_after = ConfigDuration(delivery.max_retry_after());
-  engine_options.disable_after_failing_for = ConfigDuration(delivery.disable_after_failing_for());
+  engine_options.max_retry_after = config::ConfigDuration(delivery.max_retry_after());
+  engine_options.disable_after_failing_for = config::ConfigDuration(delivery.disable_after_failing_for());
   engine_options.max_in_flight = delivery.max_in_flight();
   engine_options.max_in_flight_per_webhook = delivery.max_in_flight_per_webhook();
-  engine_options.event_retention = ConfigDuration(config.event_retention());
+  engine_options.event_retention = config::ConfigDuration(config.event_retention());
   storage::StorageBackend& backend = *server->storage_;
   server->engine_ = std::make_unique<delivery::DeliveryEngine>(
       delivery::EngineStorage{backend.deliveries(), backend.due_queue(), backend.retention()},
@@ -107,9 +103,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->catalog_ = std::make_unique<api::EventCatalog>(config);
   api::WebhookServiceOptions webhook_options;
   webhook_options.max_webhooks_per_account = config.limits().max_webhooks_per_account();
-  webhook_options.secret_rotation_overlap = ConfigDuration(config.secret_rotation_overlap());
-  webhook_options.request_id_retention = ConfigDuration(config.request_id_retention());
-  webhook_options.idempotency_key_retention = ConfigDuration(config.idempotency_key_retention());
+  webhook_options.secret_rotation_overlap = config::ConfigDuration(config.secret_rotation_overlap());
+  webhook_options.request_id_retention = config::ConfigDuration(config.request_id_retention());
+  webhook_options.idempotency_key_retention = config::ConfigDuration(config.idempotency_key_retention());
   webhook_options.allowed_private_targets = http_options.allowed_private_ranges;
   webhook_options.publish_rate.events_per_second = config.limits().publish_rate_per_account();
   webhook_options.publish_rate.burst = config.limits().publish_burst_per_account();

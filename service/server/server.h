@@ -106,9 +106,6 @@ class Server {
   int port_ = 0;
 };
 
-// Converts a protobuf Duration of the config to absl::Duration.
-absl::Duration ConfigDuration(const google::protobuf::Duration& duration);
-
 }  // namespace wink::webhooks
 
 #endif  // WINK_WEBHOOKS_SERVICE_SERVER_SERVER_H_

@@ -27,6 +27,8 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenBackend(const config::Server
       options.conninfo = storage.postgres().conninfo();
       options.idle_read_connections = storage.postgres().idle_read_connections();
       options.node_id = config.node_id();
+      options.lease_ttl = config::ConfigDuration(storage.postgres().partition_lease_ttl());
+      options.lease_drain = config::ConfigDuration(storage.postgres().partition_handover_drain());
       return pg::OpenPostgresBackend(options, clock, observer);
     }
   }

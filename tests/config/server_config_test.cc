@@ -146,6 +146,10 @@ TEST(ParseServerConfigTest, ReadsThePostgresBackendAndAppliesItsDefaults) {
   EXPECT_EQ(config->storage().postgres().conninfo(), "host=db1,db2 dbname=webhooks");
   EXPECT_EQ(config->storage().postgres().idle_read_connections(),
             kDefaultPostgresIdleReadConnections);
+  EXPECT_EQ(ConfigDuration(config->storage().postgres().partition_lease_ttl()), absl::Seconds(10));
+  EXPECT_EQ(ConfigDuration(config->storage().postgres().partition_handover_drain()),
+            absl::Seconds(16))
+      << "the request timeout (15 s) and a second";
   EXPECT_EQ(config->node_id(), "n1");
 }
 
@@ -670,10 +674,18 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidRow{"PostgresWithOsBufferedSync",
                    [](ServerConfig& c) {
                      c.mutable_storage()->mutable_postgres()->set_conninfo("dbname=w");
-                     c.mutable_storage()->mutable_postgres()->set_idle_read_connections(1);
+                     ApplyDefaults(c);
                      c.mutable_storage()->set_sync_mode(v1::StorageConfig::SYNC_MODE_OS_BUFFERED);
                    },
                    "storage.sync_mode: must be SYNC_MODE_FSYNC with the postgres backend"},
+        InvalidRow{"PostgresLeaseTtlTooShort",
+                   [](ServerConfig& c) {
+                     c.mutable_storage()->mutable_postgres()->set_conninfo("dbname=w");
+                     ApplyDefaults(c);
+                     c.mutable_storage()->mutable_postgres()->mutable_partition_lease_ttl()->set_seconds(
+                         0);
+                   },
+                   "storage.postgres.partition_lease_ttl: must be between 1s and 300s"},
         InvalidRow{"NodeIdWithSpace", [](ServerConfig& c) { c.set_node_id("node a"); },
                    "node_id: \"node a\" is not 1-64 of [A-Za-z0-9._-]"},
         InvalidRow{"NodeIdTooLong", [](ServerConfig& c) { c.set_node_id(std::string(65, 'n')); },

@@ -1,6 +1,7 @@
 #include "tests/fakes/postgres_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libpq-fe.h>
@@ -30,6 +31,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -265,6 +267,28 @@ absl::StatusOr<int> FreeLoopbackPort() {
   return ntohs(address.sin_port);
 }
 
+// The processes of user `uid` whose working directory is `dir` (every server
+// process works in its data directory). Zombies have none.
+std::vector<pid_t> ProcessesIn(const std::string& dir, uid_t uid) {
+  std::vector<pid_t> pids;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (const dirent* entry = ::readdir(proc)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid) || pid <= 0) continue;
+    const std::string process = absl::StrCat("/proc/", pid);
+    struct stat status;
+    if (::stat(process.c_str(), &status) != 0 || status.st_uid != uid) continue;
+    char cwd[4096];
+    const ssize_t length = ::readlink((process + "/cwd").c_str(), cwd, sizeof(cwd));
+    if (length > 0 && absl::string_view(cwd, static_cast<size_t>(length)) == dir) {
+      pids.push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
 // A string literal for postgresql.conf.
 std::string ConfString(absl::string_view value) {
   return absl::StrCat("'", absl::StrReplaceAll(value, {{"'", "''"}}), "'");
@@ -284,17 +308,20 @@ std::string ConnInfoValue(absl::string_view value) {
 }
 
 // Whether the server that `postmaster.pid` describes is `postmaster` and
-// accepts connections; if so, its System V shared memory id in `shmid`. The
-// file's lines (PostgreSQL's miscadmin.h, LOCK_FILE_LINE_*): 1 pid, ...,
-// 7 shared memory key and id, 8 status ("ready" once it accepts connections).
-bool IsReady(const std::string& pid_file, pid_t postmaster, int& shmid) {
+// accepts connections (read-only ones will do if `standby_will_do`); if so,
+// its System V shared memory id in `shmid`. The file's lines (PostgreSQL's
+// miscadmin.h, LOCK_FILE_LINE_*): 1 pid, ..., 7 shared memory key and id,
+// 8 status ("ready" once it accepts connections, "standby" for a hot standby
+// once consistent).
+bool IsReady(const std::string& pid_file, pid_t postmaster, bool standby_will_do, int& shmid) {
   std::ifstream in(pid_file);
   if (!in) return false;
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   int pid = 0;
   if (lines.size() < 8 || !absl::SimpleAtoi(lines[0], &pid) || pid != postmaster ||
-      !absl::StartsWith(lines[7], "ready")) {
+      !(absl::StartsWith(lines[7], "ready") ||
+        (standby_will_do && absl::StartsWith(lines[7], "standby")))) {
     return false;
   }
   const std::vector<absl::string_view> key_and_id =
@@ -319,8 +346,10 @@ absl::StatusOr<Connection> Connect(const std::string& conninfo) {
   return connection;
 }
 
-absl::Status ExecOn(PGconn* connection, const std::string& sql) {
-  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection, sql.c_str()), &PQclear);
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+absl::StatusOr<Result> QueryOn(PGconn* connection, const std::string& sql) {
+  Result result(PQexec(connection, sql.c_str()), &PQclear);
   if (result == nullptr) {
     return absl::UnavailableError(absl::StrCat("libpq: ", ErrorMessageOf(connection)));
   }
@@ -328,7 +357,7 @@ absl::Status ExecOn(PGconn* connection, const std::string& sql) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
     case PGRES_EMPTY_QUERY:
-      return absl::OkStatus();
+      return result;
     default:
       break;
   }
@@ -341,16 +370,52 @@ absl::Status ExecOn(PGconn* connection, const std::string& sql) {
   return absl::InternalError(message);
 }
 
+absl::Status ExecOn(PGconn* connection, const std::string& sql) {
+  return QueryOn(connection, sql).status();
+}
+
+// The first column of the first row `sql` returns; nullopt for NULL.
+absl::StatusOr<std::optional<std::string>> ValueOn(PGconn* connection, const std::string& sql) {
+  WINK_ASSIGN_OR_RETURN(const Result result, QueryOn(connection, sql));
+  if (PQntuples(result.get()) < 1 || PQnfields(result.get()) < 1) {
+    return absl::InternalError(absl::StrCat("no value from ", sql));
+  }
+  if (PQgetisnull(result.get(), 0, 0)) return std::nullopt;
+  return std::string(PQgetvalue(result.get(), 0, 0));
+}
+
+// FAILED_PRECONDITION unless the server on `connection` is in recovery (a
+// standby).
+absl::Status CheckIsStandby(PGconn* connection, absl::string_view what) {
+  WINK_ASSIGN_OR_RETURN(const std::optional<std::string> in_recovery,
+                        ValueOn(connection, "SELECT pg_is_in_recovery()"));
+  if (in_recovery != "t") {
+    return absl::FailedPreconditionError(absl::StrCat(what, ": the server is not a standby"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
-    const std::string& dir, const PostgresServerOptions& options) {
-  for (const char* program : {"initdb", "postgres"}) {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Prepare(
+    const std::string& dir, const PostgresServerOptions& options,
+    const std::vector<std::string>& programs) {
+  for (const std::string& program : programs) {
     const std::string path = absl::StrCat(options.bin_dir, "/", program);
     if (::access(path.c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "no PostgreSQL program ", path, ": install Debian's postgresql-15 (scripts/deps.sh)"));
     }
+  }
+  if (!options.synchronous_standbys.empty() &&
+      (options.synchronous_quorum < 1 ||
+       static_cast<size_t>(options.synchronous_quorum) > options.synchronous_standbys.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("synchronous_quorum ", options.synchronous_quorum, " is not between 1 and ",
+                     options.synchronous_standbys.size(), " (the synchronous_standbys)"));
+  }
+  for (const std::string& name : options.synchronous_standbys) {
+    if (name.empty()) return absl::InvalidArgumentError("synchronous_standbys: an empty name");
   }
   std::error_code error;
   const std::filesystem::path base = std::filesystem::canonical(dir, error);
@@ -397,36 +462,138 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   if (server->root_dir_.size() + std::strlen("/.s.PGSQL.65535") < sizeof(sockaddr_un::sun_path)) {
     server->socket_dir_ = server->root_dir_;
   }
+  return server;
+}
 
+absl::Status PostgresServer::AppendConf(absl::string_view standby_conf) {
+  std::string synchronous_standby_names;
+  if (!options_.synchronous_standbys.empty()) {
+    std::vector<std::string> names;
+    for (const std::string& name : options_.synchronous_standbys) {
+      names.push_back(absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\""));
+    }
+    synchronous_standby_names =
+        absl::StrCat("ANY ", options_.synchronous_quorum, " (", absl::StrJoin(names, ", "), ")");
+  }
+  // Appending keeps the file's owner (postgres, when root).
+  std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
+  const char* fsync = options_.fsync ? "on" : "off";
+  conf << "\n# Added by tests/fakes/postgres_server.cc.\n"
+       << "listen_addresses = '127.0.0.1'\n"
+       << "unix_socket_directories = " << ConfString(socket_dir_) << "\n"
+       << "max_connections = 200\n"
+       << "shared_buffers = 32MB\n"
+       << "fsync = " << fsync << "\n"
+       << "full_page_writes = " << fsync << "\n"
+       << "wal_level = replica\n"
+       << "max_wal_senders = 10\n"
+       << "wal_keep_size = '256MB'\n"
+       // Written even when empty: a standby's copy of its primary's file
+       // says otherwise.
+       << "synchronous_standby_names = " << ConfString(synchronous_standby_names) << "\n"
+       << "synchronous_commit = on\n"
+       << standby_conf << options_.extra_conf << "\n";
+  if (!conf.flush()) {
+    return absl::InternalError(absl::StrCat("cannot write ", data_dir_, "/postgresql.conf"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::StartOnFreePort() {
+  for (int attempt = 1;; ++attempt) {
+    WINK_ASSIGN_OR_RETURN(port_, FreeLoopbackPort());
+    bool address_in_use = false;
+    const absl::Status started = StartPostmaster(address_in_use);
+    if (started.ok()) return started;
+    if (!address_in_use || attempt == kPortAttempts) return started;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
+    const std::string& dir, const PostgresServerOptions& options) {
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<PostgresServer> server,
+                        Prepare(dir, options, {"initdb", "postgres"}));
   WINK_RETURN_IF_ERROR(
       Run({options.bin_dir + "/initdb", "-D", server->data_dir_, "-A", "trust", "-U", kUser,
            "--no-sync", "-E", "UTF8", "--locale=C", "--no-instructions"},
           server->root_dir_, server->root_dir_ + "/initdb.log", server->run_as_, kInitdbTimeout));
   {
-    // Appending keeps the file's owner (postgres, when root).
-    std::ofstream conf(server->data_dir_ + "/postgresql.conf", std::ios::app);
-    const char* fsync = options.fsync ? "on" : "off";
-    conf << "\n# Added by tests/fakes/postgres_server.cc.\n"
-         << "listen_addresses = '127.0.0.1'\n"
-         << "unix_socket_directories = " << ConfString(server->socket_dir_) << "\n"
-         << "max_connections = 200\n"
-         << "shared_buffers = 32MB\n"
-         << "fsync = " << fsync << "\n"
-         << "full_page_writes = " << fsync << "\n"
-         << options.extra_conf << "\n";
-    if (!conf.flush()) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", server->data_dir_, "/postgresql.conf"));
+    // initdb -A trust already has such a line; ours does not depend on its
+    // template.
+    std::ofstream hba(server->data_dir_ + "/pg_hba.conf", std::ios::app);
+    hba << "\n# Added by tests/fakes/postgres_server.cc: standbys.\n"
+        << "host replication all 127.0.0.1/32 trust\n";
+    if (!hba.flush()) {
+      return absl::InternalError(absl::StrCat("cannot write ", server->data_dir_, "/pg_hba.conf"));
     }
   }
+  WINK_RETURN_IF_ERROR(server->AppendConf(""));
+  WINK_RETURN_IF_ERROR(server->StartOnFreePort());
+  return server;
+}
 
-  for (int attempt = 1;; ++attempt) {
-    WINK_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
-    bool address_in_use = false;
-    const absl::Status started = server->StartPostmaster(address_in_use);
-    if (started.ok()) return server;
-    if (!address_in_use || attempt == kPortAttempts) return started;
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::StartStandby(
+    const std::string& dir, const PostgresServer& primary, absl::string_view application_name,
+    const PostgresServerOptions& options) {
+  if (application_name.empty()) {
+    return absl::InvalidArgumentError("application_name: empty");
   }
+  if (!primary.running()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the primary (port ", primary.port(), ") is not running"));
+  }
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<PostgresServer> server,
+                        Prepare(dir, options, {"pg_basebackup", "postgres"}));
+  server->application_name_ = std::string(application_name);
+  // A fast checkpoint: the default spreads it over minutes. No sync, as for
+  // initdb: what the operating system has survives Kill().
+  WINK_RETURN_IF_ERROR(Run(
+      {options.bin_dir + "/pg_basebackup", "-D", server->data_dir_, "-h", "127.0.0.1", "-p",
+       absl::StrCat(primary.port()), "-U", kUser, "-X", "stream", "--checkpoint=fast", "--no-sync"},
+      server->root_dir_, server->root_dir_ + "/basebackup.log", server->run_as_, kInitdbTimeout));
+  // primary_conninfo goes where Follow()'s ALTER SYSTEM puts it, which a
+  // primary's own copy (if it once followed) would otherwise override.
+  {
+    std::ofstream auto_conf(server->data_dir_ + "/postgresql.auto.conf", std::ios::app);
+    auto_conf << "primary_conninfo = " << ConfString(server->PrimaryConnInfo(primary)) << "\n";
+    if (!auto_conf.flush()) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ", server->data_dir_, "/postgresql.auto.conf"));
+    }
+  }
+  const std::string signal_file = server->data_dir_ + "/standby.signal";
+  {
+    std::ofstream signal(signal_file);
+    if (!signal.flush()) return absl::InternalError(absl::StrCat("cannot write ", signal_file));
+  }
+  if (server->run_as_.has_value() &&
+      ::chown(signal_file.c_str(), server->run_as_->uid, server->run_as_->gid) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot chown ", signal_file, " to postgres: ", ErrnoText(errno)));
+  }
+  // A standby retries a lost primary after wal_retrieve_retry_interval, 5 s
+  // by default: too long for a failover test.
+  WINK_RETURN_IF_ERROR(server->AppendConf("wal_retrieve_retry_interval = '100ms'\n"));
+  WINK_RETURN_IF_ERROR(server->StartOnFreePort());
+  return server;
+}
+
+std::string PostgresServer::MultiHostConnInfo(const std::vector<const PostgresServer*>& servers,
+                                              absl::string_view dbname) {
+  std::vector<std::string> hosts;
+  std::vector<int> ports;
+  for (const PostgresServer* server : servers) {
+    hosts.push_back("127.0.0.1");
+    ports.push_back(server->port());
+  }
+  return absl::StrCat("host=", absl::StrJoin(hosts, ","), " port=", absl::StrJoin(ports, ","),
+                      " user=", kUser, " dbname=", ConnInfoValue(dbname),
+                      " target_session_attrs=read-write connect_timeout=2");
+}
+
+std::string PostgresServer::PrimaryConnInfo(const PostgresServer& primary) const {
+  return absl::StrCat("host=127.0.0.1 port=", primary.port(), " user=", kUser,
+                      " application_name=", ConnInfoValue(application_name_));
 }
 
 PostgresServer::~PostgresServer() {
@@ -464,7 +631,8 @@ absl::Status PostgresServer::StartPostmaster(bool& address_in_use) {
                                               " exited at start (", ExitText(wait_status), "); ",
                                               log));
     }
-    if (IsReady(data_dir_ + "/postmaster.pid", postmaster, shared_memory_id_)) {
+    if (IsReady(data_dir_ + "/postmaster.pid", postmaster, /*standby_will_do=*/true,
+                shared_memory_id_)) {
       return absl::OkStatus();
     }
     if (absl::Now() >= deadline) {
@@ -490,19 +658,24 @@ absl::Status PostgresServer::WaitForServerProcessesToExit(pid_t postmaster) {
   // Every server process has the postmaster's segment attached, and a new
   // server refuses to start while any does ("pre-existing shared memory
   // block is still in use"). A segment gone, or made by another process
-  // (its id reused), means the same as no one attached.
-  if (shared_memory_id_ < 0) return absl::OkStatus();
+  // (its id reused), means the same as no one attached. But an exiting
+  // process detaches the segment before it lets go of its files and working
+  // directory, so the data directory tells when it is really gone.
+  const uid_t server_uid = run_as_.has_value() ? run_as_->uid : ::geteuid();
   const absl::Time deadline = absl::Now() + kStopTimeout;
   while (true) {
-    shmid_ds segment;
-    if (::shmctl(shared_memory_id_, IPC_STAT, &segment) != 0 || segment.shm_cpid != postmaster ||
-        segment.shm_nattch == 0) {
-      return absl::OkStatus();
-    }
+    shmid_ds segment{};
+    const bool detached = shared_memory_id_ < 0 ||
+                          ::shmctl(shared_memory_id_, IPC_STAT, &segment) != 0 ||
+                          segment.shm_cpid != postmaster || segment.shm_nattch == 0;
+    const std::vector<pid_t> left = ProcessesIn(data_dir_, server_uid);
+    if (detached && left.empty()) return absl::OkStatus();
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(segment.shm_nattch, " processes of the PostgreSQL server killed ",
-                       absl::FormatDuration(kStopTimeout), " ago still run; ", LogTail(log_file_)));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "processes of the PostgreSQL server killed ", absl::FormatDuration(kStopTimeout),
+          " ago still run (", absl::StrJoin(left, ", "), " in ", data_dir_,
+          detached ? "" : absl::StrCat(", ", segment.shm_nattch, " attached to its memory"), "); ",
+          LogTail(log_file_)));
     }
     absl::SleepFor(kPollInterval);
   }
@@ -559,6 +732,74 @@ absl::Status PostgresServer::CreateDatabase(absl::string_view name) {
 absl::Status PostgresServer::Exec(absl::string_view dbname, absl::string_view sql) {
   WINK_ASSIGN_OR_RETURN(Connection connection, Connect(ConnInfo(dbname)));
   return ExecOn(connection.get(), std::string(sql));
+}
+
+absl::Status PostgresServer::Promote() {
+  if (!running()) return absl::FailedPreconditionError("Promote: the server is not running");
+  WINK_ASSIGN_OR_RETURN(Connection connection, Connect(ConnInfo("postgres")));
+  WINK_RETURN_IF_ERROR(CheckIsStandby(connection.get(), "Promote"));
+  // pg_promote(wait => true) returns once the server accepts writes.
+  const int wait_seconds = static_cast<int>(absl::ToInt64Seconds(kStartTimeout));
+  absl::StatusOr<std::optional<std::string>> promoted =
+      ValueOn(connection.get(), absl::StrCat("SELECT pg_promote(true, ", wait_seconds, ")"));
+  if (!promoted.ok()) {
+    // 55000 (object_not_in_prerequisite_state): no longer in recovery.
+    if (absl::StrContains(promoted.status().message(), "SQLSTATE 55000")) {
+      return absl::FailedPreconditionError(promoted.status().message());
+    }
+    return promoted.status();
+  }
+  if (*promoted != "t") {
+    return absl::DeadlineExceededError(absl::StrCat("standby not promoted after ",
+                                                    absl::FormatDuration(kStartTimeout), "; ",
+                                                    LogTail(log_file_)));
+  }
+  // The postmaster says "ready" once the startup process has exited: only
+  // then is the server what Restart() and the next Promote() expect.
+  const absl::Time deadline = absl::Now() + kStartTimeout;
+  while (!IsReady(data_dir_ + "/postmaster.pid", postmaster_pid_, /*standby_will_do=*/false,
+                  shared_memory_id_)) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("promoted server not ready after ",
+                                                      absl::FormatDuration(kStartTimeout), "; ",
+                                                      LogTail(log_file_)));
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> PostgresServer::ReceivedLsn() const {
+  WINK_ASSIGN_OR_RETURN(Connection connection, Connect(ConnInfo("postgres")));
+  // An LSN minus 0/0 is its value as a number.
+  WINK_ASSIGN_OR_RETURN(const std::optional<std::string> lsn,
+                        ValueOn(connection.get(), "SELECT pg_last_wal_receive_lsn() - '0/0'"));
+  if (!lsn.has_value()) {
+    return absl::FailedPreconditionError(
+        "ReceivedLsn: not a standby, or it has received nothing from a primary yet");
+  }
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(*lsn, &value)) {
+    return absl::InternalError(absl::StrCat("ReceivedLsn: unexpected value ", *lsn));
+  }
+  return value;
+}
+
+absl::Status PostgresServer::Follow(const PostgresServer& primary) {
+  if (!running()) return absl::FailedPreconditionError("Follow: the server is not running");
+  WINK_ASSIGN_OR_RETURN(Connection connection, Connect(ConnInfo("postgres")));
+  WINK_RETURN_IF_ERROR(CheckIsStandby(connection.get(), "Follow"));
+  const std::string conninfo = PrimaryConnInfo(primary);
+  char* literal = PQescapeLiteral(connection.get(), conninfo.data(), conninfo.size());
+  if (literal == nullptr) {
+    return absl::InternalError(absl::StrCat("Follow: ", ErrorMessageOf(connection.get())));
+  }
+  const std::string alter = absl::StrCat("ALTER SYSTEM SET primary_conninfo = ", literal);
+  PQfreemem(literal);
+  WINK_RETURN_IF_ERROR(ExecOn(connection.get(), alter));
+  // Since PostgreSQL 13 a reload is enough: the startup process restarts
+  // its WAL receiver with the new primary_conninfo.
+  return ExecOn(connection.get(), "SELECT pg_reload_conf()");
 }
 
 }  // namespace wink::webhooks::testing
