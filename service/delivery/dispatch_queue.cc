@@ -77,7 +77,7 @@ void DispatchQueue::MarkReady(const std::string& webhook_id, WebhookQueue& queue
 }
 
 std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
-  while (!ready_.empty() && in_flight_ < limits_.max_in_flight) {
+  while (!ready_.empty() && in_flight_ + recording_ < limits_.max_in_flight) {
     const std::string webhook_id = std::move(ready_.front());
     ready_.pop_front();
     auto it = queues_.find(webhook_id);
@@ -125,6 +125,11 @@ void DispatchQueue::ExchangeEnded(const storage::DueDelivery& due, bool receiver
                               : 1;
   }
   ReleaseSlot(due);
+  auto flight = known_.find(Key(due.webhook_id, due.event_id));
+  if (flight != known_.end() && !flight->second.recording) {
+    flight->second.recording = true;
+    ++recording_;
+  }
 }
 
 void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
@@ -151,6 +156,7 @@ void DispatchQueue::Forget(const storage::DueDelivery& due) {
   const auto known = known_.find(Key(due.webhook_id, due.event_id));
   if (known != known_.end()) {
     if (known->second.due_again) refill_wanted_ = true;
+    if (known->second.recording) --recording_;
     known_.erase(known);
   }
   // Memory was full when something was due: look again once half is free.

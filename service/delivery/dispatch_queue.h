@@ -9,6 +9,10 @@
 //   - Limits: at most `max_in_flight` requests overall and a webhook's own
 //     limit each (max_in_flight_per_webhook, or 1 while its receiver does not
 //     answer: the unresponsive-receiver rule; any HTTP answer doubles it back).
+//     Results not yet recorded count toward the overall limit: when storage
+//     stalls, sending stops instead of piling up results whose loss would
+//     send them all again (what a crash or a lost primary can send twice is
+//     bounded by max_in_flight).
 //   - Memory: at most `max_queued` deliveries known (waiting, in flight or
 //     being recorded), a quarter of that waiting for one webhook. When memory
 //     is full, a webhook below its fair share takes the place of the newest
@@ -65,7 +69,8 @@ class DispatchQueue {
   // Whether the delivery's webhook was deleted since it was taken.
   bool CancelRequested(const storage::DueDelivery& due) const;
 
-  // The delivery's HTTP exchange ended; its slot is free. `receiver_answered`
+  // The delivery's HTTP exchange ended; its webhook's slot is free, and its
+  // overall slot once its result is recorded (Forget). `receiver_answered`
   // is false when the receiver timed out or refused the connection (the
   // unresponsive-receiver rule).
   void ExchangeEnded(const storage::DueDelivery& due, bool receiver_answered);
@@ -113,6 +118,8 @@ class DispatchQueue {
     // clock, a retry now). Forget asks for a scan so it is not left behind.
     bool due_again = false;
     bool holds_slot = false;
+    // Its exchange ended; its result is being recorded.
+    bool recording = false;
     bool sent = false;
     uint64_t request_id = 0;
     bool cancel_requested = false;
@@ -129,6 +136,8 @@ class DispatchQueue {
   std::deque<std::string> ready_;
   absl::flat_hash_map<std::string, Flight> known_;
   int in_flight_ = 0;
+  // Flights whose result is being recorded.
+  int recording_ = 0;
   bool memory_full_ = false;
   bool refill_wanted_ = false;
 };

@@ -183,6 +183,16 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
       "1 while storage commits writes; 0 after a commit failed (disk full or failing) until "
       "one succeeds again. While 0 publishes get UNAVAILABLE and deliveries wait.",
       {});
+  partitions_ = &registry.AddGauge(
+      "wink_webhooks_partitions",
+      "Cluster mode: partitions of the deliveries this node leases; state=owned (it sends "
+      "their deliveries) or draining (being handed to another node).",
+      {"state"});
+  partition_lease_changes_ = &registry.AddCounter(
+      "wink_webhooks_partition_lease_changes_total",
+      "Cluster mode: partition leases this node took (change=taken) or handed back "
+      "(change=released).",
+      {"change"});
   auto empty = std::make_unique<const RpcTable>();
   rpc_table_.store(empty.get(), std::memory_order_release);
   absl::MutexLock lock(&rpc_mu_);

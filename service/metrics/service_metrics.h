@@ -120,6 +120,11 @@ class ServiceMetrics {
   // failing disk) until one succeeds again.
   GaugeFamily& storage_writable() { return *storage_writable_; }
 
+  // Cluster mode: partitions of the deliveries this node leases, by state
+  // (owned, draining), and leases taken and released.
+  GaugeFamily& partitions() { return *partitions_; }
+  CounterFamily& partition_lease_changes() { return *partition_lease_changes_; }
+
  private:
   // One gRPC method's counters, one per status code, created at first use.
   // absl::StatusCode OK (0) .. UNAUTHENTICATED (16).
@@ -149,6 +154,8 @@ class ServiceMetrics {
   CallbackFamily* write_queue_;
   GaugeFamily* build_info_;
   GaugeFamily* storage_writable_;
+  GaugeFamily* partitions_;
+  CounterFamily* partition_lease_changes_;
 
   // Read without a lock: a new method copies the table, publishes the copy
   // and keeps every old one (readers may still hold it; there are a few

@@ -16,6 +16,26 @@ void StorageMetrics::OnCommitFailed(int operations, const absl::Status& error) {
   SetWritable(false, error);
 }
 
+void StorageMetrics::OnHeartbeat(const absl::Status& status) {
+  if (status.ok()) {
+    SetWritable(true, status);
+  } else if (absl::IsUnavailable(status)) {
+    SetWritable(false, status);
+  }
+}
+
+void StorageMetrics::OnPartitions(int owned, int draining, int taken, int released) {
+  metrics::ServiceMetrics& service_metrics = metrics::Global();
+  service_metrics.partitions().WithLabels({"owned"}).Set(owned);
+  service_metrics.partitions().WithLabels({"draining"}).Set(draining);
+  if (taken > 0) {
+    service_metrics.partition_lease_changes().WithLabels({"taken"}).Increment(taken);
+  }
+  if (released > 0) {
+    service_metrics.partition_lease_changes().WithLabels({"released"}).Increment(released);
+  }
+}
+
 void StorageMetrics::SetWritable(bool writable, const absl::Status& error) {
   {
     absl::MutexLock lock(&mu_);

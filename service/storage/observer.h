@@ -24,6 +24,16 @@ class StorageObserver {
   // DeliveryLedger::ProbeWritable tries.
   virtual void OnCommitFailed(int operations, const absl::Status& error) {}
 
+  // Storage's own periodic write (in cluster mode, the partition lease
+  // heartbeat, every few seconds even while nobody writes) committed (OK)
+  // or not (UNAVAILABLE: no writable primary answers).
+  virtual void OnHeartbeat(const absl::Status& status) {}
+
+  // Cluster mode, after each lease round: the partitions of the deliveries
+  // this node holds (`owned`, and `draining` on their way to another node),
+  // and how many it took and released in that round.
+  virtual void OnPartitions(int owned, int draining, int taken, int released) {}
+
   // A delivery entered the final `state` (SUCCEEDED, FAILED or CANCELLED),
   // once per transition, after the change is durable.
   virtual void OnDeliveryFinished(domain::DeliveryStateRecord state) {}

@@ -49,8 +49,29 @@ TEST(DispatchQueueTest, NothingGoesBeyondTheGlobalLimitUntilASlotIsFree) {
 
   EXPECT_THAT(DrainSendable(queue), ElementsAre("a/1", "b/1"));
   queue.ExchangeEnded(Due("a", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("a", 1));
   EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2"));
   EXPECT_EQ(queue.in_flight(), 2);
+}
+
+// A result being recorded keeps its overall slot: when storage stalls,
+// nothing more is sent, so a lost commit can only send again what was
+// within the overall limit. The webhook's own slot is free at once.
+TEST(DispatchQueueTest, AResultBeingRecordedHoldsItsOverallSlotUntilForgotten) {
+  DispatchQueue queue(DispatchLimits{2, 1, 1000});
+  for (int n = 1; n <= 3; ++n) queue.Add(Due("a", n));
+  queue.Add(Due("b", 1));
+  queue.Add(Due("c", 1));
+
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/1", "b/1"));
+  queue.ExchangeEnded(Due("a", 1), /*receiver_answered=*/true);
+  queue.ExchangeEnded(Due("b", 1), /*receiver_answered=*/true);
+  EXPECT_EQ(queue.in_flight(), 0);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre()) << "both results are still being recorded";
+  queue.Forget(Due("b", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("c/1"));
+  queue.Forget(Due("a", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2")) << "one per webhook (limit 1)";
 }
 
 TEST(DispatchQueueTest, AWebhookAtItsLimitWaitsWhileOthersGo) {

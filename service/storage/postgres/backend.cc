@@ -96,7 +96,8 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenPostgresBackend(const Postgr
   lease_options.ttl = options.lease_ttl;
   lease_options.drain = options.lease_drain;
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<PartitionLeases> leases,
-                        PartitionLeases::Start(options.conninfo, std::move(lease_options)));
+                        PartitionLeases::Start(options.conninfo, std::move(lease_options),
+                                               observer));
   return std::make_unique<PostgresBackend>(options, last_sequence, std::move(leases), token,
                                            clock, observer);
 }

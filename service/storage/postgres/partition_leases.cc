@@ -52,9 +52,10 @@ std::string ArrayLiteral(const std::vector<int>& partitions) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PartitionLeases>> PartitionLeases::Start(std::string conninfo,
-                                                                        LeaseOptions options) {
+                                                                        LeaseOptions options,
+                                                                        StorageObserver* observer) {
   std::unique_ptr<PartitionLeases> leases(
-      new PartitionLeases(std::move(conninfo), std::move(options)));
+      new PartitionLeases(std::move(conninfo), std::move(options), observer));
   WINK_ASSIGN_OR_RETURN(leases->connection_, Connection::Open(leases->conninfo_));
   WINK_RETURN_IF_ERROR(leases->Tick(*leases->connection_));
   leases->thread_ = std::thread([raw = leases.get()] { raw->Loop(); });
@@ -217,6 +218,11 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
         .Field("released", static_cast<int64_t>(drained.size()))
         .Field("live_nodes", static_cast<int64_t>(live_nodes));
   }
+  if (observer_ != nullptr) {
+    observer_->OnPartitions(static_cast<int>(held.size() - draining.size()),
+                            static_cast<int>(draining.size()), taken,
+                            static_cast<int>(drained.size()));
+  }
   leases_ = std::move(held);
   draining_ = std::move(draining);
   valid_until_ = start + options_.ttl * 0.8;
@@ -246,6 +252,7 @@ void PartitionLeases::Loop() {
     }
     if (status.ok()) status = Tick(*connection_);
     failed = !status.ok();
+    if (observer_ != nullptr) observer_->OnHeartbeat(status);
     if (failed) {
       LogLine(LogLevel::kWarning, "partition_leases_not_renewed")
           .Field("node", options_.node_id)

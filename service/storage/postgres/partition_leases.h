@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/storage/observer.h"
 #include "service/storage/postgres/connection.h"
 
 namespace wink::webhooks::storage::pg {
@@ -64,8 +65,11 @@ class PartitionLeases {
   // returns (so that a lone node sends everything at once), then keeps the
   // leases on a thread of its own. UNAVAILABLE when PostgreSQL cannot be
   // reached.
+  // `observer` (may be null) hears each round's outcome (OnHeartbeat) and
+  // must outlive the leases.
   static absl::StatusOr<std::unique_ptr<PartitionLeases>> Start(std::string conninfo,
-                                                                LeaseOptions options);
+                                                                LeaseOptions options,
+                                                                StorageObserver* observer);
   ~PartitionLeases();  // Stop()s
 
   // Stops renewing and releases every lease, so other nodes take over at
@@ -96,8 +100,8 @@ class PartitionLeases {
   const std::string& node_id() const { return options_.node_id; }
 
  private:
-  PartitionLeases(std::string conninfo, LeaseOptions options)
-      : conninfo_(std::move(conninfo)), options_(std::move(options)) {}
+  PartitionLeases(std::string conninfo, LeaseOptions options, StorageObserver* observer)
+      : conninfo_(std::move(conninfo)), options_(std::move(options)), observer_(observer) {}
 
   // One round: heartbeat, renew, release drained partitions, hand back or
   // take partitions. Runs on the lease thread (or in Start).
@@ -106,6 +110,7 @@ class PartitionLeases {
 
   const std::string conninfo_;
   const LeaseOptions options_;
+  StorageObserver* const observer_;
   std::unique_ptr<Connection> connection_;  // lease thread only (after Start)
 
   mutable absl::Mutex mu_;
