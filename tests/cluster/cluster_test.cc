@@ -10,6 +10,7 @@
 //   returned.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -411,6 +412,48 @@ TEST(ClusterTest, ADeleteOnOneNodeStopsTheOtherNodesRequests) {
         << "sent " << (received.receive_time - deleted) << " after DeleteWebhook returned";
   }
   EXPECT_LT((*cluster)->receiver().Requests("/deleted").size(), 20u);
+}
+
+// Events for one webhook published through both nodes are all sent by the
+// node that owns its partition, so its in-flight limit holds across the
+// cluster: with a receiver that answers after 300 ms, no more than 2
+// requests (the limit) are ever open at once.
+TEST(ClusterTest, AWebhooksInFlightLimitHoldsAcrossNodes) {
+  ClusterOptions options;
+  options.max_in_flight_per_webhook = 2;
+  auto cluster = ClusterHarness::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  constexpr absl::Duration kAnswerAfter = absl::Milliseconds(300);
+  (*cluster)->receiver().On("/limited").Reply(200).After(kAnswerAfter);
+  auto webhook = (*cluster)->CreateWebhook(0, "/limited");
+  ASSERT_TRUE(webhook.ok()) << webhook.status();
+  constexpr int kEvents = 12;
+  for (int i = 0; i < kEvents; ++i) {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/acme");
+    request.set_event_type("booking.created");
+    request.set_data_json("{}");
+    v1::PublishEventResponse response;
+    ASSERT_TRUE(
+        (*cluster)->webhooks(i % 2).PublishEvent(ClusterContext().get(), request, &response).ok());
+  }
+  ASSERT_TRUE((*cluster)->receiver().WaitForRequests("/limited", kEvents, absl::Seconds(30)));
+
+  // Each request is open from its arrival until the answer 300 ms later; the
+  // next one on a slot can only arrive after that answer.
+  std::vector<absl::Time> arrivals;
+  for (const ReceivedRequest& request : (*cluster)->receiver().Requests("/limited")) {
+    arrivals.push_back(request.receive_time);
+  }
+  int most_open = 0;
+  for (const absl::Time arrival : arrivals) {
+    int open = 0;
+    for (const absl::Time other : arrivals) {
+      if (other <= arrival && arrival < other + kAnswerAfter) ++open;
+    }
+    most_open = std::max(most_open, open);
+  }
+  EXPECT_EQ(most_open, 2) << "the limit, reached and never passed";
 }
 
 // A node that cannot reach a writable primary says so: health NOT_SERVING,
