@@ -160,18 +160,8 @@ EOF
 
 # The admin token, as run.sh makes it (and the same file, so both print the
 # same one).
-load_token() {
-  mkdir -p var
-  if [[ -n "${WEBHOOKS_DEV_TOKEN:-}" ]]; then
-    token="$WEBHOOKS_DEV_TOKEN"
-  else
-    if [[ ! -s var/dev-token ]]; then
-      (umask 077; echo "dev_$(openssl rand -hex 24)" > var/dev-token)
-    fi
-    token="$(cat var/dev-token)"
-  fi
-  token_sha256="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-}
+# shellcheck source=scripts/dev_token.sh
+source scripts/dev_token.sh
 
 # Whether something listens on 127.0.0.1:PORT (then our bind would fail).
 port_in_use() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -491,7 +481,7 @@ cmd_up() {
   else
     scripts/build.sh "$build_dir" Release wink-webhooks-server webhookctl
   fi
-  load_token
+  load_dev_token
   mkdir -p "$cluster_dir"
   # Flags given now replace the kept ones; none given reuses them.
   if [[ $# -gt 0 ]]; then printf '%s\0' "$@" >"$node_args_file"; fi
@@ -684,7 +674,7 @@ cmd_start_node() {
   load_settings
   [[ -n "$(current_primary)" ]] || die "no cluster in $cluster_dir ('scripts/cluster.sh up')"
   save_settings
-  load_token
+  load_dev_token
   load_node_args
   node_start "$1"
 }

@@ -23,16 +23,8 @@ build_dir="${WEBHOOKS_BUILD_DIR:-build-release}"
 scripts/build.sh "$build_dir" Release wink-webhooks-server webhookctl
 server="$build_dir/service/wink-webhooks-server"
 
-mkdir -p var
-if [[ -n "${WEBHOOKS_DEV_TOKEN:-}" ]]; then
-  token="$WEBHOOKS_DEV_TOKEN"
-else
-  if [[ ! -s var/dev-token ]]; then
-    (umask 077; echo "dev_$(openssl rand -hex 24)" > var/dev-token)
-  fi
-  token="$(cat var/dev-token)"
-fi
-token_sha256="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+source scripts/dev_token.sh
+load_dev_token
 
 # run.sh's flags go first, so the caller's flags (and the file's values) win.
 server_args=(--admin_token_sha256 "$token_sha256")

@@ -172,6 +172,54 @@ v1::Delivery GetDelivery(ClusterHarness& cluster, int node, const std::string& w
   return delivery;
 }
 
+// Publishes one event through `node`; its id.
+std::string PublishOne(ClusterHarness& cluster, int node) {
+  v1::PublishEventRequest request;
+  request.set_parent("accounts/acme");
+  request.set_event_type("booking.created");
+  request.set_data_json("{}");
+  v1::PublishEventResponse response;
+  const grpc::Status status =
+      cluster.webhooks(node).PublishEvent(ClusterContext().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.event().id();
+}
+
+// Pauses or resumes `webhook` through `node`.
+void SetEnabled(ClusterHarness& cluster, int node, const v1::Webhook& webhook, bool enabled,
+                bool drop_held_deliveries = false) {
+  v1::UpdateWebhookRequest request;
+  request.mutable_webhook()->set_name(webhook.name());
+  request.mutable_webhook()->set_enabled(enabled);
+  request.mutable_update_mask()->add_paths("enabled");
+  request.set_drop_held_deliveries(drop_held_deliveries);
+  v1::Webhook updated;
+  const grpc::Status status =
+      cluster.webhooks(node).UpdateWebhook(ClusterContext().get(), request, &updated);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+// Publishes `count` events (a multiple of 100) through `node` in batches of
+// 100; their ids.
+std::set<std::string> PublishBatches(ClusterHarness& cluster, int node, int count) {
+  std::set<std::string> events;
+  for (int batch = 0; batch < count / 100; ++batch) {
+    v1::BatchPublishEventsRequest request;
+    request.set_parent("accounts/acme");
+    for (int i = 0; i < 100; ++i) {
+      v1::PublishEventRequest* event = request.add_requests();
+      event->set_event_type("booking.created");
+      event->set_data_json("{}");
+    }
+    v1::BatchPublishEventsResponse response;
+    const grpc::Status status =
+        cluster.webhooks(node).BatchPublishEvents(ClusterContext().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    for (const auto& published : response.responses()) events.insert(published.event().id());
+  }
+  return events;
+}
+
 // A node killed with -9 mid-load: the other takes its partitions over when
 // its leases lapse, and sends everything the dead node had not.
 TEST(ClusterTest, ANodeKilledMidLoadLosesNothing) {
@@ -239,16 +287,7 @@ TEST(ClusterTest, AnOwnerPausedPastItsLeaseIsFenced) {
   const int other = 1 - paused;
 
   std::vector<std::string> events;
-  for (int i = 0; i < 3; ++i) {
-    v1::PublishEventRequest request;
-    request.set_parent("accounts/acme");
-    request.set_event_type("booking.created");
-    request.set_data_json("{}");
-    v1::PublishEventResponse response;
-    ASSERT_TRUE((*cluster)->webhooks(other).PublishEvent(ClusterContext().get(), request, &response)
-                    .ok());
-    events.push_back(response.event().id());
-  }
+  for (int i = 0; i < 3; ++i) events.push_back(PublishOne(**cluster, other));
   ASSERT_TRUE((*cluster)->receiver().WaitForRequests("/slow", 3, absl::Seconds(20)));
   (*cluster)->SignalNode(paused, SIGSTOP);
 
@@ -285,35 +324,13 @@ TEST(ClusterTest, AResumeCutShortByAKillIsFinishedByTheOtherNode) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   auto webhook = (*cluster)->CreateWebhook(0, "/held");
   ASSERT_TRUE(webhook.ok()) << webhook.status();
-  v1::UpdateWebhookRequest pause;
-  pause.mutable_webhook()->set_name(webhook->name());
-  pause.mutable_webhook()->set_enabled(false);
-  pause.mutable_update_mask()->add_paths("enabled");
-  v1::Webhook updated;
-  ASSERT_TRUE((*cluster)->webhooks(0).UpdateWebhook(ClusterContext().get(), pause, &updated).ok());
-
+  SetEnabled(**cluster, 0, *webhook, false);
   constexpr int kHeld = 3000;
-  std::set<std::string> events;
-  for (int batch = 0; batch < kHeld / 100; ++batch) {
-    v1::BatchPublishEventsRequest request;
-    request.set_parent("accounts/acme");
-    for (int i = 0; i < 100; ++i) {
-      v1::PublishEventRequest* event = request.add_requests();
-      event->set_event_type("booking.created");
-      event->set_data_json("{}");
-    }
-    v1::BatchPublishEventsResponse response;
-    const grpc::Status status =
-        (*cluster)->webhooks(1).BatchPublishEvents(ClusterContext().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    for (const auto& published : response.responses()) events.insert(published.event().id());
-  }
+  const std::set<std::string> events = PublishBatches(**cluster, 1, kHeld);
   ASSERT_EQ(events.size(), static_cast<size_t>(kHeld));
   EXPECT_TRUE((*cluster)->receiver().Requests("/held").empty()) << "held while paused";
 
-  v1::UpdateWebhookRequest resume = pause;
-  resume.mutable_webhook()->set_enabled(true);
-  ASSERT_TRUE((*cluster)->webhooks(0).UpdateWebhook(ClusterContext().get(), resume, &updated).ok());
+  SetEnabled(**cluster, 0, *webhook, true);
   (*cluster)->KillNode(0);
 
   int duplicates = 0;
@@ -329,32 +346,10 @@ TEST(ClusterTest, ADropCutShortByAKillStaysADrop) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   auto webhook = (*cluster)->CreateWebhook(0, "/dropped");
   ASSERT_TRUE(webhook.ok()) << webhook.status();
-  v1::UpdateWebhookRequest pause;
-  pause.mutable_webhook()->set_name(webhook->name());
-  pause.mutable_webhook()->set_enabled(false);
-  pause.mutable_update_mask()->add_paths("enabled");
-  v1::Webhook updated;
-  ASSERT_TRUE((*cluster)->webhooks(0).UpdateWebhook(ClusterContext().get(), pause, &updated).ok());
-  constexpr int kHeld = 3000;
-  for (int batch = 0; batch < kHeld / 100; ++batch) {
-    v1::BatchPublishEventsRequest request;
-    request.set_parent("accounts/acme");
-    for (int i = 0; i < 100; ++i) {
-      v1::PublishEventRequest* event = request.add_requests();
-      event->set_event_type("booking.created");
-      event->set_data_json("{}");
-    }
-    v1::BatchPublishEventsResponse response;
-    ASSERT_TRUE((*cluster)
-                    ->webhooks(1)
-                    .BatchPublishEvents(ClusterContext().get(), request, &response)
-                    .ok());
-  }
+  SetEnabled(**cluster, 0, *webhook, false);
+  ASSERT_EQ(PublishBatches(**cluster, 1, 3000).size(), 3000u);
 
-  v1::UpdateWebhookRequest resume = pause;
-  resume.mutable_webhook()->set_enabled(true);
-  resume.set_drop_held_deliveries(true);
-  ASSERT_TRUE((*cluster)->webhooks(0).UpdateWebhook(ClusterContext().get(), resume, &updated).ok());
+  SetEnabled(**cluster, 0, *webhook, true, /*drop_held_deliveries=*/true);
   (*cluster)->KillNode(0);
 
   // Until nothing is held any more: all cancelled, none sent.
@@ -389,15 +384,7 @@ TEST(ClusterTest, ADeleteOnOneNodeStopsTheOtherNodesRequests) {
   auto owner = (*cluster)->OwnerOf(webhook->name());
   ASSERT_TRUE(owner.ok() && *owner >= 0);
   const int deleting = 1 - *owner;
-  for (int i = 0; i < 20; ++i) {
-    v1::PublishEventRequest request;
-    request.set_parent("accounts/acme");
-    request.set_event_type("booking.created");
-    request.set_data_json("{}");
-    v1::PublishEventResponse response;
-    ASSERT_TRUE(
-        (*cluster)->webhooks(*owner).PublishEvent(ClusterContext().get(), request, &response).ok());
-  }
+  for (int i = 0; i < 20; ++i) PublishOne(**cluster, *owner);
   ASSERT_TRUE((*cluster)->receiver().WaitForRequests("/deleted", 2, absl::Seconds(20)));
 
   v1::DeleteWebhookRequest request;
@@ -428,15 +415,7 @@ TEST(ClusterTest, AWebhooksInFlightLimitHoldsAcrossNodes) {
   auto webhook = (*cluster)->CreateWebhook(0, "/limited");
   ASSERT_TRUE(webhook.ok()) << webhook.status();
   constexpr int kEvents = 12;
-  for (int i = 0; i < kEvents; ++i) {
-    v1::PublishEventRequest request;
-    request.set_parent("accounts/acme");
-    request.set_event_type("booking.created");
-    request.set_data_json("{}");
-    v1::PublishEventResponse response;
-    ASSERT_TRUE(
-        (*cluster)->webhooks(i % 2).PublishEvent(ClusterContext().get(), request, &response).ok());
-  }
+  for (int i = 0; i < kEvents; ++i) PublishOne(**cluster, i % 2);
   ASSERT_TRUE((*cluster)->receiver().WaitForRequests("/limited", kEvents, absl::Seconds(30)));
 
   // Each request is open from its arrival until the answer 300 ms later; the
@@ -496,15 +475,7 @@ TEST(ClusterTest, AWatchResumesOnTheOtherNodeFromItsCursor) {
   ASSERT_TRUE(webhook.ok()) << webhook.status();
 
   const auto publish = [&](int node, int count) {
-    for (int i = 0; i < count; ++i) {
-      v1::PublishEventRequest request;
-      request.set_parent("accounts/acme");
-      request.set_event_type("booking.created");
-      request.set_data_json("{}");
-      v1::PublishEventResponse response;
-      ASSERT_TRUE(
-          (*cluster)->webhooks(node).PublishEvent(ClusterContext().get(), request, &response).ok());
-    }
+    for (int i = 0; i < count; ++i) PublishOne(**cluster, node);
   };
   // Reads from `node` after `cursor` until `count` updates came.
   std::vector<int64_t> cursors;
