@@ -134,6 +134,11 @@ void PostgresEventLog::PublishBatch(
     std::vector<PublishRequest> requests, bool index_errors,
     std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {
   auto results = std::make_shared<std::vector<PublishResult>>();
+  // With a key each, running the batch again after a lost COMMIT finds
+  // whatever it stored and returns that: the caller need not retry.
+  const bool every_request_has_a_key =
+      std::all_of(requests.begin(), requests.end(),
+                  [](const PublishRequest& request) { return !request.idempotency_key.empty(); });
   context_.writer.SubmitIfNotOverloaded(
       [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
         // The operation may run again after a failed group; start clean.
@@ -180,7 +185,9 @@ void PostgresEventLog::PublishBatch(
         } else {
           done(std::move(*results));
         }
-      });
+      },
+      every_request_has_a_key ? Writer::WhenOutcomeUnknown::kRunAgain
+                              : Writer::WhenOutcomeUnknown::kFail);
 }
 
 absl::StatusOr<EventRecord> PostgresEventLog::GetEvent(absl::string_view account,

@@ -37,7 +37,12 @@ absl::Status WebhookNotFound(absl::string_view id) {
 absl::StatusOr<CreateWebhookResult> PostgresWebhookStore::Create(
     WebhookRecord webhook, const CreateWebhookOptions& options) {
   CreateWebhookResult result;
-  WINK_RETURN_IF_ERROR(context_.writer.Run([&](WriteTxn& txn) -> absl::Status {
+  // With a request id, running the create again after a lost COMMIT finds
+  // whatever it stored and returns that: the caller need not retry.
+  const Writer::WhenOutcomeUnknown when_unknown = options.request_id.empty()
+                                                      ? Writer::WhenOutcomeUnknown::kFail
+                                                      : Writer::WhenOutcomeUnknown::kRunAgain;
+  WINK_RETURN_IF_ERROR(context_.writer.Run(when_unknown, [&](WriteTxn& txn) -> absl::Status {
     const std::string& account = webhook.account();
     const int kind = static_cast<int>(IdempotencyKind::kCreateWebhook);
     std::vector<Statement> reads;

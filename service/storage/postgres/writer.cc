@@ -123,12 +123,13 @@ void Writer::SubmitUnlessStopping(Operation op, Done done) {
   done(absl::UnavailableError("the server is shutting down"));
 }
 
-void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
+void Writer::SubmitIfNotOverloaded(Operation op, Done done, WhenOutcomeUnknown when_unknown) {
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_ && queue_.size() < kMaxQueuedAdmissions) {
-      queue_.push_back(Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false});
+      queue_.push_back(
+          Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false, when_unknown});
       return;
     }
     refused = stopped_ ? absl::UnavailableError("the server is shutting down")
@@ -138,13 +139,22 @@ void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
   done(std::move(refused));
 }
 
-absl::Status Writer::Run(Operation op) {
+absl::Status Writer::Run(WhenOutcomeUnknown when_unknown, Operation op) {
   absl::Notification finished;
   absl::Status result;
-  Submit(std::move(op), [&](absl::Status status) {
+  Done done = [&](absl::Status status) {
     result = std::move(status);
     finished.Notify();
-  });
+  };
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      queue_.push_back(
+          Pending{std::move(op), std::move(done), absl::OkStatus(), {}, false, when_unknown});
+      done = nullptr;
+    }
+  }
+  if (done) done(absl::UnavailableError("the server is shutting down"));
   finished.WaitForNotification();
   return result;
 }
@@ -305,6 +315,37 @@ absl::Status Writer::TryGroup(std::vector<Pending>& group, int* culprit) {
   return absl::OkStatus();
 }
 
+bool Writer::PrepareRunAgain(std::vector<Pending>& group) {
+  const bool any_may_run_again = std::any_of(group.begin(), group.end(), [](const Pending& member) {
+    return !member.finished && member.when_unknown == WhenOutcomeUnknown::kRunAgain;
+  });
+  if (!any_may_run_again) return false;
+  bool run_again = false;
+  for (Pending& member : group) {
+    if (member.finished) continue;
+    if (member.when_unknown == WhenOutcomeUnknown::kRunAgain) {
+      run_again = true;
+      // Once: a second unknown outcome fails it.
+      member.when_unknown = WhenOutcomeUnknown::kFail;
+    } else {
+      member.result = absl::UnavailableError(kOutcomeUnknownMessage);
+      member.finished = true;
+    }
+  }
+  if (!run_again) return false;
+  const absl::Time deadline = absl::Now() + kUnknownOutcomeRetryWindow;
+  while (!EnsureConnected().ok()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  LogLine(LogLevel::kWarning, "storage_commit_run_again")
+      .Field("reason", "the connection was lost during COMMIT")
+      .Field("operations", static_cast<int64_t>(std::count_if(
+                               group.begin(), group.end(),
+                               [](const Pending& member) { return !member.finished; })));
+  return true;
+}
+
 void Writer::Settle(std::vector<Pending>& group) {
   const auto unfinished = [&group] {
     return std::count_if(group.begin(), group.end(),
@@ -324,6 +365,7 @@ void Writer::Settle(std::vector<Pending>& group) {
     if (error.ok()) continue;
     if (absl::IsAborted(error) && error.message() == kRunAgainMarker) continue;
     if (absl::IsAborted(error) && retries++ < kMaxGroupRetries) continue;  // deadlock
+    if (error.message() == kOutcomeUnknownMessage && PrepareRunAgain(group)) continue;
     if (absl::IsUnavailable(error) || error.message() == kOutcomeUnknownMessage) {
       LogLine(LogLevel::kError, "storage_commit_failed")
           .Field("operations", static_cast<int64_t>(unfinished()))

@@ -113,6 +113,20 @@ class Writer {
   using Operation = std::function<absl::Status(WriteTxn&)>;
   using Done = std::function<void(absl::Status)>;
 
+  // What happens to an operation when the connection is lost during its
+  // COMMIT, so that nobody can tell whether it is stored.
+  enum class WhenOutcomeUnknown {
+    // The caller gets UNAVAILABLE saying so (it may retry with its
+    // idempotency key or request id).
+    kFail,
+    // The operation runs again once PostgreSQL answers (for up to
+    // kUnknownOutcomeRetryWindow): only for an operation that finds its own
+    // earlier commit and returns its result (a publish with an idempotency
+    // key, a create with a request id).
+    kRunAgain,
+  };
+  static constexpr absl::Duration kUnknownOutcomeRetryWindow = absl::Seconds(15);
+
   // `feed` hears committed updates (and tells the other nodes of them),
   // `observer` (may be null) commits; both must outlive the writer.
   Writer(std::string conninfo, UpdateFeed& feed, StorageObserver* observer);
@@ -127,13 +141,15 @@ class Writer {
   void Submit(Operation op, Done done);
   // Refused with RESOURCE_EXHAUSTED when kMaxQueuedAdmissions operations
   // wait already (new work from callers).
-  void SubmitIfNotOverloaded(Operation op, Done done);
+  void SubmitIfNotOverloaded(Operation op, Done done,
+                             WhenOutcomeUnknown when_unknown = WhenOutcomeUnknown::kFail);
   static constexpr size_t kMaxQueuedAdmissions = 10000;
   // Refused with UNAVAILABLE once Stop() has begun (work the repair at the
   // next start finishes anyway).
   void SubmitUnlessStopping(Operation op, Done done);
   // Submit() and wait. Not on the writer thread.
-  absl::Status Run(Operation op);
+  absl::Status Run(Operation op) { return Run(WhenOutcomeUnknown::kFail, std::move(op)); }
+  absl::Status Run(WhenOutcomeUnknown when_unknown, Operation op);
 
   size_t queue_length() const;
 
@@ -147,6 +163,7 @@ class Writer {
     absl::Status result;
     std::vector<std::function<void(uint64_t)>> hooks;
     bool finished = false;  // failed on its own: not run again
+    WhenOutcomeUnknown when_unknown = WhenOutcomeUnknown::kFail;
   };
 
   void Loop();
@@ -162,6 +179,10 @@ class Writer {
   absl::Status TryGroup(std::vector<Pending>& group, int* culprit);
   // A usable connection, reconnecting (with backoff) when lost.
   absl::Status EnsureConnected();
+  // After a commit whose outcome is unknown: fails the members that may not
+  // run again, and waits (up to kUnknownOutcomeRetryWindow) for a
+  // connection for the others. True if some are left to run again.
+  bool PrepareRunAgain(std::vector<Pending>& group);
 
   const std::string conninfo_;
   UpdateFeed& feed_;

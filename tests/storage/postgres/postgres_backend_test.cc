@@ -130,7 +130,8 @@ TEST(PostgresBackendTest, ListenersHearEveryNodesUpdatesInSequenceOrder) {
   for (StorageBackend* node : {node_a->get(), node_b->get()}) {
     for (int t = 0; t < 2; ++t) {
       publishers.emplace_back([node] {
-        for (int i = 0; i < kPerNode / 2; ++i) EXPECT_TRUE(PublishOne(*node, "booking.created").ok());
+        for (int i = 0; i < kPerNode / 2; ++i)
+          EXPECT_TRUE(PublishOne(*node, "booking.created").ok());
       });
     }
   }
@@ -208,7 +209,8 @@ TEST(PostgresBackendTest, NodesShareThePartitionsAndTakeOverWhenOneStops) {
   EXPECT_TRUE(Eventually([&] {
     return DueOn(**node_a).size() + DueOn(**node_b).size() == kWebhooks &&
            !DueOn(**node_a).empty() && !DueOn(**node_b).empty();
-  })) << "shared: a " << DueOn(**node_a).size() << ", b " << DueOn(**node_b).size();
+  })) << "shared: a "
+      << DueOn(**node_a).size() << ", b " << DueOn(**node_b).size();
   for (const DueDelivery& due : DueOn(**node_a)) {
     EXPECT_TRUE((*node_a)->due_queue().Owns(due.webhook_id));
     EXPECT_FALSE((*node_b)->due_queue().Owns(due.webhook_id)) << "never both";
@@ -278,6 +280,62 @@ TEST(PostgresBackendTest, WritesOfANodeThatLostItsLeaseAreFenced) {
   auto attempts = (*node)->deliveries().ListAttempts(due[0].webhook_id, due[0].event_id);
   ASSERT_TRUE(attempts.ok()) << attempts.status();
   EXPECT_TRUE(attempts->empty());
+}
+
+// The connection lost during COMMIT: nobody can tell whether it is stored.
+// A publish with an idempotency key runs again once PostgreSQL is back and
+// succeeds (stored once); one without a key gets UNAVAILABLE saying so.
+TEST(PostgresBackendTest, APublishWithAKeyRunsAgainWhenItsCommitOutcomeIsUnknown) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->CreateDatabase("unknown").ok());
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo("unknown") + " connect_timeout=2";
+  auto node = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->webhooks().Create(NewWebhook(), Options()).ok());
+  // Every COMMIT that stores an event now takes 2 s (a deferred trigger),
+  // long enough to kill the server in the middle of it.
+  ASSERT_TRUE(
+      (*server)
+          ->Exec("unknown",
+                 "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$; "
+                 "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON events "
+                 "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()")
+          .ok());
+
+  for (const bool with_key : {true, false}) {
+    PublishRequest request;
+    request.account = "acme";
+    request.event_type = "booking.created";
+    request.data_json = "{}";
+    if (with_key) request.idempotency_key = "key-1";
+    absl::Notification done;
+    absl::StatusOr<PublishResult> result;
+    (*node)->events().Publish(request, [&](absl::StatusOr<PublishResult> published) {
+      result = std::move(published);
+      done.Notify();
+    });
+    absl::SleepFor(absl::Milliseconds(700));  // inside the 2 s COMMIT
+    ASSERT_FALSE(done.HasBeenNotified());
+    ASSERT_TRUE((*server)->Kill().ok());
+    ASSERT_TRUE((*server)->Restart().ok());
+    done.WaitForNotification();
+    if (with_key) {
+      ASSERT_TRUE(result.ok()) << result.status();
+      auto page = (*node)->events().ListEvents("acme", "", "", 10);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->events.size(), 1u) << "stored once";
+      EXPECT_EQ(page->events[0].id(), result->event.id());
+    } else {
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+      EXPECT_TRUE(absl::StrContains(result.status().message(), "may or may not have been stored"))
+          << result.status().message();
+    }
+  }
 }
 
 TEST(PostgresBackendTest, WritesFailWithUnavailableWhileTheServerIsDownAndWorkAgainAfter) {
