@@ -24,22 +24,31 @@
 #                  RSS, then resumed for --scenario-seconds
 #   --restart [N]  N due deliveries (webhook on a closed port), server
 #                  restarted: time from process start to the first OK RPC
+#   --cluster      a local PostgreSQL 15 (one server in the work dir, no
+#                  standbys), then phase 3 again over it: 1 node, then 2 nodes
+#                  sharing it (one load generator per node, half the calls in
+#                  flight each); --webhooks defaults to 8 with it (at least 8
+#                  are used for these rows, so that both nodes have work)
 #
 # Every command is printed (prefixed with "+") as it runs and kept in
 # <work dir>/commands.txt with the logs. Processes are stopped on exit.
+# WEBHOOKS_BUILD_DIR picks another build directory than build-release (with
+# --no-build, its binaries are used as they are, whatever their build type;
+# the banner names it).
 #
 # Usage: bench/run.sh [--duration 10] [--concurrency 64] [--channels 4]
 #          [--webhooks 1] [--batch-size 100] [--batch-concurrency 16]
 #          [--payload-bytes 256] [--backlog 30000] [--drain-timeout 180]
-#          [--held [N]] [--restart [N]] [--scenario-seconds 20] [--micro]
+#          [--held [N]] [--restart [N]] [--cluster] [--scenario-seconds 20] [--micro]
 #          [--no-build] [--keep]
+#        WEBHOOKS_BUILD_DIR=DIR: binaries from DIR instead of build-release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 invocation="bench/run.sh $*"
 
 duration=10 concurrency=64 channels=4 webhooks=1 batch_size=100 batch_concurrency=16
 payload_bytes=256 backlog=30000 drain_timeout=180 held=0 restart=0 scenario_seconds=20
-micro=0 build=1 keep=0
+micro=0 build=1 keep=0 cluster=0 webhooks_given=0
 
 usage() { sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 need_number() {  # flag value
@@ -54,6 +63,7 @@ while [[ $# -gt 0 ]]; do
       --batch-concurrency | --payload-bytes | --backlog | --drain-timeout | --scenario-seconds)
       need_number "$1" "${2:-}"
       name="${1#--}"
+      [[ "$name" == webhooks ]] && webhooks_given=1
       printf -v "${name//-/_}" '%s' "$2"
       shift 2
       ;;
@@ -65,18 +75,24 @@ while [[ $# -gt 0 ]]; do
       shift
       ;;
     --micro) micro=1; shift ;;
+    --cluster) cluster=1; shift ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+# The cluster rows need several webhooks (a webhook's deliveries are all sent
+# by one node); the whole run then uses as many, so rows 15-18 compare with
+# rows 2 and 5 like for like.
+if ((cluster && !webhooks_given)); then webhooks=8; fi
+cluster_webhooks=$((webhooks > 8 ? webhooks : 8))
 if ((batch_size > 100)); then
   echo "bench/run.sh: --batch-size is at most 100 (BatchPublishEvents' limit)" >&2
   exit 2
 fi
 
-build_dir="build-release"
+build_dir="${WEBHOOKS_BUILD_DIR:-build-release}"
 bin_server="$build_dir/service/wink-webhooks-server"
 bin_receiver="$build_dir/tests/fakes/webhooks_test_receiver"
 bin_loadgen="$build_dir/bench/webhooks_loadgen"
@@ -87,6 +103,7 @@ webhooks_install_deps wrk curl
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/wink-bench.XXXXXX")"
 server_pid="" receiver_pid="" shutdown_warning=""
+node_pids=() node_addresses=() loadgen_jobs=() pg_data="" pg_port="" pg_pass=""
 
 # --- helpers ------------------------------------------------------------------
 
@@ -118,6 +135,15 @@ stop_pid() {
 }
 cleanup() {
   stop_pid "$server_pid" || true
+  local pid
+  # Load generators started in the background (a subshell each, whose child
+  # is the load generator): by parent pid, then the subshell.
+  for pid in "${loadgen_jobs[@]}"; do
+    kill -TERM $(pgrep -P "$pid") 2>/dev/null || true
+    stop_pid "$pid" || true
+  done
+  for pid in "${node_pids[@]}"; do stop_pid "$pid" || true; done
+  pg_stop
   stop_pid "$receiver_pid" || true
   if ((keep)); then
     note "kept $work"
@@ -146,6 +172,13 @@ json_field() { grep -o "\"$2\":[-0-9.]*" <<<"$1" | cut -d: -f2; }
 calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }"; }
 # 12345.6 -> 12,346
 thousands() { calc "$1" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
+ratio_x() {  # a b -> "1.23x"
+  if [[ -n "$1" && -n "$2" ]] && awk "BEGIN { exit !($2 > 0) }"; then
+    echo "$(calc "$1 / $2" 2)x"
+  else
+    echo "n/a"
+  fi
+}
 percent() {  # part whole
   if [[ -n "$1" && -n "$2" ]] && awk "BEGIN { exit !($2 > 0) }"; then
     echo "$(calc "100 * $1 / $2")%"
@@ -186,10 +219,12 @@ wait_delivered() {
 
 # Runs the load generator; its report goes to stderr, the RESULT line to
 # stdout. Never fails the script: a mode the server lacks shows as errors.
-loadgen() {
-  local out
-  show "$bin_loadgen" --target "$server_address" "$@"
-  out="$("$bin_loadgen" --target "$server_address" "$@" 2>&1)" || true
+loadgen() { loadgen_at "$server_address" "$@"; }
+loadgen_at() {  # TARGET ARGS...
+  local out target="$1"
+  shift
+  show "$bin_loadgen" --target "$target" "$@"
+  out="$("$bin_loadgen" --target "$target" "$@" 2>&1)" || true
   echo "$out" >>"$work/loadgen.log"
   grep -v '^RESULT' <<<"$out" | sed 's/^/   /' >&2 || true
   grep '^RESULT' <<<"$out" || echo "RESULT failed=1 errors=no_result"
@@ -226,6 +261,185 @@ stop_server() {
     shutdown_warning=" Server needed SIGKILL after SIGTERM at least once (see server.log)."
   fi
   server_pid=""
+}
+
+# --- the cluster scenario's PostgreSQL and nodes --------------------------------------
+
+pg_bin=/usr/lib/postgresql/15/bin
+# PostgreSQL refuses to run as root: as root, its server tools run as `postgres`.
+as_pg=()
+if [[ "$(id -u)" -eq 0 ]]; then as_pg=(runuser -u postgres --); fi
+run_pg() { run "${as_pg[@]}" "$pg_bin/$1" "${@:2}"; }
+pg_stop() {
+  [[ -n "$pg_data" && -f "$pg_data/postmaster.pid" ]] || return 0
+  run_pg pg_ctl -D "$pg_data" -m fast -w -t 60 stop >/dev/null || true
+}
+# psql as the superuser; SQL on stdin; one row per line, columns '|'-separated.
+pg_sql() {  # DBNAME <<<SQL
+  PGPASSFILE="$pg_pass" "$pg_bin/psql" -XAtq -v ON_ERROR_STOP=1 \
+    "host=127.0.0.1 port=$pg_port user=postgres dbname=$1 connect_timeout=3"
+}
+pg_query() {  # DBNAME SQL (printed as it runs)
+  show env PGPASSFILE="$pg_pass" psql "host=127.0.0.1 port=$pg_port user=postgres dbname=$1" -XAtc "$2"
+  pg_sql "$1" <<<"$2"
+}
+
+# A PostgreSQL 15 in $work/pg on a free loopback port: one server, no
+# standbys; fsync and synchronous_commit on (their defaults, written out),
+# everything else at its default; TCP on 127.0.0.1 only, scram-sha-256 with
+# the password in a password file ($work/pgpass).
+pg_start() {
+  local pg_dir="$work/pg" password
+  pg_port="$(free_port)"
+  pg_data="$pg_dir/data"
+  pg_pass="$work/pgpass"
+  mkdir -p "$pg_data"
+  password="$(openssl rand -hex 16)"
+  (umask 077; printf '127.0.0.1:*:*:*:%s\n' "$password" >"$pg_pass"
+   printf '%s\n' "$password" >"$pg_dir/pwfile")
+  if ((${#as_pg[@]})); then
+    # The server runs as postgres: it must reach $work (search permission only).
+    run chmod o+x "$work"
+    run chown -R postgres:postgres "$pg_dir"
+  fi
+  chmod 700 "$pg_dir"
+  if ! run_pg initdb -D "$pg_data" -U postgres --pwfile="$pg_dir/pwfile" \
+    --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C --no-instructions \
+    >"$work/pg-initdb.log" 2>&1; then
+    cat "$work/pg-initdb.log" >&2
+    echo "bench/run.sh: initdb failed" >&2
+    exit 1
+  fi
+  rm -f "$pg_dir/pwfile"
+  show tee -a "$pg_data/postgresql.conf"
+  printf '%s\n' "# --- bench/run.sh --cluster ---" "listen_addresses = '127.0.0.1'" \
+    "port = $pg_port" "unix_socket_directories = ''" "fsync = on" "synchronous_commit = on" \
+    | "${as_pg[@]}" tee -a "$pg_data/postgresql.conf" >&2
+  if ! run_pg pg_ctl -D "$pg_data" -l "$pg_dir/postgres.log" -w -t 60 start >/dev/null; then
+    tail -n 20 "$pg_dir/postgres.log" >&2 || true
+    echo "bench/run.sh: PostgreSQL did not start; see $pg_dir/postgres.log" >&2
+    exit 1
+  fi
+}
+
+# Starts cluster node-N over database DB on a free port; appends its pid to
+# node_pids and its address to node_addresses.
+start_node() {  # N DB
+  local n="$1" db="$2" config="$work/node-config-$2.textproto" address start_ns result pid
+  if [[ ! -f "$config" ]]; then
+    # The conninfo names the password file, never a password.
+    printf '%s\n' "storage {" "  postgres {" \
+      "    conninfo: \"host=127.0.0.1 port=$pg_port dbname=$db user=postgres passfile=$pg_pass\"" \
+      "    partition_handover_drain { seconds: 1 }" "  }" "}" >"$config"
+    show cat "$config"
+    sed 's/^/   /' "$config" >&2
+  fi
+  address="127.0.0.1:$(free_port)"
+  start_ns="$(date +%s%N)"
+  show "$bin_server" --config "$config" --node_id "node-$n" --listen "$address" \
+    "${server_common_args[@]}"
+  "$bin_server" --config "$config" --node_id "node-$n" --listen "$address" \
+    "${server_common_args[@]}" >>"$work/node-$n.log" 2>&1 &
+  pid=$!
+  node_pids+=("$pid")
+  node_addresses+=("$address")
+  while :; do
+    result="$(loadgen_at "$address" --mode wait-ready --since_unix_ns "$start_ns" --timeout 5s)"
+    [[ -n "$(result_field "$result" ready_ms)" ]] && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench/run.sh: node-$n did not start; see $work/node-$n.log" >&2
+      tail -n 20 "$work/node-$n.log" >&2
+      exit 1
+    fi
+  done
+}
+stop_nodes() {
+  local pid
+  for pid in "${node_pids[@]}"; do
+    show kill -TERM "$pid"
+    stop_pid "$pid" \
+      || shutdown_warning=" A cluster node needed SIGKILL after SIGTERM (see node-N.log)."
+  done
+  node_pids=() node_addresses=()
+}
+
+# Waits (at most 60 s) until the live leases in DB are split as WANT
+# (partitions per owner, ordered by owner, e.g. "128 128"); sets lease_split
+# to the split it saw last.
+wait_partitions() {  # DB WANT
+  local db="$1" want="$2" deadline=$((SECONDS + 60)) sql
+  sql="SELECT string_agg(n::text, ' ' ORDER BY owner) FROM (SELECT owner, count(*) AS n FROM partitions WHERE expires_at > clock_timestamp() AND owner <> '' GROUP BY owner) o"
+  note "waiting until the live partition leases are split as '$want', polling every 0.5 s:"
+  show env PGPASSFILE="$pg_pass" psql "host=127.0.0.1 port=$pg_port user=postgres dbname=$db" -XAtc "$sql"
+  lease_split=""
+  while ((SECONDS < deadline)); do
+    lease_split="$(pg_sql "$db" <<<"$sql" 2>/dev/null || true)"
+    [[ "$lease_split" == "$want" ]] && return 0
+    sleep 0.5
+  done
+  note "WARNING: partitions per node after 60 s: '$lease_split', not '$want'"
+}
+
+# Phase 3 over PostgreSQL, on the nodes in node_addresses: one closed-loop
+# publish load generator per node, all at once, the calls in flight and the
+# channels split evenly between them; then waits for every delivery. Sets
+# cl_calls (calls/s, summed), cl_each ("a + b"), cl_errors, cl_delivered
+# (POSTs/s meanwhile), cl_catch_up_s.
+cluster_publish() {
+  local nodes=${#node_addresses[@]} i pids=() accepted_sum=0 rate errors stop_s out
+  local each_concurrency=$(((concurrency + nodes - 1) / nodes))
+  local each_channels=$(((channels + nodes - 1) / nodes))
+  receiver_reset
+  for ((i = 0; i < nodes; i++)); do
+    loadgen_at "${node_addresses[$i]}" --mode publish --account bench \
+      --channels "$each_channels" --payload_bytes "$payload_bytes" --duration "${duration}s" \
+      --concurrency "$each_concurrency" >"$work/cluster-result-$i" &
+    pids+=($!)
+  done
+  loadgen_jobs=("${pids[@]}")
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  loadgen_jobs=()
+  stats="$(receiver_stats)"
+  cl_delivered="$(json_field "$stats" posts_per_s)"
+  stop_s="$(now_s)"
+  cl_calls=0 cl_each="" cl_errors=""
+  for ((i = 0; i < nodes; i++)); do
+    out="$(cat "$work/cluster-result-$i")"
+    rate="$(result_field "$out" calls_per_s)"
+    cl_calls="$(calc "$cl_calls + ${rate:-0}" 1)"
+    cl_each+="${cl_each:+ + }$(thousands "${rate:-0}")"
+    accepted_sum=$((accepted_sum + $(accepted_of "$out")))
+    errors="$(errors_note "$out")"
+    if [[ -n "$errors" ]]; then cl_errors+=" node-$((i + 1))$errors"; fi
+  done
+  wait_delivered $((accepted_sum * cluster_webhooks))
+  cl_catch_up_s="$(calc "$(now_s) - $stop_s" 1)"
+  cl_arrived="all delivered ${cl_catch_up_s}s after publishing stopped"
+  if (($(json_field "$stats" posts) < accepted_sum * cluster_webhooks)); then
+    cl_arrived="only $(json_field "$stats" posts) of $((accepted_sum * cluster_webhooks)) delivered ${cl_catch_up_s}s after publishing stopped"
+  fi
+}
+errors_note() {
+  local errors
+  errors="$(result_field "$1" errors)"
+  [[ -n "$errors" && "$errors" != "no_result" ]] && echo " (errors: $errors)"
+  [[ "$errors" == "no_result" ]] && echo " (loadgen failed)"
+  true
+}
+# A log's lines at WARN or above, counted by event name ("2x WARN name, ..."),
+# without ssrf_guard_relaxed (expected: the bench allows loopback targets).
+log_problems() {
+  local found
+  found="$(awk '$2 ~ /^(WARN|ERROR|FATAL)$/ && $3 != "ssrf_guard_relaxed" { print $2 " " $3 }' "$1" \
+    | sort | uniq -c | awk '{ printf "%s%sx %s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }')"
+  echo "${found:-none}"
+}
+# PostgreSQL's ERROR/FATAL/PANIC lines, counted by message.
+pg_log_problems() {
+  local found
+  found="$(sed -n 's/^.*\] \(ERROR\|FATAL\|PANIC\): *//p' "$1" | sort | uniq -c \
+    | awk '{ n = $1; $1 = ""; printf "%s%sx%s", (NR > 1 ? ", " : ""), n, $0 }')"
+  echo "${found:-none}"
 }
 
 # Publishes `events` events to the account with batch-publish (publish if
@@ -266,8 +480,9 @@ done
 ca_file="$work/receiver/ca.pem"
 
 server_address="127.0.0.1:$(free_port)"
-server_args=(--listen "$server_address" --admin_token_sha256 "$token_sha256"
+server_common_args=(--admin_token_sha256 "$token_sha256"
   --allow_private_targets 127.0.0.0/8 --extra_ca_file "$ca_file")
+server_args=(--listen "$server_address" "${server_common_args[@]}")
 start_server "$work/data"
 startup_ms="$ready_ms"
 
@@ -373,6 +588,47 @@ if ((restart)); then
   restart_disk="$(du -sm "$work/data-restart" | cut -f1)"
 fi
 
+if ((cluster)); then
+  note "scenario: PostgreSQL 15 (one server, no standbys), phase 3 on 1 node, then on 2 nodes ($cluster_webhooks webhooks)"
+  note "the RocksDB server is stopped first: it would compete for the cores"
+  stop_server
+  pg_start
+  pg_query postgres "CREATE DATABASE bench_1node" >/dev/null
+  pg_query postgres "CREATE DATABASE bench_2nodes" >/dev/null
+
+  note "cluster (a): 1 node over PostgreSQL"
+  start_node 1 bench_1node
+  loadgen_at "${node_addresses[0]}" --mode setup --account bench --webhooks "$cluster_webhooks" \
+    --url "$receiver_url/hook" >/dev/null
+  wait_partitions bench_1node 256
+  cluster_publish
+  c1_calls="$cl_calls" c1_errors="$cl_errors" c1_delivered="$cl_delivered" c1_arrived="$cl_arrived"
+  stop_nodes
+
+  note "cluster (b): 2 nodes over the same PostgreSQL (a fresh database), one load generator each"
+  start_node 1 bench_2nodes
+  start_node 2 bench_2nodes
+  loadgen_at "${node_addresses[0]}" --mode setup --account bench --webhooks "$cluster_webhooks" \
+    --url "$receiver_url/hook" >/dev/null
+  wait_partitions bench_2nodes "128 128"
+  c2_split_before="$lease_split"
+  # Every takeover of a partition increments its epoch: equal sums before and
+  # after mean that no partition changed hands during the measurement.
+  epochs_sql="SELECT sum(epoch) FROM partitions"
+  c2_epochs_before="$(pg_query bench_2nodes "$epochs_sql")"
+  cluster_publish
+  c2_calls="$cl_calls" c2_each="$cl_each" c2_errors="$cl_errors" c2_delivered="$cl_delivered"
+  c2_arrived="$cl_arrived"
+  # Which node sent what: a delivery belongs to its webhook's partition, sent
+  # by the partition's owner.
+  c2_work="$(pg_query bench_2nodes "SELECT string_agg(format('%s: %s webhook(s), %s deliveries', owner, webhooks, deliveries), '; ' ORDER BY owner) FROM (SELECT p.owner, count(DISTINCT d.webhook_id) AS webhooks, count(*) AS deliveries FROM deliveries d JOIN partitions p USING (part) GROUP BY p.owner) o")"
+  c2_epochs_after="$(pg_query bench_2nodes "$epochs_sql")"
+  stop_nodes
+  pg_stop
+  cluster_log_problems="node-1.log: $(log_problems "$work/node-1.log"); node-2.log: $(log_problems "$work/node-2.log"); pg/postgres.log: $(pg_log_problems "$work/pg/postgres.log")"
+  note "cluster logs, lines at WARN or above: $cluster_log_problems"
+fi
+
 if ((micro)); then
   note "micro-benchmarks (server and receiver stopped first: they would compete for the cores)"
   stop_server
@@ -392,22 +648,23 @@ stats_ms3() {
   printf '%.1f / %.1f / %.1f ms' "$(json_field "$1" latency_p50_ms)" \
     "$(json_field "$1" latency_p99_ms)" "$(json_field "$1" latency_p999_ms)"
 }
-errors_note() {
-  local errors
-  errors="$(result_field "$1" errors)"
-  [[ -n "$errors" && "$errors" != "no_result" ]] && echo " (errors: $errors)"
-  [[ "$errors" == "no_result" ]] && echo " (loadgen failed)"
-  true
-}
 drain_posts="$(json_field "$drain_stats" posts)"
 drain_rate="$(json_field "$drain_stats" posts_per_s)"
 
 echo
-echo "Wink Webhooks benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Release"
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)"
+[[ "$build_dir" == build-release ]] || build_type="${build_type:-unknown build type} ($build_dir)"
+echo "Wink Webhooks benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, ${build_type:-Release}"
 echo "command: $invocation"
 echo "settings: ${duration}s per phase, $concurrency calls in flight over $channels channels" \
   "(batches: $batch_concurrency x $batch_size events), $webhooks webhook(s) on every event," \
   "${payload_bytes}-byte payloads, storage sync: server default (fsync)"
+if ((cluster)); then
+  echo "cluster rows 15-18: $cluster_webhooks webhooks; one PostgreSQL 15 server on 127.0.0.1, no" \
+    "standbys (a commit waits for its local fsync only, not for a replica)," \
+    "synchronous_commit=on, fsync=on, other settings default; partition_handover_drain 1s;" \
+    "the RocksDB server stopped meanwhile"
+fi
 echo
 echo "| # | measurement | result | vs baseline |"
 echo "|---|---|---|---|"
@@ -433,7 +690,22 @@ if ((restart)); then
   echo "| 13 | restart with $(thousands "$restart_accepted") deliveries due: process start to first successful RPC | ${restart_ready_ms} ms (data dir $restart_disk MiB) | $(calc "$restart_ready_ms / $startup_ms" 1)x row 10 |"
   echo "| 14 | ... peak RSS ${scenario_seconds}s after that restart | $restart_hwm MiB | |"
 fi
+if ((cluster)); then
+  unlike=""
+  ((cluster_webhooks == webhooks)) || unlike=" (rows 2 and 5 had $webhooks webhook(s): not like for like)"
+  stable="leases unchanged during the run"
+  [[ "$c2_epochs_before" == "$c2_epochs_after" ]] \
+    || stable="partitions changed hands during the run (epoch sum $c2_epochs_before -> $c2_epochs_after)"
+  echo "| 15 | PostgreSQL, 1 node: PublishEvent, max rate, delivering meanwhile$unlike | $(thousands "$c1_calls") calls/s$c1_errors | $(percent "$c1_calls" "$trivial_rate") of 1; $(ratio_x "$c1_calls" "$publish_rate") row 2 |"
+  echo "| 16 | ... delivered POSTs/s meanwhile | $(thousands "$c1_delivered") POSTs/s ($c1_arrived) | $(percent "$c1_delivered" "$wrk_rate") of 4; $(ratio_x "$c1_delivered" "$delivered_during") row 5 |"
+  echo "| 17 | PostgreSQL, 2 nodes ($c2_split_before partitions), one load generator per node, $(((concurrency + 1) / 2)) calls in flight each: PublishEvent, max rate | $(thousands "$c2_calls") calls/s ($c2_each)$c2_errors | $(percent "$c2_calls" "$trivial_rate") of 1; $(ratio_x "$c2_calls" "$publish_rate") row 2; $(ratio_x "$c2_calls" "$c1_calls") row 15 |"
+  echo "| 18 | ... delivered POSTs/s meanwhile | $(thousands "$c2_delivered") POSTs/s ($c2_arrived; $c2_work; $stable) | $(percent "$c2_delivered" "$wrk_rate") of 4; $(ratio_x "$c2_delivered" "$delivered_during") row 5; $(ratio_x "$c2_delivered" "$c1_delivered") row 16 |"
+fi
 echo
+if ((cluster)); then
+  echo "Cluster logs, lines at WARN or above (ssrf_guard_relaxed not counted): $cluster_log_problems."
+  echo
+fi
 if ((keep)); then
   echo "Logs and the full command list: $work.$shutdown_warning"
 else
