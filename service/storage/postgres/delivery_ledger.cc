@@ -14,6 +14,10 @@
 namespace wink::webhooks::storage::pg {
 namespace {
 
+// Rows of the fence statements (PartitionLeases::FenceStatements), which
+// come first in a fenced write's reads; the last is the check.
+constexpr size_t kFenceRows = 2;
+
 // The engine's write for a delivery of a partition this node no longer
 // leases (fenced): the owner sends it again.
 absl::Status NotLeased(int partition) {
@@ -238,11 +242,12 @@ absl::StatusOr<AttemptContext> PostgresDeliveryLedger::LoadAttempt(absl::string_
   return loaded;
 }
 
-absl::StatusOr<Statement> PostgresDeliveryLedger::FenceFor(const std::string& webhook_id) const {
+absl::StatusOr<std::vector<Statement>> PostgresDeliveryLedger::FenceFor(
+    const std::string& webhook_id) const {
   const int partition = PartitionOf(webhook_id);
   const std::optional<int64_t> epoch = context_.leases.EpochOf(partition);
   if (!epoch.has_value()) return NotLeased(partition);
-  return context_.leases.FenceStatement(partition, *epoch);
+  return context_.leases.FenceStatements(partition, *epoch);
 }
 
 absl::Status PostgresDeliveryLedger::CheckFence(const Rows& fence,
@@ -256,18 +261,18 @@ void PostgresDeliveryLedger::RecordAttempt(RecordAttemptRequest request,
       [this, request = std::move(request)](WriteTxn& txn) mutable -> absl::Status {
         const std::vector<Param> key{Param::Text(request.webhook_id),
                                      Param::Text(request.event_id)};
-        WINK_ASSIGN_OR_RETURN(const Statement fence, FenceFor(request.webhook_id));
-        WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
-                              txn.Read({fence, Statement{kDeliveryForUpdate, key},
-                                        Statement{kWebhookOfDeliveryForUpdate, key}}));
-        WINK_RETURN_IF_ERROR(CheckFence(rows[0], request.webhook_id));
+        WINK_ASSIGN_OR_RETURN(std::vector<Statement> reads, FenceFor(request.webhook_id));
+        reads.push_back(Statement{kDeliveryForUpdate, key});
+        reads.push_back(Statement{kWebhookOfDeliveryForUpdate, key});
+        WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows, txn.Read(reads));
+        WINK_RETURN_IF_ERROR(CheckFence(rows[kFenceRows - 1], request.webhook_id));
         WINK_ASSIGN_OR_RETURN(
             const std::optional<DeliveryRecord> before,
-            RecordAt<DeliveryRecord>(rows[1], 0, 0, kDeliveryRecordVersion, "delivery"));
+            RecordAt<DeliveryRecord>(rows[kFenceRows], 0, 0, kDeliveryRecordVersion, "delivery"));
         if (!before.has_value()) return absl::OkStatus();  // purged meanwhile
         WINK_ASSIGN_OR_RETURN(
             const std::optional<WebhookRecord> webhook,
-            RecordAt<WebhookRecord>(rows[2], 0, 0, kWebhookRecordVersion, "webhook"));
+            RecordAt<WebhookRecord>(rows[kFenceRows + 1], 0, 0, kWebhookRecordVersion, "webhook"));
         request.finished.rules = request.rules.get();
         StageTransition(txn, context_, &*before,
                         domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
@@ -283,15 +288,15 @@ void PostgresDeliveryLedger::Park(std::string webhook_id, std::string event_id, 
       [this, webhook_id = std::move(webhook_id), event_id = std::move(event_id),
        due_time_us](WriteTxn& txn) -> absl::Status {
         const std::vector<Param> key{Param::Text(webhook_id), Param::Text(event_id)};
-        WINK_ASSIGN_OR_RETURN(const Statement fence, FenceFor(webhook_id));
-        WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
-                              txn.Read({fence, Statement{kDeliveryForUpdate, key},
-                                        Statement{kWebhookOfDeliveryForUpdate, key},
-                                        Statement{kEventOfDeliveryExists, key}}));
-        WINK_RETURN_IF_ERROR(CheckFence(rows[0], webhook_id));
+        WINK_ASSIGN_OR_RETURN(std::vector<Statement> reads, FenceFor(webhook_id));
+        reads.push_back(Statement{kDeliveryForUpdate, key});
+        reads.push_back(Statement{kWebhookOfDeliveryForUpdate, key});
+        reads.push_back(Statement{kEventOfDeliveryExists, key});
+        WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows, txn.Read(reads));
+        WINK_RETURN_IF_ERROR(CheckFence(rows[kFenceRows - 1], webhook_id));
         WINK_ASSIGN_OR_RETURN(
             const std::optional<DeliveryRecord> before,
-            RecordAt<DeliveryRecord>(rows[1], 0, 0, kDeliveryRecordVersion, "delivery"));
+            RecordAt<DeliveryRecord>(rows[kFenceRows], 0, 0, kDeliveryRecordVersion, "delivery"));
         // The queue is a column of the delivery: an entry that no longer
         // matches its delivery cannot exist, and there is nothing to remove.
         if (!before.has_value() || !domain::IsDue(before->state()) ||
@@ -301,8 +306,8 @@ void PostgresDeliveryLedger::Park(std::string webhook_id, std::string event_id, 
         // Decided on the state as of this write, not as the engine saw it.
         WINK_ASSIGN_OR_RETURN(
             const std::optional<WebhookRecord> webhook,
-            RecordAt<WebhookRecord>(rows[2], 0, 0, kWebhookRecordVersion, "webhook"));
-        const bool event_exists = !rows[3].empty();
+            RecordAt<WebhookRecord>(rows[kFenceRows + 1], 0, 0, kWebhookRecordVersion, "webhook"));
+        const bool event_exists = !rows[kFenceRows + 2].empty();
         StageTransition(
             txn, context_, &*before,
             domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,

@@ -14,34 +14,46 @@ namespace {
 
 // Expiry times are the database's clock (clock_timestamp(), not the
 // transaction's start), so that nodes whose clocks differ agree on them.
-constexpr Sql kHeartbeat{
-    "lease_heartbeat",
-    "INSERT INTO nodes (node_id, expires_at) "
-    "VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8)) "
-    "ON CONFLICT (node_id) DO UPDATE SET expires_at = EXCLUDED.expires_at"};
+constexpr Sql kHeartbeat{"lease_heartbeat",
+                         "INSERT INTO nodes (node_id, expires_at) "
+                         "VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8)) "
+                         "ON CONFLICT (node_id) DO UPDATE SET expires_at = EXCLUDED.expires_at"};
 constexpr Sql kRenew{"lease_renew",
                      "UPDATE partitions SET expires_at = clock_timestamp() + "
                      "make_interval(secs => $2::float8) "
                      "WHERE owner = $1 AND expires_at > clock_timestamp() RETURNING part, epoch"};
 constexpr Sql kLiveNodes{"lease_live_nodes",
                          "SELECT count(*) FROM nodes WHERE expires_at > clock_timestamp()"};
+// Fencing uses an advisory lock per partition, not the lease row: the
+// writer takes it shared (FenceStatements), and whoever changes a
+// partition's owner only tries it exclusively and skips the partitions it
+// cannot have now, so nobody waits for a fenced write and no lock cycle can
+// form. (Locking the lease rows instead deadlocked the renewal, which
+// updates them all, against writer groups that had locked some.)
+constexpr int kFenceLockSpace = 0x6c656173;  // "leas"
 constexpr Sql kTake{
     "lease_take",
     "UPDATE partitions p SET owner = $1, epoch = p.epoch + 1, "
     "expires_at = clock_timestamp() + make_interval(secs => $2::float8) "
     "FROM (SELECT part FROM partitions WHERE expires_at <= clock_timestamp() "
     "ORDER BY part LIMIT $3 FOR UPDATE SKIP LOCKED) free "
-    "WHERE p.part = free.part RETURNING p.part, p.epoch"};
+    "WHERE p.part = free.part AND pg_try_advisory_xact_lock($4::int4, p.part::int4) "
+    "RETURNING p.part, p.epoch"};
 constexpr Sql kRelease{"lease_release",
                        "UPDATE partitions SET owner = '', expires_at = '-infinity' "
-                       "WHERE owner = $1 AND part = ANY($2::smallint[])"};
+                       "WHERE owner = $1 AND part = ANY($2::smallint[]) "
+                       "AND pg_try_advisory_xact_lock($3::int4, part::int4) RETURNING part"};
 constexpr Sql kReleaseAll{"lease_release_all",
                           "UPDATE partitions SET owner = '', expires_at = '-infinity' "
                           "WHERE owner = $1"};
 constexpr Sql kLeaveNodes{"lease_leave", "DELETE FROM nodes WHERE node_id = $1"};
+constexpr Sql kFenceLock{"lease_fence_lock",
+                         "SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)"};
+// A statement of its own, after the lock: its snapshot then shows any
+// takeover that committed while the lock was awaited.
 constexpr Sql kFence{"lease_fence",
                      "SELECT 1 FROM partitions WHERE part = $1 AND owner = $2 AND epoch = $3 "
-                     "AND expires_at > clock_timestamp() FOR SHARE"};
+                     "AND expires_at > clock_timestamp()"};
 
 constexpr absl::Duration kRetryAfterFailure = absl::Milliseconds(500);
 
@@ -79,11 +91,10 @@ void PartitionLeases::Stop() {
     ++version_;
   }
   if (connection_ == nullptr || connection_->broken()) return;  // they lapse by themselves
-  const absl::Status released =
-      connection_
-          ->Run({Statement{kReleaseAll, {Param::Text(options_.node_id)}},
-                 Statement{kLeaveNodes, {Param::Text(options_.node_id)}}})
-          .status();
+  const absl::Status released = connection_
+                                    ->Run({Statement{kReleaseAll, {Param::Text(options_.node_id)}},
+                                           Statement{kLeaveNodes, {Param::Text(options_.node_id)}}})
+                                    .status();
   if (!released.ok()) {
     LogLine(LogLevel::kWarning, "partition_leases_not_released")
         .Field("error", released.message())
@@ -105,9 +116,10 @@ std::optional<int64_t> PartitionLeases::EpochOf(int partition) const {
   return it->second;
 }
 
-Statement PartitionLeases::FenceStatement(int partition, int64_t epoch) const {
-  return Statement{kFence,
-                   {Param::Int(partition), Param::Text(options_.node_id), Param::Int(epoch)}};
+std::vector<Statement> PartitionLeases::FenceStatements(int partition, int64_t epoch) const {
+  return {
+      Statement{kFenceLock, {Param::Int(kFenceLockSpace), Param::Int(partition)}},
+      Statement{kFence, {Param::Int(partition), Param::Text(options_.node_id), Param::Int(epoch)}}};
 }
 
 std::string PartitionLeases::OwnedArray() const {
@@ -142,9 +154,10 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
   const absl::Time start = absl::Now();
   const Param node = Param::Text(options_.node_id);
   const Param ttl = Param::Text(absl::StrCat(absl::ToDoubleSeconds(options_.ttl)));
-  WINK_ASSIGN_OR_RETURN(const std::vector<Rows> rows,
-                        connection.Run({Statement{kHeartbeat, {node, ttl}},
-                                        Statement{kRenew, {node, ttl}}, Statement{kLiveNodes, {}}}));
+  WINK_ASSIGN_OR_RETURN(
+      const std::vector<Rows> rows,
+      connection.Run({Statement{kHeartbeat, {node, ttl}}, Statement{kRenew, {node, ttl}},
+                      Statement{kLiveNodes, {}}}));
   absl::flat_hash_map<int, int64_t> held;
   for (int row = 0; row < rows[1].size(); ++row) {
     held[static_cast<int>(rows[1].Int(row, 0))] = rows[1].Int(row, 1);
@@ -165,10 +178,15 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
     if (until <= start) drained.push_back(partition);
   }
   if (!drained.empty()) {
-    WINK_RETURN_IF_ERROR(
-        connection.RunOne(Statement{kRelease, {node, Param::Text(ArrayLiteral(drained))}})
-            .status());
-    for (int partition : drained) {
+    // Those with a fenced write in progress stay until the next round.
+    WINK_ASSIGN_OR_RETURN(
+        const Rows released,
+        connection.RunOne(Statement{
+            kRelease, {node, Param::Text(ArrayLiteral(drained)), Param::Int(kFenceLockSpace)}}));
+    drained.clear();
+    for (int row = 0; row < released.size(); ++row) {
+      const int partition = static_cast<int>(released.Int(row, 0));
+      drained.push_back(partition);
       held.erase(partition);
       draining.erase(partition);
     }
@@ -187,10 +205,11 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
   // Fewer: take lapsed or free partitions.
   int taken = 0;
   if (static_cast<int>(held.size()) < fair_share) {
-    WINK_ASSIGN_OR_RETURN(
-        const Rows took,
-        connection.RunOne(Statement{
-            kTake, {node, ttl, Param::Int(fair_share - static_cast<int>(held.size()))}}));
+    WINK_ASSIGN_OR_RETURN(const Rows took,
+                          connection.RunOne(Statement{
+                              kTake,
+                              {node, ttl, Param::Int(fair_share - static_cast<int>(held.size())),
+                               Param::Int(kFenceLockSpace)}}));
     for (int row = 0; row < took.size(); ++row) {
       held[static_cast<int>(took.Int(row, 0))] = took.Int(row, 1);
     }

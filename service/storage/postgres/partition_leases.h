@@ -16,9 +16,11 @@
 //   are recorded, then the lease is released.
 // - Each takeover increments the partition's epoch. Fencing: the writes
 //   that change a delivery's state from the engine (RecordAttempt, Park)
-//   lock the lease row (FenceStatement) and go through only while this
-//   node's lease at that epoch is current; a node that was paused or cut
-//   off past its lease changes nothing.
+//   hold the partition's fence lock shared (FenceStatements) and go through
+//   only while this node's lease at that epoch is current; a takeover or
+//   release needs the lock exclusively and skips a partition it cannot
+//   have at once. A node that was paused or cut off past its lease
+//   therefore changes nothing once another node took over.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_PARTITION_LEASES_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_PARTITION_LEASES_H_
 
@@ -84,10 +86,11 @@ class PartitionLeases {
   // nullopt when it holds none. For FenceStatement.
   std::optional<int64_t> EpochOf(int partition) const;
 
-  // A statement returning one row while this node's lease on `partition`
-  // at `epoch` is current, and locking the lease row until the transaction
-  // ends, so no takeover can commit in between.
-  Statement FenceStatement(int partition, int64_t epoch) const;
+  // Two statements, to run first in a transaction: the first holds the
+  // partition's fence lock (shared) until the transaction ends, so no
+  // takeover can commit in between; the second returns one row while this
+  // node's lease on `partition` at `epoch` is current.
+  std::vector<Statement> FenceStatements(int partition, int64_t epoch) const;
 
   // The partitions Owns() accepts, as a SQL array literal ("{0,5,7}").
   std::string OwnedArray() const;

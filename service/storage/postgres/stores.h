@@ -91,7 +91,7 @@ class PostgresDeliveryLedger final : public DeliveryLedger {
   // The fence for the engine's writes to `webhook_id`'s delivery
   // (partition_leases.h), and its check; FAILED_PRECONDITION when this node
   // does not hold the partition's lease.
-  absl::StatusOr<Statement> FenceFor(const std::string& webhook_id) const;
+  absl::StatusOr<std::vector<Statement>> FenceFor(const std::string& webhook_id) const;
   absl::Status CheckFence(const Rows& fence, const std::string& webhook_id) const;
 
   const StoreContext& context_;

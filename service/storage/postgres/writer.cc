@@ -23,7 +23,9 @@ constexpr size_t kMaxGroupOperations = 512;
 // Deadlocks and serialization failures: how often a group is run again.
 constexpr int kMaxGroupRetries = 5;
 
-constexpr Sql kBegin{"begin", "BEGIN"};
+// Read committed whatever the database's default: each statement sees what
+// committed before it (the fence check relies on it, partition_leases.h).
+constexpr Sql kBegin{"begin", "BEGIN ISOLATION LEVEL READ COMMITTED"};
 constexpr Sql kCommit{"commit", "COMMIT"};
 // Taken last in a transaction and held until it commits: the numbers it
 // hands out are gap-free and in commit order (writer.h).
