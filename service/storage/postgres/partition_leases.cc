@@ -104,9 +104,15 @@ void PartitionLeases::Stop() {
 
 bool PartitionLeases::Owns(absl::string_view webhook_id) const {
   const int partition = PartitionOf(webhook_id);
-  absl::MutexLock lock(&mu_);
-  return absl::Now() < valid_until_ && leases_.contains(partition) &&
-         !draining_.contains(partition);
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (now >= valid_until_ || !leases_.contains(partition) || draining_.contains(partition)) {
+      return false;
+    }
+  }
+  last_start_us_[partition].store(absl::ToUnixMicros(now), std::memory_order_relaxed);
+  return true;
 }
 
 std::optional<int64_t> PartitionLeases::EpochOf(int partition) const {
@@ -173,9 +179,15 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
     }
   }
   // Drained: release, so that the node short of partitions takes them.
+  // Drained early: nothing started within the drain, so nothing is in
+  // flight.
   std::vector<int> drained;
+  const int64_t quiet_since_us = absl::ToUnixMicros(start - options_.drain);
   for (const auto& [partition, until] : draining) {
-    if (until <= start) drained.push_back(partition);
+    if (until <= start ||
+        last_start_us_[partition].load(std::memory_order_relaxed) < quiet_since_us) {
+      drained.push_back(partition);
+    }
   }
   if (!drained.empty()) {
     // Those with a fenced write in progress stay until the next round.
@@ -199,7 +211,12 @@ absl::Status PartitionLeases::Tick(Connection& connection) {
     for (const auto& [partition, epoch] : held) {
       if (!draining.contains(partition)) candidates.push_back(partition);
     }
-    std::sort(candidates.rbegin(), candidates.rend());
+    // The quietest first: they can go at the next round.
+    std::sort(candidates.begin(), candidates.end(), [this](int a, int b) {
+      const int64_t a_us = last_start_us_[a].load(std::memory_order_relaxed);
+      const int64_t b_us = last_start_us_[b].load(std::memory_order_relaxed);
+      return a_us != b_us ? a_us < b_us : a > b;
+    });
     for (int i = 0; i < active - fair_share; ++i) draining[candidates[i]] = start + options_.drain;
   }
   // Fewer: take lapsed or free partitions.

@@ -13,7 +13,9 @@
 //   it takes lapsed or free partitions while it has fewer, and hands
 //   partitions back while it has more (a node joined). A partition handed
 //   back first drains: no new request starts, those in flight finish and
-//   are recorded, then the lease is released.
+//   are recorded, then the lease is released. One whose last request
+//   started longer than the drain ago has nothing in flight and goes at
+//   once (at a cluster's start, most of them).
 // - Each takeover increments the partition's epoch. Fencing: the writes
 //   that change a delivery's state from the engine (RecordAttempt, Park)
 //   hold the partition's fence lock shared (FenceStatements) and go through
@@ -24,6 +26,8 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_PARTITION_LEASES_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_POSTGRES_PARTITION_LEASES_H_
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +42,7 @@
 #include "absl/time/time.h"
 #include "service/storage/observer.h"
 #include "service/storage/postgres/connection.h"
+#include "service/storage/postgres/schema.h"
 
 namespace wink::webhooks::storage::pg {
 
@@ -79,7 +84,8 @@ class PartitionLeases {
   void Stop();
 
   // True when new requests for `webhook_id` may start here: its partition
-  // is leased, not draining, and renewed recently enough.
+  // is leased, not draining, and renewed recently enough. A true answer is
+  // taken as a request starting (what a drain waits for).
   bool Owns(absl::string_view webhook_id) const;
 
   // The epoch of this node's lease on `partition`, draining included;
@@ -127,6 +133,8 @@ class PartitionLeases {
   LeaseSnapshot counters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::CondVar stop_signal_;
+  // Per partition, when Owns() last said yes (unix micros; 0: never).
+  mutable std::array<std::atomic<int64_t>, kPartitionCount> last_start_us_{};
 
   std::thread thread_;
 };

@@ -181,9 +181,10 @@ std::vector<DueDelivery> DueOn(StorageBackend& node) {
 }
 
 // A lone node sends everything; a second node gets half of the partitions
-// (the first drains them, then hands them back), the due queue splits
-// between the two without overlap, and when a node stops the other takes
-// everything back.
+// (the first hands them back at once, long before the 60 s drain ends,
+// since it started no request for them), the due queue splits between the
+// two without overlap, and when a node stops the other takes everything
+// back.
 TEST(PostgresBackendTest, NodesShareThePartitionsAndTakeOverWhenOneStops) {
   TempDir dir;
   auto server = PostgresServer::Start(dir.path());
@@ -192,7 +193,7 @@ TEST(PostgresBackendTest, NodesShareThePartitionsAndTakeOverWhenOneStops) {
   PostgresOptions options;
   options.conninfo = (*server)->ConnInfo();
   options.lease_ttl = absl::Seconds(1.5);
-  options.lease_drain = absl::Milliseconds(500);
+  options.lease_drain = absl::Seconds(60);
   options.node_id = "node-a";
   auto node_a = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
   ASSERT_TRUE(node_a.ok()) << node_a.status();
