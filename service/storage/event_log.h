@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -72,8 +73,16 @@ class EventLog {
   // are now (replayed = true) and writes nothing. Errors: INVALID_ARGUMENT
   // "idempotency_key: ..." when the key was used for a different event;
   // RESOURCE_EXHAUSTED when storage is too far behind to take more.
-  virtual void Publish(PublishRequest request,
-                       std::function<void(absl::StatusOr<PublishResult>)> done) = 0;
+  // A batch of one (PublishBatch), for every backend.
+  void Publish(PublishRequest request, std::function<void(absl::StatusOr<PublishResult>)> done) {
+    std::vector<PublishRequest> batch;
+    batch.push_back(std::move(request));
+    PublishBatch(std::move(batch), /*index_errors=*/false,
+                 [done = std::move(done)](absl::StatusOr<std::vector<PublishResult>> results) {
+                   if (!results.ok()) return done(results.status());
+                   done(std::move(results->front()));
+                 });
+  }
 
   // Publishes `requests` in order as one write: all become durable together,
   // or none does (the first error rolls the batch back). Each behaves as

@@ -119,17 +119,6 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
 
 }  // namespace
 
-void PostgresEventLog::Publish(PublishRequest request,
-                               std::function<void(absl::StatusOr<PublishResult>)> done) {
-  std::vector<PublishRequest> batch;
-  batch.push_back(std::move(request));
-  PublishBatch(std::move(batch), /*index_errors=*/false,
-               [done = std::move(done)](absl::StatusOr<std::vector<PublishResult>> results) {
-                 if (!results.ok()) return done(results.status());
-                 done(std::move(results->front()));
-               });
-}
-
 void PostgresEventLog::PublishBatch(
     std::vector<PublishRequest> requests, bool index_errors,
     std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {

@@ -44,8 +44,6 @@ class PostgresEventLog final : public EventLog {
  public:
   explicit PostgresEventLog(const StoreContext& context) : context_(context) {}
 
-  void Publish(PublishRequest request,
-               std::function<void(absl::StatusOr<PublishResult>)> done) override;
   void PublishBatch(std::vector<PublishRequest> requests, bool index_errors,
                     std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) override;
   absl::StatusOr<EventRecord> GetEvent(absl::string_view account,
