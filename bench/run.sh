@@ -480,7 +480,9 @@ done
 ca_file="$work/receiver/ca.pem"
 
 server_address="127.0.0.1:$(free_port)"
-server_common_args=(--admin_token_sha256 "$token_sha256"
+# Webhook secrets sealed at rest, as in production: every attempt opens them.
+(umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
+server_common_args=(--admin_token_sha256 "$token_sha256" --secrets_key_file "$work/secrets.key"
   --allow_private_targets 127.0.0.0/8 --extra_ca_file "$ca_file")
 server_args=(--listen "$server_address" "${server_common_args[@]}")
 start_server "$work/data"

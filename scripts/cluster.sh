@@ -27,6 +27,8 @@
 # WEBHOOKS_SKIP_BUILD=1 uses its binaries as they are (when another build runs
 # there). The admin token is the one run.sh uses: $WEBHOOKS_DEV_TOKEN, else
 # ./var/dev-token (made once, mode 600); only its SHA-256 reaches the nodes.
+# So is the master key that encrypts webhook secrets (./var/dev-secrets.key):
+# every node must have the same one.
 #
 # PostgreSQL refuses to run as root: as root, initdb, pg_ctl and pg_basebackup
 # run as the user `postgres`, in var/cluster/postgres, which it owns.
@@ -384,7 +386,7 @@ node_server_args() {  # N
   local i=$(($1 - 1))
   # The caller's flags go last, so they win (as in run.sh).
   printf '%s\0' --admin_token_sha256 "$token_sha256" --postgres "$(node_conninfo)" \
-    --node_id "node-$1" --listen "127.0.0.1:${grpc_ports[$i]}" \
+    --secrets_key_file "$secrets_key_file" --node_id "node-$1" --listen "127.0.0.1:${grpc_ports[$i]}" \
     --metrics_listen "127.0.0.1:${metrics_ports[$i]}" "${node_args[@]}"
 }
 
@@ -482,6 +484,7 @@ cmd_up() {
     scripts/build.sh "$build_dir" Release wink-webhooks-server webhookctl
   fi
   load_dev_token
+  load_dev_secrets_key
   mkdir -p "$cluster_dir"
   # Flags given now replace the kept ones; none given reuses them.
   if [[ $# -gt 0 ]]; then printf '%s\0' "$@" >"$node_args_file"; fi
@@ -675,6 +678,7 @@ cmd_start_node() {
   [[ -n "$(current_primary)" ]] || die "no cluster in $cluster_dir ('scripts/cluster.sh up')"
   save_settings
   load_dev_token
+  load_dev_secrets_key
   load_node_args
   node_start "$1"
 }

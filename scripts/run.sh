@@ -10,7 +10,10 @@
 #
 # The admin token is $WEBHOOKS_DEV_TOKEN when set; otherwise one is generated
 # once, kept in ./var/dev-token (mode 600) and printed. Only its SHA-256
-# reaches the server; it is added to the tokens of a --config file.
+# reaches the server; it is added to the tokens of a --config file. Likewise
+# a master key that encrypts webhook secrets at rest is made once in
+# ./var/dev-secrets.key, unless the arguments or the file name a
+# secrets_key_file.
 #
 # WEBHOOKS_BUILD_DIR picks another build directory than build-release (the
 # tests run this script against the tree they already built).
@@ -38,6 +41,14 @@ if [[ -z "$metrics" ]]; then
   metrics=127.0.0.1:9464
   server_args+=(--metrics_listen "$metrics")
 fi
+# Webhook secrets are encrypted at rest under a dev key unless the caller
+# names a key file.
+secrets_note="$(config_field secrets_key_file)"
+if [[ -z "$secrets_note" ]]; then
+  load_dev_secrets_key
+  server_args+=(--secrets_key_file "$secrets_key_file")
+  secrets_note="$secrets_key_file (made for development; use your own key file in production)"
+fi
 listen="$(config_field listen_address)"
 data_dir="$(config_field data_dir)"
 storage_note="data in $data_dir"
@@ -55,6 +66,7 @@ cat >&2 <<MSG
 Wink Webhooks dev server on $listen ($storage_note)$port_note
 Metrics:      http://$metrics/metrics  (docs/OPERATIONS.md)
 Admin token:  $token
+Secrets key:  $secrets_note
 CLI:          export WEBHOOKS_ADDR=$listen WEBHOOKS_TOKEN=$token
               export PATH=$webhookctl_dir:\$PATH
               webhookctl event-types list --account acme   (README, docs/CLIENT.md)

@@ -5,6 +5,7 @@
 // the server cannot start (data directory in use, port taken, ...), 128+N when
 // a second signal N cut the graceful shutdown short.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,9 @@ ABSL_FLAG(std::string, postgres, "",
           "--storage postgres");
 ABSL_FLAG(std::string, node_id, "",
           "Overrides node_id, this node's name in a cluster (default <hostname>-<pid>)");
+ABSL_FLAG(std::string, secrets_key_file, "",
+          "Overrides secrets_key_file: the master keys (\"<id> <base64 of 32 bytes>\" per line, "
+          "the first sealing) that encrypt signing secrets and custom header values at rest");
 ABSL_FLAG(std::vector<std::string>, allow_private_targets, {},
           "Overrides allow_private_targets: comma-separated CIDR ranges deliveries may "
           "reach although private or loopback (development and tests only)");
@@ -73,6 +77,9 @@ config::ConfigOverrides OverridesFromFlags() {
     overrides.postgres_conninfo = absl::GetFlag(FLAGS_postgres);
   }
   if (!absl::GetFlag(FLAGS_node_id).empty()) overrides.node_id = absl::GetFlag(FLAGS_node_id);
+  if (!absl::GetFlag(FLAGS_secrets_key_file).empty()) {
+    overrides.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
+  }
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     overrides.metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen);
   }
@@ -124,7 +131,7 @@ std::string PrintableConfig(config::ServerConfig config) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Wink Webhooks gRPC server.\n  wink-webhooks-server [--config FILE] [--listen "
-      "HOST:PORT] [--data_dir DIR | --postgres CONNINFO] [--node_id NAME] [--allow_private_targets CIDR,...] [--extra_ca_file "
+      "HOST:PORT] [--data_dir DIR | --postgres CONNINFO] [--node_id NAME] [--secrets_key_file FILE] [--allow_private_targets CIDR,...] [--extra_ca_file "
       "PEM,...] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format "
       "text|json] [--check_config]");
   std::vector<std::string> args(argv, argv + argc);
@@ -172,6 +179,9 @@ int Run(int argc, char** argv) {
 }  // namespace wink::webhooks
 
 int main(int argc, char** argv) {
+  // Everything the server creates (the RocksDB files, their logs) is for its
+  // own user only: 0600 files, 0700 directories.
+  umask(077);
   // Debian's Abseil is built with Mutex deadlock detection on: every lock
   // then updates a global lock-order graph under its own global lock, which
   // profiles showed on the publish and delivery paths. The tests keep it on.

@@ -24,6 +24,7 @@
 #include "service/common/ids.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
+#include "service/secrets/webhook_secrets.h"
 #include "service/signing/secret.h"
 
 namespace wink::webhooks::api {
@@ -209,17 +210,40 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
 WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store, storage::EventLog& events,
                                        storage::DeliveryLedger& deliveries,
                                        const auth::Authenticator& authenticator,
-                                       const EventCatalog& catalog, const Clock& clock,
+                                       const EventCatalog& catalog,
+                                       const secrets::Keyring& keyring, const Clock& clock,
                                        WebhookServiceOptions options)
     : store_(store),
       events_(events),
       deliveries_(deliveries),
       authenticator_(authenticator),
       catalog_(catalog),
+      keyring_(keyring),
       destinations_(options.allowed_private_targets),
       publish_limiter_(options.publish_rate, clock),
       clock_(clock),
       options_(options) {}
+
+absl::StatusOr<WebhookRecord> WebhookServiceImpl::UpdateOpened(
+    const std::string& account, const std::string& id,
+    const std::function<absl::Status(WebhookRecord&)>& mutate,
+    const storage::UpdateWebhookOptions& options) {
+  WINK_ASSIGN_OR_RETURN(WebhookRecord updated,
+                        store_.Update(
+                            account, id,
+                            [&](WebhookRecord& record) {
+                              WINK_RETURN_IF_ERROR(secrets::OpenWebhookSecrets(keyring_, record));
+                              WINK_RETURN_IF_ERROR(mutate(record));
+                              return secrets::SealWebhookSecrets(keyring_, record);
+                            },
+                            options));
+  return Opened(std::move(updated));
+}
+
+absl::StatusOr<WebhookRecord> WebhookServiceImpl::Opened(WebhookRecord record) const {
+  WINK_RETURN_IF_ERROR(secrets::OpenWebhookSecrets(keyring_, record));
+  return record;
+}
 
 grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request_bytes,
@@ -248,6 +272,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         SigningSecretRecord* secret = record.add_secrets();
         secret->set_key(std::move(key));
         secret->set_create_time_us(now_us);
+        WINK_RETURN_IF_ERROR(secrets::SealWebhookSecrets(keyring_, record));
 
         storage::CreateWebhookOptions create;
         create.max_webhooks_per_account = options_.max_webhooks_per_account;
@@ -261,7 +286,8 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         // first call created: a request id must not become a way to read the
         // current secret after a rotation.
         const bool include_secret = result.created || result.webhook.secret_generation() == 0;
-        ToApi(result.webhook, now, include_secret, &response);
+        WINK_ASSIGN_OR_RETURN(const WebhookRecord created, Opened(std::move(result.webhook)));
+        ToApi(created, now, include_secret, &response);
         return absl::OkStatus();
       });
 }
@@ -274,8 +300,8 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::GetWebhook(grpc::CallbackServerCon
       [&](UnaryCall& call, const v1::GetWebhookRequest& request, v1::Webhook& response) {
         WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
         WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-        WINK_ASSIGN_OR_RETURN(const WebhookRecord record,
-                              store_.Get(name.account, name.webhook_id));
+        WINK_ASSIGN_OR_RETURN(WebhookRecord stored, store_.Get(name.account, name.webhook_id));
+        WINK_ASSIGN_OR_RETURN(const WebhookRecord record, Opened(std::move(stored)));
         ToApi(record, clock_.Now(), /*include_secret=*/false, &response);
         return absl::OkStatus();
       });
@@ -303,8 +329,9 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::ListWebhooks(grpc::CallbackServerC
         size_t page_bytes = 0;
         const WebhookRecord* last = nullptr;  // the last one in the response
         for (const WebhookRecord& record : page.webhooks) {
+          WINK_ASSIGN_OR_RETURN(const WebhookRecord opened, Opened(record));
           v1::Webhook webhook;
-          ToApi(record, now, /*include_secret=*/false, &webhook);
+          ToApi(opened, now, /*include_secret=*/false, &webhook);
           // Keep every page far below clients' 4 MiB default receive limit,
           // whatever the page size and the webhooks' sizes.
           page_bytes += webhook.ByteSizeLong();
@@ -334,7 +361,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::UpdateWebhook(grpc::CallbackServer
         const absl::Time now = clock_.Now();
         WINK_ASSIGN_OR_RETURN(
             const WebhookRecord updated,
-            store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+            UpdateOpened(name.account, name.webhook_id, [&](WebhookRecord& record) {
               const WebhookRecord before = record;
               WINK_RETURN_IF_ERROR(ApplyUpdate(request.webhook(), fields, catalog_, destinations_, record));
               if (!google::protobuf::util::MessageDifferencer::Equals(before, record)) {
@@ -373,7 +400,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::RotateWebhookSecret(
         const absl::Time now = clock_.Now();
         WINK_ASSIGN_OR_RETURN(
             const WebhookRecord rotated,
-            store_.Update(name.account, name.webhook_id, [&](WebhookRecord& record) {
+            UpdateOpened(name.account, name.webhook_id, [&](WebhookRecord& record) {
               RotateSecrets(record, key, now, options_.secret_rotation_overlap);
               return absl::OkStatus();
             }));

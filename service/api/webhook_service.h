@@ -7,6 +7,8 @@
 #ifndef WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 #define WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -16,6 +18,7 @@
 #include "service/common/clock.h"
 #include "service/common/ip_range.h"
 #include "service/http/address_policy.h"
+#include "service/secrets/keyring.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/event_log.h"
 #include "service/storage/webhook_store.h"
@@ -66,8 +69,8 @@ class WebhookServiceImpl final : public RawWebhookService {
  public:
   WebhookServiceImpl(storage::WebhookStore& store, storage::EventLog& events,
                      storage::DeliveryLedger& deliveries, const auth::Authenticator& authenticator,
-                     const EventCatalog& catalog, const Clock& clock,
-                     WebhookServiceOptions options);
+                     const EventCatalog& catalog, const secrets::Keyring& keyring,
+                     const Clock& clock, WebhookServiceOptions options);
 
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -116,11 +119,23 @@ class WebhookServiceImpl final : public RawWebhookService {
                                                        const std::string& account,
                                                        absl::string_view field_prefix) const;
 
+  // store_.Update with `mutate` seeing the webhook's secrets and headers in
+  // plaintext; they are sealed again before the write (with the current
+  // key, which also moves a webhook off an older one). Returns the webhook
+  // as written, opened.
+  absl::StatusOr<storage::WebhookRecord> UpdateOpened(
+      const std::string& account, const std::string& id,
+      const std::function<absl::Status(storage::WebhookRecord&)>& mutate,
+      const storage::UpdateWebhookOptions& options = {});
+  // `record` with its secrets and headers in plaintext, for a response.
+  absl::StatusOr<storage::WebhookRecord> Opened(storage::WebhookRecord record) const;
+
   storage::WebhookStore& store_;
   storage::EventLog& events_;
   storage::DeliveryLedger& deliveries_;
   const auth::Authenticator& authenticator_;
   const EventCatalog& catalog_;
+  const secrets::Keyring& keyring_;
   const http::AddressPolicy destinations_;
   PublishRateLimiter publish_limiter_;
   const Clock& clock_;

@@ -514,6 +514,11 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       return InvalidField(absl::StrCat("allow_private_targets[", i, "]"), range.status().message());
     }
   }
+  // Parsed when the server starts (service/secrets/keyring.h).
+  if (!config.secrets_key_file().empty() && !ReadRegularFile(config.secrets_key_file())) {
+    return InvalidField("secrets_key_file",
+                        absl::StrCat("cannot read \"", config.secrets_key_file(), "\" as a file"));
+  }
   for (int i = 0; i < config.extra_ca_file_size(); ++i) {
     if (!ReadRegularFile(config.extra_ca_file(i))) {
       return InvalidField(
@@ -537,6 +542,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   if (overrides.listen_address) config.set_listen_address(*overrides.listen_address);
   if (overrides.data_dir) config.set_data_dir(*overrides.data_dir);
   if (overrides.node_id) config.set_node_id(*overrides.node_id);
+  if (overrides.secrets_key_file) config.set_secrets_key_file(*overrides.secrets_key_file);
   WINK_RETURN_IF_ERROR(ApplyStorageOverrides(overrides, config));
   if (overrides.extra_ca_file) {
     config.clear_extra_ca_file();

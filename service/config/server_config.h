@@ -44,6 +44,7 @@ struct ConfigOverrides {
   // storage.postgres.conninfo; implies the postgres backend.
   std::optional<std::string> postgres_conninfo;
   std::optional<std::string> node_id;
+  std::optional<std::string> secrets_key_file;
   // Each entry adds an admin token with this SHA-256 (hex), named "dev",
   // "dev-2", ...
   std::vector<std::string> admin_token_sha256;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
@@ -68,12 +69,14 @@ std::shared_ptr<const domain::DeliveryRules> RulesFrom(const EngineOptions& opti
 
 }  // namespace
 
-DeliveryEngine::DeliveryEngine(EngineStorage storage, http::HttpClient& http, const Clock& clock,
+DeliveryEngine::DeliveryEngine(EngineStorage storage, http::HttpClient& http,
+                               const secrets::Keyring& keyring, const Clock& clock,
                                RandomSource& random, EngineOptions options)
     : deliveries_(storage.deliveries),
       due_queue_(storage.due_queue),
       retention_(storage.retention),
       http_(http),
+      keyring_(keyring),
       clock_(clock),
       random_(random),
       options_(std::move(options)),
@@ -336,12 +339,27 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (!may_send || deleted_meanwhile) return Park(due);
 
   const absl::Time now = clock_.Now();
-  http::HttpRequest request = BuildDeliveryRequest(*context.webhook, *context.event, now);
   const std::string& account = context.delivery.account();
   const absl::Time event_time = absl::FromUnixMicros(context.event->create_time_us());
+  absl::StatusOr<http::HttpRequest> request =
+      BuildDeliveryRequest(*context.webhook, *context.event, now, keyring_);
+  if (!request.ok()) {
+    // The webhook's secrets are sealed with a key this server was not given
+    // (or were altered): an attempt that could not be made, recorded and
+    // retried like a failed one, so the delivery waits for the right key
+    // instead of going out unsigned or being lost.
+    LogLine(LogLevel::kError, "delivery_secrets_unreadable")
+        .Field("webhook", due.webhook_id)
+        .Field("event", due.event_id)
+        .Field("error", request.status().message());
+    http::HttpResponse failed;
+    failed.transport_error = http::TransportError::kOther;
+    failed.error = absl::StrCat("not sent: ", request.status().message());
+    return OnResponse(due, account, now, event_time, std::move(failed));
+  }
   // Send may call back at once (client shut down): not under mu_.
   const uint64_t id =
-      http_.Send(std::move(request), [this, due, account = std::string(account), start = now,
+      http_.Send(*std::move(request), [this, due, account = std::string(account), start = now,
                                       event_time](http::HttpResponse response) {
         OnResponse(due, account, start, event_time, std::move(response));
       });

@@ -37,6 +37,7 @@
 #include "service/http/http_client.h"
 #include "service/metrics/registry.h"
 #include "service/storage/delivery_ledger.h"
+#include "service/secrets/keyring.h"
 #include "service/storage/due_queue.h"
 #include "service/storage/retention.h"
 #include "service/storage/update_log.h"
@@ -79,8 +80,9 @@ struct EngineStorage {
 // log (subscribe it with UpdateLog::AddListener before Start).
 class DeliveryEngine : public storage::UpdateListener {
  public:
-  DeliveryEngine(EngineStorage storage, http::HttpClient& http, const Clock& clock,
-                 RandomSource& random, EngineOptions options);
+  // `keyring` opens the webhooks' sealed secrets and headers (service/secrets).
+  DeliveryEngine(EngineStorage storage, http::HttpClient& http, const secrets::Keyring& keyring,
+                 const Clock& clock, RandomSource& random, EngineOptions options);
   ~DeliveryEngine() override;  // Shutdown(0) if still running
 
   // Finishes cascades a crash interrupted, then starts the scheduler and
@@ -143,6 +145,7 @@ class DeliveryEngine : public storage::UpdateListener {
   storage::DueQueue& due_queue_;
   storage::Retention& retention_;
   http::HttpClient& http_;
+  const secrets::Keyring& keyring_;
   const Clock& clock_;
   RandomSource& random_;
   const EngineOptions options_;

@@ -20,6 +20,7 @@
 #include "service/http/http_client.h"
 #include "service/metrics/metrics_server.h"
 #include "service/metrics/service_metrics.h"
+#include "service/secrets/keyring.h"
 #include "service/server/storage_metrics.h"
 #include "service/storage/factory.h"
 
@@ -53,6 +54,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
         metrics::MetricsServer::Start(config.metrics_listen_address(), metrics::RenderGlobal));
   }
   metrics::Global().build_info().WithLabels({kServerVersion}).Set(1);
+
+  if (config.secrets_key_file().empty()) {
+    LogLine(LogLevel::kWarning, "secrets_unencrypted")
+        .Field("detail", "signing secrets and custom header values are stored in plaintext")
+        .Field("fix", "start with --secrets_key_file (docs/OPERATIONS.md, \"Secrets at rest\")");
+  } else {
+    WINK_ASSIGN_OR_RETURN(server->keyring_, secrets::Keyring::LoadFile(config.secrets_key_file()));
+    LogLine(LogLevel::kInfo, "secrets_encrypted").Field("sealing_key_id", server->keyring_.sealing_key_id());
+  }
 
   server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
       std::string(v1::WebhookService::service_full_name()),
@@ -95,7 +105,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   storage::StorageBackend& backend = *server->storage_;
   server->engine_ = std::make_unique<delivery::DeliveryEngine>(
       delivery::EngineStorage{backend.deliveries(), backend.due_queue(), backend.retention()},
-      *server->http_client_, clock, SystemRandom(), engine_options);
+      *server->http_client_, server->keyring_, clock, SystemRandom(), engine_options);
   backend.updates().AddListener(server->engine_.get());
   server->engine_->Start();
 
@@ -111,7 +121,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   webhook_options.publish_rate.burst = config.limits().publish_burst_per_account();
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
-      *server->catalog_, clock, webhook_options);
+      *server->catalog_, server->keyring_, clock, webhook_options);
   api::WatchLimits watch_limits;
   watch_limits.max_streams = config.limits().max_watch_streams();
   watch_limits.max_streams_per_account = config.limits().max_watch_streams_per_account();

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "service/common/clock.h"
 #include "service/config/server_config.h"
+#include "service/secrets/keyring.h"
 
 namespace grpc {
 class Server;
@@ -89,6 +90,9 @@ class Server {
   Server();
 
   config::ServerConfig config_;
+  // The master keys of secrets_key_file (none without one); the engine and
+  // the webhook service hold references to it.
+  secrets::Keyring keyring_;
   // Serves the process-wide registry only, so it may outlive everything
   // below; the owners of callback metrics unregister them themselves.
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

@@ -15,7 +15,9 @@
 namespace wink::webhooks::storage {
 
 // Format versions written into each kind of record.
-inline constexpr uint32_t kWebhookRecordVersion = 1;
+// 2: the signing keys and header values may be sealed (sealed_key,
+// sealed_headers); a version-1 reader would sign with an empty key.
+inline constexpr uint32_t kWebhookRecordVersion = 2;
 inline constexpr uint32_t kEventRecordVersion = 1;
 inline constexpr uint32_t kDeliveryRecordVersion = 1;
 inline constexpr uint32_t kAttemptRecordVersion = 1;

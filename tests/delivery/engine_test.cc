@@ -73,7 +73,7 @@ class DeliveryEngineTest : public ::testing::Test {
   void StartEngine(EngineOptions options) {
     engine_ = std::make_unique<DeliveryEngine>(
         EngineStorage{backend_->deliveries(), backend_->due_queue(), backend_->retention()}, http_,
-        clock_, random_, std::move(options));
+        keyring_, clock_, random_, std::move(options));
     backend_->updates().AddListener(engine_.get());
     engine_->Start();
   }
@@ -125,6 +125,7 @@ class DeliveryEngineTest : public ::testing::Test {
   FakeClock clock_;
   FixedRandom random_{0.5};
   ScriptedHttpClient http_;
+  secrets::Keyring keyring_;  // no key: the tests' webhooks are not sealed
   std::unique_ptr<storage::StorageBackend> backend_;
   std::unique_ptr<DeliveryEngine> engine_;
 };

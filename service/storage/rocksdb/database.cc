@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -15,6 +16,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/table_properties_collectors.h"
 #include "rocksdb/write_buffer_manager.h"
+#include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/storage/rocksdb/keys.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
@@ -54,11 +56,27 @@ absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view contex
 }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);
+  const bool existed = fs::exists(options.path, ec);
+  fs::create_directories(options.path, ec);
+  // The directory holds every tenant's events and, without a secrets key,
+  // their signing secrets: only the service's user may enter it. (Its files
+  // are 0600 by the server's umask, main.cc.) An existing one is left as the
+  // operator made it, with a warning if others may read it.
+  if (!ec && !existed) fs::permissions(options.path, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create data directory \"", options.path, "\": ", ec.message()));
+  }
+  if (existed) {
+    const fs::perms perms = fs::status(options.path, ec).permissions();
+    if (!ec && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+      LogLine(LogLevel::kWarning, "data_dir_readable_by_others")
+          .Field("data_dir", options.path)
+          .Field("mode", absl::StrFormat("%04o", static_cast<unsigned>(perms)))
+          .Field("fix", absl::StrCat("chmod 700 ", options.path));
+    }
   }
 
   rocksdb::DBOptions db_options;
