@@ -23,7 +23,12 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token, absl::strin
   std::string raw;
   const auto invalid = absl::InvalidArgumentError(
       "page_token: not a token returned by this method; start again without one");
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return invalid;
+  // The decoder also takes padding, whitespace and stray low bits in the
+  // last character; insisting on the one spelling EncodePageToken writes
+  // keeps "a token this method returned" the only thing accepted.
+  if (!absl::WebSafeBase64Unescape(token, &raw) || absl::WebSafeBase64Escape(raw) != token) {
+    return invalid;
+  }
   const size_t first = raw.find('\0');
   if (first == std::string::npos || absl::string_view(raw).substr(0, first) != kVersion) {
     return invalid;

@@ -19,8 +19,9 @@ inline constexpr int kMaxPageSize = 1000;
 std::string EncodePageToken(absl::string_view parent, absl::string_view last_id);
 
 // Returns the last id of the previous page, or "" for an empty token.
-// INVALID_ARGUMENT "page_token: ..." if the token is malformed or was issued
-// for another parent.
+// INVALID_ARGUMENT "page_token: ..." if the token is malformed (anything
+// but the exact bytes EncodePageToken returned, e.g. with base64 padding
+// added) or was issued for another parent.
 absl::StatusOr<std::string> DecodePageToken(absl::string_view token, absl::string_view parent);
 
 // 0 -> kDefaultPageSize, above kMaxPageSize -> kMaxPageSize;

@@ -31,7 +31,9 @@ absl::Status SerializeResponse(const google::protobuf::Message& response, grpc::
 // INVALID_ARGUMENT "<path>: must be valid UTF-8" for the first string field
 // (also inside nested messages, repeated fields and maps) that is not valid
 // UTF-8, with paths like `webhook.event_types[1]` or `webhook.headers["X-Key"]`.
-// OK if every string is valid (or the bytes are too broken to walk).
+// OK if every string is valid (or the bytes are too broken to walk, or nest
+// messages deeper than protobuf's default recursion limit, 100, which
+// protobuf's parser refuses anyway). Stack use is bounded by that limit.
 absl::Status FindInvalidUtf8(const google::protobuf::Descriptor& type, absl::string_view bytes,
                              absl::string_view path_prefix = "");
 

@@ -38,6 +38,18 @@ TEST(PageTokenTest, EmptyTokenMeansTheFirstPage) {
   EXPECT_EQ(*last_id, "");
 }
 
+TEST(PageTokenTest, OtherSpellingsOfAnIssuedTokenAreInvalidArgument) {
+  // Found by fuzz/page_token_fuzz: the base64 decoder accepted these too.
+  const std::string token = EncodePageToken("p", "ab");
+  ASSERT_EQ(token, "djEAcABhYg");
+  for (const std::string& spelling :
+       {token + "==", token + "\n", std::string("djEA cABhYg"), std::string("djEAcABhYh")}) {
+    auto last_id = DecodePageToken(spelling, "p");
+    EXPECT_EQ(last_id.status().code(), absl::StatusCode::kInvalidArgument) << spelling;
+    EXPECT_THAT(std::string(last_id.status().message()), StartsWith("page_token: ")) << spelling;
+  }
+}
+
 TEST(PageTokenTest, TokenOfAnotherParentIsInvalidArgument) {
   const std::string token = EncodePageToken("accounts/a", kLastId);
 

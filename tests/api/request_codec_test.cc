@@ -1,8 +1,14 @@
 #include "service/api/request_codec.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "gtest/gtest.h"
 #include "wink/webhooks/v1/webhook_service.pb.h"
 
@@ -117,6 +123,65 @@ TEST(ParseRequestTest, GarbageIsInvalidArgumentNamingTheType) {
   const absl::Status status = ParseRequest(ToBuffer("\x0a\xff\xff\xff\xff"), parsed);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "request: not a valid wink.webhooks.v1.GetWebhookRequest");
+}
+
+// The wire bytes of a PublishEventRequest whose data is {"k": [[[...v...]]]},
+// `depth` lists deep, `innermost` being the wire bytes of v. Written by hand:
+// protobuf refuses to serialize past its recursion limit.
+std::string DeeplyNestedPublish(int depth, const std::string& innermost) {
+  using ::google::protobuf::internal::WireFormatLite;
+  // Nested length-delimited fields are a run of headers (tag, length) in
+  // front of the innermost bytes: collect them from the inside out.
+  std::vector<std::string> prefixes;
+  size_t size = innermost.size();
+  const auto add = [&](std::string prefix) {
+    size += prefix.size();
+    prefixes.push_back(std::move(prefix));
+  };
+  const auto header = [&](int field) {
+    std::string out;
+    {
+      google::protobuf::io::StringOutputStream stream(&out);
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+      coded.WriteVarint64(size);
+    }
+    add(std::move(out));
+  };
+  for (int i = 0; i < depth; ++i) {
+    header(1);  // ListValue.values
+    header(6);  // Value.list_value
+  }
+  header(2);         // map entry value
+  add("\x0a\x01k");  // map entry key "k"
+  header(1);         // Struct.fields
+  header(3);         // PublishEventRequest.data
+  std::string wire;
+  wire.reserve(size);
+  for (auto it = prefixes.rbegin(); it != prefixes.rend(); ++it) wire += *it;
+  return wire + innermost;
+}
+
+TEST(ParseRequestTest, DeepNestingIsRefusedWithoutExhaustingTheStack) {
+  // 50,000 levels in ~390 KB: within the default max_request_bytes, and it
+  // used to overflow the stack in FindInvalidUtf8 (fuzz/request_codec_fuzz).
+  v1::PublishEventRequest parsed;
+  const absl::Status status = ParseRequest(ToBuffer(DeeplyNestedPublish(50000, "")), parsed);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "request: not a valid wink.webhooks.v1.PublishEventRequest");
+}
+
+TEST(ParseRequestTest, InvalidUtf8IsFoundAsDeepAsProtobufParses) {
+  // 40 lists are 80 nested messages: protobuf still parses them.
+  google::protobuf::Value innermost;
+  innermost.set_string_value(kMarker);
+  std::string invalid = DeeplyNestedPublish(40, innermost.SerializeAsString());
+  invalid.replace(invalid.find(kMarker), kInvalid.size(), kInvalid);
+  v1::PublishEventRequest parsed;
+  const absl::Status status = ParseRequest(ToBuffer(invalid), parsed);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              testing::EndsWith(".string_value: must be valid UTF-8"));
 }
 
 TEST(SerializeResponseTest, RoundTrips) {

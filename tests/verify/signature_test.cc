@@ -175,6 +175,20 @@ TEST(VerifySignatureTest, RejectsNonCanonicalBase64) {
   ExpectNoMatch(Verify({Key()}, absl::StrCat("v1,", base64.substr(0, 42), "==")));
 }
 
+TEST(VerifySignatureTest, RejectsStrayBitsInTheLastBase64Character) {
+  // 32 bytes are 42 characters and 4 bits of the 43rd, whose 2 low bits must
+  // be zero: the other three characters with the same high bits used to pass.
+  constexpr absl::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string base64 = std::string(kSignature).substr(3);
+  const size_t value = kAlphabet.find(base64[42]);
+  ASSERT_EQ(value % 4, 0u);
+  for (size_t low_bits = 1; low_bits < 4; ++low_bits) {
+    base64[42] = kAlphabet[value + low_bits];
+    ExpectNoMatch(Verify({Key()}, absl::StrCat("v1,", base64)));
+  }
+}
+
 TEST(VerifySignatureTest, AcceptsSecondOfSeveralSignatures) {
   EXPECT_TRUE(Verify({Key()}, absl::StrCat(kForeignSignature, " ", kSignature)).ok());
   // The multi-signature case of the reference tests: unknown versions and

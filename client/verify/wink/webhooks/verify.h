@@ -104,7 +104,8 @@ std::string SignatureHeader(absl::Span<const std::string> keys, absl::string_vie
 // else the message starts with "webhook-timestamp:"; it is signed as written.
 // The window is inclusive: |now - timestamp| == tolerance still passes.
 // `signature_header` holds space-separated "version,base64" entries; a v1
-// entry must be padded standard base64 of the 32-byte MAC. No keys, or no v1
+// entry must be the canonical padded standard base64 of the 32-byte MAC (the
+// unused low bits of its last character zero). No keys, or no v1
 // entry, means "no matching signature". An empty `msg_id` is not rejected
 // here (WebhookVerifier does).
 absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_view msg_id,
