@@ -145,6 +145,14 @@ absl::Status ValidateDelivery(const v1::DeliveryConfig& delivery) {
     return InvalidField("delivery.max_in_flight_per_webhook",
                         "must be between 1 and delivery.max_in_flight");
   }
+  // 0: the default, set by ApplyDefaults.
+  if (delivery.max_in_flight_per_account() != 0 &&
+      (delivery.max_in_flight_per_account() < delivery.max_in_flight_per_webhook() ||
+       delivery.max_in_flight_per_account() > delivery.max_in_flight())) {
+    return InvalidField(
+        "delivery.max_in_flight_per_account",
+        "must be between delivery.max_in_flight_per_webhook and delivery.max_in_flight");
+  }
   return absl::OkStatus();
 }
 
@@ -305,34 +313,46 @@ std::string RedactConninfo(absl::string_view conninfo) {
   const std::string kHidden = "(hidden)";
   std::string out(conninfo);
   // URI form: postgresql://user:password@host/...
+  bool uri = false;
   for (const std::string scheme : {"postgresql://", "postgres://"}) {
     if (!absl::StartsWith(out, scheme)) continue;
+    uri = true;
     const size_t at = out.find('@', scheme.size());
     const size_t colon = out.find(':', scheme.size());
     if (at != std::string::npos && colon != std::string::npos && colon < at) {
       out.replace(colon + 1, at - colon - 1, kHidden);
     }
   }
-  // "password=..." as a keyword or a URI parameter; its value ends at
-  // whitespace or '&', or is single-quoted.
+  // libpq allows whitespace around '=' in the keyword form (not in a URI).
+  const auto skip_spaces = [&](size_t i) {
+    while (!uri && i < out.size() && absl::ascii_isspace(static_cast<unsigned char>(out[i]))) ++i;
+    return i;
+  };
+  // "password = ..." as a keyword, or "password=..." as a URI parameter. A
+  // keyword's value ends at whitespace or is single-quoted; a URI
+  // parameter's ends at '&'.
   size_t pos = 0;
-  while ((pos = out.find("password=", pos)) != std::string::npos) {
+  while ((pos = out.find("password", pos)) != std::string::npos) {
     const bool keyword_start =
-        pos == 0 || absl::ascii_isspace(out[pos - 1]) || out[pos - 1] == '?' || out[pos - 1] == '&';
-    size_t begin = pos + std::strlen("password=");
-    if (!keyword_start) {
-      pos = begin;
+        pos == 0 || absl::ascii_isspace(static_cast<unsigned char>(out[pos - 1])) ||
+        out[pos - 1] == '?' || out[pos - 1] == '&';
+    size_t begin = skip_spaces(pos + std::strlen("password"));
+    if (!keyword_start || begin == out.size() || out[begin] != '=') {
+      pos += std::strlen("password");
       continue;
     }
-    while (begin < out.size() && out[begin] == ' ') ++begin;
+    begin = skip_spaces(begin + 1);
     size_t end = begin;
-    if (end < out.size() && out[end] == '\'') {
+    if (!uri && end < out.size() && out[end] == '\'') {
       for (++end; end < out.size() && out[end] != '\''; ++end) {
         if (out[end] == '\\') ++end;
       }
       end = std::min(out.size(), end + 1);
     } else {
-      while (end < out.size() && !absl::ascii_isspace(out[end]) && out[end] != '&') ++end;
+      while (end < out.size() && !absl::ascii_isspace(static_cast<unsigned char>(out[end])) &&
+             !(uri && out[end] == '&')) {
+        ++end;
+      }
     }
     out.replace(begin, end - begin, kHidden);
     pos = begin + kHidden.size();
@@ -454,6 +474,10 @@ void ApplyDefaults(ServerConfig& config) {
   if (delivery.max_in_flight_per_webhook() == 0) {
     delivery.set_max_in_flight_per_webhook(
         std::min(kDefaultMaxInFlightPerWebhook, delivery.max_in_flight()));
+  }
+  if (delivery.max_in_flight_per_account() == 0) {
+    delivery.set_max_in_flight_per_account(
+        std::max(delivery.max_in_flight() / 4, delivery.max_in_flight_per_webhook()));
   }
 }
 

@@ -222,6 +222,17 @@ TEST(RedactConninfoTest, HidesPasswordsInEveryForm) {
       << "nothing secret: unchanged";
 }
 
+// libpq takes whitespace around '=' in the keyword form (found by
+// fuzz/conninfo_fuzz.cc: these printed the password whole).
+TEST(RedactConninfoTest, HidesPasswordsWithSpacesAroundTheEqualsSign) {
+  EXPECT_EQ(RedactConninfo("host=db1 password = s3cret dbname=w"),
+            "host=db1 password = (hidden) dbname=w");
+  EXPECT_EQ(RedactConninfo("password=\ts3cret"), "password=\t(hidden)");
+  EXPECT_EQ(RedactConninfo("host=db1 password\n=s3cret"), "host=db1 password\n=(hidden)");
+  EXPECT_EQ(RedactConninfo("password=ab&cd host=db1"), "password=(hidden) host=db1");
+  EXPECT_EQ(RedactConninfo("host=db1 passwordx=1 dbname=w"), "host=db1 passwordx=1 dbname=w");
+}
+
 TEST(ApplyDefaultsTest, FillsDeliveryAndRetentionDefaults) {
   ServerConfig config;
   ApplyDefaults(config);
@@ -244,6 +255,7 @@ TEST(ApplyDefaultsTest, FillsDeliveryAndRetentionDefaults) {
   EXPECT_EQ(delivery.max_in_flight(), kDefaultMaxInFlight);
   EXPECT_EQ(delivery.max_in_flight_per_webhook(), 16);
   EXPECT_EQ(delivery.max_in_flight_per_webhook(), kDefaultMaxInFlightPerWebhook);
+  EXPECT_EQ(delivery.max_in_flight_per_account(), 64);
   EXPECT_EQ(config.idempotency_key_retention().seconds(), 24 * kHour);
   EXPECT_EQ(config.event_retention().seconds(), 720 * kHour);
 }
@@ -294,6 +306,8 @@ TEST(ApplyDefaultsTest, PerWebhookDefaultIsCutToASmallMaxInFlight) {
 
   EXPECT_EQ(config.delivery().max_in_flight(), 8);
   EXPECT_EQ(config.delivery().max_in_flight_per_webhook(), 8);
+  // A quarter of 8 would be below the per-webhook limit.
+  EXPECT_EQ(config.delivery().max_in_flight_per_account(), 8);
 }
 
 TEST(ApplyDefaultsTest, PublishRateIsOffAndItsBurstHoldsAFullBatch) {
@@ -548,6 +562,7 @@ TEST(ValidateServerConfigTest, AcceptsDeliveryAndRetentionAtTheLowerBounds) {
   *delivery.mutable_disable_after_failing_for() = Seconds(60);
   delivery.set_max_in_flight(1);
   delivery.set_max_in_flight_per_webhook(1);
+  delivery.set_max_in_flight_per_account(1);
   *config.mutable_idempotency_key_retention() = Seconds(0);
   *config.mutable_event_retention() = Seconds(kHour);
 
@@ -566,6 +581,7 @@ TEST(ValidateServerConfigTest, AcceptsDeliveryAndRetentionAtTheUpperBounds) {
   *delivery.mutable_disable_after_failing_for() = Seconds(365 * kDay);
   delivery.set_max_in_flight(100000);
   delivery.set_max_in_flight_per_webhook(100000);
+  delivery.set_max_in_flight_per_account(100000);
   *config.mutable_idempotency_key_retention() = Seconds(30 * kDay);
   *config.mutable_event_retention() = Seconds(3650 * kDay);
 
@@ -918,7 +934,21 @@ INSTANTIATE_TEST_SUITE_P(
                      c.mutable_delivery()->set_max_in_flight_per_webhook(9);
                    },
                    "delivery.max_in_flight_per_webhook: must be between 1 and "
-                   "delivery.max_in_flight"}),
+                   "delivery.max_in_flight"},
+        InvalidRow{"MaxInFlightPerAccountBelowPerWebhook",
+                   [](ServerConfig& c) {
+                     c.mutable_delivery()->set_max_in_flight_per_webhook(16);
+                     c.mutable_delivery()->set_max_in_flight_per_account(15);
+                   },
+                   "delivery.max_in_flight_per_account: must be between "
+                   "delivery.max_in_flight_per_webhook and delivery.max_in_flight"},
+        InvalidRow{"MaxInFlightPerAccountAboveMaxInFlight",
+                   [](ServerConfig& c) {
+                     c.mutable_delivery()->set_max_in_flight(256);
+                     c.mutable_delivery()->set_max_in_flight_per_account(257);
+                   },
+                   "delivery.max_in_flight_per_account: must be between "
+                   "delivery.max_in_flight_per_webhook and delivery.max_in_flight"}),
     [](const ::testing::TestParamInfo<InvalidRow>& info) { return info.param.description; });
 
 }  // namespace
