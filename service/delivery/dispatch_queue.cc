@@ -19,14 +19,21 @@ bool DispatchQueue::Knows(absl::string_view webhook_id, absl::string_view event_
   return known_.contains(Key(webhook_id, event_id));
 }
 
-DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due) {
+DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
+                                        absl::string_view account) {
+  if (!account.empty()) LearnAccount(due.webhook_id, account);
   std::string key = Key(due.webhook_id, due.event_id);
   if (auto known = known_.find(key); known != known_.end()) {
     if (known->second.due_time_us != due.due_time_us) known->second.due_again = true;
     return Offer::kKnown;
   }
   WebhookQueue& queue = queues_[due.webhook_id];
-  if (queue.limit == 0) queue.limit = limits_.max_in_flight_per_webhook;
+  if (queue.limit == 0) {
+    queue.limit = limits_.max_in_flight_per_webhook;
+    if (auto known_account = account_of_.find(due.webhook_id); known_account != account_of_.end()) {
+      queue.account = known_account->second;
+    }
+  }
   if (static_cast<int>(queue.waiting.size()) >= max_waiting_per_webhook_) {
     // Left on disk; a scan takes it once this webhook's queue has room. One
     // webhook's backlog never takes everyone's memory.
@@ -69,6 +76,38 @@ bool DispatchQueue::EvictFromLongestQueue(const std::string& except, size_t fair
   return true;
 }
 
+void DispatchQueue::LearnAccount(const std::string& webhook_id, absl::string_view account) {
+  auto [known, inserted] = account_of_.try_emplace(webhook_id, account);
+  if (!inserted && known->second == account) return;
+  known->second = std::string(account);
+  auto queue = queues_.find(webhook_id);
+  if (queue == queues_.end() || queue->second.account == account) return;
+  // Its slots move from the group it counted in to its account.
+  const int slots = queue->second.in_flight;
+  const std::string before = std::exchange(queue->second.account, std::string(account));
+  if (slots > 0) {
+    AddAccountSlots(queue->second.account, slots);
+    AddAccountSlots(before, -slots);
+  }
+}
+
+void DispatchQueue::AddAccountSlots(const std::string& account, int slots) {
+  auto it = accounts_.try_emplace(account).first;
+  AccountSlots& account_slots = it->second;
+  account_slots.in_flight += slots;
+  if (account_slots.in_flight < limits_.max_in_flight_per_account) {
+    // Still marked in_ready_list: NextToSend looks at them again.
+    for (std::string& webhook_id : account_slots.blocked) ready_.push_back(std::move(webhook_id));
+    account_slots.blocked.clear();
+  }
+  if (account_slots.in_flight == 0 && account_slots.blocked.empty()) accounts_.erase(it);
+}
+
+int DispatchQueue::InFlightOf(absl::string_view account) const {
+  auto it = accounts_.find(account);
+  return it == accounts_.end() ? 0 : it->second.in_flight;
+}
+
 void DispatchQueue::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
   if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit) {
     queue.in_ready_list = true;
@@ -86,10 +125,19 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     queue.in_ready_list = false;
     // (Its limit may have dropped since it was listed.)
     if (queue.waiting.empty() || queue.in_flight >= queue.limit) continue;
+    if (auto account = accounts_.find(queue.account);
+        account != accounts_.end() &&
+        account->second.in_flight >= limits_.max_in_flight_per_account) {
+      // Its turn comes back when one of its account's slots frees up.
+      queue.in_ready_list = true;
+      account->second.blocked.push_back(webhook_id);
+      continue;
+    }
     storage::DueDelivery due = std::move(queue.waiting.front());
     queue.waiting.pop_front();
     ++queue.in_flight;
     ++in_flight_;
+    AddAccountSlots(queue.account, 1);
     known_[Key(webhook_id, due.event_id)].holds_slot = true;
     if (queue.overflowed && static_cast<int>(queue.waiting.size()) < max_waiting_per_webhook_ / 2) {
       // Refill from disk what did not fit before.
@@ -141,6 +189,7 @@ void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
   if (it == queues_.end()) return;
   WebhookQueue& queue = it->second;
   --queue.in_flight;
+  AddAccountSlots(queue.account, -1);
   // A queue that remembers a reduced limit stays, so a dead endpoint does not
   // get its full share back by going idle.
   if (queue.in_flight == 0 && queue.waiting.empty() && !queue.overflowed &&
@@ -166,6 +215,7 @@ void DispatchQueue::Forget(const storage::DueDelivery& due) {
 }
 
 std::vector<uint64_t> DispatchQueue::CancelWebhook(absl::string_view webhook_id) {
+  account_of_.erase(webhook_id);
   std::vector<uint64_t> on_the_wire;
   const std::string prefix = absl::StrCat(webhook_id, "/");
   for (auto& [key, flight] : known_) {

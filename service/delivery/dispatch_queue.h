@@ -9,6 +9,11 @@
 //   - Limits: at most `max_in_flight` requests overall and a webhook's own
 //     limit each (max_in_flight_per_webhook, or 1 while its receiver does not
 //     answer: the unresponsive-receiver rule; any HTTP answer doubles it back).
+//     An account's webhooks together hold at most max_in_flight_per_account
+//     slots, so one tenant's receivers that answer slowly (but answer, so the
+//     unresponsive rule does not apply) cannot take every overall slot. A
+//     webhook's account is learnt from the update that made its delivery due
+//     or from its first attempt; until then it counts in a group of its own.
 //     Results not yet recorded count toward the overall limit: when storage
 //     stalls, sending stops instead of piling up results whose loss would
 //     send them all again (what a crash or a lost primary can send twice is
@@ -40,6 +45,7 @@ struct DispatchLimits {
   int max_in_flight = 256;
   int max_in_flight_per_webhook = 16;
   int max_queued = 50000;
+  int max_in_flight_per_account = 64;
 };
 
 class DispatchQueue {
@@ -52,8 +58,13 @@ class DispatchQueue {
     kWebhookFull,  // its webhook's queue is full: left on disk
     kMemoryFull,   // memory is full and nothing could make room: left on disk
   };
-  // Takes a due delivery into memory, if it fits.
-  Offer Add(const storage::DueDelivery& due);
+  // Takes a due delivery into memory, if it fits. `account` is its
+  // webhook's account, or empty when the caller does not know it.
+  Offer Add(const storage::DueDelivery& due, absl::string_view account = {});
+
+  // The webhook belongs to `account` (learnt when its attempt was loaded):
+  // its slots count toward that account's limit from now on.
+  void LearnAccount(const std::string& webhook_id, absl::string_view account);
 
   // Whether the delivery is in memory (a scan skips it).
   bool Knows(absl::string_view webhook_id, absl::string_view event_id) const;
@@ -99,12 +110,18 @@ class DispatchQueue {
   // A webhook's current in-flight limit (max_in_flight_per_webhook unless
   // its receiver stopped answering); for tests.
   int LimitOf(absl::string_view webhook_id) const;
+  // Slots the webhooks of `account` hold now ("" for those whose account is
+  // not known yet); for tests.
+  int InFlightOf(absl::string_view account) const;
 
  private:
   struct WebhookQueue {
     std::deque<storage::DueDelivery> waiting;
     int in_flight = 0;
     int limit = 0;
+    // Empty while unknown.
+    std::string account;
+    // In `ready_`, or in its account's `blocked` list.
     bool in_ready_list = false;
     // Due deliveries were left on disk because `waiting` was full.
     bool overflowed = false;
@@ -125,7 +142,17 @@ class DispatchQueue {
     bool cancel_requested = false;
   };
 
+  // The slots an account's webhooks hold, and its webhooks that had work
+  // and a free slot of their own when the account was at its limit.
+  struct AccountSlots {
+    int in_flight = 0;
+    std::vector<std::string> blocked;
+  };
+
   static std::string Key(absl::string_view webhook_id, absl::string_view event_id);
+  // Counts `slots` more (or fewer) for `account`; when it drops below its
+  // limit, its blocked webhooks go back to the ready list.
+  void AddAccountSlots(const std::string& account, int slots);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue);
   bool EvictFromLongestQueue(const std::string& except, size_t fair_share);
   void ReleaseSlot(const storage::DueDelivery& due);
@@ -133,6 +160,10 @@ class DispatchQueue {
   const DispatchLimits limits_;
   const int max_waiting_per_webhook_;
   absl::flat_hash_map<std::string, WebhookQueue> queues_;
+  // Webhook id -> account, as learnt (kept while a webhook's queue comes
+  // and goes; dropped when the webhook is deleted).
+  absl::flat_hash_map<std::string, std::string> account_of_;
+  absl::flat_hash_map<std::string, AccountSlots> accounts_;
   std::deque<std::string> ready_;
   absl::flat_hash_map<std::string, Flight> known_;
   int in_flight_ = 0;

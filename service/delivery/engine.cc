@@ -82,7 +82,7 @@ DeliveryEngine::DeliveryEngine(EngineStorage storage, http::HttpClient& http,
       options_(std::move(options)),
       rules_(RulesFrom(options_)),
       dispatch_(DispatchLimits{options_.max_in_flight, options_.max_in_flight_per_webhook,
-                               options_.max_queued}) {}
+                               options_.max_queued, options_.max_in_flight_per_account}) {}
 
 DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
 
@@ -163,7 +163,8 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
         // Fast path: new work goes straight to its webhook's queue instead of
         // waiting for the next scan of the queue on disk.
         dispatch_.Add(storage::DueDelivery{delivery.next_attempt_time_us(), delivery.webhook_id(),
-                                           delivery.event_id()});
+                                           delivery.event_id()},
+                      delivery.account());
       } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
         next_wake_ = due;
       }
@@ -332,6 +333,8 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   {
     absl::MutexLock lock(&mu_);
     deleted_meanwhile = dispatch_.CancelRequested(due);
+    // Deliveries found by a scan come without their account.
+    dispatch_.LearnAccount(due.webhook_id, context.delivery.account());
   }
   // Paused, deleted or purged (or a stale queue entry), or deleted while the
   // records were read: Park decides as of its own write. (Outside mu_: a

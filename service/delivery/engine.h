@@ -53,6 +53,10 @@ struct EngineOptions {
   absl::Duration disable_after_failing_for = absl::Hours(24 * 5);
   int max_in_flight = 256;
   int max_in_flight_per_webhook = 16;
+  // Most requests the webhooks of one account may have in flight together
+  // (dispatch_queue.h): slow receivers of one tenant leave the rest of
+  // max_in_flight to the others.
+  int max_in_flight_per_account = 64;
   // Most due deliveries held in memory (dispatch_queue.h); the rest stay in
   // the queue on disk until there is room.
   int max_queued = 50000;

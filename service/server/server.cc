@@ -101,6 +101,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   engine_options.disable_after_failing_for = config::ConfigDuration(delivery.disable_after_failing_for());
   engine_options.max_in_flight = delivery.max_in_flight();
   engine_options.max_in_flight_per_webhook = delivery.max_in_flight_per_webhook();
+  engine_options.max_in_flight_per_account = delivery.max_in_flight_per_account();
   engine_options.event_retention = config::ConfigDuration(config.event_retention());
   storage::StorageBackend& backend = *server->storage_;
   server->engine_ = std::make_unique<delivery::DeliveryEngine>(

@@ -54,6 +54,49 @@ TEST(DispatchQueueTest, NothingGoesBeyondTheGlobalLimitUntilASlotIsFree) {
   EXPECT_EQ(queue.in_flight(), 2);
 }
 
+// One account's webhooks share max_in_flight_per_account: slow receivers of
+// one tenant cannot take every overall slot. When one of its slots frees,
+// its waiting webhooks get their turn back.
+TEST(DispatchQueueTest, AnAccountsWebhooksShareItsSlotsAndOtherAccountsStillGo) {
+  DispatchQueue queue(DispatchLimits{256, 4, 1000, /*max_in_flight_per_account=*/6});
+  for (const std::string webhook : {"a1", "a2", "a3"}) {
+    for (int n = 1; n <= 4; ++n) queue.Add(Due(webhook, n), "acme");
+  }
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a1/1", "a2/1", "a3/1", "a1/2", "a2/2", "a3/2"));
+  EXPECT_EQ(queue.InFlightOf("acme"), 6);
+
+  queue.Add(Due("b1", 1), "beta");
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("b1/1"));
+  EXPECT_EQ(queue.InFlightOf("beta"), 1);
+
+  queue.ExchangeEnded(Due("a2", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("a2", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a1/3"));
+  EXPECT_EQ(queue.InFlightOf("acme"), 6);
+  EXPECT_EQ(queue.in_flight(), 7);
+}
+
+// Deliveries found by a scan come without their account: they count in a
+// group of their own until the engine learns it, then move to it.
+TEST(DispatchQueueTest, SlotsTakenBeforeTheAccountIsKnownMoveToItWhenLearnt) {
+  DispatchQueue queue(DispatchLimits{256, 4, 1000, /*max_in_flight_per_account=*/4});
+  for (int n = 1; n <= 3; ++n) queue.Add(Due("w1", n));
+  for (int n = 1; n <= 3; ++n) queue.Add(Due("w2", n));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("w1/1", "w2/1", "w1/2", "w2/2"));
+  EXPECT_EQ(queue.InFlightOf(""), 4);
+
+  queue.LearnAccount("w1", "acme");
+  EXPECT_EQ(queue.InFlightOf("acme"), 2);
+  EXPECT_EQ(queue.InFlightOf(""), 2);
+  // w1 now counts for acme (2 of 4), and the unknown group has room again.
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("w1/3", "w2/3"));
+  // Remembered for the webhook's later deliveries.
+  queue.Add(Due("w1", 4));
+  queue.LearnAccount("w2", "acme");
+  EXPECT_EQ(queue.InFlightOf("acme"), 6);  // w1: 3, w2: 3
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());    // acme is over its 4
+}
+
 // A result being recorded keeps its overall slot: when storage stalls,
 // nothing more is sent, so a lost commit can only send again what was
 // within the overall limit. The webhook's own slot is free at once.

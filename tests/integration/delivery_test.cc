@@ -845,6 +845,44 @@ TEST_F(DeliveryTest, HangingEndpointDoesNotDelayOthers) {
   }
 }
 
+// Receivers that keep requests open (answering just inside the timeout, or
+// as here not before it) hold slots; one account's webhooks together hold
+// no more than max_in_flight_per_account, so another account's deliveries
+// still go at once.
+TEST_F(DeliveryTest, OneAccountsSlowReceiversLeaveSlotsForOtherAccounts) {
+  StartServer([](config::ServerConfig& config) {
+    SetDuration(config.mutable_delivery()->mutable_request_timeout(), absl::Seconds(120));
+    config.mutable_delivery()->set_max_in_flight(16);
+    config.mutable_delivery()->set_max_in_flight_per_webhook(4);
+    config.mutable_delivery()->set_max_in_flight_per_account(8);
+  });
+  std::vector<v1::Webhook> slow;
+  for (int i = 0; i < 4; ++i) {
+    const std::string path = absl::StrCat("/slow-", i);
+    receiver_->On(path).Hang();
+    slow.push_back(CreateWebhook("acme", receiver_->Url(path), {"booking.created"}));
+  }
+  const v1::Webhook other = CreateWebhook("beta", receiver_->Url("/beta"), {"booking.created"});
+  // 4 webhooks x 4 slots would take all 16; the account gets 8.
+  for (int i = 0; i < 10; ++i) Publish("acme", "booking.created");
+  ASSERT_TRUE(WaitFor([&] { return server_->server().delivery_engine()->in_flight() == 8; }))
+      << server_->server().delivery_engine()->in_flight() << " requests in flight";
+
+  std::vector<std::string> beta_ids;
+  for (int i = 0; i < 5; ++i) beta_ids.push_back(Publish("beta", "booking.created").event().id());
+  // Without the account limit they would wait for the 120 s timeout.
+  ASSERT_TRUE(receiver_->WaitForRequests("/beta", 5, absl::Seconds(20)))
+      << "beta received " << receiver_->Requests("/beta").size() << " of 5";
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/beta")),
+              ::testing::UnorderedElementsAreArray(beta_ids));
+  // acme still holds exactly its 8 (the hanging ones), none more.
+  EXPECT_TRUE(WaitFor([&] { return server_->server().delivery_engine()->in_flight() == 8; }))
+      << server_->server().delivery_engine()->in_flight() << " requests in flight";
+  size_t acme_requests = 0;
+  for (int i = 0; i < 4; ++i) acme_requests += receiver_->Requests(absl::StrCat("/slow-", i)).size();
+  EXPECT_EQ(acme_requests, 8u);
+}
+
 // --- 8. Retries -----------------------------------------------------------------
 
 TEST_F(DeliveryTest, FailedAttemptsAreRetriedOnTheScheduleUntilSuccess) {
