@@ -140,8 +140,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       FinishLocked(status);
       return;
     }
-    subscription_ = bus_.Subscribe([this] { Pump(); });
-    Pump();
+    subscription_ = bus_.Subscribe([this](bool may_read_log) { Pump(may_read_log); });
+    Pump(/*may_read_log=*/false);
   }
 
   void OnWriteDone(bool ok) override {
@@ -154,7 +154,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       }
       ++sent_;
     }
-    Pump();
+    Pump(/*may_read_log=*/false);
   }
 
   void OnCancel() override {
@@ -237,8 +237,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
            (event_id_.empty() || delivery.event_id() == event_id_);
   }
 
-  // Sends the next matching update if no write is in flight.
-  void Pump() {
+  // Sends the next matching update if no write is in flight. Reads the
+  // update log (storage) only when `may_read_log` (on the bus's catch-up
+  // thread); elsewhere a cursor older than the bus's ring asks for that.
+  void Pump(bool may_read_log) {
     absl::MutexLock lock(&mu_);
     if (writing_ || finished_) return;
     for (int looked_at = 0;; ++looked_at) {
@@ -249,7 +251,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
               "the server is shutting down; reconnect with start_cursor=", cursor_)));
           return;
         }
-        bus_.RequestWake();
+        if (may_read_log) {
+          bus_.RequestCatchUp(subscription_);
+        } else {
+          bus_.RequestWake();
+        }
         return;
       }
       if (pending_.empty()) {
@@ -258,14 +264,23 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
               "the server is shutting down; reconnect with start_cursor=", cursor_)));
           return;
         }
-        auto batch = bus_.Read(cursor_, kWatchBatch);
-        if (!batch.ok()) {
-          FinishLocked(batch.status());
+        std::vector<storage::DeliveryUpdate> batch;
+        if (may_read_log) {
+          auto read = bus_.Read(cursor_, kWatchBatch);
+          if (!read.ok()) {
+            FinishLocked(read.status());
+            return;
+          }
+          batch = *std::move(read);
+        } else if (auto recent = bus_.ReadRecent(cursor_, kWatchBatch)) {
+          batch = *std::move(recent);
+        } else {
+          bus_.RequestCatchUp(subscription_);
           return;
         }
-        if (batch->empty()) return;  // woken again by the next Publish
-        pending_.assign(std::make_move_iterator(batch->begin()),
-                        std::make_move_iterator(batch->end()));
+        if (batch.empty()) return;  // woken again by the next Publish
+        pending_.assign(std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
       }
       storage::DeliveryUpdate update = std::move(pending_.front());
       pending_.pop_front();

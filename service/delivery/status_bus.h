@@ -6,7 +6,10 @@
 // bus keeps the most recent updates in a ring; older ones come from the
 // update log (storage/update_log.h). Subscribers are woken when new updates
 // arrive, on the bus's own thread: the storage thread that publishes never
-// waits for a watcher.
+// waits for a watcher. That thread never reads storage either: a watcher
+// whose cursor is older than the ring catches up on a second thread
+// (RequestCatchUp), so a stream replaying a long history cannot hold up
+// the live ones.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 
@@ -14,11 +17,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "service/storage/update_log.h"
@@ -48,18 +53,30 @@ class StatusBus : public storage::UpdateListener {
 
   // Up to `max` updates with sequence > `after`, in order; empty when there
   // are none yet. OUT_OF_RANGE when the log no longer holds the update right
-  // after `after` (purged by retention).
+  // after `after` (purged by retention). Reads storage when they are older
+  // than the ring: only on the catch-up thread (wake's `may_read_log`).
   absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
 
-  // `wake` runs on the bus thread after new updates arrive, after
-  // RequestWake(), and once when the bus closes. It should be short, may
-  // call Read(), last_sequence() and RequestWake(), and must not call
+  // The same from memory only: nullopt when the updates after `after` are
+  // older than the ring (then RequestCatchUp).
+  std::optional<std::vector<storage::DeliveryUpdate>> ReadRecent(uint64_t after, int max);
+
+  // `wake(may_read_log)` runs on the bus thread with false after new updates
+  // arrive, after RequestWake(), and once when the bus closes; and on the
+  // catch-up thread with true after RequestCatchUp(id). It should be short,
+  // may call Read() (only when `may_read_log`), ReadRecent(),
+  // last_sequence(), RequestWake() and RequestCatchUp(), and must not call
   // Subscribe/Unsubscribe (the subscriber list is locked while wake-ups run,
   // which is what lets Unsubscribe promise the next sentence). Returns an id
   // for Unsubscribe. After Unsubscribe returns, `wake` is not running and
   // will not run again.
-  int Subscribe(std::function<void()> wake);
+  int Subscribe(std::function<void(bool may_read_log)> wake);
   void Unsubscribe(int id);
+
+  // Runs subscriber `id`'s wake(true) soon on the catch-up thread, which
+  // serves the subscribers whose cursor is older than the ring one at a
+  // time. Repeated requests before it runs count once.
+  void RequestCatchUp(int id);
 
   // Ends watching: closed() turns true and subscribers are woken. Idempotent.
   void Close();
@@ -67,6 +84,7 @@ class StatusBus : public storage::UpdateListener {
 
  private:
   void WakeLoop();
+  void CatchUpLoop();
 
   storage::UpdateLog& log_;
   const size_t ring_capacity_;
@@ -80,10 +98,20 @@ class StatusBus : public storage::UpdateListener {
   // Subscribers, and a lock held while waking them so Unsubscribe can wait
   // for a running wake-up to end.
   absl::Mutex subscribers_mu_;
-  absl::flat_hash_map<int, std::function<void()>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+  absl::flat_hash_map<int, std::function<void(bool)>> subscribers_
+      ABSL_GUARDED_BY(subscribers_mu_);
   int next_subscriber_id_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
 
+  // Subscribers waiting for the catch-up thread, in request order (each
+  // once), and a lock it holds while it runs one, for Unsubscribe to wait.
+  absl::Mutex catch_up_mu_;
+  std::deque<int> catch_up_queue_ ABSL_GUARDED_BY(catch_up_mu_);
+  absl::flat_hash_set<int> catch_up_requested_ ABSL_GUARDED_BY(catch_up_mu_);
+  bool catch_up_closed_ ABSL_GUARDED_BY(catch_up_mu_) = false;
+  absl::Mutex catch_up_running_mu_;
+
   std::thread thread_;
+  std::thread catch_up_thread_;
 };
 
 }  // namespace wink::webhooks::delivery

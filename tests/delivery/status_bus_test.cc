@@ -280,11 +280,11 @@ TEST_F(StatusBusTest, SubscribersAreWokenOnPublish) {
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
-  bus.Subscribe([&] {
+  bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     first_saw = bus.last_sequence();
   });
-  bus.Subscribe([&] {
+  bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     second_saw = bus.last_sequence();
   });
@@ -305,7 +305,7 @@ TEST_F(StatusBusTest, WakeUpCanReadWhatWasPublished) {
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
-  bus.Subscribe([&] {
+  bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     auto updates = bus.Read(read.empty() ? 0 : read.back(), 10);
     ASSERT_TRUE(updates.ok()) << updates.status();
@@ -328,11 +328,11 @@ TEST_F(StatusBusTest, UnsubscribedAreNotWokenAgain) {
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
-  bus.Subscribe([&] {
+  bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     kept_saw = bus.last_sequence();
   });
-  const int id = bus.Subscribe([&] {
+  const int id = bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     ++dropped;
   });
@@ -362,7 +362,7 @@ TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
   absl::Notification wake_started;
   absl::Notification release_wake;
   std::atomic<bool> wake_finished{false};
-  const int id = bus.Subscribe([&] {
+  const int id = bus.Subscribe([&](bool) {
     wake_started.Notify();
     release_wake.WaitForNotification();
     wake_finished = true;
@@ -385,12 +385,73 @@ TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
   bus.OnDeliveryUpdate(Update(2));  // would Notify wake_started twice (a crash) if still subscribed
 }
 
+TEST_F(StatusBusTest, ReadRecentServesOnlyWhatTheRingHolds) {
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  StatusBus& bus = NewBus(/*ring_capacity=*/4);
+  const uint64_t start = bus.last_sequence();
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(7));
+
+  EXPECT_FALSE(bus.ReadRecent(start, 100).has_value()) << "older than the ring: needs the log";
+  EXPECT_FALSE(bus.ReadRecent(start + 2, 100).has_value());
+  auto recent = bus.ReadRecent(start + 3, 2);
+  ASSERT_TRUE(recent.has_value());
+  EXPECT_THAT(Sequences(*recent), ElementsAre(start + 4, start + 5));
+  auto none = bus.ReadRecent(start + 7, 100);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+// A watcher that must read the log runs on the catch-up thread: while it
+// is busy there (here: blocked), the others are still woken for new updates.
+TEST_F(StatusBusTest, ACatchUpDoesNotHoldUpTheOtherSubscribers) {
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  absl::Notification catch_up_started;
+  absl::Notification release_catch_up;
+  std::atomic<bool> catch_up_finished{false};
+  const int slow = bus.Subscribe([&](bool may_read_log) {
+    if (!may_read_log) return;
+    catch_up_started.Notify();
+    release_catch_up.WaitForNotification();
+    catch_up_finished = true;
+  });
+  absl::Mutex mu;
+  uint64_t live_saw = 0;
+  bool live_read_log = false;
+  bus.Subscribe([&](bool may_read_log) {
+    absl::MutexLock lock(&mu);
+    live_saw = bus.last_sequence();
+    live_read_log = live_read_log || may_read_log;
+  });
+
+  bus.RequestCatchUp(slow);
+  bus.RequestCatchUp(slow);  // counted once
+  ASSERT_TRUE(catch_up_started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  bus.OnDeliveryUpdate(Update(1));
+  {
+    absl::MutexLock lock(&mu);
+    auto saw_1 = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return live_saw == 1; };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&saw_1), absl::Seconds(10)));
+    EXPECT_FALSE(live_read_log) << "only subscribers asking for a catch-up get one";
+  }
+
+  // Unsubscribe waits for the running catch-up, and none runs after it.
+  std::atomic<bool> finished_when_unsubscribed{false};
+  std::thread unsubscriber([&] {
+    bus.Unsubscribe(slow);
+    finished_when_unsubscribed = catch_up_finished.load();
+  });
+  release_catch_up.Notify();
+  unsubscriber.join();
+  EXPECT_TRUE(finished_when_unsubscribed);
+  bus.RequestCatchUp(slow);  // would Notify catch_up_started twice (a crash) if it ran
+}
+
 TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
-  const int a = bus.Subscribe([] {});
-  const int b = bus.Subscribe([] {});
+  const int a = bus.Subscribe([](bool) {});
+  const int b = bus.Subscribe([](bool) {});
   bus.Unsubscribe(a);
-  const int c = bus.Subscribe([] {});
+  const int c = bus.Subscribe([](bool) {});
 
   EXPECT_NE(a, 0);
   EXPECT_NE(a, b);
@@ -404,7 +465,7 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
   // Declared after what its subscribers use: destroyed (and its thread
   // joined) before them.
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
-  bus.Subscribe([&] {
+  bus.Subscribe([&](bool) {
     absl::MutexLock lock(&mu);
     closed_when_woken = bus.closed();
   });
