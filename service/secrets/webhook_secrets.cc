@@ -35,6 +35,21 @@ absl::Status SealWebhookSecrets(const Keyring& keyring, WebhookRecord& record) {
   return absl::OkStatus();
 }
 
+bool NeedsSealing(const Keyring& keyring, const WebhookRecord& record) {
+  if (!keyring.has_keys()) return false;
+  const auto stale = [&](const std::string& sealed) {
+    return Keyring::KeyIdOf(sealed) != keyring.sealing_key_id();
+  };
+  if (!record.headers().empty()) return true;
+  for (const auto& [name, sealed] : record.sealed_headers()) {
+    if (stale(sealed)) return true;
+  }
+  for (const SigningSecretRecord& secret : record.secrets()) {
+    if (!secret.key().empty() || stale(secret.sealed_key())) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::string> OpenSigningKey(const Keyring& keyring, const WebhookRecord& record,
                                            const SigningSecretRecord& secret) {
   if (secret.sealed_key().empty()) return secret.key();

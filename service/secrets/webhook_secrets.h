@@ -37,6 +37,11 @@ absl::Status SealWebhookSecrets(const Keyring& keyring, WebhookRecord& record);
 // the key file, DATA_LOSS when a value does not authenticate.
 absl::Status OpenWebhookSecrets(const Keyring& keyring, WebhookRecord& record);
 
+// True when `record` has a signing key or header value in plaintext, or
+// sealed with another key than the keyring's first: what a Seal after an
+// Open would change. Always false without keys.
+bool NeedsSealing(const Keyring& keyring, const WebhookRecord& record);
+
 // The raw key bytes of one of `record`'s secrets, opened if sealed.
 absl::StatusOr<std::string> OpenSigningKey(const Keyring& keyring, const WebhookRecord& record,
                                            const SigningSecretRecord& secret);

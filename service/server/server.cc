@@ -123,6 +123,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, server->keyring_, clock, webhook_options);
+  server->resealer_ = std::make_unique<SecretsResealer>(backend.webhooks(), server->keyring_);
   api::WatchLimits watch_limits;
   watch_limits.max_streams = config.limits().max_watch_streams();
   watch_limits.max_streams_per_account = config.limits().max_watch_streams_per_account();
@@ -215,6 +216,7 @@ void Server::Shutdown(absl::Duration grace) {
     }
     engine_->Shutdown(left);
   }
+  resealer_.reset();  // stops its pass between two webhooks
   storage_->StopWrites();
   if (engine_ != nullptr) storage_->updates().RemoveListener(engine_.get());
   if (status_bus_ != nullptr) storage_->updates().RemoveListener(status_bus_.get());

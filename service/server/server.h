@@ -14,6 +14,7 @@
 #include "service/common/clock.h"
 #include "service/config/server_config.h"
 #include "service/secrets/keyring.h"
+#include "service/server/secrets_resealer.h"
 
 namespace grpc {
 class Server;
@@ -104,6 +105,8 @@ class Server {
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<api::EventCatalog> catalog_;
   std::unique_ptr<api::WebhookServiceImpl> webhook_service_;
+  // Re-encrypts webhooks not sealed with the first key, once, at start.
+  std::unique_ptr<SecretsResealer> resealer_;
   std::unique_ptr<api::DeliveryServiceImpl> delivery_service_;
   std::unique_ptr<api::HealthService> health_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -11,6 +11,7 @@
 #define WINK_WEBHOOKS_SERVICE_STORAGE_WEBHOOK_STORE_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,12 @@ struct UpdateWebhookOptions {
   bool drop_held_deliveries = false;
 };
 
+// A place in the list of every account's webhooks (ListAll).
+struct WebhookPosition {
+  std::string account;
+  std::string id;
+};
+
 struct WebhookPage {
   std::vector<WebhookRecord> webhooks;
   // True if webhooks after the last returned one exist.
@@ -79,6 +86,16 @@ class WebhookStore {
   // kMaxPageBytes of them (event_log.h).
   virtual absl::StatusOr<WebhookPage> List(absl::string_view account, absl::string_view after_id,
                                            int limit) = 0;
+
+  // Up to `limit` (>= 1) webhooks of every account, after `after` (the
+  // last webhook of the previous page; nullopt: from the first), and no
+  // more than kMaxPageBytes of them. The order is the backend's (by
+  // account, then id), the same on every call, so paging visits each
+  // webhook that exists throughout once. For maintenance that must visit
+  // every webhook, e.g. re-encrypting secrets after a key rotation; not for
+  // the API.
+  virtual absl::StatusOr<WebhookPage> ListAll(const std::optional<WebhookPosition>& after,
+                                              int limit) = 0;
 
   // Reads the webhook, lets `mutate` change it, settles the enabled toggle
   // (domain::SettleEnabledChange) and writes it back, atomically. `mutate`

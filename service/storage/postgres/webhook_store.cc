@@ -25,11 +25,34 @@ constexpr Sql kWebhook{"webhook", "SELECT record FROM webhooks WHERE account = $
 constexpr Sql kListWebhooks{
     "list_webhooks",
     "SELECT record FROM webhooks WHERE account = $1 AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Sql kListAllWebhooks{
+    "list_all_webhooks",
+    "SELECT record FROM webhooks WHERE (account, id) > ($1, $2) ORDER BY account, id LIMIT $3"};
 constexpr Sql kDeleteWebhook{"delete_webhook",
                              "DELETE FROM webhooks WHERE account = $1 AND id = $2"};
 
 absl::Status WebhookNotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("webhook ", id, " not found"));
+}
+
+// Up to `limit` webhooks of `rows` (one record per row), and no more than
+// kMaxPageBytes of them; has_more when rows were left.
+absl::StatusOr<WebhookPage> WebhookPageFrom(const Rows& rows, int limit) {
+  WebhookPage page;
+  size_t page_bytes = 0;
+  for (int row = 0; row < rows.size(); ++row) {
+    const size_t bytes = rows.Bytes(row, 0).size();
+    if (static_cast<int>(page.webhooks.size()) == limit ||
+        (!page.webhooks.empty() && page_bytes + bytes > kMaxPageBytes)) {
+      page.has_more = true;
+      break;
+    }
+    page_bytes += bytes;
+    WINK_ASSIGN_OR_RETURN(std::optional<WebhookRecord> webhook,
+                          RecordAt<WebhookRecord>(rows, row, 0, kWebhookRecordVersion, "webhook"));
+    page.webhooks.push_back(*std::move(webhook));
+  }
+  return page;
 }
 
 }  // namespace
@@ -121,21 +144,18 @@ absl::StatusOr<WebhookPage> PostgresWebhookStore::List(absl::string_view account
       const Rows rows,
       context_.readers.Query(Statement{
           kListWebhooks, {Param::Text(account), Param::Text(after_id), Param::Int(limit + 1)}}));
-  WebhookPage page;
-  size_t page_bytes = 0;
-  for (int row = 0; row < rows.size(); ++row) {
-    const size_t bytes = rows.Bytes(row, 0).size();
-    if (static_cast<int>(page.webhooks.size()) == limit ||
-        (!page.webhooks.empty() && page_bytes + bytes > kMaxPageBytes)) {
-      page.has_more = true;
-      break;
-    }
-    page_bytes += bytes;
-    WINK_ASSIGN_OR_RETURN(std::optional<WebhookRecord> webhook,
-                          RecordAt<WebhookRecord>(rows, row, 0, kWebhookRecordVersion, "webhook"));
-    page.webhooks.push_back(*std::move(webhook));
-  }
-  return page;
+  return WebhookPageFrom(rows, limit);
+}
+
+absl::StatusOr<WebhookPage> PostgresWebhookStore::ListAll(
+    const std::optional<WebhookPosition>& after, int limit) {
+  // ("", "") sorts before every real (account, id).
+  const WebhookPosition start = after.value_or(WebhookPosition{});
+  WINK_ASSIGN_OR_RETURN(const Rows rows,
+                        context_.readers.Query(Statement{
+                            kListAllWebhooks,
+                            {Param::Text(start.account), Param::Text(start.id), Param::Int(limit + 1)}}));
+  return WebhookPageFrom(rows, limit);
 }
 
 absl::StatusOr<WebhookRecord> PostgresWebhookStore::Update(

@@ -34,6 +34,8 @@ class RocksDbWebhookStore final : public WebhookStore {
   absl::StatusOr<WebhookRecord> Get(absl::string_view account, absl::string_view id) override;
   absl::StatusOr<WebhookPage> List(absl::string_view account, absl::string_view after_id,
                                    int limit) override;
+  absl::StatusOr<WebhookPage> ListAll(const std::optional<WebhookPosition>& after,
+                                      int limit) override;
   absl::StatusOr<WebhookRecord> Update(absl::string_view account, absl::string_view id,
                                        const std::function<absl::Status(WebhookRecord&)>& mutate,
                                        const UpdateWebhookOptions& options) override;

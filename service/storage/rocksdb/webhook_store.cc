@@ -27,6 +27,27 @@ absl::StatusOr<int> CountUpTo(WriteTxn& txn, absl::string_view account, int stop
   return count;
 }
 
+// The webhooks from `it` on: up to `limit`, and no more than kMaxPageBytes.
+absl::StatusOr<WebhookPage> ReadWebhookPage(PrefixIterator& it, int limit) {
+  WebhookPage page;
+  size_t page_bytes = 0;
+  for (; it->Valid(); it->Next()) {
+    const size_t bytes = it->value().size();
+    if (static_cast<int>(page.webhooks.size()) == limit ||
+        (!page.webhooks.empty() && page_bytes + bytes > kMaxPageBytes)) {
+      page.has_more = true;
+      break;
+    }
+    page_bytes += bytes;
+    WebhookRecord record;
+    WINK_RETURN_IF_ERROR(DecodeRecord(absl::string_view(it->value().data(), it->value().size()),
+                                      kWebhookRecordVersion, "webhook", record));
+    page.webhooks.push_back(std::move(record));
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing webhooks"));
+  return page;
+}
+
 }  // namespace
 
 absl::StatusOr<CreateWebhookResult> RocksDbWebhookStore::Create(
@@ -103,23 +124,15 @@ absl::StatusOr<WebhookPage> RocksDbWebhookStore::List(absl::string_view account,
                                                       absl::string_view after_id, int limit) {
   PrefixIterator it(context_.db, ColumnFamily::kWebhooks, WebhookKeyPrefix(account));
   it.SeekPast(after_id.empty() ? "" : WebhookKey(account, after_id));
-  WebhookPage page;
-  size_t page_bytes = 0;
-  for (; it->Valid(); it->Next()) {
-    const size_t bytes = it->value().size();
-    if (static_cast<int>(page.webhooks.size()) == limit ||
-        (!page.webhooks.empty() && page_bytes + bytes > kMaxPageBytes)) {
-      page.has_more = true;
-      break;
-    }
-    page_bytes += bytes;
-    WebhookRecord record;
-    WINK_RETURN_IF_ERROR(DecodeRecord(absl::string_view(it->value().data(), it->value().size()),
-                                      kWebhookRecordVersion, "webhook", record));
-    page.webhooks.push_back(std::move(record));
-  }
-  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing webhooks"));
-  return page;
+  return ReadWebhookPage(it, limit);
+}
+
+absl::StatusOr<WebhookPage> RocksDbWebhookStore::ListAll(
+    const std::optional<WebhookPosition>& after, int limit) {
+  // Keys sort by (account, id): one pass over the whole family.
+  PrefixIterator it(context_.db, ColumnFamily::kWebhooks, "");
+  it.SeekPast(after.has_value() ? WebhookKey(after->account, after->id) : "");
+  return ReadWebhookPage(it, limit);
 }
 
 absl::StatusOr<WebhookRecord> RocksDbWebhookStore::Update(

@@ -2,6 +2,7 @@
 // per-account limit and request_id replay, get, list pages, update, delete.
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,6 +143,30 @@ TEST_P(StorageConformance, ListPaginationStopsAtTheAccountBoundary) {
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_THAT(Ids(page->webhooks), ElementsAre(in_a));
   EXPECT_FALSE(page->has_more) << "the next key belongs to account \"ab\"";
+}
+
+TEST_P(StorageConformance, ListAllPagesThroughEveryAccountsWebhooksOnce) {
+  std::vector<std::string> created;
+  for (const std::string account : {"b", "a", "ab", "a-b", "a", "b"}) {
+    created.push_back(MustCreate(account));
+  }
+  std::vector<std::string> seen;
+  std::optional<WebhookPosition> after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = webhooks().ListAll(after, 2);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_LE(page->webhooks.size(), 2u);
+    for (const auto& webhook : page->webhooks) seen.push_back(webhook.id());
+    if (!page->has_more) break;
+    ASSERT_FALSE(page->webhooks.empty());
+    after = WebhookPosition{page->webhooks.back().account(), page->webhooks.back().id()};
+  }
+  EXPECT_THAT(seen, ::testing::UnorderedElementsAreArray(created));
+
+  auto all = webhooks().ListAll(std::nullopt, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->webhooks.size(), created.size());
+  EXPECT_FALSE(all->has_more);
 }
 
 TEST_P(StorageConformance, CreateBeyondTheAccountLimitIsResourceExhaustedAndStoresNothing) {
