@@ -21,26 +21,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fuzz/fuzz_check.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "fuzz/fuzz_proto.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
 #include "service/config/server_config.h"
 
 namespace {
 
-namespace config = ::wink::webhooks::config;
+namespace fuzz = ::wink::webhooks::fuzz;
 
-std::string Deterministic(const config::ServerConfig& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
+namespace config = ::wink::webhooks::config;
 
 // An empty regular file, removed at exit.
 std::string* temp_file = nullptr;
@@ -101,14 +91,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(google::protobuf::TextFormat::PrintToString(*parsed, &printed), "cannot print");
   const auto reparsed = config::ParseServerConfig(printed, "printed");
   FUZZ_CHECK(reparsed.ok(), absl::StrCat(printed, "\n", reparsed.status().ToString()));
-  FUZZ_CHECK(Deterministic(*reparsed) == Deterministic(*parsed),
+  FUZZ_CHECK(fuzz::DeterministicBytes(*reparsed) == fuzz::DeterministicBytes(*parsed),
              "text format round trip changes the config:\n" + printed);
 
   config::ServerConfig completed = *parsed;
   config::ApplyDefaults(completed);
   config::ServerConfig twice = completed;
   config::ApplyDefaults(twice);
-  FUZZ_CHECK(Deterministic(twice) == Deterministic(completed), "ApplyDefaults is not idempotent");
+  FUZZ_CHECK(fuzz::DeterministicBytes(twice) == fuzz::DeterministicBytes(completed),
+             "ApplyDefaults is not idempotent");
 
   RedirectFiles(completed);
   const absl::Status valid = config::ValidateServerConfig(completed);

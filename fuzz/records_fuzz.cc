@@ -17,28 +17,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fuzz/fuzz_check.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "fuzz/fuzz_proto.h"
 #include "google/protobuf/stubs/logging.h"
 #include "service/storage/records.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
 namespace {
 
+namespace fuzz = ::wink::webhooks::fuzz;
+
 namespace internal = ::wink::webhooks::internal::v1;
 namespace storage = ::wink::webhooks::storage;
-
-template <typename Record>
-std::string Deterministic(const Record& record) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    record.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 template <typename Record>
 void Check(absl::string_view bytes, uint32_t max_version, absl::string_view what) {
@@ -58,11 +47,12 @@ void Check(absl::string_view bytes, uint32_t max_version, absl::string_view what
   FUZZ_CHECK(!storage::DecodeRecord(bytes, record.version() - 1, what, older).ok(),
              "a reader that does not know this version accepts it");
 
-  const std::string written = Deterministic(record);
+  const std::string written = fuzz::DeterministicBytes(record);
   Record again;
   const absl::Status again_status = storage::DecodeRecord(written, max_version, what, again);
   FUZZ_CHECK(again_status.ok(), "own serialization refused: " + again_status.ToString());
-  FUZZ_CHECK(Deterministic(again) == written, "serialize + decode changes the record");
+  FUZZ_CHECK(fuzz::DeterministicBytes(again) == written,
+             "serialize + decode changes the record");
 }
 
 }  // namespace

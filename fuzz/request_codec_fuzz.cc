@@ -19,8 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fuzz/fuzz_check.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "fuzz/fuzz_proto.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/stubs/logging.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -31,6 +30,8 @@
 #include "wink/webhooks/v1/webhook_service.pb.h"
 
 namespace {
+
+namespace fuzz = ::wink::webhooks::fuzz;
 
 using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
@@ -84,17 +85,6 @@ std::string FindBadString(const Message& message, const std::string& path) {
   return "";
 }
 
-std::string Deterministic(const Message& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
 grpc::ByteBuffer ToBuffer(absl::string_view bytes) {
   grpc::Slice slice(bytes.data(), bytes.size());
   return grpc::ByteBuffer(&slice, 1);
@@ -137,8 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(again_status.ok(), "own serialization refused: " + again_status.ToString());
   // Compared as deterministic (map-sorted) bytes: MessageDifferencer would
   // call a NaN in a Struct different from itself.
-  const std::string bytes = Deterministic(*request);
-  FUZZ_CHECK(bytes == Deterministic(*again), "serialize + parse changes the request");
+  const std::string bytes = fuzz::DeterministicBytes(*request);
+  FUZZ_CHECK(bytes == fuzz::DeterministicBytes(*again), "serialize + parse changes the request");
   FUZZ_CHECK(FindInvalidUtf8(*prototype.GetDescriptor(), bytes).ok(),
              "FindInvalidUtf8 complains about a valid request's serialization");
   return 0;
