@@ -54,6 +54,18 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(std::string, metrics_listen, "",
           "Overrides metrics_listen_address: HOST:PORT of the plain-HTTP Prometheus endpoint "
           "(GET /metrics), e.g. 127.0.0.1:9464; port 0 picks a free one");
+ABSL_FLAG(std::string, tls_cert, "",
+          "Overrides tls.cert_file: PEM certificate (chain, leaf first) of the gRPC listener; "
+          "with --tls_key the listener serves TLS");
+ABSL_FLAG(std::string, tls_key, "",
+          "Overrides tls.key_file: PEM private key of --tls_cert (unencrypted; never logged)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "Overrides tls.client_ca_file: PEM CA certificates for mutual TLS; every client must "
+          "then present a certificate one of them signed (needs --tls_cert and --tls_key)");
+ABSL_FLAG(bool, allow_plaintext_non_loopback, false,
+          "Sets allow_plaintext_non_loopback: lets the gRPC listener run without TLS on an "
+          "address that is not loopback, for deployments behind a TLS-terminating proxy or "
+          "service mesh (otherwise the server refuses to start there)");
 ABSL_FLAG(std::string, log_format, "text",
           "Log line format on stderr: text (key=value) or json (one object per line)");
 ABSL_FLAG(bool, check_config, false,
@@ -88,6 +100,16 @@ config::ConfigOverrides OverridesFromFlags() {
   }
   if (!absl::GetFlag(FLAGS_allow_private_targets).empty()) {
     overrides.allow_private_targets = absl::GetFlag(FLAGS_allow_private_targets);
+  }
+  if (!absl::GetFlag(FLAGS_tls_cert).empty())
+    overrides.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  if (!absl::GetFlag(FLAGS_tls_key).empty()) overrides.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  if (!absl::GetFlag(FLAGS_tls_client_ca).empty()) {
+    overrides.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  }
+  // Only "yes" overrides: the flag's default must not turn off the file's.
+  if (absl::GetFlag(FLAGS_allow_plaintext_non_loopback)) {
+    overrides.allow_plaintext_non_loopback = true;
   }
   overrides.admin_token_sha256 = absl::GetFlag(FLAGS_admin_token_sha256);
   return overrides;
@@ -131,8 +153,10 @@ std::string PrintableConfig(config::ServerConfig config) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Wink Webhooks gRPC server.\n  wink-webhooks-server [--config FILE] [--listen "
-      "HOST:PORT] [--data_dir DIR | --postgres CONNINFO] [--node_id NAME] [--secrets_key_file FILE] [--allow_private_targets CIDR,...] [--extra_ca_file "
-      "PEM,...] [--admin_token_sha256 HEX] [--metrics_listen HOST:PORT] [--log_format "
+      "HOST:PORT] [--data_dir DIR | --postgres CONNINFO] [--node_id NAME] [--secrets_key_file "
+      "FILE] [--allow_private_targets CIDR,...] [--extra_ca_file "
+      "PEM,...] [--admin_token_sha256 HEX] [--tls_cert PEM --tls_key PEM [--tls_client_ca "
+      "PEM]] [--allow_plaintext_non_loopback] [--metrics_listen HOST:PORT] [--log_format "
       "text|json] [--check_config]");
   std::vector<std::string> args(argv, argv + argc);
   args = config::JoinRepeatedListFlags(args, kListFlags);

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace wink::webhooks {
@@ -29,9 +33,29 @@ absl::Status InvalidOption(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
+// The contents of the PEM file `path` for the option `field`.
+absl::StatusOr<std::string> ReadPem(absl::string_view field, const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream contents;
+  if (file) contents << file.rdbuf();
+  // A directory "opens" on Linux but reads nothing.
+  if (!file || contents.str().empty()) {
+    return InvalidOption(field,
+                         absl::StrCat("cannot read \"", path, "\" (missing, empty or not a file)"));
+  }
+  // gRPC would only fail the handshake later, as UNAVAILABLE on every call.
+  if (!absl::StrContains(contents.str(), "-----BEGIN ")) {
+    return InvalidOption(field, absl::StrCat("no PEM data (-----BEGIN ...) in \"", path, "\""));
+  }
+  return contents.str();
+}
+
 absl::Status ValidateOptions(const ClientOptions& options) {
   if (options.address.empty() && options.channel == nullptr) {
     return InvalidOption("address", "required (host:port), unless a channel is given");
+  }
+  if (options.tls.has_value() && options.credentials != nullptr) {
+    return InvalidOption("tls", "set either tls or credentials, not both");
   }
   for (const char c : options.token) {
     // Metadata values must be printable ASCII; a space would also split the
@@ -85,9 +109,13 @@ class Backoff {
   absl::BitGen random_;
 };
 
-std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   if (options.channel != nullptr) return options.channel;
   grpc::ChannelArguments arguments;
+  if (options.tls.has_value() && !options.tls->server_name.empty()) {
+    arguments.SetSslTargetNameOverride(options.tls->server_name);
+  }
   // gRPC's own reconnect backoff (1 s growing to 120 s by default) would
   // keep failing our retries fast with UNAVAILABLE long after a restarted
   // server is back; make the channel look for it on our schedule.
@@ -103,8 +131,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
   arguments.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
                    static_cast<int>(absl::ToInt64Milliseconds(options.retry.initial_backoff)));
   arguments.SetUserAgentPrefix("wink-webhooks-client/0.1");
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   return grpc::CreateCustomChannel(options.address, credentials, arguments);
 }
 
@@ -125,6 +152,29 @@ void FillIdempotencyKey(v1::PublishEventRequest& request) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(
+    const TlsOptions& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return tls.cert_file.empty() ? InvalidOption("tls.cert_file", "required with tls.key_file")
+                                 : InvalidOption("tls.key_file", "required with tls.cert_file");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!tls.ca_file.empty()) {
+    absl::StatusOr<std::string> roots = ReadPem("tls.ca_file", tls.ca_file);
+    if (!roots.ok()) return roots.status();
+    ssl.pem_root_certs = *std::move(roots);
+  }
+  if (!tls.cert_file.empty()) {
+    absl::StatusOr<std::string> chain = ReadPem("tls.cert_file", tls.cert_file);
+    if (!chain.ok()) return chain.status();
+    absl::StatusOr<std::string> key = ReadPem("tls.key_file", tls.key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(chain);
+    ssl.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(ssl);
+}
 
 std::string NewIdempotencyKey() {
   // absl::BitGen is seeded from the OS entropy pool; 122 random bits make a
@@ -182,7 +232,14 @@ bool WatchCancellation::SleepFor(absl::Duration delay) {
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   const absl::Status valid = ValidateOptions(options);
   if (!valid.ok()) return valid;
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(options);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options.credentials;
+  if (options.tls.has_value() && options.channel == nullptr) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> tls =
+        TlsChannelCredentials(*options.tls);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+  }
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(options, std::move(credentials));
   return std::unique_ptr<Client>(new Client(std::move(options), std::move(channel)));
 }
 

@@ -21,6 +21,16 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"timeout", "DURATION",
        "deadline of each call, retries included, e.g. 30s or 500ms (default 10s)"},
       {"json", nullptr, "print protobuf JSON, one object per line"},
+      {"tls", nullptr,
+       "talk TLS, trusting the system's CAs (default: $WEBHOOKS_TLS=1; implied by --cacert, "
+       "--cert)"},
+      {"cacert", "FILE",
+       "talk TLS, trusting the CA certificates in this PEM file "
+       "(default: $WEBHOOKS_CACERT)"},
+      {"cert", "FILE",
+       "client certificate (PEM) for a server that requires one, with --key "
+       "(default: $WEBHOOKS_CERT)"},
+      {"key", "FILE", "private key (PEM) of --cert (default: $WEBHOOKS_KEY)"},
   };
   return *kFlags;
 }
@@ -29,7 +39,10 @@ constexpr char kEnvironmentHelp[] =
     "Environment:\n"
     "  WEBHOOKS_TOKEN  bearer token sent with every call (required; there is no flag: flags\n"
     "                  show in ps), e.g. export WEBHOOKS_TOKEN=$(cat var/dev-token)\n"
-    "  WEBHOOKS_ADDR   server address when --addr is not given\n";
+    "  WEBHOOKS_ADDR   server address when --addr is not given\n"
+    "  WEBHOOKS_TLS    1 or true: talk TLS when --tls is not given\n"
+    "  WEBHOOKS_CACERT, WEBHOOKS_CERT, WEBHOOKS_KEY\n"
+    "                  files when --cacert, --cert, --key are not given\n";
 
 void PrintFlags(std::string& out, const std::vector<FlagSpec>& flags) {
   size_t width = 0;
@@ -71,7 +84,8 @@ std::string CommandUsage(const Command& command) {
 // The command list of one group, or of all groups if `group` is empty.
 std::string ListUsage(const std::string& group) {
   std::string out =
-      "Usage: webhookctl [--addr HOST:PORT] [--timeout DURATION] [--json] COMMAND [args]\n\n"
+      "Usage: webhookctl [--addr HOST:PORT] [--tls | --cacert FILE] [--cert FILE --key FILE]\n"
+      "                  [--timeout DURATION] [--json] COMMAND [args]\n\n"
       "Manages webhooks, publishes events and follows deliveries of a Wink Webhooks server.\n\n"
       "Commands:\n";
   size_t width = 0;
@@ -135,6 +149,12 @@ constexpr char kNoTokenError[] =
     "to the admin token scripts/run.sh printed:\n"
     "  export WEBHOOKS_TOKEN=$(cat var/dev-token)   # or your $WEBHOOKS_DEV_TOKEN\n";
 
+// $name, or "" when unset.
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
 bool HasToken() {
   const char* token = std::getenv("WEBHOOKS_TOKEN");
   return token != nullptr && !absl::StripAsciiWhitespace(token).empty();
@@ -189,6 +209,31 @@ class Parser {
   }
   std::optional<absl::Duration> timeout() const { return timeout_; }
 
+  // TLS from the flags, else the environment; nullopt for plaintext. Errors
+  // are usage errors (a key without a certificate, a bad $WEBHOOKS_TLS).
+  absl::StatusOr<std::optional<TlsOptions>> tls() const {
+    TlsOptions tls;
+    tls.ca_file = !cacert_.empty() ? cacert_ : Env("WEBHOOKS_CACERT");
+    tls.cert_file = !cert_.empty() ? cert_ : Env("WEBHOOKS_CERT");
+    tls.key_file = !key_.empty() ? key_ : Env("WEBHOOKS_KEY");
+    bool wanted = tls_;
+    if (const std::string env = absl::AsciiStrToLower(Env("WEBHOOKS_TLS")); !wanted) {
+      if (env == "1" || env == "true") {
+        wanted = true;
+      } else if (!env.empty() && env != "0" && env != "false") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("WEBHOOKS_TLS: expected 1, true, 0 or false, got '", env, "'"));
+      }
+    }
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      return absl::InvalidArgumentError(tls.cert_file.empty()
+                                            ? "--key needs --cert (or $WEBHOOKS_CERT)"
+                                            : "--cert needs --key (or $WEBHOOKS_KEY)");
+    }
+    if (!wanted && tls.ca_file.empty() && tls.cert_file.empty()) return std::nullopt;
+    return tls;
+  }
+
  private:
   // Records one flag (consuming its value); an error message or "".
   std::string TakeFlag(const std::string& token, int argc, char** argv, int& i) {
@@ -226,6 +271,11 @@ class Parser {
     } else if (name == "addr") {
       if (value.empty()) return "--addr: must not be empty";
       address_ = value;
+    } else if (name == "tls") {
+      tls_ = true;
+    } else if (name == "cacert" || name == "cert" || name == "key") {
+      if (value.empty()) return absl::StrCat("--", name, ": must not be empty");
+      (name == "cacert" ? cacert_ : name == "cert" ? cert_ : key_) = value;
     } else if (name == "timeout") {
       absl::StatusOr<absl::Duration> timeout = ParseTimeout(value);
       if (!timeout.ok()) return std::string(timeout.status().message());
@@ -288,6 +338,10 @@ class Parser {
   bool json_ = false;
   std::string address_;
   std::optional<absl::Duration> timeout_;
+  bool tls_ = false;
+  std::string cacert_;
+  std::string cert_;
+  std::string key_;
 };
 
 std::string Args::Get(const std::string& flag) const {
@@ -304,6 +358,7 @@ absl::StatusOr<Client*> Invocation::client(std::function<void(const RetryEvent&)
   if (client_ == nullptr) {
     ClientOptions options;
     options.address = address_;
+    options.tls = tls_;
     const char* token = std::getenv("WEBHOOKS_TOKEN");
     options.token = token != nullptr ? token : "";
     if (timeout_.has_value()) options.default_timeout = *timeout_;
@@ -337,8 +392,14 @@ int Main(int argc, char** argv) {
     Print(stderr, kNoTokenError);
     return kExitUsage;
   }
+  absl::StatusOr<std::optional<TlsOptions>> tls = parser.tls();
+  if (!tls.ok()) {
+    Print(stderr,
+          absl::StrCat("error: ", tls.status().message(), "\n\n", CommandUsage(parser.command())));
+    return kExitUsage;
+  }
   Invocation invocation(parser.command(), parser.TakeArgs(), parser.json(), parser.address(),
-                        parser.timeout());
+                        parser.timeout(), *std::move(tls));
   return parser.command().run(invocation);
 }
 

@@ -5,7 +5,9 @@
 // Exit codes: 0 success; 1 the server answered an error (printed as
 // "error: NOT_FOUND: <message>" on stderr); 2 bad arguments (the error and
 // the command's usage on stderr), or $WEBHOOKS_TOKEN unset or blank (checked
-// before any call, with how to set it on stderr).
+// before any call, with how to set it on stderr). An unreadable TLS file
+// (--cacert, --cert, --key) is reported when the client is created, as
+// "error: INVALID_ARGUMENT: tls.ca_file: cannot read ..." with exit code 1.
 #ifndef WINK_WEBHOOKS_CLIENT_WEBHOOKCTL_CLI_H_
 #define WINK_WEBHOOKS_CLIENT_WEBHOOKCTL_CLI_H_
 
@@ -77,13 +79,15 @@ struct Command {
 // One run of one command: its arguments and the shared services.
 class Invocation {
  public:
+  // `tls`: nullopt for plaintext.
   Invocation(const Command& command, Args args, bool json, std::string address,
-             std::optional<absl::Duration> timeout)
+             std::optional<absl::Duration> timeout, std::optional<TlsOptions> tls)
       : command_(command),
         args_(std::move(args)),
         json_(json),
         address_(std::move(address)),
-        timeout_(timeout) {}
+        timeout_(timeout),
+        tls_(std::move(tls)) {}
 
   const Command& command() const { return command_; }
   const Args& args() const { return args_; }
@@ -92,8 +96,8 @@ class Invocation {
   // --timeout, if given.
   std::optional<absl::Duration> timeout() const { return timeout_; }
 
-  // The client (created on first use) with the address and token of the
-  // command line and environment. `on_retry` applies when it is created by
+  // The client (created on first use) with the address, TLS files and token
+  // of the command line and environment. `on_retry` applies when it is created by
   // this call. Must be called after any signal masking the command needs:
   // gRPC starts its threads here and they inherit the mask.
   absl::StatusOr<Client*> client(std::function<void(const RetryEvent&)> on_retry = nullptr);
@@ -110,6 +114,7 @@ class Invocation {
   const bool json_;
   const std::string address_;
   const std::optional<absl::Duration> timeout_;
+  const std::optional<TlsOptions> tls_;
   std::unique_ptr<Client> client_;
 };
 

@@ -1,5 +1,7 @@
 #include "service/config/server_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,8 +9,6 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -24,6 +24,7 @@
 #include "service/common/ip_range.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
+#include "service/config/listener_tls.h"
 
 namespace wink::webhooks::config {
 namespace {
@@ -177,6 +178,25 @@ absl::Status ValidateMetricsListenAddress(const ServerConfig& config) {
         absl::StrCat("must differ from listen_address (both are \"", address, "\")"));
   }
   return absl::OkStatus();
+}
+
+// The TLS files, and the rule that bearer tokens do not cross the network
+// in plaintext unless the operator says something else encrypts them.
+absl::Status ValidateListenerSecurity(const ServerConfig& config) {
+  const absl::StatusOr<std::optional<ListenerTlsFiles>> tls = ReadListenerTlsFiles(config.tls());
+  if (!tls.ok()) return tls.status();
+  if (tls->has_value() || config.allow_plaintext_non_loopback() ||
+      IsLoopbackListenAddress(config.listen_address())) {
+    return absl::OkStatus();
+  }
+  return InvalidField(
+      "listen_address",
+      absl::StrCat("\"", config.listen_address(),
+                   "\" is not a loopback address and the listener has no TLS: bearer tokens "
+                   "would cross the network in plaintext. Serve TLS (--tls_cert and --tls_key, "
+                   "or tls { cert_file key_file }), or, when a TLS-terminating proxy or service "
+                   "mesh encrypts the traffic, set allow_plaintext_non_loopback: true "
+                   "(--allow_plaintext_non_loopback)"));
 }
 
 absl::Status ValidateTokens(const ServerConfig& config) {
@@ -484,6 +504,7 @@ void ApplyDefaults(ServerConfig& config) {
 absl::Status ValidateServerConfig(const ServerConfig& config) {
   WINK_RETURN_IF_ERROR(ValidateListenAddress("listen_address", config.listen_address()));
   WINK_RETURN_IF_ERROR(ValidateMetricsListenAddress(config));
+  WINK_RETURN_IF_ERROR(ValidateListenerSecurity(config));
   if (config.data_dir().empty()) return InvalidField("data_dir", "required");
   WINK_RETURN_IF_ERROR(ValidateStorage(config.storage()));
   if (config.node_id().empty() || config.node_id().size() > 64 ||
@@ -568,6 +589,14 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
   if (overrides.node_id) config.set_node_id(*overrides.node_id);
   if (overrides.secrets_key_file) config.set_secrets_key_file(*overrides.secrets_key_file);
   WINK_RETURN_IF_ERROR(ApplyStorageOverrides(overrides, config));
+  if (overrides.tls_cert_file) config.mutable_tls()->set_cert_file(*overrides.tls_cert_file);
+  if (overrides.tls_key_file) config.mutable_tls()->set_key_file(*overrides.tls_key_file);
+  if (overrides.tls_client_ca_file) {
+    config.mutable_tls()->set_client_ca_file(*overrides.tls_client_ca_file);
+  }
+  if (overrides.allow_plaintext_non_loopback) {
+    config.set_allow_plaintext_non_loopback(*overrides.allow_plaintext_non_loopback);
+  }
   if (overrides.extra_ca_file) {
     config.clear_extra_ca_file();
     for (const std::string& file : *overrides.extra_ca_file) config.add_extra_ca_file(file);

@@ -45,6 +45,13 @@ struct ConfigOverrides {
   std::optional<std::string> postgres_conninfo;
   std::optional<std::string> node_id;
   std::optional<std::string> secrets_key_file;
+  // tls.cert_file, tls.key_file, tls.client_ca_file (--tls_cert, --tls_key,
+  // --tls_client_ca).
+  std::optional<std::string> tls_cert_file;
+  std::optional<std::string> tls_key_file;
+  std::optional<std::string> tls_client_ca_file;
+  // allow_plaintext_non_loopback (--allow_plaintext_non_loopback).
+  std::optional<bool> allow_plaintext_non_loopback;
   // Each entry adds an admin token with this SHA-256 (hex), named "dev",
   // "dev-2", ...
   std::vector<std::string> admin_token_sha256;
@@ -66,7 +73,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view path,
 void ApplyDefaults(ServerConfig& config);
 
 // Checks a config that has its defaults applied. INVALID_ARGUMENT whose
-// message starts with the field path, e.g. "tokens[1].sha256: ...".
+// message starts with the field path, e.g. "tokens[1].sha256: ...". Reads
+// the files the config names (extra_ca_file, the `tls` PEM files, see
+// config/listener_tls.h). A plaintext listener (no `tls`) on an address that
+// is not loopback is refused ("listen_address: ...") unless
+// allow_plaintext_non_loopback is set: every call carries a bearer token.
 absl::Status ValidateServerConfig(const ServerConfig& config);
 
 // A protobuf Duration of the config as absl::Duration.

@@ -1,6 +1,9 @@
 #include "service/server/server.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,7 @@
 #include "service/common/log.h"
 #include "service/common/random.h"
 #include "service/common/status_macros.h"
+#include "service/config/listener_tls.h"
 #include "service/delivery/engine.h"
 #include "service/delivery/status_bus.h"
 #include "service/http/http_client.h"
@@ -33,6 +37,30 @@ std::string WithPort(const std::string& listen, int port) {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
 }
 
+// Plaintext without `tls`; TLS, and with a client CA mutual TLS, with it.
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
+    const std::optional<config::ListenerTlsFiles>& tls) {
+  if (!tls.has_value()) return grpc::InsecureServerCredentials();
+  // Without a client CA no certificate is asked for; with one, a client
+  // without a certificate (or with one no listed CA signed) fails the
+  // handshake and never reaches a handler.
+  grpc::SslServerCredentialsOptions options(
+      tls->client_ca_pem.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                 : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls->client_ca_pem;
+  options.pem_key_cert_pairs.push_back({tls->private_key_pem, tls->certificate_chain_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+// What the start log line says of the listener.
+std::string ListenerSecurity(const config::ServerConfig& config) {
+  if (config.tls().cert_file().empty()) {
+    return config::IsLoopbackListenAddress(config.listen_address()) ? "plaintext"
+                                                                    : "plaintext_non_loopback";
+  }
+  return config.tls().client_ca_file().empty() ? "tls" : "mutual_tls";
+}
+
 }  // namespace
 
 Server::Server() = default;
@@ -41,6 +69,12 @@ Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig& config,
                                                       const Clock& clock) {
+  // The PEM files are read now (validation read them too, but they may have
+  // changed since): a bad file stops the start before anything runs.
+  WINK_ASSIGN_OR_RETURN(const std::optional<config::ListenerTlsFiles> tls,
+                        config::ReadListenerTlsFiles(config.tls()));
+  const std::shared_ptr<grpc::ServerCredentials> listener_credentials = ListenerCredentials(tls);
+
   auto server = std::unique_ptr<Server>(new Server());
   server->config_ = config;
   // The HTTP client logs a warning (ssrf_guard_relaxed) when
@@ -134,8 +168,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   // Registers reflection with every ServerBuilder made after this call.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.listen_address(), listener_credentials, &server->port_);
   // gRPC sets SO_REUSEPORT by default: a second server on the same address
   // would then bind too and the kernel would split connections between the
   // two (half the calls reaching another data dir and tokens). Refuse it.
@@ -166,6 +199,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   LogLine(LogLevel::kInfo, "server_started")
       .Field("listen", server->address())
       .Field("metrics", server->metrics_port() != 0 ? server->metrics_address() : "-")
+      .Field("transport", ListenerSecurity(config))
       .Field("storage", config.storage().has_postgres()
                             ? absl::StrCat("postgres ", config::RedactConninfo(
                                                             config.storage().postgres().conninfo()))

@@ -57,7 +57,10 @@ class Server {
   // also the Prometheus endpoint (metrics/metrics_server.h, serving the
   // process-wide metrics/service_metrics.h). `config` must come from
   // config::LoadServerConfig (defaults applied, validated). `clock` must
-  // outlive the server. Errors: those of storage::OpenBackend
+  // outlive the server. With `tls` set the listener serves TLS (mutual TLS
+  // with tls.client_ca_file); its PEM files are read here, once. Errors:
+  // INVALID_ARGUMENT naming the tls field when one of its files cannot be
+  // read or parsed (config/listener_tls.h); those of storage::OpenBackend
   // (FAILED_PRECONDITION when the data directory is in use), UNAVAILABLE when
   // the address or the metrics address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const config::ServerConfig& config,

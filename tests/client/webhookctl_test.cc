@@ -28,6 +28,7 @@
 #include "tests/fakes/https_receiver.h"
 #include "tests/fakes/subprocess.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/test_certificates.h"
 #include "tests/integration/test_server.h"
 #include "wink/webhooks/client.h"
 
@@ -759,6 +760,101 @@ TEST_F(WebhookctlDeliveryTest, ListAndGetShowSinceWhenAWebhookFails) {
   const ProcessResult got = Run({"webhooks", "get", failing});
   ASSERT_EQ(got.exit_code, 0) << got.err;
   EXPECT_EQ(Field(got.out, "status"), status);
+}
+
+// webhookctl against a server that requires client certificates (mutual
+// TLS), with the TLS flags and their environment variables.
+class WebhookctlTlsTest : public ::testing::Test {
+ protected:
+  WebhookctlTlsTest()
+      : pki_(*WriteMutualTlsCertificates(dir_.Child("pki"))),
+        server_([this](config::ServerConfig& config) {
+          config.mutable_tls()->set_cert_file(pki_.server.certificate_file);
+          config.mutable_tls()->set_key_file(pki_.server.private_key_file);
+          config.mutable_tls()->set_client_ca_file(pki_.server.ca_file);
+        }) {}
+
+  // Runs `webhookctl <args> webhooks list --account acme` with the server's
+  // address, the admin token and `env` (every TLS variable unset unless
+  // `env` sets it).
+  ProcessResult ListWebhooks(const std::vector<std::string>& args,
+                             const Subprocess::EnvChanges& env = {}) {
+    std::vector<std::string> argv = {CtlBinary(), "--timeout", "5s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* word : {"webhooks", "list", "--account", "acme"}) argv.push_back(word);
+    Subprocess::EnvChanges all = {{"WEBHOOKS_ADDR", server_.server().address()},
+                                  {"WEBHOOKS_TOKEN", std::string(kAdminToken)},
+                                  {"WEBHOOKS_TLS", std::nullopt},
+                                  {"WEBHOOKS_CACERT", std::nullopt},
+                                  {"WEBHOOKS_CERT", std::nullopt},
+                                  {"WEBHOOKS_KEY", std::nullopt},
+                                  {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", std::nullopt}};
+    for (const auto& [name, value] : env) all[name] = value;
+    return RunProcess(argv, all, "", kWait);
+  }
+
+  TempDir dir_;
+  MutualTlsFiles pki_;
+  TestServer server_;
+};
+
+TEST_F(WebhookctlTlsTest, FlagsOrEnvironmentTalkMutualTls) {
+  const ProcessResult flags =
+      ListWebhooks({"--cacert", pki_.server.ca_file, "--cert", pki_.client_certificate_file,
+                    "--key=" + pki_.client_private_key_file});
+  EXPECT_EQ(flags.exit_code, 0) << flags.err;
+  EXPECT_THAT(flags.err, IsEmpty());
+
+  const ProcessResult env = ListWebhooks({}, {{"WEBHOOKS_CACERT", pki_.server.ca_file},
+                                              {"WEBHOOKS_CERT", pki_.client_certificate_file},
+                                              {"WEBHOOKS_KEY", pki_.client_private_key_file}});
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+
+  // --tls trusts the default roots, here pointed at the test CA the way
+  // gRPC lets an operator do it.
+  const ProcessResult default_roots = ListWebhooks(
+      {"--tls", "--cert", pki_.client_certificate_file, "--key", pki_.client_private_key_file},
+      {{"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", pki_.server.ca_file}});
+  EXPECT_EQ(default_roots.exit_code, 0) << default_roots.err;
+}
+
+TEST_F(WebhookctlTlsTest, AClientWithoutTheRightCertificateIsRefused) {
+  const ProcessResult plaintext = ListWebhooks({});
+  EXPECT_EQ(plaintext.exit_code, 1);
+  EXPECT_THAT(plaintext.err, StartsWith("error: UNAVAILABLE: "));
+
+  const ProcessResult no_certificate = ListWebhooks({"--cacert", pki_.server.ca_file});
+  EXPECT_EQ(no_certificate.exit_code, 1);
+  EXPECT_THAT(no_certificate.err, StartsWith("error: UNAVAILABLE: "));
+
+  const ProcessResult other_ca =
+      ListWebhooks({"--cacert", pki_.server.ca_file, "--cert", pki_.other_client_certificate_file,
+                    "--key", pki_.other_client_private_key_file});
+  EXPECT_EQ(other_ca.exit_code, 1);
+  EXPECT_THAT(other_ca.err, StartsWith("error: UNAVAILABLE: "));
+}
+
+TEST_F(WebhookctlTlsTest, BadTlsArgumentsSayWhatIsWrong) {
+  const ProcessResult key_only =
+      ListWebhooks({"--cacert", pki_.server.ca_file, "--key", pki_.client_private_key_file});
+  EXPECT_EQ(key_only.exit_code, 2);
+  EXPECT_THAT(key_only.err, StartsWith("error: --key needs --cert (or $WEBHOOKS_CERT)\n"));
+
+  const ProcessResult bad_env = ListWebhooks({}, {{"WEBHOOKS_TLS", "yes please"}});
+  EXPECT_EQ(bad_env.exit_code, 2);
+  EXPECT_THAT(bad_env.err,
+              StartsWith("error: WEBHOOKS_TLS: expected 1, true, 0 or false, got 'yes please'"));
+
+  const ProcessResult missing = ListWebhooks({"--cacert", dir_.Child("missing.pem")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, StartsWith("error: INVALID_ARGUMENT: tls.ca_file: cannot read \"" +
+                                      dir_.Child("missing.pem") + "\""));
+
+  const ProcessResult help = RunProcess({CtlBinary(), "help"}, {}, "", kWait);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out,
+              AllOf(HasSubstr("--cacert FILE"), HasSubstr("--cert FILE"), HasSubstr("--key FILE"),
+                    HasSubstr("--tls "), HasSubstr("WEBHOOKS_CACERT")));
 }
 
 }  // namespace

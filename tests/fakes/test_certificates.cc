@@ -151,38 +151,77 @@ struct FileToWrite {
   mode_t mode;
 };
 
-}  // namespace
+struct CertificateAuthority {
+  PkeyPtr key;
+  X509Ptr certificate;
+};
 
-absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  }
-
+absl::StatusOr<CertificateAuthority> NewCertificateAuthority(const char* common_name) {
   absl::StatusOr<PkeyPtr> ca_key = NewP256Key();
   if (!ca_key.ok()) return ca_key.status();
   absl::StatusOr<X509Ptr> ca =
-      NewCertificate(ca_key->get(), "Wink Webhooks test CA", nullptr, ca_key->get(),
+      NewCertificate(ca_key->get(), common_name, nullptr, ca_key->get(),
                      {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
                       {NID_subject_key_identifier, "hash"},
                       {NID_authority_key_identifier, "keyid:always"}});
   if (!ca.ok()) return ca.status();
+  return CertificateAuthority{*std::move(ca_key), *std::move(ca)};
+}
+
+absl::Status CreateDirectory(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Issues a client certificate (clientAuth) named `common_name` by `ca` and
+// writes it and its key to `certificate_file` and `key_file`.
+absl::Status WriteClientCertificate(const CertificateAuthority& ca, const char* common_name,
+                                    const std::string& certificate_file,
+                                    const std::string& key_file) {
+  absl::StatusOr<PkeyPtr> key = NewP256Key();
+  if (!key.ok()) return key.status();
+  absl::StatusOr<X509Ptr> cert =
+      NewCertificate(key->get(), common_name, ca.certificate.get(), ca.key.get(),
+                     {{NID_basic_constraints, "critical,CA:FALSE"},
+                      {NID_key_usage, "critical,digitalSignature"},
+                      {NID_ext_key_usage, "clientAuth"},
+                      {NID_subject_key_identifier, "hash"},
+                      {NID_authority_key_identifier, "keyid:always"}});
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> cert_pem = ToPem(cert->get(), nullptr);
+  if (!cert_pem.ok()) return cert_pem.status();
+  absl::StatusOr<std::string> key_pem = ToPem(nullptr, key->get());
+  if (!key_pem.ok()) return key_pem.status();
+  absl::Status written = WriteFile(key_file, *key_pem, 0600);
+  if (!written.ok()) return written;
+  return WriteFile(certificate_file, *cert_pem, 0644);
+}
+
+// WriteTestCertificates with the CA kept, for more certificates.
+absl::StatusOr<TestCertificateFiles> WriteServerCertificates(const std::string& dir,
+                                                             CertificateAuthority& ca_out) {
+  if (absl::Status created = CreateDirectory(dir); !created.ok()) return created;
+  absl::StatusOr<CertificateAuthority> authority = NewCertificateAuthority("Wink Webhooks test CA");
+  if (!authority.ok()) return authority.status();
 
   absl::StatusOr<PkeyPtr> server_key = NewP256Key();
   if (!server_key.ok()) return server_key.status();
-  absl::StatusOr<X509Ptr> server =
-      NewCertificate(server_key->get(), "localhost", ca->get(), ca_key->get(),
-                     {{NID_basic_constraints, "critical,CA:FALSE"},
-                      {NID_key_usage, "critical,digitalSignature"},
-                      {NID_ext_key_usage, "serverAuth"},
-                      {NID_subject_alt_name, "IP:127.0.0.1,IP:::1,DNS:localhost"},
-                      {NID_subject_key_identifier, "hash"},
-                      {NID_authority_key_identifier, "keyid:always"}});
+  absl::StatusOr<X509Ptr> server = NewCertificate(
+      server_key->get(), "localhost", authority->certificate.get(), authority->key.get(),
+      {{NID_basic_constraints, "critical,CA:FALSE"},
+       {NID_key_usage, "critical,digitalSignature"},
+       {NID_ext_key_usage, "serverAuth"},
+       {NID_subject_alt_name, "IP:127.0.0.1,IP:::1,DNS:localhost"},
+       {NID_subject_key_identifier, "hash"},
+       {NID_authority_key_identifier, "keyid:always"}});
   if (!server.ok()) return server.status();
 
-  absl::StatusOr<std::string> ca_pem = ToPem(ca->get(), nullptr);
+  absl::StatusOr<std::string> ca_pem = ToPem(authority->certificate.get(), nullptr);
   absl::StatusOr<std::string> server_pem = ToPem(server->get(), nullptr);
   absl::StatusOr<std::string> key_pem = ToPem(nullptr, server_key->get());
   for (const absl::StatusOr<std::string>* pem : {&ca_pem, &server_pem, &key_pem}) {
@@ -200,6 +239,41 @@ absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& di
     absl::Status written = WriteFile(path, *pem, mode);
     if (!written.ok()) return written;
   }
+  ca_out = *std::move(authority);
+  return files;
+}
+
+}  // namespace
+
+absl::StatusOr<TestCertificateFiles> WriteTestCertificates(const std::string& dir) {
+  CertificateAuthority ca;
+  return WriteServerCertificates(dir, ca);
+}
+
+absl::StatusOr<MutualTlsFiles> WriteMutualTlsCertificates(const std::string& dir) {
+  MutualTlsFiles files;
+  CertificateAuthority ca;
+  absl::StatusOr<TestCertificateFiles> server = WriteServerCertificates(dir, ca);
+  if (!server.ok()) return server.status();
+  files.server = *std::move(server);
+  files.client_certificate_file = dir + "/client.pem";
+  files.client_private_key_file = dir + "/client.key";
+  absl::Status written = WriteClientCertificate(ca, "test-client", files.client_certificate_file,
+                                                files.client_private_key_file);
+  if (!written.ok()) return written;
+
+  absl::StatusOr<CertificateAuthority> other = NewCertificateAuthority("Another test CA");
+  if (!other.ok()) return other.status();
+  absl::StatusOr<std::string> other_ca_pem = ToPem(other->certificate.get(), nullptr);
+  if (!other_ca_pem.ok()) return other_ca_pem.status();
+  files.other_ca_file = dir + "/other-ca.pem";
+  written = WriteFile(files.other_ca_file, *other_ca_pem, 0644);
+  if (!written.ok()) return written;
+  files.other_client_certificate_file = dir + "/other-client.pem";
+  files.other_client_private_key_file = dir + "/other-client.key";
+  written = WriteClientCertificate(*other, "other-client", files.other_client_certificate_file,
+                                   files.other_client_private_key_file);
+  if (!written.ok()) return written;
   return files;
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "service/auth/authenticator.h"
 #include "tests/fakes/https_receiver.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/test_certificates.h"
 #include "tests/integration/server_process.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
@@ -326,6 +328,105 @@ TEST(ServerBinaryTest, InvalidConfigurationStopsTheServerNamingTheField) {
   ASSERT_TRUE(exit_code.ok());
   EXPECT_EQ(*exit_code, 2);
   EXPECT_THAT(typo->Log(), HasSubstr("server.textproto:1:"));
+}
+
+// "127.0.0.1:PORT" for the "HOST:PORT" the ready line named.
+std::string LocalAddress(const std::string& address) {
+  return "127.0.0.1" + address.substr(address.rfind(':'));
+}
+
+grpc::StatusCode HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  return grpc::health::v1::Health::NewStub(channel)
+      ->Check(Context(false).get(), request, &response)
+      .error_code();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::stringstream contents;
+  contents << std::ifstream(path).rdbuf();
+  return contents.str();
+}
+
+// Bearer tokens must not cross the network in plaintext by accident.
+TEST(ServerBinaryTest, PlaintextOffLoopbackNeedsTlsOrTheExplicitFlag) {
+  TempDir dir;
+  std::vector<std::string> args = {"--listen=0.0.0.0:0", "--data_dir=" + dir.Child("data"),
+                                   "--admin_token_sha256=" + auth::Sha256Hex(kToken)};
+  auto refused = ServerProcess::Start(args, dir.Child("log1"));
+  auto exit_code = refused->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(refused->Log(), HasSubstr("listen_address: \\\"0.0.0.0:0\\\" is not a loopback "
+                                        "address and the listener has no TLS"));
+  EXPECT_THAT(refused->Log(), HasSubstr("--allow_plaintext_non_loopback"));
+
+  args.push_back("--allow_plaintext_non_loopback");
+  auto allowed = ServerProcess::Start(args, dir.Child("log2"));
+  const absl::StatusOr<std::string> address = allowed->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  EXPECT_THAT(*address, ::testing::StartsWith("0.0.0.0:"));
+  EXPECT_THAT(allowed->Log(), HasSubstr("transport=plaintext_non_loopback"));
+  EXPECT_EQ(
+      HealthCheck(grpc::CreateChannel(LocalAddress(*address), grpc::InsecureChannelCredentials())),
+      grpc::StatusCode::OK);
+}
+
+TEST(ServerBinaryTest, TlsFlagsServeMutualTlsAndCheckConfigShowsOnlyThePaths) {
+  TempDir dir;
+  absl::StatusOr<MutualTlsFiles> pki = WriteMutualTlsCertificates(dir.Child("pki"));
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  const std::vector<std::string> args = {"--listen=0.0.0.0:0",
+                                         "--data_dir=" + dir.Child("data"),
+                                         "--admin_token_sha256=" + auth::Sha256Hex(kToken),
+                                         "--tls_cert=" + pki->server.certificate_file,
+                                         "--tls_key=" + pki->server.private_key_file,
+                                         "--tls_client_ca=" + pki->server.ca_file};
+  const std::string key_body = ReadFile(pki->server.private_key_file).substr(28, 40);
+
+  std::vector<std::string> check_args = args;
+  check_args.push_back("--check_config");
+  auto check = ServerProcess::Start(check_args, dir.Child("log1"));
+  auto exit_code = check->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0) << check->Log();
+  EXPECT_THAT(check->Log(), HasSubstr("tls {\n  cert_file: \"" + pki->server.certificate_file +
+                                      "\"\n  key_file: \"" + pki->server.private_key_file +
+                                      "\"\n  client_ca_file: \"" + pki->server.ca_file + "\"\n}"));
+  EXPECT_THAT(check->Log(), Not(HasSubstr(key_body)));
+
+  std::vector<std::string> wrong_key = args;
+  wrong_key.push_back("--tls_key=" + pki->client_private_key_file);
+  auto refused = ServerProcess::Start(wrong_key, dir.Child("log2"));
+  exit_code = refused->WaitExit(kStartTimeout);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(refused->Log(), HasSubstr("tls.key_file: the key in"));
+
+  auto server = ServerProcess::Start(args, dir.Child("log3"));
+  const absl::StatusOr<std::string> address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFile(pki->server.ca_file);
+  tls.pem_cert_chain = ReadFile(pki->client_certificate_file);
+  tls.pem_private_key = ReadFile(pki->client_private_key_file);
+  auto channel = grpc::CreateChannel(LocalAddress(*address), grpc::SslCredentials(tls));
+  EXPECT_EQ(HealthCheck(channel), grpc::StatusCode::OK);
+  // Reflection too (grpcurl and buf curl need it).
+  ServerReflectionRequest list;
+  list.set_list_services("*");
+  EXPECT_GT(Reflect(channel, list).list_services_response().service_size(), 0);
+
+  EXPECT_EQ(
+      HealthCheck(grpc::CreateChannel(LocalAddress(*address), grpc::InsecureChannelCredentials())),
+      grpc::StatusCode::UNAVAILABLE);
+  tls.pem_cert_chain.clear();
+  tls.pem_private_key.clear();
+  EXPECT_EQ(HealthCheck(grpc::CreateChannel(LocalAddress(*address), grpc::SslCredentials(tls))),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(server->Log(), HasSubstr("transport=mutual_tls"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr(key_body)));
 }
 
 }  // namespace

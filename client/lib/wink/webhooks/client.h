@@ -86,6 +86,41 @@ struct RetryEvent {
   int64_t resume_cursor = 0;
 };
 
+// TLS of the channel, from PEM files: what a server started with --tls_cert
+// and --tls_key (and for mutual TLS --tls_client_ca) needs.
+//
+//   options.tls = wink::webhooks::TlsOptions{};
+//   options.tls->ca_file = "/etc/webhooks/ca.pem";       // who signed the server
+//   options.tls->cert_file = "/etc/webhooks/client.pem";  // mutual TLS only
+//   options.tls->key_file = "/etc/webhooks/client.key";
+struct TlsOptions {
+  // CA certificates (PEM, a bundle is fine) that may have signed the
+  // server's certificate. Empty: the system's trusted roots (gRPC's default
+  // roots; $GRPC_DEFAULT_SSL_ROOTS_FILE_PATH overrides them).
+  std::string ca_file;
+  // The client's certificate (chain, leaf first) and its unencrypted private
+  // key, for a server that requires client certificates (mutual TLS). Both
+  // or neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name the server's certificate must carry when it is not the host of
+  // `address`, e.g. "webhooks.internal" when connecting to 10.0.0.5:50051.
+  // Empty: the host of `address`. For tests and unusual networks; prefer an
+  // address whose name is in the certificate.
+  std::string server_name;
+};
+
+// Channel credentials for TLS from `tls`'s files, which are read now (a
+// renewed certificate needs new credentials). `tls.server_name` is not part
+// of credentials: it is a channel argument (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG)
+// that Client::Create sets from ClientOptions::tls; set it yourself on a
+// channel of your own. Errors: INVALID_ARGUMENT naming the option, e.g.
+// "tls.ca_file: cannot read \"/x.pem\"", "tls.ca_file: no PEM data in ...",
+// "tls.key_file: required with tls.cert_file". Thread-safe. The key's
+// contents never appear in an error.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(
+    const TlsOptions& tls);
+
 struct ClientOptions {
   // Server address, "host:port", e.g. "127.0.0.1:50051" (anything
   // grpc::CreateChannel accepts, e.g. "dns:///webhooks.internal:50051").
@@ -104,12 +139,18 @@ struct ClientOptions {
 
   RetryPolicy retry;
 
-  // Channel credentials. Null: plaintext (grpc::InsecureChannelCredentials),
-  // which is how the service listens on its private network.
+  // Channel credentials. Null (and no `tls`): plaintext
+  // (grpc::InsecureChannelCredentials), for a server on loopback or behind a
+  // proxy or mesh that adds TLS.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
 
-  // An existing channel to use instead of creating one from `address` and
-  // `credentials` (which are then ignored), e.g. one shared with other stubs
+  // TLS from PEM files (see TlsOptions): Create builds the credentials with
+  // TlsChannelCredentials, so an unreadable file is Create's error, and
+  // applies `tls->server_name`. Set `tls` or `credentials`, not both.
+  std::optional<TlsOptions> tls;
+
+  // An existing channel to use instead of creating one from `address`,
+  // `credentials` and `tls` (which are then ignored), e.g. one shared with other stubs
   // or one with interceptors. A channel the client creates itself has
   // gRPC's reconnect backoff (and the resolver's re-resolution limit)
   // aligned with `retry`, so a restarted server is found again as quickly as
@@ -195,7 +236,8 @@ class Client {
   // Creates the channel (without connecting yet: a server that is not up
   // is noticed by the first call, as UNAVAILABLE after its retries).
   // Errors: INVALID_ARGUMENT naming the option, e.g. "address: required",
-  // "retry.max_attempts: must be at least 1".
+  // "retry.max_attempts: must be at least 1", "tls.ca_file: cannot read
+  // ..." (see TlsChannelCredentials).
   static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
 
   Client(const Client&) = delete;
