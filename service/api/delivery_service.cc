@@ -1,5 +1,6 @@
 #include "service/api/delivery_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <string>
@@ -140,7 +141,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       FinishLocked(status);
       return;
     }
-    subscription_ = bus_.Subscribe([this](bool may_read_log) { Pump(may_read_log); });
+    subscription_ =
+        bus_.Subscribe(account_, [this](bool may_read_log) { Pump(may_read_log); });
     Pump(/*may_read_log=*/false);
   }
 
@@ -254,7 +256,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
         if (may_read_log) {
           bus_.RequestCatchUp(subscription_);
         } else {
-          bus_.RequestWake();
+          bus_.RequestWake(subscription_);
         }
         return;
       }
@@ -264,6 +266,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
               "the server is shutting down; reconnect with start_cursor=", cursor_)));
           return;
         }
+        // What the last batch skipped (other accounts' updates) is behind us.
+        cursor_ = std::max(cursor_, read_through_);
         std::vector<storage::DeliveryUpdate> batch;
         if (may_read_log) {
           auto read = bus_.Read(cursor_, kWatchBatch);
@@ -272,13 +276,18 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
             return;
           }
           batch = *std::move(read);
-        } else if (auto recent = bus_.ReadRecent(cursor_, kWatchBatch)) {
-          batch = *std::move(recent);
+          read_through_ = cursor_;  // every update read is in `batch`
+        } else if (auto recent = bus_.ReadRecentOf(account_, cursor_, kWatchBatch)) {
+          batch = std::move(recent->updates);
+          read_through_ = recent->read_through;
         } else {
           bus_.RequestCatchUp(subscription_);
           return;
         }
-        if (batch.empty()) return;  // woken again by the next Publish
+        if (batch.empty()) {
+          cursor_ = std::max(cursor_, read_through_);
+          return;  // woken again by the account's next update
+        }
         pending_.assign(std::make_move_iterator(batch.begin()),
                         std::make_move_iterator(batch.end()));
       }
@@ -322,6 +331,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   absl::Mutex mu_;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_) = 0;
+  // The last batch from the bus covered every update up to here (those of
+  // other accounts were skipped); the cursor moves there once `pending_`
+  // is sent.
+  uint64_t read_through_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<storage::DeliveryUpdate> pending_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer buffer_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

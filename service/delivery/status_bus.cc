@@ -1,5 +1,6 @@
 #include "service/delivery/status_bus.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,20 +23,38 @@ StatusBus::~StatusBus() {
 
 void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   absl::MutexLock lock(&mu_);
+  const std::string& account = update.delivery.account();
   ring_.push_back(update);
-  if (ring_.size() > ring_capacity_) ring_.pop_front();
+  ring_by_account_[account].push_back(update.sequence);
+  if (ring_.size() > ring_capacity_) {
+    auto oldest = ring_by_account_.find(ring_.front().delivery.account());
+    oldest->second.pop_front();  // the front of its account's, too
+    if (oldest->second.empty()) ring_by_account_.erase(oldest);
+    ring_.pop_front();
+  }
   last_sequence_ = update.sequence;
+  accounts_updated_.insert(account);
   wake_pending_ = true;
 }
 
 void StatusBus::RequestWake() {
   absl::MutexLock lock(&mu_);
+  wake_all_ = true;
+  wake_pending_ = true;
+}
+
+void StatusBus::RequestWake(int id) {
+  absl::MutexLock lock(&mu_);
+  wake_requested_.insert(id);
   wake_pending_ = true;
 }
 
 void StatusBus::WakeLoop() {
   while (true) {
     bool last_round;
+    bool wake_all;
+    absl::flat_hash_set<std::string> accounts;
+    absl::flat_hash_set<int> requested;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
@@ -44,10 +63,29 @@ void StatusBus::WakeLoop() {
       mu_.Await(absl::Condition(&has_work));
       wake_pending_ = false;
       last_round = closed_;
+      wake_all = wake_all_ || closed_;
+      wake_all_ = false;
+      accounts.swap(accounts_updated_);
+      requested.swap(wake_requested_);
     }
     {
       absl::MutexLock lock(&subscribers_mu_);
-      for (auto& [id, wake] : subscribers_) wake(/*may_read_log=*/false);
+      if (wake_all) {
+        for (auto& [id, subscriber] : subscribers_) subscriber.wake(/*may_read_log=*/false);
+      } else {
+        // Each once: those of every account, of an updated account, or who
+        // asked.
+        for (const std::string& account : accounts) {
+          auto of_account = subscribers_of_.find(account);
+          if (of_account == subscribers_of_.end()) continue;
+          requested.insert(of_account->second.begin(), of_account->second.end());
+        }
+        if (!accounts.empty()) requested.insert(subscribers_of_all_.begin(), subscribers_of_all_.end());
+        for (int id : requested) {
+          auto subscriber = subscribers_.find(id);
+          if (subscriber != subscribers_.end()) subscriber->second.wake(/*may_read_log=*/false);
+        }
+      }
     }
     if (last_round) {
       absl::MutexLock lock(&mu_);
@@ -80,7 +118,7 @@ void StatusBus::CatchUpLoop() {
       absl::MutexLock lock(&subscribers_mu_);
       auto it = subscribers_.find(id);
       if (it == subscribers_.end()) continue;
-      wake = it->second;
+      wake = it->second.wake;
     }
     wake(/*may_read_log=*/true);
   }
@@ -110,6 +148,27 @@ std::optional<std::vector<storage::DeliveryUpdate>> StatusBus::ReadRecent(uint64
   return out;
 }
 
+std::optional<StatusBus::AccountUpdates> StatusBus::ReadRecentOf(absl::string_view account,
+                                                                 uint64_t after, int max) {
+  AccountUpdates out;
+  absl::MutexLock lock(&mu_);
+  out.read_through = std::max(after, last_sequence_);
+  if (max <= 0) out.read_through = after;
+  if (max <= 0 || after >= last_sequence_) return out;
+  if (ring_.empty() || ring_.front().sequence > after + 1) return std::nullopt;
+  auto of_account = ring_by_account_.find(account);
+  if (of_account == ring_by_account_.end()) return out;  // none: read through the newest
+  const std::deque<uint64_t>& sequences = of_account->second;
+  const uint64_t front = ring_.front().sequence;
+  auto next = std::upper_bound(sequences.begin(), sequences.end(), after);
+  for (; next != sequences.end() && static_cast<int>(out.updates.size()) < max; ++next) {
+    out.updates.push_back(ring_[*next - front]);
+  }
+  // Cut at `max`: the next call starts after the last one returned.
+  if (next != sequences.end()) out.read_through = out.updates.back().sequence;
+  return out;
+}
+
 absl::StatusOr<std::vector<storage::DeliveryUpdate>> StatusBus::Read(uint64_t after, int max) {
   if (auto recent = ReadRecent(after, max)) return *std::move(recent);
   std::vector<storage::DeliveryUpdate> out;
@@ -125,14 +184,33 @@ absl::StatusOr<std::vector<storage::DeliveryUpdate>> StatusBus::Read(uint64_t af
 int StatusBus::Subscribe(std::function<void(bool may_read_log)> wake) {
   absl::MutexLock lock(&subscribers_mu_);
   const int id = next_subscriber_id_++;
-  subscribers_.emplace(id, std::move(wake));
+  subscribers_.emplace(id, Subscriber{std::nullopt, std::move(wake)});
+  subscribers_of_all_.insert(id);
+  return id;
+}
+
+int StatusBus::Subscribe(std::string account, std::function<void(bool may_read_log)> wake) {
+  absl::MutexLock lock(&subscribers_mu_);
+  const int id = next_subscriber_id_++;
+  subscribers_of_[account].insert(id);
+  subscribers_.emplace(id, Subscriber{std::move(account), std::move(wake)});
   return id;
 }
 
 void StatusBus::Unsubscribe(int id) {
   {
     absl::MutexLock lock(&subscribers_mu_);
-    subscribers_.erase(id);
+    auto subscriber = subscribers_.find(id);
+    if (subscriber != subscribers_.end()) {
+      if (subscriber->second.account.has_value()) {
+        auto of_account = subscribers_of_.find(*subscriber->second.account);
+        of_account->second.erase(id);
+        if (of_account->second.empty()) subscribers_of_.erase(of_account);
+      } else {
+        subscribers_of_all_.erase(id);
+      }
+      subscribers_.erase(subscriber);
+    }
   }
   // A catch-up wake-up of it may be running: wait for it to end.
   absl::MutexLock running(&catch_up_running_mu_);

@@ -9,7 +9,10 @@
 // waits for a watcher. That thread never reads storage either: a watcher
 // whose cursor is older than the ring catches up on a second thread
 // (RequestCatchUp), so a stream replaying a long history cannot hold up
-// the live ones.
+// the live ones. Subscribers may name their account: they are woken only
+// for that account's updates and read only those from the ring (which is
+// indexed by account), so thousands of idle watchers cost nothing per
+// update of someone else.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 
@@ -18,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "service/storage/update_log.h"
 
@@ -44,9 +49,11 @@ class StatusBus : public storage::UpdateListener {
   // woken soon after, on the bus thread.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
-  // Wakes every subscriber again soon (a subscriber that stopped early to
-  // keep one wake-up short asks for the next).
+  // Wakes every subscriber again soon.
   void RequestWake();
+  // Wakes subscriber `id` again soon (one that stopped early to keep a
+  // wake-up short asks for the next).
+  void RequestWake(int id);
 
   // Newest sequence number published (or in the log at start).
   uint64_t last_sequence() const;
@@ -61,6 +68,19 @@ class StatusBus : public storage::UpdateListener {
   // older than the ring (then RequestCatchUp).
   std::optional<std::vector<storage::DeliveryUpdate>> ReadRecent(uint64_t after, int max);
 
+  struct AccountUpdates {
+    // Up to `max` updates of the account, in order.
+    std::vector<storage::DeliveryUpdate> updates;
+    // Every update up to this sequence was looked at (those of other
+    // accounts skipped): where the reader's cursor may move once it has
+    // handled `updates`.
+    uint64_t read_through = 0;
+  };
+  // Only `account`'s updates after `after`, from memory (the ring's index
+  // by account), without looking at anyone else's; nullopt when the updates
+  // after `after` are older than the ring (then RequestCatchUp).
+  std::optional<AccountUpdates> ReadRecentOf(absl::string_view account, uint64_t after, int max);
+
   // `wake(may_read_log)` runs on the bus thread with false after new updates
   // arrive, after RequestWake(), and once when the bus closes; and on the
   // catch-up thread with true after RequestCatchUp(id). It should be short,
@@ -71,6 +91,10 @@ class StatusBus : public storage::UpdateListener {
   // for Unsubscribe. After Unsubscribe returns, `wake` is not running and
   // will not run again.
   int Subscribe(std::function<void(bool may_read_log)> wake);
+  // The same for a subscriber that reads only `account`'s updates: after new
+  // updates it is woken only if some are of its account (still after
+  // RequestWake(), its own RequestWake(id), and at close).
+  int Subscribe(std::string account, std::function<void(bool may_read_log)> wake);
   void Unsubscribe(int id);
 
   // Runs subscriber `id`'s wake(true) soon on the catch-up thread, which
@@ -90,16 +114,30 @@ class StatusBus : public storage::UpdateListener {
   const size_t ring_capacity_;
   mutable absl::Mutex mu_;
   std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);
+  // The sequences of each account's updates in `ring_`, in order.
+  absl::flat_hash_map<std::string, std::deque<uint64_t>> ring_by_account_ ABSL_GUARDED_BY(mu_);
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // What the next wake-up round is for: everyone, the accounts with new
+  // updates, and the subscribers that asked.
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_all_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<std::string> accounts_updated_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<int> wake_requested_ ABSL_GUARDED_BY(mu_);
   bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
 
   // Subscribers, and a lock held while waking them so Unsubscribe can wait
   // for a running wake-up to end.
   absl::Mutex subscribers_mu_;
-  absl::flat_hash_map<int, std::function<void(bool)>> subscribers_
+  struct Subscriber {
+    std::optional<std::string> account;  // nullopt: every account
+    std::function<void(bool)> wake;
+  };
+  absl::flat_hash_map<int, Subscriber> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+  // Subscribers by their account, and those of every account.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<int>> subscribers_of_
       ABSL_GUARDED_BY(subscribers_mu_);
+  absl::flat_hash_set<int> subscribers_of_all_ ABSL_GUARDED_BY(subscribers_mu_);
   int next_subscriber_id_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
 
   // Subscribers waiting for the catch-up thread, in request order (each

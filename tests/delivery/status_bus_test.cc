@@ -446,6 +446,87 @@ TEST_F(StatusBusTest, ACatchUpDoesNotHoldUpTheOtherSubscribers) {
   bus.RequestCatchUp(slow);  // would Notify catch_up_started twice (a crash) if it ran
 }
 
+DeliveryUpdate UpdateOf(uint64_t sequence, const std::string& account) {
+  DeliveryUpdate update = Update(sequence);
+  update.delivery.set_account(account);
+  return update;
+}
+
+std::vector<uint64_t> SequencesOf(const std::optional<StatusBus::AccountUpdates>& read) {
+  return read.has_value() ? Sequences(read->updates) : std::vector<uint64_t>{};
+}
+
+TEST_F(StatusBusTest, ReadRecentOfReturnsOnlyTheAccountsUpdatesAndHowFarItLooked) {
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0, /*ring_capacity=*/5);
+  const char* owners[] = {"a", "b", "b", "a", "b"};
+  for (uint64_t i = 1; i <= 5; ++i) bus.OnDeliveryUpdate(UpdateOf(i, owners[i - 1]));
+
+  auto all_of_a = bus.ReadRecentOf("a", 0, 10);
+  ASSERT_TRUE(all_of_a.has_value());
+  EXPECT_THAT(SequencesOf(all_of_a), ElementsAre(1, 4));
+  EXPECT_EQ(all_of_a->read_through, 5u);
+  auto first_of_a = bus.ReadRecentOf("a", 0, 1);
+  EXPECT_THAT(SequencesOf(first_of_a), ElementsAre(1));
+  EXPECT_EQ(first_of_a->read_through, 1u) << "cut at max: the next read starts after it";
+  auto none = bus.ReadRecentOf("c", 2, 10);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_THAT(none->updates, IsEmpty());
+  EXPECT_EQ(none->read_through, 5u);
+
+  // The ring keeps 5: 1..3 leave it, and a's index with them.
+  for (uint64_t i = 6; i <= 8; ++i) bus.OnDeliveryUpdate(UpdateOf(i, "b"));
+  EXPECT_FALSE(bus.ReadRecentOf("a", 2, 10).has_value()) << "3 is no longer in memory";
+  auto rest_of_a = bus.ReadRecentOf("a", 3, 10);
+  EXPECT_THAT(SequencesOf(rest_of_a), ElementsAre(4));
+  EXPECT_EQ(rest_of_a->read_through, 8u);
+  EXPECT_THAT(SequencesOf(bus.ReadRecentOf("b", 4, 2)), ElementsAre(5, 6));
+}
+
+// Watchers of one account are not woken by another account's updates; a
+// subscriber of every account is woken by all of them.
+TEST_F(StatusBusTest, AnAccountsSubscribersAreWokenOnlyForItsUpdates) {
+  absl::Mutex mu;
+  int woken_a = 0;
+  int woken_b = 0;
+  int woken_all = 0;
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  auto counter = [&](int& count) {
+    return [&mu, &count](bool) {
+      absl::MutexLock lock(&mu);
+      ++count;
+    };
+  };
+  bus.Subscribe("a", counter(woken_a));
+  const int b = bus.Subscribe("b", counter(woken_b));
+  bus.Subscribe(counter(woken_all));
+  // Unsubscribe waits for a running wake-up round: after it, the round that
+  // woke the one we waited for is over.
+  auto finish_round = [&] { bus.Unsubscribe(bus.Subscribe([](bool) {})); };
+  auto wait_for = [&](int& count, int value) {
+    absl::MutexLock lock(&mu);
+    auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return count >= value; };
+    return mu.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(10));
+  };
+
+  bus.OnDeliveryUpdate(UpdateOf(1, "a"));
+  ASSERT_TRUE(wait_for(woken_a, 1));
+  ASSERT_TRUE(wait_for(woken_all, 1));
+  finish_round();
+  bus.OnDeliveryUpdate(UpdateOf(2, "a"));
+  ASSERT_TRUE(wait_for(woken_a, 2));
+  finish_round();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(woken_b, 0);
+  }
+
+  bus.RequestWake(b);
+  ASSERT_TRUE(wait_for(woken_b, 1));
+  finish_round();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(woken_a, 2) << "a wake-up asked for by b is b's alone";
+}
+
 TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   const int a = bus.Subscribe([](bool) {});
