@@ -4,8 +4,10 @@
 # (fuzz/corpus/<target>/; generated inputs never land in the repo). See
 # docs/FUZZING.md.
 #
-# Usage: scripts/fuzz.sh [--seconds N] [target...]
+# Usage: scripts/fuzz.sh [--seconds N] [--seed N] [target...]
 #   --seconds N   how long to run each target (default 30)
+#   --seed N      libFuzzer's random seed (default: a new one each run); CI
+#                 fixes it so that two runs of one commit explore alike
 #   target...     e.g. json_fuzz url_fuzz (default: every fuzz/*_fuzz.cc)
 #
 # Prints one line per target: name, outcome (ok, crash, leak, timeout, oom),
@@ -18,12 +20,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=30
+seed=""
 targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --seconds=*) seconds="${1#--seconds=}"; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --seed=*) seed="${1#--seed=}"; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -69,6 +74,7 @@ for target in "${targets[@]}"; do
   options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
            -artifact_prefix="var/fuzz/$target/")
   [[ -f "fuzz/$target.dict" ]] && options+=(-dict="fuzz/$target.dict")
+  [[ -n "$seed" ]] && options+=(-seed="$seed")
   log="$work/$target.log"
   rc=0
   # TMPDIR: the one temporary file config_fuzz needs goes with the rest.
