@@ -37,12 +37,6 @@ void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   wake_pending_ = true;
 }
 
-void StatusBus::RequestWake() {
-  absl::MutexLock lock(&mu_);
-  wake_all_ = true;
-  wake_pending_ = true;
-}
-
 void StatusBus::RequestWake(int id) {
   absl::MutexLock lock(&mu_);
   wake_requested_.insert(id);
@@ -63,8 +57,7 @@ void StatusBus::WakeLoop() {
       mu_.Await(absl::Condition(&has_work));
       wake_pending_ = false;
       last_round = closed_;
-      wake_all = wake_all_ || closed_;
-      wake_all_ = false;
+      wake_all = closed_;
       accounts.swap(accounts_updated_);
       requested.swap(wake_requested_);
     }

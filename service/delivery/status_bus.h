@@ -49,8 +49,6 @@ class StatusBus : public storage::UpdateListener {
   // woken soon after, on the bus thread.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
-  // Wakes every subscriber again soon.
-  void RequestWake();
   // Wakes subscriber `id` again soon (one that stopped early to keep a
   // wake-up short asks for the next).
   void RequestWake(int id);
@@ -82,18 +80,18 @@ class StatusBus : public storage::UpdateListener {
   std::optional<AccountUpdates> ReadRecentOf(absl::string_view account, uint64_t after, int max);
 
   // `wake(may_read_log)` runs on the bus thread with false after new updates
-  // arrive, after RequestWake(), and once when the bus closes; and on the
+  // arrive, after its RequestWake(id), and once when the bus closes; and on the
   // catch-up thread with true after RequestCatchUp(id). It should be short,
   // may call Read() (only when `may_read_log`), ReadRecent(),
-  // last_sequence(), RequestWake() and RequestCatchUp(), and must not call
+  // last_sequence(), RequestWake(id) and RequestCatchUp(), and must not call
   // Subscribe/Unsubscribe (the subscriber list is locked while wake-ups run,
   // which is what lets Unsubscribe promise the next sentence). Returns an id
   // for Unsubscribe. After Unsubscribe returns, `wake` is not running and
   // will not run again.
   int Subscribe(std::function<void(bool may_read_log)> wake);
   // The same for a subscriber that reads only `account`'s updates: after new
-  // updates it is woken only if some are of its account (still after
-  // RequestWake(), its own RequestWake(id), and at close).
+  // updates it is woken only if some are of its account (still after its
+  // own RequestWake(id), and at close).
   int Subscribe(std::string account, std::function<void(bool may_read_log)> wake);
   void Unsubscribe(int id);
 
@@ -118,10 +116,9 @@ class StatusBus : public storage::UpdateListener {
   absl::flat_hash_map<std::string, std::deque<uint64_t>> ring_by_account_ ABSL_GUARDED_BY(mu_);
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  // What the next wake-up round is for: everyone, the accounts with new
-  // updates, and the subscribers that asked.
+  // What the next wake-up round is for: the accounts with new updates and
+  // the subscribers that asked (everyone once closed).
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
-  bool wake_all_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<std::string> accounts_updated_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> wake_requested_ ABSL_GUARDED_BY(mu_);
   bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
