@@ -106,6 +106,7 @@ absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
   publish.data_json = std::move(data_json);
   publish.idempotency_key = request.idempotency_key();
   publish.idempotency_retention = options_.idempotency_key_retention;
+  publish.quota = options_.stored_quota;
   return publish;
 }
 

@@ -39,6 +39,8 @@ struct WebhookServiceOptions {
   std::vector<IpRange> allowed_private_targets;
   // Per-account publish rate (publish_rate_limiter.h); off by default.
   PublishRateLimits publish_rate;
+  // Per-account stored events and bytes; off by default.
+  storage::StoredQuota stored_quota;
 };
 
 // Largest event payload (the JSON of `data` / `data_json`).

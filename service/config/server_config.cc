@@ -539,6 +539,18 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   if (publish_burst < 0 || publish_burst > 1000000 || (publish_rate > 0 && publish_burst < 1)) {
     return InvalidField("limits.publish_burst_per_account", "must be between 1 and 1000000");
   }
+  if (config.limits().max_stored_events_per_account() < 0) {
+    return InvalidField("limits.max_stored_events_per_account",
+                        "must be 0 (no limit) or a positive number of events");
+  }
+  // One event of the largest payload must fit, or the limit refuses all.
+  constexpr int64_t kMinStoredBytes = 1 << 20;
+  const int64_t max_stored_bytes = config.limits().max_stored_bytes_per_account();
+  if (max_stored_bytes < 0 || (max_stored_bytes > 0 && max_stored_bytes < kMinStoredBytes)) {
+    return InvalidField("limits.max_stored_bytes_per_account",
+                        absl::StrCat("must be 0 (no limit) or at least ", kMinStoredBytes,
+                                     " (1 MiB: room for the largest event)"));
+  }
   const int max_request_bytes = config.limits().max_request_bytes();
   if (max_request_bytes < 1024 || max_request_bytes > kMaxRequestBytesCeiling) {
     return InvalidField("limits.max_request_bytes",

@@ -154,6 +154,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   webhook_options.allowed_private_targets = http_options.allowed_private_ranges;
   webhook_options.publish_rate.events_per_second = config.limits().publish_rate_per_account();
   webhook_options.publish_rate.burst = config.limits().publish_burst_per_account();
+  webhook_options.stored_quota.max_events = config.limits().max_stored_events_per_account();
+  webhook_options.stored_quota.max_bytes = config.limits().max_stored_bytes_per_account();
+  webhook_options.stored_quota.retention = config::ConfigDuration(config.event_retention());
   server->webhook_service_ = std::make_unique<api::WebhookServiceImpl>(
       backend.webhooks(), backend.events(), backend.deliveries(), *server->authenticator_,
       *server->catalog_, server->keyring_, clock, webhook_options);

@@ -10,6 +10,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -26,6 +27,23 @@ namespace wink::webhooks::storage {
 using ::wink::webhooks::domain::DeliveryRecord;
 using ::wink::webhooks::domain::EventRecord;
 
+// How much one account may keep stored (limits.max_stored_events_per_account
+// and max_stored_bytes_per_account); 0: no limit. An account's usage is its
+// retained events: how many, and the bytes of their stored records (payload
+// and metadata). Events leave with retention, and usage with them.
+struct StoredQuota {
+  int64_t max_events = 0;
+  int64_t max_bytes = 0;
+  // How long events are kept: tells a refused caller when the oldest leaves.
+  absl::Duration retention = absl::InfiniteDuration();
+};
+
+// An account's retained events (see StoredQuota).
+struct AccountUsage {
+  int64_t events = 0;
+  int64_t bytes = 0;
+};
+
 struct PublishRequest {
   std::string account;
   std::string event_type;
@@ -37,6 +55,12 @@ struct PublishRequest {
   std::string request_fingerprint;
   // How long `idempotency_key` is remembered.
   absl::Duration idempotency_retention = absl::Hours(24);
+  // Checked in the publish's own write, against usage that counts every
+  // earlier write of this node; other nodes' writes still uncommitted at
+  // that moment are not seen (cluster mode), so an account may pass its
+  // quota by at most what the other nodes have in flight. A replay is
+  // answered whatever the usage: it stores nothing.
+  StoredQuota quota;
 };
 
 struct PublishResult {
@@ -72,7 +96,9 @@ class EventLog {
   // `idempotency_key` it returns the first event and its deliveries as they
   // are now (replayed = true) and writes nothing. Errors: INVALID_ARGUMENT
   // "idempotency_key: ..." when the key was used for a different event;
-  // RESOURCE_EXHAUSTED when storage is too far behind to take more.
+  // RESOURCE_EXHAUSTED when storage is too far behind to take more, or when
+  // the event would take the account past `quota` (saying which limit, and
+  // when the oldest event leaves).
   // A batch of one (PublishBatch), for every backend.
   void Publish(PublishRequest request, std::function<void(absl::StatusOr<PublishResult>)> done) {
     std::vector<PublishRequest> batch;
@@ -92,6 +118,10 @@ class EventLog {
   virtual void PublishBatch(
       std::vector<PublishRequest> requests, bool index_errors,
       std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) = 0;
+
+  // The account's usage as of the last durable write (zeros for an account
+  // with no events).
+  virtual absl::StatusOr<AccountUsage> UsageOf(absl::string_view account) = 0;
 
   // NOT_FOUND if the account has no such event.
   virtual absl::StatusOr<EventRecord> GetEvent(absl::string_view account,

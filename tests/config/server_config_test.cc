@@ -756,6 +756,17 @@ INSTANTIATE_TEST_SUITE_P(
                      c.mutable_limits()->set_publish_rate_per_account(std::nan(""));
                    },
                    "limits.publish_rate_per_account: "},
+        InvalidRow{"StoredEventsNegative",
+                   [](ServerConfig& c) {
+                     c.mutable_limits()->set_max_stored_events_per_account(-1);
+                   },
+                   "limits.max_stored_events_per_account: "},
+        InvalidRow{"StoredBytesBelowOneEvent",
+                   [](ServerConfig& c) {
+                     c.mutable_limits()->set_max_stored_bytes_per_account(1000);
+                   },
+                   "limits.max_stored_bytes_per_account: must be 0 (no limit) or at least "
+                   "1048576"},
         InvalidRow{"PublishBurstNegative",
                    [](ServerConfig& c) { c.mutable_limits()->set_publish_burst_per_account(-3); },
                    "limits.publish_burst_per_account: "},

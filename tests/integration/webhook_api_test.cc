@@ -354,6 +354,45 @@ TEST(PublishRateTest, APublishBeyondTheAccountsRateIsRefusedWithARetryHint) {
   EXPECT_EQ(events.events_size(), 4);
 }
 
+// One tenant cannot fill the disk for every tenant when the operator set a
+// stored quota: the publish past it says which limit and when the oldest
+// event leaves, other tenants are unaffected, a replay is still answered,
+// and nothing refused was stored.
+TEST(StoredQuotaTest, APublishPastTheAccountsStoredEventsIsRefusedWithARetryHint) {
+  TestServer server([](config::ServerConfig& config) {
+    config.mutable_limits()->set_max_stored_events_per_account(3);
+    config.mutable_event_retention()->set_seconds(2 * 3600);
+  });
+  auto stub = server.NewStub();
+  const auto publish = [&](const std::string& token, const std::string& account,
+                           const std::string& key = "") {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/" + account);
+    request.set_event_type("booking.created");
+    request.set_data_json("{}");
+    request.set_idempotency_key(key);
+    v1::PublishEventResponse response;
+    return stub->PublishEvent(ContextWithToken(token).get(), request, &response);
+  };
+  ASSERT_TRUE(publish(kAcmeToken, "acme", "first").ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(publish(kAcmeToken, "acme").ok()) << i;
+  server.clock().Advance(absl::Minutes(30));
+
+  const grpc::Status refused = publish(kAcmeToken, "acme");
+
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("account acme stores 3 events"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("limits.max_stored_events_per_account (3)"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry in 5400 s"));
+  EXPECT_TRUE(publish(kAcmeToken, "acme", "first").ok());
+  EXPECT_TRUE(publish(kBetaToken, "beta").ok());
+  v1::ListEventsRequest list;
+  list.set_parent("accounts/acme");
+  v1::ListEventsResponse events;
+  ASSERT_TRUE(stub->ListEvents(ContextWithToken(kAcmeToken).get(), list, &events).ok());
+  EXPECT_EQ(events.events_size(), 3);
+}
+
 // A 900 KB update_mask once came back as a 900 KB error (and log line) the
 // client could not read: what is echoed is cut.
 TEST_F(WebhookApiTest, HugeInputIsNotEchoedWhole) {

@@ -2,16 +2,20 @@
 // publish creates.
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/common/ids.h"
 #include "service/common/status_macros.h"
 #include "service/storage/postgres/delivery_writes.h"
 #include "service/storage/postgres/schema.h"
 #include "service/storage/postgres/stores.h"
 #include "service/storage/records.h"
+#include "service/storage/stored_quota.h"
 
 namespace wink::webhooks::storage::pg {
 namespace {
@@ -22,6 +26,15 @@ constexpr Sql kWebhooksOf{"webhooks_of",
                           "SELECT record FROM webhooks WHERE account = $1 ORDER BY id"};
 constexpr Sql kInsertEvent{
     "insert_event", "INSERT INTO events (account, id, type, record) VALUES ($1, $2, $3, $4)"};
+constexpr Sql kUsageOf{"usage_of",
+                       "SELECT events, bytes FROM account_usage WHERE account = $1"};
+constexpr Sql kAddUsage{
+    "add_usage",
+    "INSERT INTO account_usage (account, events, bytes) VALUES ($1, $2::int8, $3::int8) "
+    "ON CONFLICT (account) DO UPDATE SET events = account_usage.events + excluded.events, "
+    "bytes = account_usage.bytes + excluded.bytes"};
+// Event ids begin with their time.
+constexpr Sql kOldestEventOf{"oldest_event_of", "SELECT min(id) FROM events WHERE account = $1"};
 constexpr Sql kDeliveriesOfEvent{
     "deliveries_of_event", "SELECT record FROM deliveries WHERE event_id = $1 ORDER BY webhook_id"};
 constexpr Sql kEventById{"event_by_id",
@@ -41,10 +54,22 @@ bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
          std::binary_search(webhook.event_types().begin(), webhook.event_types().end(), event_type);
 }
 
-// One publish inside a (batch) operation; `webhooks` are the account's.
+AccountUsage UsageAt(const Rows& rows) {
+  if (rows.empty()) return AccountUsage{};
+  return AccountUsage{rows.Int(0, 0), rows.Int(0, 1)};
+}
+
+// What an operation knows of one account: its webhooks, and its usage as
+// read at the start and as the operation's publishes leave it.
+struct AccountView {
+  std::vector<WebhookRecord> webhooks;
+  AccountUsage usage_before;
+  AccountUsage usage;
+};
+
+// One publish inside a (batch) operation.
 absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const PublishRequest& request,
-                       const std::vector<WebhookRecord>& webhooks, PublishResult& result,
-                       int& cursor_offset) {
+                       AccountView& account, PublishResult& result, int& cursor_offset) {
   const absl::Time now = context.clock.Now();
   const int kind = static_cast<int>(IdempotencyKind::kPublishEvent);
   if (!request.idempotency_key.empty()) {
@@ -88,14 +113,28 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
   event.set_create_time_us(absl::ToUnixMicros(now));
   event.set_data_json(request.data_json);
   event.set_idempotency_key(request.idempotency_key);
+  std::string stored_event = event.SerializeAsString();
+  const auto event_bytes = static_cast<int64_t>(stored_event.size());
+  if (!FitsStoredQuota(request.quota, account.usage, event_bytes)) {
+    WINK_ASSIGN_OR_RETURN(const Rows oldest_id,
+                          txn.ReadOne(Statement{kOldestEventOf, {Param::Text(request.account)}}));
+    std::optional<absl::Time> oldest;
+    if (!oldest_id.empty() && !oldest_id.IsNull(0, 0) &&
+        IsValidId(oldest_id.Bytes(0, 0), kEventIdPrefix)) {
+      oldest = IdTime(oldest_id.Bytes(0, 0), kEventIdPrefix);
+    }
+    return StoredQuotaRefusal(request.quota, request.account, account.usage, event_bytes, oldest,
+                              now);
+  }
+  account.usage = AddToUsage(account.usage, 1, event_bytes);
   txn.Write(Statement{kInsertEvent,
                       {Param::Text(request.account), Param::Text(event.id()),
-                       Param::Text(request.event_type), Param::Bytes(event.SerializeAsString())}});
+                       Param::Text(request.event_type), Param::Bytes(std::move(stored_event))}});
   cursor_offset = txn.appended_updates();
   txn.SetWatchCursorAtCommit(request.account, event.id());
 
   const domain::Publish input{request.account, event.id(), request.event_type};
-  for (const WebhookRecord& webhook : webhooks) {
+  for (const WebhookRecord& webhook : account.webhooks) {
     if (!Matches(webhook, request.event_type)) continue;
     domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
     created.after->set_version(kDeliveryRecordVersion);
@@ -135,21 +174,27 @@ void PostgresEventLog::PublishBatch(
         // Per new event: its updates' offset within this operation (-1: a
         // replay, whose cursor was read).
         std::vector<int> cursor_offsets(requests.size(), -1);
-        absl::flat_hash_map<std::string, std::vector<WebhookRecord>> webhooks_of;
+        absl::flat_hash_map<std::string, AccountView> accounts;
         for (size_t i = 0; i < requests.size(); ++i) {
           const PublishRequest& request = requests[i];
-          auto found = webhooks_of.find(request.account);
-          if (found == webhooks_of.end()) {
+          auto found = accounts.find(request.account);
+          if (found == accounts.end()) {
             // Shared: webhook changes that decide the fan-out wait for the
-            // publish to commit, and it for them.
+            // publish to commit, and it for them. The usage read sees this
+            // node's earlier writes (they are in this transaction or
+            // committed), not other nodes' uncommitted ones (event_log.h).
             WINK_ASSIGN_OR_RETURN(
                 const std::vector<Rows> rows,
                 txn.Read({LockAccountShared(request.account),
-                          Statement{kWebhooksOf, {Param::Text(request.account)}}}));
+                          Statement{kWebhooksOf, {Param::Text(request.account)}},
+                          Statement{kUsageOf, {Param::Text(request.account)}}}));
+            AccountView account;
             WINK_ASSIGN_OR_RETURN(
-                std::vector<WebhookRecord> webhooks,
+                account.webhooks,
                 RecordsIn<WebhookRecord>(rows[1], 0, kWebhookRecordVersion, "webhook"));
-            found = webhooks_of.emplace(request.account, std::move(webhooks)).first;
+            account.usage_before = UsageAt(rows[2]);
+            account.usage = account.usage_before;
+            found = accounts.emplace(request.account, std::move(account)).first;
           }
           absl::Status status =
               PublishIn(txn, context_, request, found->second, (*results)[i], cursor_offsets[i]);
@@ -158,6 +203,13 @@ void PostgresEventLog::PublishBatch(
             return absl::Status(status.code(),
                                 absl::StrCat("requests[", i, "].", status.message()));
           }
+        }
+        for (const auto& [name, account] : accounts) {
+          const int64_t added_events = account.usage.events - account.usage_before.events;
+          if (added_events == 0) continue;
+          txn.Write(Statement{kAddUsage,
+                              {Param::Text(name), Param::Int(added_events),
+                               Param::Int(account.usage.bytes - account.usage_before.bytes)}});
         }
         txn.OnCommit([results, cursor_offsets](uint64_t sequence_before) {
           for (size_t i = 0; i < results->size(); ++i) {
@@ -177,6 +229,12 @@ void PostgresEventLog::PublishBatch(
       },
       every_request_has_a_key ? Writer::WhenOutcomeUnknown::kRunAgain
                               : Writer::WhenOutcomeUnknown::kFail);
+}
+
+absl::StatusOr<AccountUsage> PostgresEventLog::UsageOf(absl::string_view account) {
+  WINK_ASSIGN_OR_RETURN(const Rows rows,
+                        context_.readers.Query(Statement{kUsageOf, {Param::Text(account)}}));
+  return UsageAt(rows);
 }
 
 absl::StatusOr<EventRecord> PostgresEventLog::GetEvent(absl::string_view account,

@@ -17,7 +17,15 @@ constexpr Sql kLogHead{"log_head",
 constexpr Sql kEventDeliveriesForUpdate{
     "event_deliveries_for_update",
     "SELECT record FROM deliveries WHERE event_id = $1 ORDER BY webhook_id FOR UPDATE"};
-constexpr Sql kDeleteEvent{"delete_event", "DELETE FROM events WHERE account = $1 AND id = $2"};
+// Deletes the event and takes it out of its account's usage, in one
+// statement: an event another node purged first changes nothing.
+constexpr Sql kDeleteEvent{
+    "delete_event",
+    "WITH gone AS (DELETE FROM events WHERE account = $1 AND id = $2 "
+    "RETURNING account, octet_length(record) AS bytes) "
+    "UPDATE account_usage SET events = greatest(0, account_usage.events - 1), "
+    "bytes = greatest(0, account_usage.bytes - gone.bytes) FROM gone "
+    "WHERE account_usage.account = gone.account"};
 constexpr Sql kDeleteUpdatesUpTo{"delete_updates_up_to",
                                  "DELETE FROM updates WHERE sequence <= $1"};
 

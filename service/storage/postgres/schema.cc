@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS update_counter (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   last bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS account_usage (
+  account text COLLATE "C" PRIMARY KEY,
+  events bigint NOT NULL,
+  bytes bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nodes (
   node_id text COLLATE "C" PRIMARY KEY,
   expires_at timestamptz NOT NULL
@@ -84,6 +89,13 @@ CREATE TABLE IF NOT EXISTS partitions (
 )sql";
 
 constexpr Sql kReadVersion{"read_schema_version", "SELECT max(version) FROM schema_version"};
+// Version 1 kept no usage: count it from the events.
+constexpr absl::string_view kMigrateFrom1 = R"sql(
+INSERT INTO account_usage (account, events, bytes)
+  SELECT account, count(*), coalesce(sum(octet_length(record)), 0) FROM events GROUP BY account
+  ON CONFLICT (account) DO UPDATE SET events = excluded.events, bytes = excluded.bytes;
+)sql";
+
 constexpr Sql kReadCounter{"read_update_counter", "SELECT last FROM update_counter"};
 
 }  // namespace
@@ -107,7 +119,10 @@ absl::StatusOr<uint64_t> CreateSchema(Connection& connection) {
                      ", newer than this binary's ", kSchemaVersion,
                      ": run a newer binary (or another database)"));
   }
-  if (version->IsNull(0, 0)) {
+  if (version->IsNull(0, 0) || version->Int(0, 0) < kSchemaVersion) {
+    if (!version->IsNull(0, 0) && version->Int(0, 0) < 2) {
+      WINK_RETURN_IF_ERROR(connection.Execute(kMigrateFrom1));
+    }
     WINK_RETURN_IF_ERROR(connection.Execute(
         absl::StrCat("INSERT INTO schema_version (version) VALUES (", kSchemaVersion, ")")));
   }

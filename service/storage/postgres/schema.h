@@ -17,6 +17,8 @@
 //   attempts     (webhook_id, event_id, number) -> record
 //   updates      (sequence) -> update_time_us, record  the update log
 //   update_counter  one row: the last sequence handed out (writer.h)
+//   account_usage  (account) -> events, bytes         retained events, kept
+//                with every publish and purge (event_log.h AccountUsage)
 //   nodes        (node_id) -> expires_at              live nodes' heartbeats
 //   partitions   (part) -> owner, epoch, expires_at  the leases
 //                (partition_leases.h)
@@ -32,8 +34,9 @@
 namespace wink::webhooks::storage::pg {
 
 // The schema this binary writes. A database whose schema is newer is
-// refused.
-inline constexpr int kSchemaVersion = 1;
+// refused; an older one is migrated at start.
+// 2: account_usage (counted from the events when migrating from 1).
+inline constexpr int kSchemaVersion = 2;
 
 // Deliveries are shared out between nodes in this many partitions, by
 // webhook (PartitionOf).
@@ -53,8 +56,8 @@ inline int PartitionOf(absl::string_view webhook_id) {
 
 // Creates the tables that do not exist yet (several nodes may start at
 // once: creation is serialized by an advisory lock) and returns the last
-// update-log sequence handed out. FAILED_PRECONDITION when the database
-// holds a newer schema.
+// update-log sequence handed out. Migrates an older schema in the same
+// transaction. FAILED_PRECONDITION when the database holds a newer schema.
 absl::StatusOr<uint64_t> CreateSchema(Connection& connection);
 
 // Kinds of idempotency entries.

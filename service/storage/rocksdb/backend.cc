@@ -4,6 +4,7 @@
 
 #include "service/common/status_macros.h"
 #include "service/storage/listeners.h"
+#include "service/storage/rocksdb/account_usage.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
 #include "service/storage/rocksdb/store_context.h"
@@ -67,6 +68,7 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenRocksDbBackend(const RocksDb
   db_options.env = options.env;
   db_options.clock = &clock;
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(db_options));
+  WINK_RETURN_IF_ERROR(CountUsageIfNotCounted(*db));
   // The update log continues after its last entry (retention always keeps
   // the newest one); a new log starts at kFirstUpdateSequence.
   uint64_t next_sequence = kFirstUpdateSequence;

@@ -190,6 +190,12 @@ absl::Status Database::CheckSchema() {
         "the database has schema version ", schema.version(), " but this binary only reads up to ",
         kSchemaVersion, "; run a newer version"));
   }
+  if (schema.version() < kSchemaVersion) {
+    schema.set_version(kSchemaVersion);
+    rocksdb::WriteBatch batch;
+    batch.Put(handle(ColumnFamily::kDefault), std::string(kSchemaKey), schema.SerializeAsString());
+    return Write(batch);
+  }
   return absl::OkStatus();
 }
 

@@ -22,8 +22,11 @@ namespace wink::webhooks::storage::rocks {
 
 // On-disk format version of the whole database, kept in the default column
 // family. Bump when a change needs migration; older binaries then refuse to
-// open newer data instead of misreading it.
-inline constexpr uint32_t kSchemaVersion = 1;
+// open newer data instead of misreading it. Opening older data writes the
+// current version; the migrations themselves are the backend's.
+// 2: every account's usage is kept (account_usage.h); a version-1 binary
+//    would publish and purge without counting.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 struct DatabaseOptions {
   // Directory of the database; created if missing.

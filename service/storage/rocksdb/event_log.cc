@@ -9,9 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
 #include "service/storage/records.h"
+#include "service/storage/rocksdb/account_usage.h"
 #include "service/storage/rocksdb/delivery_writes.h"
 #include "service/storage/rocksdb/keys.h"
 #include "service/storage/rocksdb/stores.h"
+#include "service/storage/stored_quota.h"
 
 namespace wink::webhooks::storage::rocks {
 namespace {
@@ -69,9 +71,17 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesOfEventIn(WriteTxn& txn,
   return deliveries;
 }
 
-// One publish inside a (batch) operation; `webhooks` are the account's.
+// What an operation knows of one account: its webhooks, and its usage as
+// read at the start and as the operation's publishes leave it.
+struct AccountView {
+  std::vector<WebhookRecord> webhooks;
+  AccountUsage usage_before;
+  AccountUsage usage;
+};
+
+// One publish inside a (batch) operation.
 absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const PublishRequest& request,
-                       const std::vector<WebhookRecord>& webhooks, PublishResult& result) {
+                       AccountView& account, PublishResult& result) {
   const absl::Time now = context.clock.Now();
   std::string idempotency_key;
   if (!request.idempotency_key.empty()) {
@@ -112,10 +122,19 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
   event.set_data_json(request.data_json);
   event.set_idempotency_key(request.idempotency_key);
   event.set_watch_cursor(txn.next_update_sequence() - 1);
-  txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()), event.SerializeAsString());
+  const std::string stored_event = event.SerializeAsString();
+  const auto event_bytes = static_cast<int64_t>(stored_event.size());
+  if (!FitsStoredQuota(request.quota, account.usage, event_bytes)) {
+    WINK_ASSIGN_OR_RETURN(const std::optional<absl::Time> oldest,
+                          OldestEventTimeIn(txn, request.account));
+    return StoredQuotaRefusal(request.quota, request.account, account.usage, event_bytes, oldest,
+                              now);
+  }
+  account.usage = AddToUsage(account.usage, 1, event_bytes);
+  txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()), stored_event);
 
   const domain::Publish input{request.account, event.id(), request.event_type};
-  for (const WebhookRecord& webhook : webhooks) {
+  for (const WebhookRecord& webhook : account.webhooks) {
     if (!Matches(webhook, request.event_type)) continue;
     domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
     created.after->set_version(kDeliveryRecordVersion);
@@ -144,22 +163,29 @@ void RocksDbEventLog::PublishBatch(
       [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
         // The operation may be run again after a failed group; start clean.
         results->assign(requests.size(), PublishResult());
-        // The webhooks of each account, read once per batch (a batch is
-        // normally one account).
-        absl::flat_hash_map<std::string, std::vector<WebhookRecord>> webhooks_of;
+        // Each account's webhooks and usage, read once per batch (a batch
+        // is normally one account).
+        absl::flat_hash_map<std::string, AccountView> accounts;
         for (size_t i = 0; i < requests.size(); ++i) {
           const PublishRequest& request = requests[i];
-          auto found = webhooks_of.find(request.account);
-          if (found == webhooks_of.end()) {
-            WINK_ASSIGN_OR_RETURN(std::vector<WebhookRecord> webhooks,
-                                  ReadWebhooksOf(txn, request.account));
-            found = webhooks_of.emplace(request.account, std::move(webhooks)).first;
+          auto found = accounts.find(request.account);
+          if (found == accounts.end()) {
+            AccountView account;
+            WINK_ASSIGN_OR_RETURN(account.webhooks, ReadWebhooksOf(txn, request.account));
+            WINK_ASSIGN_OR_RETURN(account.usage_before, ReadUsageIn(txn, request.account));
+            account.usage = account.usage_before;
+            found = accounts.emplace(request.account, std::move(account)).first;
           }
           absl::Status status = PublishIn(txn, context_, request, found->second, (*results)[i]);
           if (!status.ok()) {
             if (!index_errors) return status;
             return absl::Status(status.code(),
                                 absl::StrCat("requests[", i, "].", status.message()));
+          }
+        }
+        for (const auto& [name, account] : accounts) {
+          if (account.usage.events != account.usage_before.events) {
+            StageUsage(txn, name, account.usage);
           }
         }
         return absl::OkStatus();
@@ -171,6 +197,10 @@ void RocksDbEventLog::PublishBatch(
           done(std::move(*results));
         }
       });
+}
+
+absl::StatusOr<AccountUsage> RocksDbEventLog::UsageOf(absl::string_view account) {
+  return ReadUsage(context_.db, account);
 }
 
 absl::StatusOr<EventRecord> RocksDbEventLog::GetEvent(absl::string_view account,

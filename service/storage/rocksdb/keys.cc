@@ -88,6 +88,10 @@ std::string EventKey(absl::string_view account, absl::string_view event_id) {
 
 std::string EventKeyPrefix(absl::string_view account) { return KeyWriter().Str(account).key(); }
 
+std::string AccountUsageKey(absl::string_view account) {
+  return KeyWriter().Str("usage").Str(account).key();
+}
+
 std::string DeliveryKey(absl::string_view webhook_id, absl::string_view event_id) {
   return KeyWriter().Str(webhook_id).Str(event_id).key();
 }

@@ -77,6 +77,11 @@ std::string EventKeyPrefix(absl::string_view account);
 // whether the disk takes writes again.
 inline constexpr absl::string_view kWriteProbeKey = "write_probe";
 
+// default: ("usage", account) -> AccountUsageRecord; and the key saying
+// every account's usage was counted (AccountUsage of the schema migration).
+std::string AccountUsageKey(absl::string_view account);
+inline constexpr absl::string_view kUsageCountedKey = "usage_counted";
+
 // deliveries, held: (webhook id, event id) -- a webhook's deliveries in
 // publish order.
 std::string DeliveryKey(absl::string_view webhook_id, absl::string_view event_id);

@@ -3,10 +3,13 @@
 #include <memory>
 
 #include "service/common/status_macros.h"
+#include "absl/container/btree_map.h"
 #include "service/storage/records.h"
+#include "service/storage/rocksdb/account_usage.h"
 #include "service/storage/rocksdb/delivery_writes.h"
 #include "service/storage/rocksdb/keys.h"
 #include "service/storage/rocksdb/stores.h"
+#include "service/storage/stored_quota.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
 namespace wink::webhooks::storage::rocks {
@@ -81,8 +84,16 @@ absl::StatusOr<PurgeResult> RocksDbRetention::PurgeOlderThan(absl::Time cutoff, 
     result.events = 0;
     int staged_deliveries = 0;
     const absl::Time now = context_.clock.Now();
+    // What leaves each account's usage: events, bytes.
+    absl::btree_map<std::string, std::pair<int64_t, int64_t>> removed_from;
     for (const OldEvent& event : old_events) {
       if (staged_deliveries >= kMaxPurgedDeliveriesPerWrite) break;
+      auto stored = txn.Get(ColumnFamily::kEvents, EventKey(event.account, event.id));
+      if (absl::IsNotFound(stored.status())) continue;
+      if (!stored.ok()) return stored.status();
+      auto& [removed_events, removed_bytes] = removed_from[event.account];
+      ++removed_events;
+      removed_bytes += static_cast<int64_t>(stored->size());
       std::vector<std::string> webhook_ids;
       WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kDeliveriesByEvent,
                                     DeliveryByEventKeyPrefix(event.id), "",
@@ -108,6 +119,10 @@ absl::StatusOr<PurgeResult> RocksDbRetention::PurgeOlderThan(absl::Time cutoff, 
       }
       ++result.events;
       txn.Delete(ColumnFamily::kEvents, EventKey(event.account, event.id));
+    }
+    for (const auto& [account, removed] : removed_from) {
+      WINK_ASSIGN_OR_RETURN(const AccountUsage usage, ReadUsageIn(txn, account));
+      StageUsage(txn, account, AddToUsage(usage, -removed.first, -removed.second));
     }
     for (uint64_t sequence : old_updates) txn.Delete(ColumnFamily::kUpdates, UpdateKey(sequence));
     return absl::OkStatus();

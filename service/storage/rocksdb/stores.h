@@ -51,6 +51,7 @@ class RocksDbEventLog final : public EventLog {
 
   void PublishBatch(std::vector<PublishRequest> requests, bool index_errors,
                     std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) override;
+  absl::StatusOr<AccountUsage> UsageOf(absl::string_view account) override;
   absl::StatusOr<EventRecord> GetEvent(absl::string_view account,
                                        absl::string_view event_id) override;
   absl::StatusOr<EventPage> ListEvents(absl::string_view account, absl::string_view before_event_id,

@@ -74,6 +74,10 @@ class BackendHarness {
   // With the backend closed: what is stored. An index that disagrees with
   // the records it indexes is an error.
   virtual absl::StatusOr<StoredCounts> CountStored() = 0;
+
+  // With the backend closed: leaves the data as a binary that kept no
+  // account usage wrote it (schema version 1, no usage stored).
+  virtual absl::Status ForgetAccountUsage() = 0;
 };
 
 struct BackendUnderTest {

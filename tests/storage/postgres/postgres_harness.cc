@@ -100,6 +100,13 @@ absl::Status PostgresHarness::DeleteWebhookRecordOnly(const std::string& account
       .status();
 }
 
+absl::Status PostgresHarness::ForgetAccountUsage() {
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(conninfo_));
+  return connection->Execute(
+      "DROP TABLE account_usage; DELETE FROM schema_version; "
+      "INSERT INTO schema_version (version) VALUES (1)");
+}
+
 absl::StatusOr<testing::StoredCounts> PostgresHarness::CountStored() {
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(conninfo_));
   testing::StoredCounts counts;

@@ -22,6 +22,7 @@ class PostgresHarness final : public testing::BackendHarness {
   absl::Status DeleteWebhookRecordOnly(const std::string& account,
                                        const std::string& webhook_id) override;
   absl::StatusOr<testing::StoredCounts> CountStored() override;
+  absl::Status ForgetAccountUsage() override;
 
   // The libpq connection string of this harness's schema.
   const std::string& conninfo() const { return conninfo_; }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/write_batch.h"
+#include "wink/webhooks/internal/v1/records.pb.h"
 #include "service/common/status_macros.h"
 #include "service/storage/rocksdb/backend.h"
 #include "service/storage/rocksdb/database.h"
@@ -50,6 +51,22 @@ absl::Status RocksDbHarness::DeleteWebhookRecordOnly(const std::string& account,
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenRaw(dir_));
   rocksdb::WriteBatch batch;
   batch.Delete(db->handle(ColumnFamily::kWebhooks), WebhookKey(account, webhook_id));
+  return db->Write(batch);
+}
+
+absl::Status RocksDbHarness::ForgetAccountUsage() {
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenRaw(dir_));
+  rocksdb::WriteBatch batch;
+  const std::string usage_prefix = KeyWriter().Str("usage").key();
+  std::unique_ptr<rocksdb::Iterator> it = db->NewIterator(ColumnFamily::kDefault);
+  for (it->Seek(usage_prefix); it->Valid() && it->key().starts_with(usage_prefix); it->Next()) {
+    batch.Delete(db->handle(ColumnFamily::kDefault), it->key());
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing usage"));
+  batch.Delete(db->handle(ColumnFamily::kDefault), std::string(kUsageCountedKey));
+  internal::v1::SchemaRecord schema;
+  schema.set_version(1);
+  batch.Put(db->handle(ColumnFamily::kDefault), "schema", schema.SerializeAsString());
   return db->Write(batch);
 }
 

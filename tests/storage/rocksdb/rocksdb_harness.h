@@ -19,6 +19,7 @@ class RocksDbHarness final : public testing::BackendHarness {
   absl::Status DeleteWebhookRecordOnly(const std::string& account,
                                        const std::string& webhook_id) override;
   absl::StatusOr<testing::StoredCounts> CountStored() override;
+  absl::Status ForgetAccountUsage() override;
 
   const std::string& dir() const { return dir_; }
 
