@@ -164,6 +164,53 @@ free_port() {
   done
 }
 
+# The server's /metrics, saved to $1 (empty if it does not answer).
+scrape_metrics() { curl -s --max-time 5 "http://$metrics_address/metrics" >"$1" || : >"$1"; }
+# Quantile $4 (0-1) of histogram $1 over what it observed between the
+# scrapes $2 and $3, in ms, interpolated linearly inside its bucket (the
+# buckets are coarse: "12.0" means somewhere in the 10-25 ms bucket). "n/a"
+# when it observed nothing.
+histogram_quantile_ms() {
+  awk -v name="$1_bucket" -v q="$4" '
+    function le(line) { match(line, /le="[^"]*"/); return substr(line, RSTART + 4, RLENGTH - 5) }
+    index($1, name "{") != 1 { next }
+    FNR == NR { before[le($1)] = $2; next }
+    { bound = le($1); n++; bounds[n] = bound; counts[n] = $2 - before[bound] }
+    END {
+      total = counts[n]
+      if (total <= 0) { print "n/a"; exit }
+      target = q * total; lower = 0; below = 0
+      for (i = 1; i <= n; i++) {
+        if (counts[i] >= target) {
+          if (bounds[i] == "+Inf") { printf ">%.1f", lower * 1000; exit }
+          inside = counts[i] - below
+          share = inside > 0 ? (target - below) / inside : 1
+          printf "%.1f", (lower + (bounds[i] - lower) * share) * 1000
+          exit
+        }
+        lower = bounds[i]; below = counts[i]
+      }
+    }' "$2" "$3"
+}
+# Observations of histogram $1 between the scrapes $2 and $3 above $4 (a
+# bucket bound, in seconds), as "count of total".
+histogram_above() {
+  awk -v name="$1_bucket" -v bound="$4" '
+    function le(line) { match(line, /le="[^"]*"/); return substr(line, RSTART + 4, RLENGTH - 5) }
+    index($1, name "{") != 1 { next }
+    FNR == NR { before[le($1)] = $2; next }
+    le($1) == bound { at = $2 - before[bound] }
+    le($1) == "+Inf" { total = $2 - before["+Inf"] }
+    END { printf "%d of %d", total - at, total }' "$2" "$3"
+}
+# Mean of histogram $1 between the scrapes $2 and $3 (sum / count).
+histogram_mean() {
+  awk -v sum="$1_sum" -v count="$1_count" '
+    FNR == NR && $1 == sum { s0 = $2 } FNR == NR && $1 == count { c0 = $2 } FNR == NR { next }
+    $1 == sum { s1 = $2 } $1 == count { c1 = $2 }
+    END { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0); else print "n/a" }' "$2" "$3"
+}
+
 # Field of a loadgen "RESULT k=v ..." line.
 result_field() { grep -o " $2=[^ ]*" <<<"$1" | cut -d= -f2; }
 # Number of a flat JSON object from the receiver's /_stats.
@@ -484,7 +531,9 @@ server_address="127.0.0.1:$(free_port)"
 (umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
 server_common_args=(--admin_token_sha256 "$token_sha256" --secrets_key_file "$work/secrets.key"
   --allow_private_targets 127.0.0.0/8 --extra_ca_file "$ca_file")
-server_args=(--listen "$server_address" "${server_common_args[@]}")
+metrics_address="127.0.0.1:$(free_port)"
+server_args=(--listen "$server_address" --metrics_listen "$metrics_address"
+  "${server_common_args[@]}")
 start_server "$work/data"
 startup_ms="$ready_ms"
 
@@ -531,10 +580,12 @@ wait_delivered $(($(accepted_of "$batch") * webhooks))
 half_rate="$(calc "$(result_field "$publish" calls_per_s) / 2")"
 note "5. PublishEvent at $half_rate calls/s (half the max), open loop: latencies"
 receiver_reset
+scrape_metrics "$work/metrics-before-5"
 latency="$(loadgen --mode publish "${common[@]}" --rate "$half_rate" --warmup 0s \
   --concurrency $((concurrency * 16)))"
 wait_delivered $(($(accepted_of "$latency") * webhooks))
 latency_stats="$stats"
+scrape_metrics "$work/metrics-after-5"
 
 # --- 6. backlog drain -------------------------------------------------------------
 note "6. $backlog events held for paused webhooks, then resumed: the delivery engine alone"
@@ -703,6 +754,22 @@ if ((cluster)); then
   echo "| 17 | PostgreSQL, 2 nodes ($c2_split_before partitions), one load generator per node, $(((concurrency + 1) / 2)) calls in flight each: PublishEvent, max rate | $(thousands "$c2_calls") calls/s ($c2_each)$c2_errors | $(percent "$c2_calls" "$trivial_rate") of 1; $(ratio_x "$c2_calls" "$publish_rate") row 2; $(ratio_x "$c2_calls" "$c1_calls") row 15 |"
   echo "| 18 | ... delivered POSTs/s meanwhile | $(thousands "$c2_delivered") POSTs/s ($c2_arrived; $c2_work; $stable) | $(percent "$c2_delivered" "$wrk_rate") of 4; $(ratio_x "$c2_delivered" "$delivered_during") row 5; $(ratio_x "$c2_delivered" "$c1_delivered") row 16 |"
 fi
+echo
+# Rows 7-8 seen from inside the server: where a publish and a delivery spent
+# their time, from the server's own histograms over phase 5 only.
+m0="$work/metrics-before-5" m1="$work/metrics-after-5"
+q50_99() {
+  echo "$(histogram_quantile_ms "$1" "$m0" "$m1" 0.5) / $(histogram_quantile_ms "$1" "$m0" "$m1" 0.99) ms"
+}
+echo "Inside the server during rows 7-8 (its /metrics histograms, phase 5 only; p50 / p99"
+echo "interpolated within coarse buckets):"
+echo
+echo "| what | p50 / p99 | |"
+echo "|---|---|---|"
+echo "| publish: call arrived to durable acknowledgement | $(q50_99 wink_webhooks_publish_latency_seconds) | the rest of row 7 is gRPC, the network stack and scheduling |"
+echo "| storage commit: one group's WAL write + fsync | $(q50_99 wink_webhooks_storage_commit_duration_seconds) | $(histogram_above wink_webhooks_storage_commit_duration_seconds "$m0" "$m1" 0.025) commits took over 25 ms; $(histogram_mean wink_webhooks_storage_commit_operations "$m0" "$m1") operations per commit on average |"
+echo "| delivery attempt: the HTTPS exchange | $(q50_99 wink_webhooks_delivery_attempt_duration_seconds) | |"
+echo "| publish to delivered, as the server sees it | $(q50_99 wink_webhooks_publish_to_delivery_latency_seconds) | row 8 adds the receiver's side |"
 echo
 if ((cluster)); then
   echo "Cluster logs, lines at WARN or above (ssrf_guard_relaxed not counted): $cluster_log_problems."

@@ -264,14 +264,22 @@ absl::Status Client::Invoke(absl::string_view method, Retry retry, const CallOpt
   }
   const absl::Time deadline = absl::Now() + timeout;
   Backoff backoff(options_.retry);
+  absl::Status unavailable;  // why the last retry was needed
   for (int number = 1;; ++number) {
     grpc::ClientContext context;
     PrepareContext(context, deadline);
     absl::Status status = FromGrpcStatus(attempt(&context));
+    if (absl::IsDeadlineExceeded(status) && !unavailable.ok() && absl::Now() >= deadline) {
+      // The deadline ran out in a retry (e.g. while it reconnected): what
+      // the caller needs to know is why the call was being retried.
+      return absl::UnavailableError(absl::StrCat(unavailable.message(), " (", number - 1,
+                                                 " attempts, then the deadline passed)"));
+    }
     if (status.ok() || retry == Retry::kNever || !absl::IsUnavailable(status) ||
         number >= options_.retry.max_attempts) {
       return status;
     }
+    unavailable = status;
     const absl::Duration delay = backoff.Next();
     if (absl::Now() + delay >= deadline) return status;
     if (options_.on_retry) options_.on_retry(RetryEvent{method, number, status, delay, 0});

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -178,6 +179,47 @@ TEST(ServerBinaryTest, KillDashNineLosesNoAcknowledgedWrite) {
   std::vector<std::string> listed;
   for (const auto& w : response.webhooks()) listed.push_back(w.name());
   EXPECT_EQ(listed, names);
+}
+
+// Usage is written with the events it counts: after kill -9 the quota
+// counts exactly the acknowledged events, no more (a refusal for room that
+// is free) and no fewer (a tenant past its limit).
+TEST(ServerBinaryTest, TheStoredQuotaCountsExactlyTheAcknowledgedEventsAfterKillDashNine) {
+  TempDir dir;
+  const std::string config = dir.Child("server.textproto");
+  std::ofstream(config) << "limits { max_stored_events_per_account: 30 }\n";
+  std::vector<std::string> args = ServerArgs(dir.Child("data"));
+  args.push_back("--config=" + config);
+  const auto publish = [](v1::WebhookService::Stub& stub, int i) {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/acme");
+    request.set_event_type("booking.created");
+    request.set_data_json(absl::StrCat("{\"booking\":", i, "}"));
+    v1::PublishEventResponse response;
+    return stub.PublishEvent(Context().get(), request, &response);
+  };
+  {
+    auto server = ServerProcess::Start(args, dir.Child("log1"));
+    auto address = server->WaitReady(kStartTimeout);
+    ASSERT_TRUE(address.ok()) << address.status() << server->Log();
+    auto stub = v1::WebhookService::NewStub(
+        grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < 29; ++i) ASSERT_TRUE(publish(*stub, i).ok()) << i;
+    server->Signal(SIGKILL);
+    ASSERT_TRUE(server->WaitExit(absl::Seconds(10)).ok());
+  }
+  auto server = ServerProcess::Start(args, dir.Child("log2"));
+  auto address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status() << server->Log();
+  auto stub = v1::WebhookService::NewStub(
+      grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+
+  EXPECT_TRUE(publish(*stub, 29).ok());
+  const grpc::Status refused = publish(*stub, 30);
+
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("account acme stores 30 events"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("max_stored_events_per_account (30)"));
 }
 
 TEST(ServerBinaryTest, SigintAlsoShutsDownGracefully) {

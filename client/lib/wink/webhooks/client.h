@@ -54,7 +54,10 @@ namespace wink::webhooks {
 
 // How calls that are safe to repeat are retried after UNAVAILABLE (server
 // restarting, not listening yet, connection lost). No other code is retried:
-// the service answers the same thing again.
+// the service answers the same thing again. A call whose deadline passes
+// during a retry fails with that UNAVAILABLE (its message ends "N attempts,
+// then the deadline passed"), not DEADLINE_EXCEEDED: the server was not
+// slow, it could not be reached.
 struct RetryPolicy {
   // Attempts per call, the first one included; 1 turns retries off. Applies
   // to unary calls; see WatchOptions for the watch.
