@@ -176,6 +176,26 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
                                           "Write operations committed together in one group.", {},
                                           kCommitOperationsBounds)
                             .WithLabels({});
+  write_wait_ = &registry
+                     .AddHistogram("wink_webhooks_storage_write_wait_seconds",
+                                   "Time a write operation waited in the storage writer's "
+                                   "queue before the writer started it, in seconds.",
+                                   {}, kCommitDurationBounds)
+                     .WithLabels({});
+  group_run_ = &registry
+                    .AddHistogram("wink_webhooks_storage_group_run_seconds",
+                                  "Time the storage writer spent running one group's "
+                                  "operations (reads, staged writes) before its commit, in "
+                                  "seconds.",
+                                  {}, kCommitDurationBounds)
+                    .WithLabels({});
+  group_finish_ = &registry
+                       .AddHistogram("wink_webhooks_storage_group_finish_seconds",
+                                     "Time the storage writer spent after a commit telling the "
+                                     "group's callers (for publishes: sending the responses), "
+                                     "in seconds.",
+                                     {}, kCommitDurationBounds)
+                       .WithLabels({});
   build_info_ = &registry.AddGauge("wink_webhooks_build_info",
                                    "Always 1; the label carries the server version.", {"version"});
   storage_writable_ = &registry.AddGauge(

@@ -104,6 +104,16 @@ class ServiceMetrics {
     commit_operations_->Observe(static_cast<double>(operations));
     commit_duration_->Observe(absl::ToDoubleSeconds(duration));
   }
+  // A write operation waited `waited` for the storage writer to start it.
+  void RecordWriteWait(absl::Duration waited) {
+    write_wait_->Observe(absl::ToDoubleSeconds(waited));
+  }
+  // The writer ran a group's operations in `run` and told their callers in
+  // `finish` (everything it does besides the commit).
+  void RecordGroupWork(absl::Duration run, absl::Duration finish) {
+    group_run_->Observe(absl::ToDoubleSeconds(run));
+    group_finish_->Observe(absl::ToDoubleSeconds(finish));
+  }
 
   // Callback families, fed by the objects that own the values (no labels).
   // Deliveries being sent (the engine's in-flight slots).
@@ -148,6 +158,9 @@ class ServiceMetrics {
   CounterFamily* rpcs_;
   Histogram* commit_duration_;
   Histogram* commit_operations_;
+  Histogram* write_wait_;
+  Histogram* group_run_;
+  Histogram* group_finish_;
   CallbackFamily* deliveries_in_flight_;
   CallbackFamily* deliveries_queued_;
   CallbackFamily* due_entries_estimate_;

@@ -12,6 +12,14 @@ void StorageMetrics::OnCommit(int operations, absl::Duration duration) {
   SetWritable(true, absl::OkStatus());
 }
 
+void StorageMetrics::OnWriteWaited(absl::Duration waited) {
+  metrics::Global().RecordWriteWait(waited);
+}
+
+void StorageMetrics::OnGroupWork(absl::Duration run, absl::Duration finish) {
+  metrics::Global().RecordGroupWork(run, finish);
+}
+
 void StorageMetrics::OnCommitFailed(int operations, const absl::Status& error) {
   SetWritable(false, error);
 }

@@ -25,6 +25,8 @@ class StorageMetrics final : public storage::StorageObserver {
   // storage_writable gauge to 0 and calls the writability listener; the
   // next successful commit undoes that.
   void OnCommitFailed(int operations, const absl::Status& error) override;
+  void OnWriteWaited(absl::Duration waited) override;
+  void OnGroupWork(absl::Duration run, absl::Duration finish) override;
   void OnHeartbeat(const absl::Status& status) override;
   void OnPartitions(int owned, int draining, int taken, int released) override;
   void OnDeliveryFinished(domain::DeliveryStateRecord state) override;

@@ -18,6 +18,15 @@ class StorageObserver {
   // A group of `operations` writes was committed in `duration`.
   virtual void OnCommit(int operations, absl::Duration duration) {}
 
+  // A write operation waited `waited` in the writer's queue, from its
+  // submission until the writer started running it.
+  virtual void OnWriteWaited(absl::Duration waited) {}
+
+  // The writer spent `run` running a group's operations (their reads and
+  // staged writes) before its commit, and `finish` after the commit
+  // telling their callers (which, for a publish, sends the response).
+  virtual void OnGroupWork(absl::Duration run, absl::Duration finish) {}
+
   // A group of `operations` writes could not be committed: `error` as
   // storage logs it. UNAVAILABLE when the disk refused it (full, failing):
   // storage takes no writes until one commits again (OnCommit), which

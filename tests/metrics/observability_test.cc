@@ -219,6 +219,10 @@ TEST_F(ObservabilityTest, ScrapeShowsPublishesAttemptsDeliveriesAndRpcs) {
   EXPECT_EQ(after.count("wink_webhooks_due_entries_estimate"), 1u);
   EXPECT_EQ(after.count("wink_webhooks_storage_write_queue_operations"), 1u);
   EXPECT_GE(delta("wink_webhooks_storage_commit_operations_count"), 5);
+  // The writes above waited in the writer's queue and ran in groups.
+  EXPECT_GE(delta("wink_webhooks_storage_write_wait_seconds_count"), 5);
+  EXPECT_GE(delta("wink_webhooks_storage_group_run_seconds_count"), 1);
+  EXPECT_GE(delta("wink_webhooks_storage_group_finish_seconds_count"), 1);
   EXPECT_EQ(
       Value(after, absl::StrCat("wink_webhooks_build_info{version=\"", kServerVersion, "\"}")), 1);
   EXPECT_GT(Value(after, "process_resident_memory_bytes"), 0);

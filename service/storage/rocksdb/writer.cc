@@ -180,8 +180,10 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
   std::vector<absl::Status> results(group.size());
   std::vector<std::vector<std::function<void()>>> hooks(group.size());
   size_t ran = 0;
+  const absl::Time run_start = absl::Now();
   for (; ran < group.size(); ++ran) {
     if (batch.GetWriteBatch()->GetDataSize() > kMaxGroupBytes) break;
+    if (observer_ != nullptr) observer_->OnWriteWaited(absl::Now() - group[ran].submitted);
     batch.SetSavePoint();
     const uint64_t sequence_before = next_sequence;
     WriteTxn txn(*this, db_, batch, next_sequence);
@@ -200,6 +202,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     group.resize(ran);
   }
 
+  const absl::Duration run = absl::Now() - run_start;
   absl::Status commit = absl::OkStatus();
   if (batch.GetWriteBatch()->Count() > 0) {
     const absl::Time commit_start = absl::Now();
@@ -222,6 +225,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     absl::MutexLock lock(&mu_);
     next_sequence_ = next_sequence;
   }
+  const absl::Time finish_start = absl::Now();
   for (size_t i = 0; i < group.size(); ++i) {
     absl::Status status = commit.ok() ? results[i] : commit;
     if (status.ok()) {
@@ -229,6 +233,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     }
     group[i].done(std::move(status));
   }
+  if (observer_ != nullptr) observer_->OnGroupWork(run, absl::Now() - finish_start);
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -31,6 +31,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "service/storage/observer.h"
 #include "service/storage/rocksdb/column_families.h"
@@ -138,6 +140,7 @@ class Writer {
   struct Pending {
     Operation op;
     Done done;
+    absl::Time submitted = absl::Now();
   };
 
   void Loop();
