@@ -211,6 +211,28 @@ histogram_mean() {
     END { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0); else print "n/a" }' "$2" "$3"
 }
 
+# Every server thread as "tid name cpu_ns runqueue_wait_ns" (schedstat), to $1.
+snapshot_threads() {
+  local task
+  for task in /proc/"$server_pid"/task/*; do
+    echo "${task##*/} $(tr ' ' _ <"$task/comm" 2>/dev/null) $(cat "$task/schedstat" 2>/dev/null)"
+  done >"$1" 2>/dev/null || true
+}
+# Between two snapshots taken $3 seconds apart: per thread name, the share
+# of one core it ran and the share of the time it was ready but waiting for
+# a CPU, the busiest first (table rows).
+thread_rows() {
+  awk -v seconds="$3" '
+    FNR == NR { cpu0[$1] = $3; wait0[$1] = $4; next }
+    NF >= 4 { name[$2]; n[$2]++; cpu[$2] += $3 - cpu0[$1]; wait[$2] += $4 - wait0[$1] }
+    END {
+      for (k in name) {
+        printf "%d| %s | %d | %.0f%% | %.0f%% |\n", cpu[k], k, n[k], cpu[k] / seconds / 1e7,
+          wait[k] / seconds / 1e7
+      }
+    }' "$1" "$2" | sort -t'|' -k1,1nr | cut -d'|' -f2- | head -8 | sed 's/^/|/'
+}
+
 # Field of a loadgen "RESULT k=v ..." line.
 result_field() { grep -o " $2=[^ ]*" <<<"$1" | cut -d= -f2; }
 # Number of a flat JSON object from the receiver's /_stats.
@@ -581,11 +603,15 @@ half_rate="$(calc "$(result_field "$publish" calls_per_s) / 2")"
 note "5. PublishEvent at $half_rate calls/s (half the max), open loop: latencies"
 receiver_reset
 scrape_metrics "$work/metrics-before-5"
+snapshot_threads "$work/threads-before-5"
+phase5_start="$(now_s)"
 latency="$(loadgen --mode publish "${common[@]}" --rate "$half_rate" --warmup 0s \
   --concurrency $((concurrency * 16)))"
 wait_delivered $(($(accepted_of "$latency") * webhooks))
 latency_stats="$stats"
 scrape_metrics "$work/metrics-after-5"
+snapshot_threads "$work/threads-after-5"
+phase5_seconds="$(calc "$(now_s) - $phase5_start" 3)"
 
 # --- 6. backlog drain -------------------------------------------------------------
 note "6. $backlog events held for paused webhooks, then resumed: the delivery engine alone"
@@ -772,6 +798,15 @@ echo "| storage writer, per group: running the operations / telling the callers 
 echo "| storage commit: one group's WAL write + fsync | $(q50_99 wink_webhooks_storage_commit_duration_seconds) | $(histogram_above wink_webhooks_storage_commit_duration_seconds "$m0" "$m1" 0.025) commits took over 25 ms; $(histogram_mean wink_webhooks_storage_commit_operations "$m0" "$m1") operations per commit on average |"
 echo "| delivery attempt: the HTTPS exchange | $(q50_99 wink_webhooks_delivery_attempt_duration_seconds) | |"
 echo "| publish to delivered, as the server sees it | $(q50_99 wink_webhooks_publish_to_delivery_latency_seconds) | row 8 adds the receiver's side |"
+echo
+echo "The server's threads during the same phase (${phase5_seconds}s; /proc schedstat, by thread"
+echo "name, the busiest 8): the share of one core each ran, and the share of the phase it was"
+echo "ready to run but waiting for a CPU (the machine's other processes, the load generator and"
+echo "the receiver, compete for the same cores):"
+echo
+echo "| thread | count | ran | waited for a CPU |"
+echo "|---|---|---|---|"
+thread_rows "$work/threads-before-5" "$work/threads-after-5" "$phase5_seconds"
 echo
 if ((cluster)); then
   echo "Cluster logs, lines at WARN or above (ssrf_guard_relaxed not counted): $cluster_log_problems."

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/common/thread_name.h"
 #include "service/delivery/delivery_request.h"
 #include "service/delivery/verdict.h"
 #include "service/metrics/service_metrics.h"
@@ -102,8 +103,14 @@ void DeliveryEngine::Start() {
   metric_sources_.push_back(metrics::Global().deliveries_queued().Register(
       {}, [this] { return static_cast<double>(queued()); }));
   absl::MutexLock lock(&mu_);
-  scheduler_ = std::thread([this] { SchedulerLoop(); });
-  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  scheduler_ = std::thread([this] {
+    NameThisThread("wink-scheduler");
+    SchedulerLoop();
+  });
+  maintenance_ = std::thread([this] {
+    NameThisThread("wink-maintain");
+    MaintenanceLoop();
+  });
 }
 
 void DeliveryEngine::Shutdown(absl::Duration grace) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
+#include "service/common/thread_name.h"
 
 namespace wink::webhooks::delivery {
 
@@ -12,8 +13,14 @@ StatusBus::StatusBus(storage::UpdateLog& log, uint64_t last_sequence, size_t rin
     : log_(log),
       ring_capacity_(ring_capacity),
       last_sequence_(last_sequence),
-      thread_([this] { WakeLoop(); }),
-      catch_up_thread_([this] { CatchUpLoop(); }) {}
+      thread_([this] {
+        NameThisThread("wink-bus-wake");
+        WakeLoop();
+      }),
+      catch_up_thread_([this] {
+        NameThisThread("wink-bus-catchup");
+        CatchUpLoop();
+      }) {}
 
 StatusBus::~StatusBus() {
   Close();

@@ -63,6 +63,7 @@
 #include "service/common/errors.h"
 #include "service/common/ip_range.h"
 #include "service/common/log.h"
+#include "service/common/thread_name.h"
 #include "service/http/address_policy.h"
 #include "service/http/http_client.h"
 #include "service/http/url.h"
@@ -133,7 +134,10 @@ class Resolver {
 
   // Starts the threads. Call once.
   void Start(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
+      NameThisThread("wink-http");
+      Run();
+    });
   }
 
   // The cached addresses of `host`, if a lookup succeeded within the TTL.
@@ -358,7 +362,10 @@ class CurlHttpClient final : public HttpClient {
     }
     // Only now: both threads use `multi_`.
     resolver_.Start(kResolverThreads);
-    loop_thread_ = std::thread([this] { Loop(); });
+    loop_thread_ = std::thread([this] {
+      NameThisThread("wink-curl");
+      Loop();
+    });
     loop_thread_id_ = loop_thread_.get_id();
     return absl::OkStatus();
   }

@@ -20,6 +20,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
+#include "service/common/thread_name.h"
+
 namespace wink::webhooks::metrics {
 namespace {
 
@@ -121,7 +123,10 @@ MetricsServer::MetricsServer(int listen_fd, int wake_fd, int port,
       port_(port),
       render_(std::move(render)),
       options_(options),
-      thread_([this] { Loop(); }) {}
+      thread_([this] {
+        NameThisThread("wink-metrics");
+        Loop();
+      }) {}
 
 MetricsServer::~MetricsServer() { Stop(); }
 

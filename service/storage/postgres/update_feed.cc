@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/common/thread_name.h"
 #include "service/storage/records.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 
@@ -54,7 +55,10 @@ UpdateFeed::UpdateFeed(std::string conninfo, UpdateListeners& listeners, uint64_
       origin_(std::move(origin)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       told_(last_sequence) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("wink-pg-feed");
+    Loop();
+  });
 }
 
 UpdateFeed::~UpdateFeed() {

@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
+#include "service/common/thread_name.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/records.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
@@ -94,7 +95,10 @@ Writer::Writer(std::string conninfo, UpdateFeed& feed, StorageObserver* observer
     : conninfo_(std::move(conninfo)),
       feed_(feed),
       observer_(observer),
-      thread_([this] { Loop(); }) {}
+      thread_([this] {
+        NameThisThread("wink-pg-writer");
+        Loop();
+      }) {}
 
 Writer::~Writer() { Stop(); }
 

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "rocksdb/comparator.h"
 #include "service/common/log.h"
+#include "service/common/thread_name.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
@@ -70,7 +71,10 @@ Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* obs
     : db_(db),
       next_sequence_(next_update_sequence),
       observer_(observer),
-      thread_([this] { Loop(); }) {}
+      thread_([this] {
+        NameThisThread("wink-writer");
+        Loop();
+      }) {}
 
 size_t Writer::queue_length() const {
   absl::MutexLock lock(&mu_);
