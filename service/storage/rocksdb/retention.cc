@@ -1,9 +1,11 @@
 // RocksDbRetention: deletes old events with everything they left, and old
 // update-log entries.
 #include <memory>
+#include <string>
+#include <utility>
 
-#include "service/common/status_macros.h"
 #include "absl/container/btree_map.h"
+#include "service/common/status_macros.h"
 #include "service/storage/records.h"
 #include "service/storage/rocksdb/account_usage.h"
 #include "service/storage/rocksdb/delivery_writes.h"
