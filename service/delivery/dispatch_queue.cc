@@ -60,6 +60,11 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
   return Offer::kQueued;
 }
 
+int DispatchQueue::WaitingRoom() const {
+  const int fair_share = limits_.max_queued / static_cast<int>(std::max<size_t>(1, queues_.size()));
+  return std::max(1, std::min(max_waiting_per_webhook_, fair_share));
+}
+
 bool DispatchQueue::EvictFromLongestQueue(const std::string& except, size_t fair_share) {
   WebhookQueue* longest = nullptr;
   for (auto& [webhook_id, queue] : queues_) {
@@ -139,8 +144,12 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     ++in_flight_;
     AddAccountSlots(queue.account, 1);
     known_[Key(webhook_id, due.event_id)].holds_slot = true;
-    if (queue.overflowed && static_cast<int>(queue.waiting.size()) < max_waiting_per_webhook_ / 2) {
-      // Refill from disk what did not fit before.
+    if (queue.overflowed && 2 * static_cast<int>(queue.waiting.size()) < WaitingRoom()) {
+      // Refill from disk what did not fit before. Half of what the webhook
+      // may hold now, not half of its cap: with memory shared by several
+      // webhooks, a queue cut to its fair share sits below half its cap from
+      // the start, and asking for a scan after every send kept the scheduler
+      // reading 2 x max_queued entries per handful of POSTs.
       queue.overflowed = false;
       refill_wanted_ = true;
     }

@@ -97,9 +97,11 @@ class DispatchQueue {
   // One delivery was cancelled: marks it; returns its request if on the wire.
   std::optional<uint64_t> CancelDelivery(absl::string_view webhook_id, absl::string_view event_id);
 
-  // True when deliveries were left on disk that would now fit (a webhook's
-  // full queue drained to half, or memory that was full is half free): the
-  // engine should scan the due queue again. Cleared by ScanStarted.
+  // True when deliveries were left on disk that would now fit (a webhook
+  // that left some there drained to half of what it may hold, or memory that
+  // was full is half free): the engine should scan the due queue again.
+  // Cleared by ScanStarted. A scan reads up to 2 x max_queued entries, so it
+  // is asked for once per many sends, never per send.
   bool WantsRefill() const { return refill_wanted_; }
   void ScanStarted();
 
@@ -123,7 +125,9 @@ class DispatchQueue {
     std::string account;
     // In `ready_`, or in its account's `blocked` list.
     bool in_ready_list = false;
-    // Due deliveries were left on disk because `waiting` was full.
+    // Due deliveries were left on disk because `waiting` was full, or some
+    // were evicted to make room for another webhook. (When memory was full,
+    // `memory_full_` asks for the refill.)
     bool overflowed = false;
   };
   // A delivery the engine has taken: waiting, on the wire, or being recorded.
@@ -154,6 +158,9 @@ class DispatchQueue {
   // limit, its blocked webhooks go back to the ready list.
   void AddAccountSlots(const std::string& account, int slots);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue);
+  // How many deliveries one webhook may keep waiting now: its cap (a quarter
+  // of max_queued), or its fair share of memory when that is less.
+  int WaitingRoom() const;
   bool EvictFromLongestQueue(const std::string& except, size_t fair_share);
   void ReleaseSlot(const storage::DueDelivery& due);
 

@@ -102,6 +102,10 @@ void DeliveryEngine::Start() {
       {}, [this] { return static_cast<double>(in_flight()); }));
   metric_sources_.push_back(metrics::Global().deliveries_queued().Register(
       {}, [this] { return static_cast<double>(queued()); }));
+  metric_sources_.push_back(metrics::Global().due_queue_scans().Register(
+      {}, [this] { return static_cast<double>(scan_counts().scans); }));
+  metric_sources_.push_back(metrics::Global().due_queue_scan_entries().Register(
+      {}, [this] { return static_cast<double>(scan_counts().entries_read); }));
   absl::MutexLock lock(&mu_);
   scheduler_ = std::thread([this] {
     NameThisThread("wink-scheduler");
@@ -145,6 +149,11 @@ int DeliveryEngine::in_flight() const {
 int DeliveryEngine::queued() const {
   absl::MutexLock lock(&mu_);
   return dispatch_.waiting();
+}
+
+DeliveryEngine::ScanCounts DeliveryEngine::scan_counts() const {
+  absl::MutexLock lock(&mu_);
+  return scan_counts_;
 }
 
 int DeliveryEngine::limit_of(const std::string& webhook_id) const {
@@ -252,6 +261,8 @@ void DeliveryEngine::Scan() {
   }
   auto earliest = due_queue_.EarliestDueTimeAfter(now);
   absl::MutexLock lock(&mu_);
+  ++scan_counts_.scans;
+  scan_counts_.entries_read += std::min(visits, max_visits);
   if (earliest.ok() && earliest->has_value()) {
     if (next_wake_ == absl::InfinitePast() || **earliest < next_wake_) next_wake_ = **earliest;
   }

@@ -123,6 +123,15 @@ class DeliveryEngine : public storage::UpdateListener {
   // A webhook's current in-flight limit (for tests).
   int limit_of(const std::string& webhook_id) const;
 
+  // Scans of the due queue since Start, and the entries they read (for tests
+  // and metrics). A scan reads up to 2 x max_queued entries, so many scans
+  // per delivery sent means the scheduler spends its time reading.
+  struct ScanCounts {
+    int64_t scans = 0;
+    int64_t entries_read = 0;
+  };
+  ScanCounts scan_counts() const;
+
  private:
   void SchedulerLoop();
   // Purges expired events every purge_interval, and repairs interrupted
@@ -170,6 +179,7 @@ class DeliveryEngine : public storage::UpdateListener {
   // starts no later than this).
   absl::Time lowest_update_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   DispatchQueue dispatch_ ABSL_GUARDED_BY(mu_);
+  ScanCounts scan_counts_ ABSL_GUARDED_BY(mu_);
 
   // Where the next Scan starts (see Scan); only the scheduler thread uses
   // these.
@@ -185,7 +195,7 @@ class DeliveryEngine : public storage::UpdateListener {
 
   std::thread scheduler_;
   std::thread maintenance_;
-  // The in-flight and queued gauges read this engine while it exists
+  // The in-flight, queued and scan metrics read this engine while it exists
   // (registered by Start; destroyed first, before what they read).
   std::vector<metrics::CallbackRegistration> metric_sources_;
 };

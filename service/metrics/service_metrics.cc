@@ -154,6 +154,13 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
   deliveries_queued_ = &registry.AddCallbacks(
       "wink_webhooks_deliveries_queued",
       "Due deliveries the engine holds in memory, waiting for a free slot.", MetricType::kGauge);
+  due_queue_scans_ = &registry.AddCallbacks(
+      "wink_webhooks_due_queue_scans_total",
+      "Scans of the due queue by the delivery engine (each reads up to 2 x max_queued entries).",
+      MetricType::kCounter);
+  due_queue_scan_entries_ = &registry.AddCallbacks(
+      "wink_webhooks_due_queue_scan_entries_total",
+      "Due-queue entries read by the delivery engine's scans.", MetricType::kCounter);
   due_entries_estimate_ = &registry.AddCallbacks(
       "wink_webhooks_due_entries_estimate",
       "RocksDB's estimate of the entries in the due queue on disk: deliveries pending or "

@@ -120,6 +120,9 @@ class ServiceMetrics {
   CallbackFamily& deliveries_in_flight() { return *deliveries_in_flight_; }
   // Due deliveries the engine holds in memory, waiting for a slot.
   CallbackFamily& deliveries_queued() { return *deliveries_queued_; }
+  // Scans of the due queue by the delivery engine, and the entries they read.
+  CallbackFamily& due_queue_scans() { return *due_queue_scans_; }
+  CallbackFamily& due_queue_scan_entries() { return *due_queue_scan_entries_; }
   // RocksDB's estimate of the keys in the `due` column family.
   CallbackFamily& due_entries_estimate() { return *due_entries_estimate_; }
   // Operations waiting for the storage writer.
@@ -163,6 +166,8 @@ class ServiceMetrics {
   Histogram* group_finish_;
   CallbackFamily* deliveries_in_flight_;
   CallbackFamily* deliveries_queued_;
+  CallbackFamily* due_queue_scans_;
+  CallbackFamily* due_queue_scan_entries_;
   CallbackFamily* due_entries_estimate_;
   CallbackFamily* write_queue_;
   GaugeFamily* build_info_;
