@@ -93,6 +93,17 @@ class DeliveryEngineTest : public ::testing::Test {
     return created.ok() ? created->webhook.id() : "";
   }
 
+  // Pauses or resumes a webhook the way UpdateWebhook does (storage only).
+  void SetEnabled(const std::string& webhook_id, bool enabled) {
+    ASSERT_TRUE(backend_->webhooks()
+                    .Update("acme", webhook_id,
+                            [enabled](domain::WebhookRecord& record) {
+                              record.set_enabled(enabled);
+                              return absl::OkStatus();
+                            })
+                    .ok());
+  }
+
   static std::string Url(const std::string& name) {
     return absl::StrCat("https://", name, ".example/hook");
   }
@@ -350,13 +361,7 @@ TEST_F(DeliveryEngineTest, ShutdownLeavesAnUnansweredDeliveryDue) {
 TEST_F(DeliveryEngineTest, ADueDeliveryOfAPausedWebhookIsParkedNotSent) {
   const std::string webhook = CreateWebhook("paused");
   const std::string event = Publish();
-  ASSERT_TRUE(backend_->webhooks()
-                  .Update("acme", webhook,
-                          [](domain::WebhookRecord& record) {
-                            record.set_enabled(false);
-                            return absl::OkStatus();
-                          })
-                  .ok());
+  SetEnabled(webhook, false);
   StartEngine(EngineOptions{});
 
   ASSERT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kHeld; }));
@@ -377,13 +382,7 @@ TEST_F(DeliveryEngineTest, AReleasedBacklogLargerThanMemoryIsSentPromptly) {
   clock_.Advance(absl::Minutes(1));  // later scans start well after the publishes
   engine_->Wake();
 
-  ASSERT_TRUE(backend_->webhooks()
-                  .Update("acme", webhook,
-                          [](domain::WebhookRecord& record) {
-                            record.set_enabled(true);
-                            return absl::OkStatus();
-                          })
-                  .ok());
+  SetEnabled(webhook, true);
 
   for (int i = 1; i <= kHeld; ++i) {
     ASSERT_TRUE(http_.WaitForSent(i)) << i;
@@ -411,13 +410,7 @@ TEST_F(DeliveryEngineTest, ABacklogOverManyWebhooksIsSentOnceToEach) {
   engine_->Wake();
   ASSERT_TRUE(Eventually([&] { return engine_->scan_counts().scans >= 2; }));
   for (const std::string& webhook : webhooks) {
-    ASSERT_TRUE(backend_->webhooks()
-                    .Update("acme", webhook,
-                            [](domain::WebhookRecord& record) {
-                              record.set_enabled(true);
-                              return absl::OkStatus();
-                            })
-                    .ok());
+    SetEnabled(webhook, true);
   }
   constexpr int kDeliveries = kWebhooks * kEvents;
   for (int i = 1; i <= kDeliveries; ++i) {
