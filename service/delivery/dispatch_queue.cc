@@ -41,7 +41,7 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
     return Offer::kWebhookFull;
   }
   if (static_cast<int>(known_.size()) >= limits_.max_queued) {
-    const size_t fair_share = limits_.max_queued / queues_.size();
+    const size_t fair_share = FairShare();
     if (queue.waiting.size() >= fair_share || !EvictFromLongestQueue(due.webhook_id, fair_share)) {
       memory_full_ = true;
       // Do not keep an empty queue for a webhook that got nothing in.
@@ -60,9 +60,12 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
   return Offer::kQueued;
 }
 
+int DispatchQueue::FairShare() const {
+  return limits_.max_queued / static_cast<int>(std::max<size_t>(1, queues_.size()));
+}
+
 int DispatchQueue::WaitingRoom() const {
-  const int fair_share = limits_.max_queued / static_cast<int>(std::max<size_t>(1, queues_.size()));
-  return std::max(1, std::min(max_waiting_per_webhook_, fair_share));
+  return std::max(1, std::min(max_waiting_per_webhook_, FairShare()));
 }
 
 bool DispatchQueue::EvictFromLongestQueue(const std::string& except, size_t fair_share) {

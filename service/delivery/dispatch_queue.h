@@ -158,6 +158,8 @@ class DispatchQueue {
   // limit, its blocked webhooks go back to the ready list.
   void AddAccountSlots(const std::string& account, int slots);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue);
+  // max_queued split evenly over the webhooks that have a queue.
+  int FairShare() const;
   // How many deliveries one webhook may keep waiting now: its cap (a quarter
   // of max_queued), or its fair share of memory when that is less.
   int WaitingRoom() const;

@@ -108,10 +108,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   // memtables' reservations (pinned 256 KiB pieces) and pinned blocks can
   // fill a 2 MiB shard, and a full shard drops each block as soon as its
   // reader lets go. Index blocks were then read and decompressed again on
-  // every lookup:
-  // after ~300,000 deliveries that took 85% of the writer, and a release of
-  // held deliveries ran at ~60/s instead of ~7,000/s. A lock per shard is
-  // plenty for the few threads that read here.
+  // every lookup: after ~300,000 deliveries that took 85% of the writer, and
+  // a release of held deliveries ran at ~60/s instead of ~7,000/s. A lock
+  // per shard is plenty for the few threads that read here.
   rocksdb::LRUCacheOptions cache_options;
   cache_options.capacity = options.memory_budget_bytes;
   cache_options.num_shard_bits = 2;
