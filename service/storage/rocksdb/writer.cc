@@ -110,7 +110,7 @@ void Writer::SubmitIfNotOverloaded(Operation op, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_ && queue_.size() < kMaxQueuedAdmissions) {
-      queue_.push_back(Pending{std::move(op), std::move(done)});
+      queue_.push_back(Pending{std::move(op), std::move(done), /*done_on_reply_thread=*/true});
       return;
     }
     refused = stopped_ ? absl::UnavailableError("the server is shutting down")
@@ -147,6 +147,8 @@ void Writer::Stop() {
     stopping_ = true;
   }
   thread_.join();
+  // After the writer's last group: its replies were posted before this.
+  replies_.Stop();
 }
 
 void Writer::Loop() {
@@ -230,13 +232,21 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     next_sequence_ = next_sequence;
   }
   const absl::Time finish_start = absl::Now();
+  std::vector<SerialExecutor::Task> replies;
   for (size_t i = 0; i < group.size(); ++i) {
     absl::Status status = commit.ok() ? results[i] : commit;
     if (status.ok()) {
       for (auto& hook : hooks[i]) hook();
     }
-    group[i].done(std::move(status));
+    if (group[i].done_on_reply_thread) {
+      replies.push_back([done = std::move(group[i].done), status = std::move(status)]() mutable {
+        done(std::move(status));
+      });
+    } else {
+      group[i].done(std::move(status));
+    }
   }
+  replies_.Post(std::move(replies));
   if (observer_ != nullptr) observer_->OnGroupWork(run, absl::Now() - finish_start);
 }
 

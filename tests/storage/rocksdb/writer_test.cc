@@ -426,6 +426,76 @@ TEST_F(WriterTest, AdmissionIsRefusedWhileTooManyOperationsWait) {
   EXPECT_EQ(ran.load(), static_cast<int>(Writer::kMaxQueuedAdmissions));
 }
 
+TEST_F(WriterTest, AnAdmissionsDoneRunsOnTheReplyThreadInOrderAfterItsHooks) {
+  absl::Mutex mu;
+  std::vector<std::string> events;
+  std::thread::id writer_thread, reply_thread;
+  auto record = [&](std::string event) {
+    absl::MutexLock lock(&mu);
+    events.push_back(std::move(event));
+  };
+  absl::Notification first_reply_started, first_reply_may_finish;
+  constexpr int kAdmissions = 3;
+  std::vector<Outcome> outcomes(kAdmissions);
+  {
+    WriterBlocker blocker(*writer_);
+    for (int i = 0; i < kAdmissions; ++i) {
+      writer_->SubmitIfNotOverloaded(
+          [&, i](WriteTxn& txn) {
+            txn.Put(kCf, absl::StrCat("admitted-", i), "yes");
+            txn.OnCommit([&, i] {
+              writer_thread = std::this_thread::get_id();
+              record(absl::StrCat("hook ", i));
+            });
+            return absl::OkStatus();
+          },
+          [&, i](absl::Status status) {
+            reply_thread = std::this_thread::get_id();
+            record(absl::StrCat("done ", i, ": ", status.ToString()));
+            if (i == 0) {
+              first_reply_started.Notify();
+              first_reply_may_finish.WaitForNotification();
+            }
+            outcomes[i].Callback()(status);
+          });
+    }
+  }
+  // A slow reply does not hold the writer: the next operation commits while
+  // the first caller is still being answered.
+  first_reply_started.WaitForNotification();
+  EXPECT_TRUE(writer_
+                  ->Run([](WriteTxn& txn) {
+                    txn.Put(kCf, "later", "committed");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(Committed("later"), "committed");
+  first_reply_may_finish.Notify();
+  for (Outcome& outcome : outcomes) EXPECT_TRUE(outcome.Wait().ok());
+
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(events, ElementsAre("hook 0", "hook 1", "hook 2", "done 0: OK", "done 1: OK",
+                                  "done 2: OK"));
+  EXPECT_NE(reply_thread, writer_thread);
+}
+
+TEST_F(WriterTest, StopAnswersEveryAdmittedCallerBeforeItReturns) {
+  constexpr int kAdmissions = 50;
+  std::atomic<int> answered{0};
+  {
+    WriterBlocker blocker(*writer_);
+    for (int i = 0; i < kAdmissions; ++i) {
+      writer_->SubmitIfNotOverloaded([](WriteTxn&) { return absl::OkStatus(); },
+                                     [&](absl::Status status) {
+                                       EXPECT_TRUE(status.ok()) << status;
+                                       ++answered;
+                                     });
+    }
+  }
+  writer_->Stop();
+  EXPECT_EQ(answered.load(), kAdmissions);
+}
+
 TEST_F(WriterTest, StopRunsEverythingAlreadyQueuedIncludingFollowUps) {
   constexpr int kQueued = 5;
   std::vector<Outcome> outcomes(kQueued);
