@@ -19,6 +19,14 @@ bool DispatchQueue::Knows(absl::string_view webhook_id, absl::string_view event_
   return known_.contains(Key(webhook_id, event_id));
 }
 
+bool DispatchQueue::WillBeTaken(const storage::DueDelivery& due) const {
+  if (auto known = known_.find(Key(due.webhook_id, due.event_id)); known != known_.end()) {
+    return known->second.due_time_us == due.due_time_us;
+  }
+  auto queue = queues_.find(due.webhook_id);
+  return queue != queues_.end() && queue->second.overflowed;
+}
+
 DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
                                         absl::string_view account) {
   if (!account.empty()) LearnAccount(due.webhook_id, account);

@@ -69,6 +69,12 @@ class DispatchQueue {
   // Whether the delivery is in memory (a scan skips it).
   bool Knows(absl::string_view webhook_id, absl::string_view event_id) const;
 
+  // Whether this due entry will be taken without a scan being scheduled
+  // for its due time: it is in memory with this due time, or its webhook
+  // left deliveries on disk and asks for a refill once its queue drains
+  // (WantsRefill; that scan reads everything due by then).
+  bool WillBeTaken(const storage::DueDelivery& due) const;
+
   // The next delivery to send, by the rules above, or nullopt when none may
   // go now. It holds a slot until ExchangeEnded (or Forget).
   std::optional<storage::DueDelivery> NextToSend();

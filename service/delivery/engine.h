@@ -148,6 +148,9 @@ class DeliveryEngine : public storage::UpdateListener {
   // latency).
   void OnResponse(const storage::DueDelivery& due, const std::string& account, absl::Time start,
                   absl::Time event_time, http::HttpResponse response);
+  // When the scheduler must scan again for entries due after `now`: the
+  // first that nothing else brings in (see Scan), or nullopt.
+  absl::StatusOr<std::optional<absl::Time>> NextWakeAfter(absl::Time now);
   // The delivery's attempt (or park) is durable, or failed to commit.
   void Finished(const storage::DueDelivery& due, const absl::Status& status);
   // While paused for storage: asks it whether it takes writes again, and

@@ -179,6 +179,33 @@ TEST(DispatchQueueTest, ADeliveryInMemoryIsNotTakenTwice) {
   EXPECT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
 }
 
+// What the engine may leave out when it sets its next scan: a due entry
+// already in memory at that due time, or one of a webhook that asks for a
+// refill anyway. Anything else needs a scan at its due time.
+TEST(DispatchQueueTest, WillBeTakenOnlyWhatIsInMemoryAtThatTimeOrLeftToARefill) {
+  DispatchQueue queue(DispatchLimits{256, 16, 8});  // 2 waiting per webhook
+  ASSERT_EQ(queue.Add(Due("a", 1)), DispatchQueue::Offer::kQueued);
+  EXPECT_TRUE(queue.WillBeTaken(Due("a", 1)));
+  storage::DueDelivery later = Due("a", 1);
+  later.due_time_us += 1000;
+  EXPECT_FALSE(queue.WillBeTaken(later)) << "due again at another time: its own scan";
+  EXPECT_FALSE(queue.WillBeTaken(Due("a", 2))) << "not in memory";
+  EXPECT_FALSE(queue.WillBeTaken(Due("b", 1))) << "a webhook without a queue";
+
+  ASSERT_EQ(queue.Add(Due("a", 2)), DispatchQueue::Offer::kQueued);
+  ASSERT_EQ(queue.Add(Due("a", 3)), DispatchQueue::Offer::kWebhookFull);
+  EXPECT_TRUE(queue.WillBeTaken(Due("a", 3))) << "its webhook asks for a refill";
+  EXPECT_TRUE(queue.WillBeTaken(Due("a", 4)));
+
+  // Sending drains the queue to half: the refill is asked for now, and
+  // until that scan runs nothing more is left to it.
+  ASSERT_TRUE(queue.NextToSend().has_value());
+  ASSERT_TRUE(queue.NextToSend().has_value());
+  EXPECT_TRUE(queue.WantsRefill());
+  EXPECT_FALSE(queue.WillBeTaken(Due("a", 3)));
+  EXPECT_TRUE(queue.WillBeTaken(Due("a", 1))) << "on the wire, still in memory";
+}
+
 // A scan that runs after an attempt's result is durable but before the
 // engine forgets the delivery sees it due again (say a Retry-After the clock
 // has already reached) and must skip it; forgetting it then asks for another

@@ -424,5 +424,35 @@ TEST_F(DeliveryEngineTest, ABacklogOverManyWebhooksIsSentOnceToEach) {
   for (const auto& [name, count] : sent_to) EXPECT_EQ(count, kEvents) << name;
 }
 
+
+// A scan at time T used to set the next scan at the first entry due after
+// T, even when that entry was already in memory: a publish committed while
+// the scan ran. A steady stream of publishes then kept the scheduler
+// scanning back to back (~20 scans/s reading up to 100,000 entries each).
+// Stepping the clock back stands in for "the scan read the clock before the
+// publish committed".
+TEST_F(DeliveryEngineTest, AnEntryAlreadyInMemoryDoesNotScheduleAnotherScan) {
+  EngineOptions options;
+  options.rescan_interval = absl::Hours(1);  // no periodic scans
+  const std::string webhook = CreateWebhook("a");
+  StartEngine(std::move(options));
+  ASSERT_TRUE(Eventually([&] { return engine_->scan_counts().scans >= 1; }));
+  const absl::Time scan_time = clock_.Now();
+  clock_.Advance(absl::Milliseconds(10));
+  Publish();
+  ASSERT_TRUE(http_.WaitForSent(1));  // in memory, on the wire, unanswered
+  const int64_t scans_before = engine_->scan_counts().scans;
+
+  clock_.Set(scan_time);
+  engine_->Wake();
+  ASSERT_TRUE(Eventually([&] { return engine_->scan_counts().scans == scans_before + 1; }));
+  clock_.Advance(absl::Milliseconds(11));  // past the publish's due time
+  absl::SleepFor(absl::Milliseconds(300));  // the scheduler's timer is real time
+
+  EXPECT_EQ(engine_->scan_counts().scans, scans_before + 1);
+  EXPECT_EQ(http_.sent().size(), 1u);
+  http_.AnswerStatus(1, 200);
+}
+
 }  // namespace
 }  // namespace wink::webhooks::delivery
