@@ -49,8 +49,8 @@ wait_for_line() {
   fail "$python cannot import grpc/protobuf (apt-get install python3-grpcio python3-protobuf,
 or scripts/deps.sh): $(cat "$work/import.err")"
 
-# 1. Stubs, with the script the docs give.
-bash "$example/generate_stubs.sh" "$work/stubs" >"$work/stubs.out" 2>&1 ||
+# 1. Stubs, with the script the docs give, and a relative OUT_DIR as there.
+(cd "$work" && exec bash "$example/generate_stubs.sh" stubs) >"$work/stubs.out" 2>&1 ||
   { cat "$work/stubs.out" >&2; fail "generate_stubs.sh failed"; }
 for module in webhook_service_pb2 webhook_service_pb2_grpc delivery_service_pb2 \
   delivery_service_pb2_grpc; do

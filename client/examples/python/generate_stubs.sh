@@ -29,6 +29,7 @@ command -v "$protoc" >/dev/null ||
   { echo "error: $plugin not found (apt-get install protobuf-compiler-grpc)" >&2; exit 1; }
 
 mkdir -p "$out_dir"
+out_dir="$(cd "$out_dir" && pwd)"  # protoc runs from proto/, below
 # Paths relative to proto/ so that the modules are wink.webhooks.v1.*_pb2 and
 # import each other by that name. Python 3 finds them as namespace packages:
 # no __init__.py is needed.
