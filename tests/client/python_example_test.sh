@@ -103,6 +103,7 @@ delivery="$webhook/deliveries/$event_id"
 grep -q "^delivery $delivery SUCCEEDED attempts=1 http=204\$" "$out" ||
   fail "the watch did not show $delivery SUCCEEDED after one attempt answered 204"
 grep -q "^delivered: $delivery\$" "$out" || fail "no 'delivered: $delivery' line"
+grep -q "^deleted: $webhook\$" "$out" || fail "the example did not delete $webhook"
 
 # 6. The receiver got exactly one POST, for that event, and it verified.
 posts="$(grep -c '^POST ' "$work/receiver.out" || true)"

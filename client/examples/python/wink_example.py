@@ -34,8 +34,7 @@ TERMINAL_STATES = (delivery_pb.DELIVERY_STATE_SUCCEEDED, delivery_pb.DELIVERY_ST
 
 def parse_args():
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default=os.environ.get("WEBHOOKS_ADDR", "127.0.0.1:50051"),
                         help="server HOST:PORT (default $WEBHOOKS_ADDR, else %(default)s)")
     parser.add_argument("--cacert", help="talk TLS, trusting the CA certificates in this "
@@ -52,6 +51,8 @@ def parse_args():
                         "instead of printing it")
     parser.add_argument("--watch_timeout", type=float, default=60,
                         help="seconds to wait for the delivery (default %(default)s)")
+    parser.add_argument("--keep_webhook", action="store_true",
+                        help="do not delete the webhook at the end (to try webhookctl on it)")
     args = parser.parse_args()
     args.token = os.environ.get("WEBHOOKS_TOKEN", "").strip()
     if not args.token:
@@ -94,9 +95,11 @@ def watch_delivery(deliveries, metadata, parent, webhook, event, cursor, timeout
     final state. Raises grpc.RpcError (DEADLINE_EXCEEDED after `timeout`
     seconds).
 
-    WatchDeliveries never ends on its own; when it breaks (UNAVAILABLE, e.g.
-    a server restart) it is opened again after the last cursor seen, which is
-    how the service guarantees every update once and in order.
+    WatchDeliveries never ends on its own; when it breaks it is opened again
+    after the last cursor seen, which is how the service guarantees every
+    update once and in order. Breaks are UNAVAILABLE (server shutting down or
+    unreachable) and CANCELLED: gRPC cancels calls that reach a server while
+    it shuts down (this code cancels only a finished watch, and returns).
     """
     request = delivery_pb.WatchDeliveriesRequest(parent=parent, webhook=webhook, event=event)
     deadline = time.monotonic() + timeout
@@ -112,7 +115,8 @@ def watch_delivery(deliveries, metadata, parent, webhook, event, cursor, timeout
                     stream.cancel()  # done: end the call instead of waiting for the deadline
                     return update.delivery.state
         except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() >= deadline:
+            if (e.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+                    or time.monotonic() >= deadline):
                 raise
             print("watch: %s; resuming after cursor %d" % (e.details(), cursor),
                   file=sys.stderr, flush=True)
@@ -162,44 +166,64 @@ def main():
                                                event_types=[args.event_type])),
                 metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
             print("webhook: %s -> %s" % (webhook.name, webhook.url))
-            # The signing secret is in this response only; the receiver needs it.
-            if args.secret_file:
-                write_secret(args.secret_file, webhook.secret)
-                print("secret: written to %s" % args.secret_file)
-            else:
-                print("secret: %s" % webhook.secret)
-
-            # 3. Publish. data_json is delivered byte for byte (a Struct in
-            # `data` would be re-encoded, numbers as doubles). The
-            # idempotency key makes a retry after a lost answer a replay, not
-            # a second event; a real producer uses the id of the business
-            # change (e.g. "booking-B-1-created") so its own retries are too.
-            published = webhooks.PublishEvent(
-                webhook_pb.PublishEventRequest(
-                    parent=parent, event_type=args.event_type,
-                    data_json=args.data.encode(), idempotency_key=str(uuid.uuid4())),
-                metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
-            event = published.event
-            print("event: %s matched_webhooks=%d watch_cursor=%d" %
-                  (event.name, published.matched_webhook_count, published.watch_cursor))
-            if published.matched_webhook_count == 0:
-                print("error: no webhook matched; nothing will be delivered", file=sys.stderr)
-                return 1
-
-            # 4. Watch the event's delivery to our webhook, from its creation
-            # (watch_cursor) on, until it is done.
-            state = watch_delivery(deliveries, metadata, parent, webhook.name, event.name,
-                                   published.watch_cursor, args.watch_timeout)
         except grpc.RpcError as e:
             print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
             return 1
+        try:
+            return publish_and_watch(args, webhooks, deliveries, metadata, parent, webhook)
+        except grpc.RpcError as e:
+            print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
+            return 1
+        finally:
+            # Otherwise every run leaves a webhook behind whose secret the
+            # next run overwrites, and the receiver answers its deliveries 401.
+            if not args.keep_webhook:
+                delete_webhook(webhooks, metadata, webhook.name)
 
+
+def publish_and_watch(args, webhooks, deliveries, metadata, parent, webhook):
+    # The signing secret is in the CreateWebhook response only; the receiver
+    # needs it.
+    if args.secret_file:
+        write_secret(args.secret_file, webhook.secret)
+        print("secret: written to %s" % args.secret_file)
+    else:
+        print("secret: %s" % webhook.secret)
+
+    # 3. Publish. data_json is delivered byte for byte (a Struct in `data`
+    # would be re-encoded, numbers as doubles). The idempotency key makes a
+    # retry after a lost answer a replay, not a second event; a real producer
+    # uses the id of the business change (e.g. "booking-B-1-created") so that
+    # its own retries are replays too.
+    published = webhooks.PublishEvent(
+        webhook_pb.PublishEventRequest(
+            parent=parent, event_type=args.event_type,
+            data_json=args.data.encode(), idempotency_key=str(uuid.uuid4())),
+        metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+    event = published.event
+    print("event: %s matched_webhooks=%d watch_cursor=%d" %
+          (event.name, published.matched_webhook_count, published.watch_cursor))
+
+    # 4. Watch the event's delivery to our webhook, from its creation
+    # (watch_cursor) on, until it is done.
+    state = watch_delivery(deliveries, metadata, parent, webhook.name, event.name,
+                           published.watch_cursor, args.watch_timeout)
     if state != delivery_pb.DELIVERY_STATE_SUCCEEDED:
-        print("delivery did not succeed (GetDelivery shows every attempt)", file=sys.stderr)
+        print("error: the delivery did not succeed (GetDelivery shows every attempt)",
+              file=sys.stderr)
         return 1
     print("delivered: %s/deliveries/%s" % (webhook.name, event.id))
     return 0
 
+
+def delete_webhook(webhooks, metadata, name):
+    try:
+        webhooks.DeleteWebhook(webhook_pb.DeleteWebhookRequest(name=name),
+                               metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+        print("deleted: %s" % name)
+    except grpc.RpcError as e:
+        print("warning: could not delete %s: %s: %s" % (name, e.code().name, e.details()),
+              file=sys.stderr)
 
 if __name__ == "__main__":
     sys.exit(main())
