@@ -10,6 +10,7 @@ WEBHOOKS_PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev libcurl4-openssl-dev libpq-dev
   libgtest-dev libgmock-dev openssl libbenchmark-dev
   postgresql-15   # the real server tests start (tests/fakes/postgres_server.h)
+  python3-grpcio python3-protobuf   # the Python client example and its test (client/examples/python)
 )
 
 webhooks_missing_packages() {
