@@ -23,6 +23,8 @@ bool DispatchQueue::WillBeTaken(const storage::DueDelivery& due) const {
   if (auto known = known_.find(Key(due.webhook_id, due.event_id)); known != known_.end()) {
     return known->second.due_time_us == due.due_time_us;
   }
+  // Memory was full: a refill is asked for once half of it is free.
+  if (memory_full_) return true;
   auto queue = queues_.find(due.webhook_id);
   return queue != queues_.end() && queue->second.overflowed;
 }

@@ -70,9 +70,10 @@ class DispatchQueue {
   bool Knows(absl::string_view webhook_id, absl::string_view event_id) const;
 
   // Whether this due entry will be taken without a scan being scheduled
-  // for its due time: it is in memory with this due time, or its webhook
-  // left deliveries on disk and asks for a refill once its queue drains
-  // (WantsRefill; that scan reads everything due by then).
+  // for its due time: it is in memory with this due time, or deliveries
+  // were left on disk that a refill will read (WantsRefill; that scan reads
+  // everything due by then): its webhook's, once its queue drains, or any,
+  // once full memory is half free.
   bool WillBeTaken(const storage::DueDelivery& due) const;
 
   // The next delivery to send, by the rules above, or nullopt when none may

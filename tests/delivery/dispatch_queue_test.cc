@@ -206,6 +206,21 @@ TEST(DispatchQueueTest, WillBeTakenOnlyWhatIsInMemoryAtThatTimeOrLeftToARefill) 
   EXPECT_TRUE(queue.WillBeTaken(Due("a", 1))) << "on the wire, still in memory";
 }
 
+TEST(DispatchQueueTest, WhileMemoryIsFullWhatDidNotFitIsLeftToTheRefill) {
+  DispatchQueue queue(DispatchLimits{256, 16, 8});
+  for (int w = 0; w < 8; ++w) {
+    ASSERT_EQ(queue.Add(Due(absl::StrCat("w", w), 1)), DispatchQueue::Offer::kQueued);
+  }
+  EXPECT_FALSE(queue.WillBeTaken(Due("late", 1)));
+
+  ASSERT_EQ(queue.Add(Due("late", 1)), DispatchQueue::Offer::kMemoryFull);
+
+  EXPECT_TRUE(queue.WillBeTaken(Due("late", 1)));
+  EXPECT_TRUE(queue.WillBeTaken(Due("late", 2)));
+  queue.ScanStarted();
+  EXPECT_FALSE(queue.WillBeTaken(Due("late", 1))) << "a new scan decides again";
+}
+
 // A scan that runs after an attempt's result is durable but before the
 // engine forgets the delivery sees it due again (say a Retry-After the clock
 // has already reached) and must skip it; forgetting it then asks for another
