@@ -151,6 +151,9 @@ class DeliveryEngine : public storage::UpdateListener {
   // When the scheduler must scan again for entries due after `now`: the
   // first that nothing else brings in (see Scan), or nullopt.
   absl::StatusOr<std::optional<absl::Time>> NextWakeAfter(absl::Time now);
+  // The timer fired: true (and the timer set at the next entry) when every
+  // entry it was set for is in memory by now, so no scan is needed.
+  bool TimerWasForEntriesTakenSince();
   // The delivery's attempt (or park) is durable, or failed to commit.
   void Finished(const storage::DueDelivery& due, const absl::Status& status);
   // While paused for storage: asks it whether it takes writes again, and

@@ -454,5 +454,51 @@ TEST_F(DeliveryEngineTest, AnEntryAlreadyInMemoryDoesNotScheduleAnotherScan) {
   http_.AnswerStatus(1, 200);
 }
 
+
+// The timer can be set at an entry whose update has not reached the engine
+// yet (committed, hooks not run). When it fires and that entry has been
+// taken since, there is nothing to scan for. Here the entry's update never
+// comes (the engine is not listening when it is published) and its webhook
+// fills up meanwhile, leaving it to the webhook's refill; the timer must not
+// scan, and the entry must still go out once, through the refill.
+TEST_F(DeliveryEngineTest, ATimerForAnEntryTakenSinceDoesNotScan) {
+  EngineOptions options;
+  options.rescan_interval = absl::Hours(1);  // no periodic scans
+  options.max_queued = 4;                    // one waiting per webhook
+  options.max_in_flight_per_webhook = 1;
+  const std::string webhook = CreateWebhook("a");
+  StartEngine(std::move(options));
+  ASSERT_TRUE(Eventually([&] { return engine_->scan_counts().scans >= 1; }));
+  const absl::Time scan_time = clock_.Now();
+  backend_->updates().RemoveListener(engine_.get());
+  clock_.Advance(absl::Milliseconds(10));
+  const std::string unannounced = Publish();
+  backend_->updates().AddListener(engine_.get());
+  clock_.Set(scan_time);
+  const int64_t scans_before = engine_->scan_counts().scans;
+  engine_->Wake();  // this scan sets the timer at the unannounced entry
+  ASSERT_TRUE(Eventually([&] { return engine_->scan_counts().scans == scans_before + 1; }));
+
+  clock_.Advance(absl::Milliseconds(5));
+  const std::string first = Publish();
+  ASSERT_TRUE(http_.WaitForSent(1));  // its webhook's one slot
+  const std::string second = Publish();  // waits
+  const std::string third = Publish();   // does not fit: left to the refill
+  clock_.Advance(absl::Milliseconds(6));  // past the timer
+  absl::SleepFor(absl::Milliseconds(300));  // the scheduler's timer is real time
+
+  EXPECT_EQ(engine_->scan_counts().scans, scans_before + 1);
+  for (int sent = 1; sent <= 4; ++sent) {
+    ASSERT_TRUE(http_.WaitForSent(sent)) << sent;
+    http_.AnswerStatus(sent, 200);
+  }
+  for (const std::string& event : {unannounced, first, second, third}) {
+    EXPECT_TRUE(Eventually([&] { return Delivery(webhook, event).state() == domain::kSucceeded; }))
+        << event;
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(http_.sent().size(), 4u);
+}
+
 }  // namespace
 }  // namespace wink::webhooks::delivery
