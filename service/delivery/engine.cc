@@ -275,24 +275,29 @@ absl::StatusOr<std::optional<absl::Time>> DeliveryEngine::NextWakeAfter(absl::Ti
   // a steady stream of publishes kept the scheduler scanning back-to-back
   // (a backlog of 100,000 entries read ~20 times a second). Entries not
   // seen through an update (written before a restart, another node's, a
-  // retry whose update has not arrived yet) still set the wake. The walk
-  // is bounded; at its end it wakes where it stopped.
+  // retry whose update has not arrived yet) still set the wake.
+  return FirstEntryNotTaken(now + absl::Microseconds(1), absl::InfiniteFuture());
+}
+
+absl::StatusOr<std::optional<absl::Time>> DeliveryEngine::FirstEntryNotTaken(absl::Time from,
+                                                                             absl::Time before) {
+  // Bounded: the entry at the bound counts as not taken, so a caller wakes
+  // (or scans) there rather than walking a backlog under the lock.
   constexpr int kMaxEntries = 1024;
   int visited = 0;
-  std::optional<absl::Time> wake;
-  WINK_RETURN_IF_ERROR(due_queue_.ScanDue(
-      now + absl::Microseconds(1), absl::InfiniteFuture(),
-      [&](const storage::DueDelivery& due) {
+  std::optional<absl::Time> first;
+  WINK_RETURN_IF_ERROR(
+      due_queue_.ScanDue(from, before, [&](const storage::DueDelivery& due) {
         bool taken;
         {
           absl::MutexLock lock(&mu_);
           taken = dispatch_.WillBeTaken(due);
         }
         if (taken && ++visited < kMaxEntries) return true;
-        wake = absl::FromUnixMicros(due.due_time_us);
+        first = absl::FromUnixMicros(due.due_time_us);
         return false;
       }));
-  return wake;
+  return first;
 }
 
 bool DeliveryEngine::TimerWasForEntriesTakenSince() {
@@ -303,7 +308,6 @@ bool DeliveryEngine::TimerWasForEntriesTakenSince() {
   // dozens of times a second). So before scanning for the timer, look at
   // the entries it was set for: if all have been taken since, a scan would
   // find nothing; the timer moves on to the next entry instead.
-  constexpr int kMaxEntries = 1024;
   absl::Time from;
   {
     absl::MutexLock lock(&mu_);
@@ -312,16 +316,8 @@ bool DeliveryEngine::TimerWasForEntriesTakenSince() {
     next_wake_ = absl::InfinitePast();
   }
   const absl::Time now = clock_.Now();
-  int visited = 0;
-  bool all_taken = true;
-  const absl::Status status = due_queue_.ScanDue(
-      from, now + absl::Microseconds(1), [&](const storage::DueDelivery& due) {
-        absl::MutexLock lock(&mu_);
-        if (dispatch_.WillBeTaken(due) && ++visited < kMaxEntries) return true;
-        all_taken = false;
-        return false;
-      });
-  if (!status.ok() || !all_taken) return false;  // Scan() sets the timer
+  auto not_taken = FirstEntryNotTaken(from, now + absl::Microseconds(1));
+  if (!not_taken.ok() || not_taken->has_value()) return false;  // Scan() sets the timer
   auto next = NextWakeAfter(now);
   if (!next.ok()) return false;
   absl::MutexLock lock(&mu_);

@@ -151,6 +151,10 @@ class DeliveryEngine : public storage::UpdateListener {
   // When the scheduler must scan again for entries due after `now`: the
   // first that nothing else brings in (see Scan), or nullopt.
   absl::StatusOr<std::optional<absl::Time>> NextWakeAfter(absl::Time now);
+  // The due time of the first entry in [from, before) that nothing will
+  // take into memory (DispatchQueue::WillBeTaken), or nullopt if all will.
+  absl::StatusOr<std::optional<absl::Time>> FirstEntryNotTaken(absl::Time from, absl::Time before)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The timer fired: true (and the timer set at the next entry) when every
   // entry it was set for is in memory by now, so no scan is needed.
   bool TimerWasForEntriesTakenSince();
