@@ -3,6 +3,7 @@
 //
 //   caller                      interface
 //   API webhook methods         WebhookStore    (webhook_store.h)
+//   API applications, auth      ApplicationStore (application_store.h)
 //   API publish and events      EventLog        (event_log.h)
 //   API deliveries, the engine  DeliveryLedger  (delivery_ledger.h)
 //   engine scheduler            DueQueue        (due_queue.h)
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 
+#include "service/storage/application_store.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/due_queue.h"
 #include "service/storage/event_log.h"
@@ -32,6 +34,7 @@ class StorageBackend {
   virtual ~StorageBackend() = default;
 
   virtual WebhookStore& webhooks() = 0;
+  virtual ApplicationStore& applications() = 0;
   virtual EventLog& events() = 0;
   virtual DeliveryLedger& deliveries() = 0;
   virtual DueQueue& due_queue() = 0;

@@ -23,6 +23,7 @@ inline constexpr uint32_t kDeliveryRecordVersion = 1;
 inline constexpr uint32_t kAttemptRecordVersion = 1;
 inline constexpr uint32_t kUpdateRecordVersion = 1;
 inline constexpr uint32_t kIdempotencyRecordVersion = 1;
+inline constexpr uint32_t kApplicationRecordVersion = 1;
 
 // Parses `bytes` into `record` and checks 1 <= version <= `max_version`.
 // DATA_LOSS if the bytes do not parse or the version is unknown; `what`
