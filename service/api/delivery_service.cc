@@ -128,7 +128,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   WatchReactor(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
                delivery::StatusBus& bus, const auth::Authenticator& authenticator,
                storage::WebhookStore& webhooks, storage::EventLog& events,
-               WatchAdmission& admission)
+               WatchAdmission& admission, KeyedStreams* keyed_streams)
       : call_(context, "WatchDeliveries", authenticator),
         bus_(bus),
         webhooks_(webhooks),
@@ -140,6 +140,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       absl::MutexLock lock(&mu_);
       FinishLocked(status);
       return;
+    }
+    if (keyed_streams != nullptr && !call_.principal()->application_id().empty()) {
+      keyed_streams_ = keyed_streams;
+      keyed_stream_id_ = keyed_streams->Add(call_.principal(), [this] {
+        absl::MutexLock lock(&mu_);
+        FinishLocked(absl::UnauthenticatedError(
+            "the API key of this stream was revoked, rotated out or has expired"));
+      });
     }
     subscription_ =
         bus_.Subscribe(account_, [this](bool may_read_log) { Pump(may_read_log); });
@@ -165,6 +173,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   void OnDone() override {
+    if (keyed_streams_ != nullptr) keyed_streams_->Remove(keyed_stream_id_);
     if (subscription_ != 0) bus_.Unsubscribe(subscription_);
     if (admitted_) admission_.Leave(account_);
     {
@@ -328,6 +337,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   std::string webhook_id_;
   std::string event_id_;
   int subscription_ = 0;
+  // Set when the stream was opened with an application's key.
+  KeyedStreams* keyed_streams_ = nullptr;
+  uint64_t keyed_stream_id_ = 0;
 
   absl::Mutex mu_;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_) = 0;
@@ -349,18 +361,19 @@ DeliveryServiceImpl::DeliveryServiceImpl(storage::DeliveryLedger& deliveries,
                                          storage::WebhookStore& webhooks,
                                          storage::EventLog& events, delivery::StatusBus& bus,
                                          const auth::Authenticator& authenticator,
-                                         WatchLimits watch_limits)
+                                         WatchLimits watch_limits, KeyedStreams* keyed_streams)
     : deliveries_(deliveries),
       webhooks_(webhooks),
       events_(events),
       bus_(bus),
       authenticator_(authenticator),
-      watch_admission_(watch_limits) {}
+      watch_admission_(watch_limits),
+      keyed_streams_(keyed_streams) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DeliveryServiceImpl::WatchDeliveries(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   return new WatchReactor(context, request, bus_, authenticator_, webhooks_, events_,
-                          watch_admission_);
+                          watch_admission_, keyed_streams_);
 }
 
 grpc::ServerUnaryReactor* DeliveryServiceImpl::ListDeliveries(

@@ -6,6 +6,7 @@
 
 #include "service/auth/authenticator.h"
 #include "service/delivery/status_bus.h"
+#include "service/api/keyed_streams.h"
 #include "service/api/watch_admission.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/event_log.h"
@@ -25,10 +26,12 @@ using RawDeliveryService = v1::DeliveryService::WithRawCallbackMethod_WatchDeliv
 class DeliveryServiceImpl final : public RawDeliveryService {
  public:
   // `webhooks` and `events` check that a watch's filters name existing
-  // resources; `watch_limits` bound the open streams.
+  // resources; `watch_limits` bound the open streams; `keyed_streams` (may
+  // be null) ends the streams of API keys that stop working.
   DeliveryServiceImpl(storage::DeliveryLedger& deliveries, storage::WebhookStore& webhooks,
                       storage::EventLog& events, delivery::StatusBus& bus,
-                      const auth::Authenticator& authenticator, WatchLimits watch_limits);
+                      const auth::Authenticator& authenticator, WatchLimits watch_limits,
+                      KeyedStreams* keyed_streams = nullptr);
 
   // One stream per call; each keeps at most one write in flight and pulls
   // the next updates from the bus when it completes, so a slow watcher uses
@@ -53,6 +56,7 @@ class DeliveryServiceImpl final : public RawDeliveryService {
   delivery::StatusBus& bus_;
   const auth::Authenticator& authenticator_;
   WatchAdmission watch_admission_;
+  KeyedStreams* keyed_streams_;
 };
 
 }  // namespace wink::webhooks::api

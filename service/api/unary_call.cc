@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/api/method_scopes.h"
 #include "service/common/errors.h"
 #include "service/common/log.h"
 #include "service/metrics/service_metrics.h"
@@ -46,8 +47,8 @@ absl::Status UnaryCall::Authenticate() {
   }
   auto principal = authenticator_.Authenticate(values);
   if (!principal.ok()) return principal.status();
-  principal_ = *principal;
-  return absl::OkStatus();
+  principal_ = *std::move(principal);
+  return principal_->CheckScope(ScopeOfMethod(method_), method_);
 }
 
 absl::Status UnaryCall::Authorize(absl::string_view account) {

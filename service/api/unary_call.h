@@ -7,6 +7,7 @@
 #define WINK_WEBHOOKS_SERVICE_API_UNARY_CALL_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -28,8 +29,10 @@ class UnaryCall {
   UnaryCall(grpc::CallbackServerContext* context, absl::string_view method,
             const auth::Authenticator& authenticator);
 
-  // UNAUTHENTICATED unless the call carries a configured bearer token;
-  // DEADLINE_EXCEEDED / CANCELLED if the caller already gave up.
+  // UNAUTHENTICATED unless the call carries a configured bearer token or a
+  // working API key; PERMISSION_DENIED if a key lacks the method's scope
+  // (method_scopes.h); DEADLINE_EXCEEDED / CANCELLED if the caller already
+  // gave up.
   absl::Status Authenticate();
 
   // PERMISSION_DENIED unless the authenticated principal may act on
@@ -41,6 +44,9 @@ class UnaryCall {
   // reactor the handler must return to gRPC.
   grpc::ServerUnaryReactor* Finish(const absl::Status& status);
 
+  // Who is calling; null until Authenticate() succeeded.
+  const std::shared_ptr<const auth::Principal>& principal() const { return principal_; }
+
   // The call's reactor (gRPC allows asking the context for it only once).
   grpc::ServerUnaryReactor* reactor();
 
@@ -48,7 +54,7 @@ class UnaryCall {
   grpc::CallbackServerContext* context_;
   absl::string_view method_;
   const auth::Authenticator& authenticator_;
-  const auth::Principal* principal_ = nullptr;
+  std::shared_ptr<const auth::Principal> principal_;
   grpc::ServerUnaryReactor* reactor_ = nullptr;
   std::string account_;
   absl::Time start_;

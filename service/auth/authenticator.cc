@@ -21,30 +21,31 @@ std::array<unsigned char, 32> Sha256(absl::string_view data) {
 
 }  // namespace
 
-absl::Status Principal::CheckAccess(absl::string_view account) const {
-  if (admin_ || accounts_.contains(account)) return absl::OkStatus();
-  return absl::PermissionDeniedError(
-      absl::StrCat("this token may not act on account \"", account, "\""));
-}
-
 std::string Sha256Hex(absl::string_view token) {
   const auto digest = Sha256(token);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
-Authenticator::Authenticator(const config::ServerConfig& config) {
+Authenticator::Authenticator(const config::ServerConfig& config)
+    : Authenticator(config, nullptr, SystemClock()) {}
+
+Authenticator::Authenticator(const config::ServerConfig& config, const KeyRegistry* keys,
+                             const Clock& clock)
+    : keys_(keys), clock_(clock) {
   for (const auto& token : config.tokens()) {
-    Entry entry{
-        {},
-        Principal(token.name(), token.admin(), {token.accounts().begin(), token.accounts().end()})};
+    Entry entry{{},
+                std::make_shared<const Principal>(
+                    token.name(), token.admin(),
+                    absl::flat_hash_set<std::string>(token.accounts().begin(),
+                                                     token.accounts().end()))};
     const std::string raw = absl::HexStringToBytes(token.sha256());
     std::copy(raw.begin(), raw.end(), entry.sha256.begin());
     entries_.push_back(std::move(entry));
   }
 }
 
-absl::StatusOr<const Principal*> Authenticator::Authenticate(
+absl::StatusOr<std::shared_ptr<const Principal>> Authenticator::Authenticate(
     absl::Span<const absl::string_view> values) const {
   if (values.empty()) {
     return absl::UnauthenticatedError(
@@ -64,15 +65,27 @@ absl::StatusOr<const Principal*> Authenticator::Authenticate(
   // shell variable produces.
   if (token.empty()) return absl::UnauthenticatedError("empty bearer token");
   const auto presented = Sha256(token);
-  const Principal* match = nullptr;
+  const std::shared_ptr<const Principal>* match = nullptr;
   // Compare against every entry, without stopping early.
   for (const Entry& entry : entries_) {
     if (CRYPTO_memcmp(entry.sha256.data(), presented.data(), presented.size()) == 0) {
       match = &entry.principal;
     }
   }
-  if (match == nullptr) return absl::UnauthenticatedError("invalid bearer token");
-  return match;
+  if (match != nullptr) return *match;
+  if (keys_ != nullptr) {
+    std::shared_ptr<const Principal> key = keys_->Find(absl::string_view(
+        reinterpret_cast<const char*>(presented.data()), presented.size()));
+    if (key != nullptr) {
+      const absl::Time now = clock_.Now();
+      if (!key->ValidAt(now)) {
+        return absl::UnauthenticatedError("this API key was revoked, rotated out or has expired");
+      }
+      if (use_recorder_ && key->ShouldRecordUse(now)) use_recorder_(*key, now);
+      return key;
+    }
+  }
+  return absl::UnauthenticatedError("invalid bearer token");
 }
 
 }  // namespace wink::webhooks::auth

@@ -9,11 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "service/api/application_directory.h"
+#include "service/api/application_service.h"
 #include "service/api/delivery_service.h"
 #include "service/api/event_catalog.h"
 #include "service/api/health_service.h"
 #include "service/api/webhook_service.h"
 #include "service/auth/authenticator.h"
+#include "service/auth/key_registry.h"
 #include "service/common/ip_range.h"
 #include "service/common/log.h"
 #include "service/common/random.h"
@@ -100,7 +103,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
 
   server->health_service_ = std::make_unique<api::HealthService>(std::vector<std::string>{
       std::string(v1::WebhookService::service_full_name()),
-      std::string(v1::DeliveryService::service_full_name())});
+      std::string(v1::DeliveryService::service_full_name()),
+      std::string(v1::ApplicationService::service_full_name())});
   server->storage_metrics_ = std::make_unique<StorageMetrics>();
   // A disk that stops taking writes makes the server NOT_SERVING until it
   // takes them again (load balancers and probes see it).
@@ -144,7 +148,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   backend.updates().AddListener(server->engine_.get());
   server->engine_->Start();
 
-  server->authenticator_ = std::make_unique<auth::Authenticator>(config);
+  // Applications' keys: loaded before the first call is served, kept in
+  // step with storage by the directory (with PostgreSQL, also with what
+  // other nodes change).
+  server->key_registry_ = std::make_unique<auth::KeyRegistry>();
+  api::ApplicationDirectoryOptions directory_options;
+  if (config.storage().has_postgres()) directory_options.full_reload_interval = absl::Seconds(30);
+  server->application_directory_ = std::make_unique<api::ApplicationDirectory>(
+      backend.applications(), *server->key_registry_, clock, directory_options);
+  WINK_RETURN_IF_ERROR(server->application_directory_->Load());
+  server->authenticator_ =
+      std::make_unique<auth::Authenticator>(config, server->key_registry_.get(), clock);
+  server->authenticator_->SetUseRecorder(
+      [directory = server->application_directory_.get()](const auth::Principal& key,
+                                                         absl::Time when) {
+        directory->RecordUse(key.application_account(), key.application_id(), when);
+      });
+  server->application_service_ = std::make_unique<api::ApplicationServiceImpl>(
+      backend.applications(), *server->application_directory_, *server->authenticator_, clock);
   server->catalog_ = std::make_unique<api::EventCatalog>(config);
   api::WebhookServiceOptions webhook_options;
   webhook_options.max_webhooks_per_account = config.limits().max_webhooks_per_account();
@@ -164,9 +185,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   api::WatchLimits watch_limits;
   watch_limits.max_streams = config.limits().max_watch_streams();
   watch_limits.max_streams_per_account = config.limits().max_watch_streams_per_account();
+  server->keyed_streams_ = std::make_unique<api::KeyedStreams>(clock, absl::Seconds(1));
+  server->key_registry_->AddShortenedListener(
+      [streams = server->keyed_streams_.get()] { streams->CheckNow(); });
   server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
       backend.deliveries(), backend.webhooks(), backend.events(), *server->status_bus_,
-      *server->authenticator_, watch_limits);
+      *server->authenticator_, watch_limits, server->keyed_streams_.get());
 
   // Registers reflection with every ServerBuilder made after this call.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -192,6 +216,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
   builder.SetMaxReceiveMessageSize(config.limits().max_request_bytes());
   builder.RegisterService(server->webhook_service_.get());
   builder.RegisterService(server->delivery_service_.get());
+  builder.RegisterService(server->application_service_.get());
   builder.RegisterService(server->health_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
@@ -254,6 +279,10 @@ void Server::Shutdown(absl::Duration grace) {
     engine_->Shutdown(left);
   }
   resealer_.reset();  // stops its pass between two webhooks
+  // No call comes any more; the directory's thread finishes recording key
+  // uses while storage still takes writes.
+  application_service_.reset();
+  application_directory_.reset();
   storage_->StopWrites();
   if (engine_ != nullptr) storage_->updates().RemoveListener(engine_.get());
   if (status_bus_ != nullptr) storage_->updates().RemoveListener(status_bus_.get());
@@ -261,6 +290,7 @@ void Server::Shutdown(absl::Duration grace) {
   // The services hold references into storage: close it last.
   webhook_service_.reset();
   delivery_service_.reset();
+  keyed_streams_.reset();
   engine_.reset();
   status_bus_.reset();
   http_client_.reset();

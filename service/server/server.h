@@ -23,7 +23,10 @@ class Server;
 namespace wink::webhooks {
 
 namespace api {
+class ApplicationDirectory;
+class ApplicationServiceImpl;
 class DeliveryServiceImpl;
+class KeyedStreams;
 class EventCatalog;
 class HealthService;
 class WebhookServiceImpl;
@@ -40,6 +43,7 @@ class MetricsServer;
 }  // namespace metrics
 namespace auth {
 class Authenticator;
+class KeyRegistry;
 }  // namespace auth
 namespace storage {
 class StorageBackend;
@@ -105,11 +109,15 @@ class Server {
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<delivery::StatusBus> status_bus_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<auth::KeyRegistry> key_registry_;
+  std::unique_ptr<api::ApplicationDirectory> application_directory_;
   std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<api::ApplicationServiceImpl> application_service_;
   std::unique_ptr<api::EventCatalog> catalog_;
   std::unique_ptr<api::WebhookServiceImpl> webhook_service_;
   // Re-encrypts webhooks not sealed with the first key, once, at start.
   std::unique_ptr<SecretsResealer> resealer_;
+  std::unique_ptr<api::KeyedStreams> keyed_streams_;
   std::unique_ptr<api::DeliveryServiceImpl> delivery_service_;
   std::unique_ptr<api::HealthService> health_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

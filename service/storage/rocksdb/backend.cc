@@ -23,6 +23,7 @@ class RocksDbBackend final : public StorageBackend {
         writer_(*db_, next_update_sequence, observer),
         context_{*db_, writer_, ids_, clock, listeners_, observer},
         webhooks_(context_),
+        applications_(context_),
         events_(context_),
         deliveries_(context_),
         due_queue_(context_),
@@ -32,6 +33,7 @@ class RocksDbBackend final : public StorageBackend {
   ~RocksDbBackend() override { StopWrites(); }
 
   WebhookStore& webhooks() override { return webhooks_; }
+  ApplicationStore& applications() override { return applications_; }
   EventLog& events() override { return events_; }
   DeliveryLedger& deliveries() override { return deliveries_; }
   DueQueue& due_queue() override { return due_queue_; }
@@ -49,6 +51,7 @@ class RocksDbBackend final : public StorageBackend {
   Writer writer_;
   StoreContext context_;
   RocksDbWebhookStore webhooks_;
+  RocksDbApplicationStore applications_;
   RocksDbEventLog events_;
   RocksDbDeliveryLedger deliveries_;
   RocksDbDueQueue due_queue_;

@@ -22,15 +22,16 @@ enum class ColumnFamily : int {
   kAttempts,           // (webhook id, event id, attempt) -> attempt record
   kDue,                // (next attempt time, webhook id, event id) -> empty
   kUpdates,            // (sequence number) -> delivery status update
+  kApplications,       // (account, application id) -> ApplicationRecord
 };
 
-inline constexpr int kColumnFamilyCount = 10;
+inline constexpr int kColumnFamilyCount = 11;
 
 // Names as stored in RocksDB, indexed by ColumnFamily.
 inline constexpr std::array<absl::string_view, kColumnFamilyCount> kColumnFamilyNames = {
     "default",  // RocksDB's own name for the default family
     "webhooks", "events",   "idempotency", "deliveries", "deliveries_by_event",
-    "held",     "attempts", "due",         "updates",
+    "held",     "attempts", "due",         "updates",    "applications",
 };
 
 inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {

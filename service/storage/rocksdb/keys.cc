@@ -78,6 +78,14 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id) 
 
 std::string WebhookKeyPrefix(absl::string_view account) { return KeyWriter().Str(account).key(); }
 
+std::string ApplicationKey(absl::string_view account, absl::string_view application_id) {
+  return KeyWriter().Str(account).Str(application_id).key();
+}
+
+std::string ApplicationKeyPrefix(absl::string_view account) {
+  return KeyWriter().Str(account).key();
+}
+
 std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key) {
   return KeyWriter().Str(account).U8(static_cast<uint8_t>(kind)).Str(key).key();
 }

@@ -66,6 +66,11 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id);
 // Prefix of every webhook key of `account`.
 std::string WebhookKeyPrefix(absl::string_view account);
 
+// applications: (account, application id).
+std::string ApplicationKey(absl::string_view account, absl::string_view application_id);
+// Prefix of every application key of `account`.
+std::string ApplicationKeyPrefix(absl::string_view account);
+
 // idempotency: (account, kind, key).
 std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key);
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "service/storage/application_store.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/due_queue.h"
 #include "service/storage/event_log.h"
@@ -39,6 +40,25 @@ class RocksDbWebhookStore final : public WebhookStore {
   absl::StatusOr<WebhookRecord> Update(absl::string_view account, absl::string_view id,
                                        const std::function<absl::Status(WebhookRecord&)>& mutate,
                                        const UpdateWebhookOptions& options) override;
+  absl::Status Delete(absl::string_view account, absl::string_view id) override;
+
+ private:
+  const StoreContext& context_;
+};
+
+class RocksDbApplicationStore final : public ApplicationStore {
+ public:
+  explicit RocksDbApplicationStore(const StoreContext& context) : context_(context) {}
+
+  absl::Status Create(ApplicationRecord application) override;
+  absl::StatusOr<ApplicationRecord> Get(absl::string_view account, absl::string_view id) override;
+  absl::StatusOr<ApplicationPage> List(absl::string_view account, absl::string_view after_id,
+                                       int limit) override;
+  absl::StatusOr<ApplicationPage> ListAll(const std::optional<ApplicationPosition>& after,
+                                          int limit) override;
+  absl::StatusOr<ApplicationRecord> Update(
+      absl::string_view account, absl::string_view id,
+      const std::function<absl::Status(ApplicationRecord&)>& mutate) override;
   absl::Status Delete(absl::string_view account, absl::string_view id) override;
 
  private:
