@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
+#include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/storage/listeners.h"
 #include "service/storage/postgres/connection.h"
@@ -21,6 +22,10 @@
 namespace wink::webhooks::storage::pg {
 namespace {
 
+// How long opening waits for the update feed to LISTEN. PostgreSQL was
+// just reached (the schema), so this is a safety bound, not a wait.
+constexpr absl::Duration kFeedListenTimeout = absl::Seconds(10);
+
 class PostgresBackend final : public StorageBackend {
  public:
   PostgresBackend(const PostgresOptions& options, uint64_t last_sequence,
@@ -33,6 +38,7 @@ class PostgresBackend final : public StorageBackend {
         writer_(options.conninfo, feed_, observer),
         context_{writer_, readers_, ids_, clock, listeners_, feed_, *leases_, observer},
         webhooks_(context_),
+        applications_(context_),
         events_(context_),
         deliveries_(context_),
         due_queue_(context_),
@@ -41,7 +47,16 @@ class PostgresBackend final : public StorageBackend {
 
   ~PostgresBackend() override { StopWrites(); }
 
+  // See UpdateFeed::WaitUntilListening.
+  void WaitForFeed() {
+    if (!feed_.WaitUntilListening(kFeedListenTimeout)) {
+      LogLine(LogLevel::kWarning, "update_feed_not_listening_yet")
+          .Field("waited", absl::FormatDuration(kFeedListenTimeout));
+    }
+  }
+
   WebhookStore& webhooks() override { return webhooks_; }
+  ApplicationStore& applications() override { return applications_; }
   EventLog& events() override { return events_; }
   DeliveryLedger& deliveries() override { return deliveries_; }
   DueQueue& due_queue() override { return due_queue_; }
@@ -66,6 +81,7 @@ class PostgresBackend final : public StorageBackend {
   Writer writer_;
   StoreContext context_;
   PostgresWebhookStore webhooks_;
+  PostgresApplicationStore applications_;
   PostgresEventLog events_;
   PostgresDeliveryLedger deliveries_;
   PostgresDueQueue due_queue_;
@@ -98,8 +114,10 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenPostgresBackend(const Postgr
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<PartitionLeases> leases,
                         PartitionLeases::Start(options.conninfo, std::move(lease_options),
                                                observer));
-  return std::make_unique<PostgresBackend>(options, last_sequence, std::move(leases), token,
-                                           clock, observer);
+  auto backend = std::make_unique<PostgresBackend>(options, last_sequence, std::move(leases), token,
+                                                   clock, observer);
+  backend->WaitForFeed();
+  return std::unique_ptr<StorageBackend>(std::move(backend));
 }
 
 }  // namespace wink::webhooks::storage::pg

@@ -33,7 +33,10 @@ struct PostgresOptions {
 };
 
 // Connects, creates the tables that are missing, takes this node's share of
-// the partitions and opens the backend.
+// the partitions and opens the backend. Returns once the update feed
+// listens (or after 10 s, logged, if it could not: it keeps trying), so
+// other nodes' changes committed after the return are told to the
+// listeners set then (e.g. ApplicationStore::SetRemoteChangeListener).
 // `clock` (ids, record times) and `observer` (may be null) must outlive the
 // backend. UNAVAILABLE when PostgreSQL cannot be reached; FAILED_PRECONDITION
 // when the database holds a newer schema.

@@ -80,6 +80,15 @@ CREATE TABLE IF NOT EXISTS nodes (
   node_id text COLLATE "C" PRIMARY KEY,
   expires_at timestamptz NOT NULL
 );
+-- Added after schema version 2 without a new version: a database of an
+-- older binary gains it here at the next start, and an older binary never
+-- reads it.
+CREATE TABLE IF NOT EXISTS applications (
+  account text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  record bytea NOT NULL,
+  PRIMARY KEY (account, id)
+);
 CREATE TABLE IF NOT EXISTS partitions (
   part smallint PRIMARY KEY,
   owner text COLLATE "C" NOT NULL DEFAULT '',

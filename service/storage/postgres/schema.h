@@ -7,6 +7,8 @@
 // they do in RocksDB.
 //
 //   webhooks     (account, id) -> record
+//   applications (account, id) -> record                 API credentials
+//                (application_store.h)
 //   idempotency  (account, kind, key) -> record          request ids and keys
 //   events       (account, id) -> type, watch_cursor, record
 //   deliveries   (webhook_id, event_id) -> account, state, due_time_us, held,
@@ -36,6 +38,9 @@ namespace wink::webhooks::storage::pg {
 // The schema this binary writes. A database whose schema is newer is
 // refused; an older one is migrated at start.
 // 2: account_usage (counted from the events when migrating from 1).
+// Tables that older binaries ignore and that need no data moved in (e.g.
+// `applications`) come without a new version: CreateSchema adds them to an
+// existing database, and a rolling upgrade's older nodes keep starting.
 inline constexpr int kSchemaVersion = 2;
 
 // Deliveries are shared out between nodes in this many partitions, by

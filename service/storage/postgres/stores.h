@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "service/storage/application_store.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/due_queue.h"
 #include "service/storage/event_log.h"
@@ -37,6 +38,33 @@ class PostgresWebhookStore final : public WebhookStore {
                                        const std::function<absl::Status(WebhookRecord&)>& mutate,
                                        const UpdateWebhookOptions& options) override;
   absl::Status Delete(absl::string_view account, absl::string_view id) override;
+
+ private:
+  const StoreContext& context_;
+};
+
+// Table `applications`. Create serializes an account's creates with an
+// advisory lock of its own (not the account lock publishes take), so the
+// count against kMaxApplicationsPerAccount holds until the insert commits
+// on whichever node runs it. Each committed change sends a notice on
+// UpdateFeed::kApplicationChangedChannel in its transaction, which the
+// other nodes' feeds hand to their remote-change listener.
+class PostgresApplicationStore final : public ApplicationStore {
+ public:
+  explicit PostgresApplicationStore(const StoreContext& context) : context_(context) {}
+
+  absl::Status Create(ApplicationRecord application) override;
+  absl::StatusOr<ApplicationRecord> Get(absl::string_view account, absl::string_view id) override;
+  absl::StatusOr<ApplicationPage> List(absl::string_view account, absl::string_view after_id,
+                                       int limit) override;
+  absl::StatusOr<ApplicationPage> ListAll(const std::optional<ApplicationPosition>& after,
+                                          int limit) override;
+  absl::StatusOr<ApplicationRecord> Update(
+      absl::string_view account, absl::string_view id,
+      const std::function<absl::Status(ApplicationRecord&)>& mutate) override;
+  absl::Status Delete(absl::string_view account, absl::string_view id) override;
+  // Hands `listener` to the update feed, whose thread calls it.
+  void SetRemoteChangeListener(RemoteChangeListener listener) override;
 
  private:
   const StoreContext& context_;

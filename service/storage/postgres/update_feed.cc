@@ -84,6 +84,24 @@ Statement UpdateFeed::NotifyWebhookDeletedStatement(const std::string& webhook_i
                    {Param::Text(kWebhookDeletedChannel), Param::Text(origin_ + " " + webhook_id)}};
 }
 
+Statement UpdateFeed::NotifyApplicationChangedStatement(absl::string_view account,
+                                                        absl::string_view id) const {
+  return Statement{kNotify,
+                   {Param::Text(kApplicationChangedChannel),
+                    Param::Text(absl::StrCat(origin_, " ", account, "/", id))}};
+}
+
+void UpdateFeed::SetApplicationChangeListener(ApplicationChangeListener listener) {
+  absl::MutexLock lock(&application_listener_mu_);
+  application_listener_ = std::move(listener);
+}
+
+bool UpdateFeed::WaitUntilListening(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto listening = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return listening_ || stopping_; };
+  return mu_.AwaitWithTimeout(absl::Condition(&listening), timeout) && listening_;
+}
+
 uint64_t UpdateFeed::last_sequence() const {
   absl::MutexLock lock(&mu_);
   return told_;
@@ -151,6 +169,31 @@ void UpdateFeed::TellDeletions(const std::vector<Connection::Notification>& noti
   }
 }
 
+void UpdateFeed::TellApplicationChanges(
+    const std::vector<Connection::Notification>& notifications) {
+  ApplicationChangeListener listener;
+  for (const Connection::Notification& notification : notifications) {
+    if (notification.channel != kApplicationChangedChannel) continue;
+    const std::pair<absl::string_view, absl::string_view> origin_and_name =
+        absl::StrSplit(notification.payload, absl::MaxSplits(' ', 1));
+    // The committing process's own callers saw the change already.
+    if (origin_and_name.first == origin_) continue;
+    const absl::string_view name = origin_and_name.second;
+    const size_t slash = name.rfind('/');
+    if (slash == absl::string_view::npos || slash + 1 == name.size()) {
+      LogLine(LogLevel::kWarning, "application_notice_malformed")
+          .Field("payload", notification.payload);
+      continue;
+    }
+    if (!listener) {
+      absl::MutexLock lock(&application_listener_mu_);
+      listener = application_listener_;
+      if (!listener) return;
+    }
+    listener(std::string(name.substr(0, slash)), std::string(name.substr(slash + 1)));
+  }
+}
+
 void UpdateFeed::Wake() {
   const uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
@@ -171,8 +214,13 @@ void UpdateFeed::Loop() {
       status = opened.status();
       if (opened.ok()) {
         status = (*opened)->Execute(absl::StrCat("LISTEN ", kUpdatesChannel, "; LISTEN ",
-                                                 kWebhookDeletedChannel));
-        if (status.ok()) connection = std::move(*opened);
+                                                 kWebhookDeletedChannel, "; LISTEN ",
+                                                 kApplicationChangedChannel));
+        if (status.ok()) {
+          connection = std::move(*opened);
+          absl::MutexLock lock(&mu_);
+          listening_ = true;
+        }
       }
       // Whatever committed while nobody listened.
       catch_up = true;
@@ -185,6 +233,10 @@ void UpdateFeed::Loop() {
     }
     if (!status.ok()) {
       connection.reset();
+      {
+        absl::MutexLock lock(&mu_);
+        listening_ = false;
+      }
       backoff = std::min(kMaxReconnectBackoff, std::max(absl::Milliseconds(100), backoff * 2));
       LogLine(LogLevel::kWarning, "update_feed_unavailable")
           .Field("error", status.message())
@@ -196,6 +248,7 @@ void UpdateFeed::Loop() {
     catch_up = false;
     if (status.ok() && !notifications->empty()) {
       TellDeletions(*notifications);
+      TellApplicationChanges(*notifications);
       for (const Connection::Notification& notification : *notifications) {
         // Another node appended updates. This node's own commits were told
         // by the writer, unless they left a gap, which also wakes us.

@@ -125,6 +125,7 @@ class StorageConformance : public ::testing::TestWithParam<BackendUnderTest> {
 
   StorageBackend& backend() { return *backend_; }
   WebhookStore& webhooks() { return backend_->webhooks(); }
+  ApplicationStore& applications() { return backend_->applications(); }
   EventLog& events() { return backend_->events(); }
   DeliveryLedger& deliveries() { return backend_->deliveries(); }
   DueQueue& due_queue() { return backend_->due_queue(); }

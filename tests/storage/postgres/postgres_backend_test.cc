@@ -1,7 +1,9 @@
-// The PostgreSQL backend when PostgreSQL goes away: writes fail with
+// The PostgreSQL backend as a cluster and when PostgreSQL goes away: nodes
+// sharing a database hear each other's changes; writes fail with
 // UNAVAILABLE (never a crash or a hang), and the backend reconnects by
 // itself once the server is back. On a real server the test kills
-// (SIGKILL) and restarts.
+// (SIGKILL) and restarts. Also the schema upgrade of an older database.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,12 +12,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/storage/application_store.h"
 #include "service/storage/postgres/backend.h"
+#include "service/storage/postgres/connection.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/postgres_server.h"
 #include "tests/fakes/temp_dir.h"
@@ -23,6 +28,7 @@
 namespace wink::webhooks::storage::pg {
 namespace {
 
+using ::testing::ElementsAre;
 using ::wink::webhooks::testing::FakeClock;
 using ::wink::webhooks::testing::PostgresServer;
 using ::wink::webhooks::testing::TempDir;
@@ -387,6 +393,178 @@ TEST(PostgresBackendTest, OpeningWithoutAServerIsUnavailable) {
   options.conninfo = conninfo;
   auto backend = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
   EXPECT_EQ(backend.status().code(), absl::StatusCode::kUnavailable) << backend.status();
+}
+
+ApplicationRecord NewApplication(absl::string_view account, absl::string_view id) {
+  ApplicationRecord application;
+  application.set_account(std::string(account));
+  application.set_id(std::string(id));
+  application.set_display_name(absl::StrCat("App ", id));
+  application.add_keys()->set_sha256(std::string(32, '\x07'));
+  return application;
+}
+
+// Records what an application store's remote-change listener is told, as
+// "account/id".
+class ApplicationChanges {
+ public:
+  ApplicationStore::RemoteChangeListener Listener() {
+    return [this](const std::string& account, const std::string& id) {
+      absl::MutexLock lock(&mu_);
+      heard_.push_back(absl::StrCat(account, "/", id));
+    };
+  }
+  // What was heard once `count` changes were, or after 20 s.
+  std::vector<std::string> WaitFor(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return heard_.size() >= count; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+    return heard_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> heard_ ABSL_GUARDED_BY(mu_);
+};
+
+// Two backends on one database are two nodes: each node's remote-change
+// listener hears the applications the other node creates, updates and
+// deletes, and never its own node's changes, nor changes that were not
+// committed. Absence is checked without sleeping: notifications reach a
+// listening connection in commit order, so once a node hears a change
+// committed after one it must not hear, that one will never come.
+TEST(PostgresBackendTest, ApplicationChangesOfOneNodeAreToldToTheOthers) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo();
+  auto node_a = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_a.ok()) << node_a.status();
+  auto node_b = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_b.ok()) << node_b.status();
+  ApplicationChanges heard_on_a, heard_on_b;
+  ApplicationStore& apps_a = (*node_a)->applications();
+  ApplicationStore& apps_b = (*node_b)->applications();
+  apps_a.SetRemoteChangeListener(heard_on_a.Listener());
+  apps_b.SetRemoteChangeListener(heard_on_b.Listener());
+
+  ASSERT_TRUE(apps_a.Create(NewApplication("acme", "ci")).ok());
+  EXPECT_THAT(heard_on_b.WaitFor(1), ElementsAre("acme/ci")) << "create";
+
+  auto updated = apps_a.Update("acme", "ci", [](ApplicationRecord& application) {
+    application.set_revoke_time_us(1);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_THAT(heard_on_b.WaitFor(2), ElementsAre("acme/ci", "acme/ci")) << "update";
+  // Node B reads what node A wrote.
+  EXPECT_EQ(apps_b.Get("acme", "ci")->revoke_time_us(), 1);
+
+  ASSERT_TRUE(apps_a.Delete("acme", "ci").ok());
+  EXPECT_THAT(heard_on_b.WaitFor(3), ElementsAre("acme/ci", "acme/ci", "acme/ci")) << "delete";
+
+  // Changes that did not commit tell nobody.
+  ASSERT_TRUE(apps_a.Create(NewApplication("acme-2", "ops")).ok());
+  EXPECT_EQ(apps_a.Create(NewApplication("acme-2", "ops")).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(apps_a
+                .Update("acme-2", "ops",
+                        [](ApplicationRecord&) { return absl::PermissionDeniedError("no"); })
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(apps_a.Delete("acme", "ci").code(), absl::StatusCode::kNotFound);
+
+  // Node B's own change: node A hears it, node B does not.
+  ASSERT_TRUE(apps_b.Create(NewApplication("beta", "b-side")).ok());
+  EXPECT_THAT(heard_on_a.WaitFor(1), ElementsAre("beta/b-side"))
+      << "node A heard none of its own four changes, which committed before";
+
+  ASSERT_TRUE(apps_a.Delete("acme-2", "ops").ok());
+  EXPECT_THAT(heard_on_b.WaitFor(5),
+              ElementsAre("acme/ci", "acme/ci", "acme/ci", "acme-2/ops", "acme-2/ops"))
+      << "one create and one delete of acme-2/ops; nothing for the refused changes, nor for "
+         "node B's own create, which committed between them";
+}
+
+// Two nodes creating applications in one account at once, for its last
+// places: exactly the places left are taken (the count holds on every
+// node until the insert commits).
+TEST(PostgresBackendTest, NodesCreatingApplicationsAtOnceNeverExceedTheLimit) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo();
+  auto node_a = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_a.ok()) << node_a.status();
+  auto node_b = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(node_b.ok()) << node_b.status();
+  constexpr int kLeft = 3;
+  for (int i = 0; i < kMaxApplicationsPerAccount - kLeft; ++i) {
+    ASSERT_TRUE(
+        (*node_a)->applications().Create(NewApplication("acme", absl::StrCat("app-", i))).ok());
+  }
+
+  constexpr int kPerNode = 4;
+  absl::Mutex mu;
+  std::vector<absl::StatusCode> codes;
+  std::vector<std::thread> racers;
+  for (StorageBackend* node : {node_a->get(), node_b->get()}) {
+    for (int t = 0; t < kPerNode; ++t) {
+      racers.emplace_back([&, node, t] {
+        const absl::Status status = node->applications().Create(
+            NewApplication("acme", absl::StrCat(node == node_a->get() ? "a-" : "b-", t)));
+        absl::MutexLock lock(&mu);
+        codes.push_back(status.code());
+      });
+    }
+  }
+  for (std::thread& racer : racers) racer.join();
+
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), absl::StatusCode::kOk), kLeft);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), absl::StatusCode::kResourceExhausted),
+            2 * kPerNode - kLeft);
+  auto page = (*node_b)->applications().List("acme", "", 1000);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->applications.size(), static_cast<size_t>(kMaxApplicationsPerAccount));
+}
+
+// A database created before applications existed (schema version 2
+// without the table) gains the table when a newer binary opens it, and
+// keeps its data.
+TEST(PostgresBackendTest, OpeningADatabaseWithoutTheApplicationsTableAddsIt) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo();
+  std::string webhook_id;
+  {
+    auto backend = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    auto webhook = (*backend)->webhooks().Create(NewWebhook(), Options());
+    ASSERT_TRUE(webhook.ok()) << webhook.status();
+    webhook_id = webhook->webhook.id();
+  }
+  {
+    auto connection = Connection::Open(options.conninfo);
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    ASSERT_TRUE((*connection)->Execute("DROP TABLE applications").ok());
+  }
+
+  auto backend = OpenPostgresBackend(options, clock, /*observer=*/nullptr);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+
+  EXPECT_TRUE((*backend)->webhooks().Get("acme", webhook_id).ok());
+  ASSERT_TRUE((*backend)->applications().Create(NewApplication("acme", "ci")).ok());
+  auto got = (*backend)->applications().Get("acme", "ci");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->display_name(), "App ci");
 }
 
 }  // namespace
