@@ -278,10 +278,21 @@ TEST_F(ApplicationApiTest, AnOpenWatchStreamOfARevokedKeyEndsUnauthenticated) {
   v1::WatchDeliveriesRequest request;
   request.set_parent("accounts/acme");
   auto reader = delivery_stub->WatchDeliveries(&context, request);
-  // The stream is open once the server sent its initial metadata.
-  reader->WaitForInitialMetadata();
-  ASSERT_TRUE(Revoke("accounts/acme/applications/dashboard").ok());
+  // The stream is open once it brings an update: a publish to a paused
+  // webhook (its delivery is held, nothing is sent).
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Paused");
+  create.mutable_webhook()->set_url("https://pms.example.com/hooks");
+  create.mutable_webhook()->set_enabled(false);
+  v1::Webhook webhook;
+  ASSERT_TRUE(server_.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook).ok());
+  ASSERT_TRUE(Publish(kAdminToken, "acme").ok());
   v1::WatchDeliveriesResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.delivery().state(), v1::DELIVERY_STATE_HELD);
+
+  ASSERT_TRUE(Revoke("accounts/acme/applications/dashboard").ok());
   while (reader->Read(&response)) {
   }
   const grpc::Status status = reader->Finish();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/str_cat.h"
+
 namespace wink::webhooks::storage::rocks {
 
 KeyWriter& KeyWriter::U8(uint8_t value) {
@@ -79,11 +81,11 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id) 
 std::string WebhookKeyPrefix(absl::string_view account) { return KeyWriter().Str(account).key(); }
 
 std::string ApplicationKey(absl::string_view account, absl::string_view application_id) {
-  return KeyWriter().Str(account).Str(application_id).key();
+  return absl::StrCat(ApplicationKeyPrefix(account), application_id);
 }
 
 std::string ApplicationKeyPrefix(absl::string_view account) {
-  return KeyWriter().Str(account).key();
+  return absl::StrCat(account, absl::string_view("\0", 1));
 }
 
 std::string IdempotencyKey(absl::string_view account, IdempotencyKind kind, absl::string_view key) {

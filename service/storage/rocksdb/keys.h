@@ -66,7 +66,12 @@ std::string WebhookKey(absl::string_view account, absl::string_view webhook_id);
 // Prefix of every webhook key of `account`.
 std::string WebhookKeyPrefix(absl::string_view account);
 
-// applications: (account, application id).
+// applications: account, a NUL, then the application id, unprefixed.
+// Unlike the other keys, these sort by (account, id) bytewise: application
+// ids are chosen by callers and vary in length, and List promises id order.
+// The NUL cannot occur in an account id ([A-Za-z0-9_-]), so it both ends
+// the account (a scan of "acme" never reaches "acme-2") and sorts before
+// every character an account may continue with.
 std::string ApplicationKey(absl::string_view account, absl::string_view application_id);
 // Prefix of every application key of `account`.
 std::string ApplicationKeyPrefix(absl::string_view account);
