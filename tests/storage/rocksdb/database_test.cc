@@ -103,8 +103,36 @@ TEST_F(DatabaseTest, OpenCreatesTheDirectoryAndEveryColumnFamily) {
   ASSERT_TRUE(
       rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), Options().path, &families).ok());
   std::vector<std::string> expected(kColumnFamilyNames.begin(), kColumnFamilyNames.end());
-  EXPECT_EQ(families.size(), 10u);
+  EXPECT_EQ(families.size(), 11u);
   EXPECT_THAT(families, UnorderedElementsAreArray(expected));
+}
+
+// A database written before `applications` existed (its ten families) opens,
+// gains the family, and keeps its data.
+TEST_F(DatabaseTest, ADatabaseWithoutTheApplicationsFamilyGainsIt) {
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (int i = 0; i < static_cast<int>(ColumnFamily::kApplications); ++i) {
+      descriptors.emplace_back(std::string(kColumnFamilyNames[i]), rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, Options().path, descriptors, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[static_cast<int>(ColumnFamily::kWebhooks)],
+                         "kept", "value")
+                    .ok());
+    for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
+    delete raw;
+  }
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->handle(ColumnFamily::kApplications)->GetName(), "applications");
+  auto kept = db->Get(ColumnFamily::kWebhooks, "kept");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(*kept, "value");
 }
 
 TEST_F(DatabaseTest, RegistryNamesAreUniqueAndStartWithDefault) {
