@@ -1,5 +1,6 @@
 // wink-webhooks-server: wires the modules together, serves gRPC until
-// SIGTERM/SIGINT, then shuts down gracefully.
+// SIGTERM/SIGINT, then shuts down gracefully. SIGHUP reloads the config
+// file's tokens and limits.
 //
 // Exit codes: 0 after a graceful shutdown, 2 for a configuration error, 1 when
 // the server cannot start (data directory in use, port taken, ...), 128+N when
@@ -115,22 +116,37 @@ config::ConfigOverrides OverridesFromFlags() {
   return overrides;
 }
 
-// Blocks SIGINT and SIGTERM in this thread and every thread started after it,
-// so that WaitForShutdownSignal() is the only place that sees them.
-sigset_t BlockShutdownSignals() {
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread and every thread started
+// after it, so that WaitForSignal() is the only place that sees them.
+sigset_t BlockHandledSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
 
-int WaitForShutdownSignal(const sigset_t& signals) {
+int WaitForSignal(const sigset_t& signals) {
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+// SIGHUP: reads the config file again (with the same flags) and applies what
+// a running server can change (Server::ReloadConfig). A config that does not
+// load or validate changes nothing: it is logged, the running one stays.
+void ReloadConfig(Server& server) {
+  auto config = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
+  if (!config.ok()) {
+    LogLine(LogLevel::kError, "config_reload_refused")
+        .Field("error", config.status().message())
+        .Field("detail", "the running configuration stays; fix the file and send SIGHUP again");
+    return;
+  }
+  server.ReloadConfig(*config);
 }
 
 // Flags that name lists: given several times, they mean all the values.
@@ -167,7 +183,7 @@ int Run(int argc, char** argv) {
   const absl::StatusOr<LogFormat> log_format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) return Fatal(2, "invalid flag", log_format.status());
   SetLogFormat(*log_format);
-  const sigset_t signals = BlockShutdownSignals();
+  const sigset_t signals = BlockHandledSignals();
 
   auto config = config::LoadServerConfig(absl::GetFlag(FLAGS_config), OverridesFromFlags());
   if (!config.ok()) return Fatal(2, "invalid configuration", config.status());
@@ -182,7 +198,12 @@ int Run(int argc, char** argv) {
       .Field("listen", (*server)->address())
       .Field("metrics", (*server)->metrics_port() != 0 ? (*server)->metrics_address() : "-");
 
-  const int signal_number = WaitForShutdownSignal(signals);
+  int signal_number = WaitForSignal(signals);
+  while (signal_number == SIGHUP) {
+    LogLine(LogLevel::kInfo, "config_reload_started").Field("config", absl::GetFlag(FLAGS_config));
+    ReloadConfig(**server);
+    signal_number = WaitForSignal(signals);
+  }
   LogLine(LogLevel::kInfo, "shutdown_started")
       .Field("signal", strsignal(signal_number))
       .Field("grace", absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)))
@@ -190,7 +211,8 @@ int Run(int argc, char** argv) {
   // A second signal during the grace period means "stop now". Acknowledged
   // writes are already in the WAL, so exiting without cleanup loses nothing.
   std::thread([signals] {
-    const int second = WaitForShutdownSignal(signals);
+    int second = WaitForSignal(signals);
+    while (second == SIGHUP) second = WaitForSignal(signals);  // too late to reload
     LogLine(LogLevel::kWarning, "shutdown_forced").Field("signal", strsignal(second));
     std::_Exit(128 + second);
   }).detach();

@@ -141,12 +141,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       FinishLocked(status);
       return;
     }
-    if (keyed_streams != nullptr && !call_.principal()->application_id().empty()) {
+    if (keyed_streams != nullptr) {
       keyed_streams_ = keyed_streams;
       keyed_stream_id_ = keyed_streams->Add(call_.principal(), [this] {
         absl::MutexLock lock(&mu_);
         FinishLocked(absl::UnauthenticatedError(
-            "the API key of this stream was revoked, rotated out or has expired"));
+            "the API key or token of this stream was revoked, rotated out, removed or has expired"));
       });
     }
     subscription_ =

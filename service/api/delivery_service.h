@@ -39,6 +39,9 @@ class DeliveryServiceImpl final : public RawDeliveryService {
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchDeliveries(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
+  // New stream limits for streams opened from now on (a config reload).
+  void SetWatchLimits(WatchLimits limits) { watch_admission_.SetLimits(limits); }
+
   grpc::ServerUnaryReactor* ListDeliveries(grpc::CallbackServerContext* context,
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;

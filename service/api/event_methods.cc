@@ -106,7 +106,10 @@ absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
   publish.data_json = std::move(data_json);
   publish.idempotency_key = request.idempotency_key();
   publish.idempotency_retention = options_.idempotency_key_retention;
-  publish.quota = options_.stored_quota;
+  {
+    absl::MutexLock lock(&limits_mu_);
+    publish.quota = stored_quota_;
+  }
   return publish;
 }
 

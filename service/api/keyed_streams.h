@@ -1,8 +1,7 @@
-// Ends the open streams of API keys that stop working. A WatchDeliveries
-// stream authenticates once, when it opens, and may stay open for days; a
-// key revoked, deleted, rotated out or expired since must not keep reading
-// the account's deliveries. Streams opened with config tokens are not
-// tracked (those change only with a restart).
+// Ends the open streams of credentials that stop working. A WatchDeliveries
+// stream authenticates once, when it opens, and may stay open for days; an
+// API key revoked, deleted, rotated out or expired since, or a config token
+// removed by a reload, must not keep reading the account's deliveries.
 #ifndef WINK_WEBHOOKS_SERVICE_API_KEYED_STREAMS_H_
 #define WINK_WEBHOOKS_SERVICE_API_KEYED_STREAMS_H_
 
@@ -33,9 +32,10 @@ class KeyedStreams {
   KeyedStreams(const KeyedStreams&) = delete;
   KeyedStreams& operator=(const KeyedStreams&) = delete;
 
-  // Tracks a stream opened with `key`. `end` is called once, on this
-  // class's thread, when the key no longer works; it must finish the stream
-  // without waiting for it. Returns the id to Remove it with.
+  // Tracks a stream opened with `key` (an API key or a config token). `end`
+  // is called once, on this class's thread, when it no longer works; it
+  // must finish the stream without waiting for it. Returns the id to Remove
+  // it with.
   uint64_t Add(std::shared_ptr<const auth::Principal> key, std::function<void()> end)
       ABSL_LOCKS_EXCLUDED(mu_);
 

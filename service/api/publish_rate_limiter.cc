@@ -9,9 +9,20 @@
 namespace wink::webhooks::api {
 
 PublishRateLimiter::PublishRateLimiter(PublishRateLimits limits, const Clock& clock)
-    : limits_(limits), clock_(clock) {}
+    : clock_(clock), enabled_(limits.events_per_second > 0), limits_(limits) {}
+
+void PublishRateLimiter::SetLimits(PublishRateLimits limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+  enabled_.store(limits.events_per_second > 0, std::memory_order_relaxed);
+  const double burst = std::max(1, limits_.burst);
+  for (auto& [account, bucket] : buckets_) bucket.tokens = std::min(bucket.tokens, burst);
+}
 
 absl::Status PublishRateLimiter::Admit(absl::string_view account, int events) {
+  if (!enabled_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
   if (limits_.events_per_second <= 0) return absl::OkStatus();
   const double burst = std::max(1, limits_.burst);
   if (events > burst) {
@@ -20,8 +31,6 @@ absl::Status PublishRateLimiter::Admit(absl::string_view account, int events) {
         " may publish at once (limits.publish_burst_per_account = ", burst,
         "); send smaller batches"));
   }
-  const absl::Time now = clock_.Now();
-  absl::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(account, Bucket{burst, now});
   Bucket& bucket = it->second;
   if (!inserted) {

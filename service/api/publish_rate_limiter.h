@@ -7,6 +7,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -32,7 +34,11 @@ class PublishRateLimiter {
   // RESOURCE_EXHAUSTED saying when to retry (and naming the config field).
   // A batch larger than the burst could never pass: it is refused at once,
   // saying so.
-  absl::Status Admit(absl::string_view account, int events);
+  absl::Status Admit(absl::string_view account, int events) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // New limits from now on (a config reload). Buckets keep their tokens,
+  // capped at the new burst.
+  void SetLimits(PublishRateLimits limits) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Bucket {
@@ -40,9 +46,12 @@ class PublishRateLimiter {
     absl::Time refilled;
   };
 
-  const PublishRateLimits limits_;
   const Clock& clock_;
+  // limits_.events_per_second > 0, readable without the lock: the publish
+  // path pays for the limiter only when there is one.
+  std::atomic<bool> enabled_;
   absl::Mutex mu_;
+  PublishRateLimits limits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 

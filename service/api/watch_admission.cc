@@ -28,6 +28,11 @@ absl::Status WatchAdmission::Enter(absl::string_view account) {
   return absl::OkStatus();
 }
 
+void WatchAdmission::SetLimits(WatchLimits limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+}
+
 void WatchAdmission::Leave(absl::string_view account) {
   absl::MutexLock lock(&mu_);
   auto it = open_by_account_.find(account);

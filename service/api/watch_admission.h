@@ -30,13 +30,16 @@ class WatchAdmission {
   // with one Leave(account).
   absl::Status Enter(absl::string_view account);
   void Leave(absl::string_view account);
+  // New limits for streams opened from now on (a config reload); streams
+  // already open stay, even above them.
+  void SetLimits(WatchLimits limits);
 
   int open() const;
   int open_of(absl::string_view account) const;
 
  private:
-  const WatchLimits limits_;
   mutable absl::Mutex mu_;
+  WatchLimits limits_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, int> open_by_account_ ABSL_GUARDED_BY(mu_);
 };

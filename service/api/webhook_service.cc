@@ -222,7 +222,18 @@ WebhookServiceImpl::WebhookServiceImpl(storage::WebhookStore& store, storage::Ev
       destinations_(options.allowed_private_targets),
       publish_limiter_(options.publish_rate, clock),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      max_webhooks_per_account_(options.max_webhooks_per_account),
+      stored_quota_(options.stored_quota) {}
+
+void WebhookServiceImpl::SetLimits(int max_webhooks_per_account, PublishRateLimits publish_rate,
+                                   storage::StoredQuota stored_quota) {
+  publish_limiter_.SetLimits(publish_rate);
+  absl::MutexLock lock(&limits_mu_);
+  max_webhooks_per_account_ = max_webhooks_per_account;
+  stored_quota.retention = options_.stored_quota.retention;
+  stored_quota_ = stored_quota;
+}
 
 absl::StatusOr<WebhookRecord> WebhookServiceImpl::UpdateOpened(
     const std::string& account, const std::string& id,
@@ -275,7 +286,10 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         WINK_RETURN_IF_ERROR(secrets::SealWebhookSecrets(keyring_, record));
 
         storage::CreateWebhookOptions create;
-        create.max_webhooks_per_account = options_.max_webhooks_per_account;
+        {
+          absl::MutexLock lock(&limits_mu_);
+          create.max_webhooks_per_account = max_webhooks_per_account_;
+        }
         create.request_id = request.request_id();
         if (!create.request_id.empty()) create.request_fingerprint = Fingerprint(requested);
         create.request_id_expire_time = now + options_.request_id_retention;

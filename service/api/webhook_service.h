@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/api/event_catalog.h"
 #include "service/api/publish_rate_limiter.h"
@@ -113,6 +115,11 @@ class WebhookServiceImpl final : public RawWebhookService {
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
 
+  // The options a config reload may change (limits.*), for calls from now
+  // on; `stored_quota.retention` stays the one of the start.
+  void SetLimits(int max_webhooks_per_account, PublishRateLimits publish_rate,
+                 storage::StoredQuota stored_quota) ABSL_LOCKS_EXCLUDED(limits_mu_);
+
  private:
   // Checks one publish request of `account` and turns it into the store's
   // form. Field names in errors start with `field_prefix`
@@ -141,7 +148,11 @@ class WebhookServiceImpl final : public RawWebhookService {
   const http::AddressPolicy destinations_;
   PublishRateLimiter publish_limiter_;
   const Clock& clock_;
+  // Fixed at start, but for what SetLimits changes (read those below).
   const WebhookServiceOptions options_;
+  mutable absl::Mutex limits_mu_;
+  int max_webhooks_per_account_ ABSL_GUARDED_BY(limits_mu_);
+  storage::StoredQuota stored_quota_ ABSL_GUARDED_BY(limits_mu_);
 };
 
 }  // namespace wink::webhooks::api

@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -32,17 +34,46 @@ Authenticator::Authenticator(const config::ServerConfig& config)
 
 Authenticator::Authenticator(const config::ServerConfig& config, const KeyRegistry* keys,
                              const Clock& clock)
-    : keys_(keys), clock_(clock) {
+    : keys_(keys), clock_(clock), entries_(MakeEntries(config, nullptr)) {}
+
+std::shared_ptr<const Authenticator::Entries> Authenticator::MakeEntries(
+    const config::ServerConfig& config, const Entries* previous) {
+  auto entries = std::make_shared<Entries>();
   for (const auto& token : config.tokens()) {
-    Entry entry{{},
-                std::make_shared<const Principal>(
-                    token.name(), token.admin(),
-                    absl::flat_hash_set<std::string>(token.accounts().begin(),
-                                                     token.accounts().end()))};
+    Entry entry;
     const std::string raw = absl::HexStringToBytes(token.sha256());
     std::copy(raw.begin(), raw.end(), entry.sha256.begin());
-    entries_.push_back(std::move(entry));
+    entry.definition = token.SerializeAsString();
+    if (previous != nullptr) {
+      for (const Entry& old : *previous) {
+        if (old.definition == entry.definition) entry.principal = old.principal;
+      }
+    }
+    if (entry.principal == nullptr) {
+      entry.principal = std::make_shared<Principal>(
+          token.name(), token.admin(),
+          absl::flat_hash_set<std::string>(token.accounts().begin(), token.accounts().end()));
+    }
+    entries->push_back(std::move(entry));
   }
+  return entries;
+}
+
+int Authenticator::ReplaceTokens(const config::ServerConfig& config) {
+  absl::MutexLock lock(&tokens_mu_);
+  std::shared_ptr<const Entries> replaced = MakeEntries(config, entries_.get());
+  int ended = 0;
+  for (const Entry& old : *entries_) {
+    const bool kept = std::any_of(replaced->begin(), replaced->end(), [&](const Entry& entry) {
+      return entry.principal == old.principal;
+    });
+    if (!kept) {
+      old.principal->SetNotAfter(absl::InfinitePast());
+      ++ended;
+    }
+  }
+  entries_ = std::move(replaced);
+  return ended;
 }
 
 absl::StatusOr<std::shared_ptr<const Principal>> Authenticator::Authenticate(
@@ -65,9 +96,14 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authenticator::Authenticate(
   // shell variable produces.
   if (token.empty()) return absl::UnauthenticatedError("empty bearer token");
   const auto presented = Sha256(token);
-  const std::shared_ptr<const Principal>* match = nullptr;
+  std::shared_ptr<const Entries> entries;
+  {
+    absl::ReaderMutexLock lock(&tokens_mu_);
+    entries = entries_;
+  }
+  const std::shared_ptr<Principal>* match = nullptr;
   // Compare against every entry, without stopping early.
-  for (const Entry& entry : entries_) {
+  for (const Entry& entry : *entries) {
     if (CRYPTO_memcmp(entry.sha256.data(), presented.data(), presented.size()) == 0) {
       match = &entry.principal;
     }

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "service/auth/key_registry.h"
 #include "service/auth/principal.h"
@@ -29,7 +30,8 @@
 
 namespace wink::webhooks::auth {
 
-// Immutable after construction; thread-safe.
+// Thread-safe. The config tokens may be replaced while calls authenticate
+// (ReplaceTokens, on a config reload).
 class Authenticator {
  public:
   // `config` must be valid (ValidateServerConfig): hashes are 64 hex chars.
@@ -49,6 +51,13 @@ class Authenticator {
   absl::StatusOr<std::shared_ptr<const Principal>> Authenticate(
       absl::Span<const absl::string_view> authorization) const;
 
+  // Makes `config`'s tokens the configured ones (`config` valid, as for the
+  // constructor). A token whose hash, name, admin flag and accounts are
+  // unchanged keeps its Principal; every other former token stops working
+  // at once, also for streams that hold its Principal. Returns the number of
+  // tokens that stopped.
+  int ReplaceTokens(const config::ServerConfig& config) ABSL_LOCKS_EXCLUDED(tokens_mu_);
+
   // When set, called with the principal of an application key at most once
   // a minute per key (Principal::ShouldRecordUse), from the authenticating
   // thread: it must not block. Set before use.
@@ -59,9 +68,20 @@ class Authenticator {
  private:
   struct Entry {
     std::array<unsigned char, 32> sha256;
-    std::shared_ptr<const Principal> principal;
+    // The token's config entry, serialized: what "unchanged" compares.
+    std::string definition;
+    std::shared_ptr<Principal> principal;
   };
-  std::vector<Entry> entries_;
+  using Entries = std::vector<Entry>;
+
+  // Entries for `config`'s tokens, reusing those of `previous` that are
+  // unchanged (may be null).
+  static std::shared_ptr<const Entries> MakeEntries(const config::ServerConfig& config,
+                                                    const Entries* previous);
+
+  mutable absl::Mutex tokens_mu_;
+  // Replaced whole; a call holds the snapshot it started with.
+  std::shared_ptr<const Entries> entries_ ABSL_GUARDED_BY(tokens_mu_);
   const KeyRegistry* keys_;
   const Clock& clock_;
   std::function<void(const Principal&, absl::Time)> use_recorder_;

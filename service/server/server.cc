@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "service/api/application_directory.h"
@@ -248,6 +250,82 @@ std::string Server::metrics_address() const {
   return metrics_server_ != nullptr
              ? WithPort(config_.metrics_listen_address(), metrics_server_->port())
              : std::string();
+}
+
+namespace {
+
+// Names of the fields of `a` and `b` (same message type) that differ,
+// without their values (a conninfo may hold a password), prefixed with
+// `prefix`.
+std::vector<std::string> ChangedFields(const google::protobuf::Message& a,
+                                       const google::protobuf::Message& b,
+                                       absl::string_view prefix) {
+  const google::protobuf::Descriptor* descriptor = a.GetDescriptor();
+  std::vector<std::string> changed;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    google::protobuf::util::MessageDifferencer differ;
+    for (int j = 0; j < descriptor->field_count(); ++j) {
+      if (j != i) differ.IgnoreField(descriptor->field(j));
+    }
+    if (!differ.Compare(a, b)) changed.push_back(absl::StrCat(prefix, descriptor->field(i)->name()));
+  }
+  return changed;
+}
+
+// The limits a running server can change (see ReloadConfig).
+void CopyReloadableLimits(const config::v1::Limits& from, config::v1::Limits& to) {
+  to.set_max_webhooks_per_account(from.max_webhooks_per_account());
+  to.set_publish_rate_per_account(from.publish_rate_per_account());
+  to.set_publish_burst_per_account(from.publish_burst_per_account());
+  to.set_max_stored_events_per_account(from.max_stored_events_per_account());
+  to.set_max_stored_bytes_per_account(from.max_stored_bytes_per_account());
+  to.set_max_watch_streams(from.max_watch_streams());
+  to.set_max_watch_streams_per_account(from.max_watch_streams_per_account());
+}
+
+}  // namespace
+
+void Server::ReloadConfig(const config::ServerConfig& config) {
+  if (webhook_service_ == nullptr) return;  // shut down
+  // What would apply if only the reloadable parts changed: anything else
+  // that differs needs a restart.
+  config::ServerConfig applied = config_;
+  *applied.mutable_tokens() = config.tokens();
+  CopyReloadableLimits(config.limits(), *applied.mutable_limits());
+  std::vector<std::string> needs_restart = ChangedFields(applied, config, "");
+  needs_restart.erase(std::remove(needs_restart.begin(), needs_restart.end(), "limits"),
+                      needs_restart.end());
+  for (std::string& field : ChangedFields(applied.limits(), config.limits(), "limits.")) {
+    needs_restart.push_back(std::move(field));
+  }
+  const std::vector<std::string> limits_changed =
+      ChangedFields(config_.limits(), applied.limits(), "limits.");
+
+  const int tokens_ended = authenticator_->ReplaceTokens(applied);
+  if (tokens_ended > 0) keyed_streams_->CheckNow();
+  const config::v1::Limits& limits = applied.limits();
+  api::PublishRateLimits publish_rate;
+  publish_rate.events_per_second = limits.publish_rate_per_account();
+  publish_rate.burst = limits.publish_burst_per_account();
+  storage::StoredQuota stored_quota;
+  stored_quota.max_events = limits.max_stored_events_per_account();
+  stored_quota.max_bytes = limits.max_stored_bytes_per_account();
+  webhook_service_->SetLimits(limits.max_webhooks_per_account(), publish_rate, stored_quota);
+  api::WatchLimits watch_limits;
+  watch_limits.max_streams = limits.max_watch_streams();
+  watch_limits.max_streams_per_account = limits.max_watch_streams_per_account();
+  delivery_service_->SetWatchLimits(watch_limits);
+  config_ = applied;
+
+  LogLine(LogLevel::kInfo, "config_reloaded")
+      .Field("tokens", static_cast<int64_t>(applied.tokens_size()))
+      .Field("tokens_ended", static_cast<int64_t>(tokens_ended))
+      .Field("limits_changed", limits_changed.empty() ? "-" : absl::StrJoin(limits_changed, ","));
+  if (!needs_restart.empty()) {
+    LogLine(LogLevel::kWarning, "config_reload_needs_restart")
+        .Field("fields", absl::StrJoin(needs_restart, ","))
+        .Field("detail", "these changes are not applied until the server restarts");
+  }
 }
 
 void Server::Shutdown(absl::Duration grace) {

@@ -88,6 +88,21 @@ class Server {
   // PurgeExpired). Null after Shutdown.
   delivery::DeliveryEngine* delivery_engine() { return engine_.get(); }
 
+  // Applies `config` (from config::LoadServerConfig: defaults applied,
+  // validated) to the running server, without dropping a connection:
+  // - its tokens replace the configured ones; a token removed or changed
+  //   stops working at once, and its open watch streams end UNAUTHENTICATED;
+  // - limits.max_webhooks_per_account, publish_rate_per_account,
+  //   publish_burst_per_account, max_stored_events_per_account,
+  //   max_stored_bytes_per_account, max_watch_streams and
+  //   max_watch_streams_per_account apply to calls from now on.
+  // Any other change (listen address, storage, TLS, delivery settings,
+  // limits.max_request_bytes, ...) needs a restart: it is not applied, and a
+  // `config_reload_needs_restart` warning names the fields. Logs
+  // `config_reloaded` with what changed (never token hashes). Thread-safe
+  // against calls; not against another ReloadConfig or Shutdown.
+  void ReloadConfig(const config::ServerConfig& config);
+
   // Stops accepting calls, reports NOT_SERVING, ends watch streams, lets
   // in-flight calls and delivery attempts finish until `grace` has passed
   // (attempts that finish are recorded), cancels the rest, and closes

@@ -297,7 +297,7 @@ TEST_F(ApplicationApiTest, AnOpenWatchStreamOfARevokedKeyEndsUnauthenticated) {
   }
   const grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(status.error_message(), HasSubstr("revoked, rotated out or has expired"));
+  EXPECT_THAT(status.error_message(), HasSubstr("was revoked, rotated out, removed or has expired"));
 }
 
 TEST_F(ApplicationApiTest, UpdateChangesTheNameAndDescriptionOnlyAndLastUseIsRecorded) {
