@@ -247,7 +247,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       webhooks_(v1::WebhookService::NewStub(channel_)),
-      deliveries_(v1::DeliveryService::NewStub(channel_)) {}
+      deliveries_(v1::DeliveryService::NewStub(channel_)),
+      applications_(v1::ApplicationService::NewStub(channel_)) {}
 
 Client::~Client() = default;
 
@@ -391,6 +392,49 @@ absl::StatusOr<v1::Delivery> Client::RetryDelivery(const v1::RetryDeliveryReques
                                                    const CallOptions& options) {
   return Unary("RetryDelivery", Retry::kNever, &v1::DeliveryService::Stub::RetryDelivery,
                *deliveries_, request, options);
+}
+
+absl::StatusOr<v1::CreateApplicationResponse> Client::CreateApplication(
+    const v1::CreateApplicationRequest& request, const CallOptions& options) {
+  return Unary("CreateApplication", Retry::kNever, &v1::ApplicationService::Stub::CreateApplication,
+               *applications_, request, options);
+}
+
+absl::StatusOr<v1::Application> Client::GetApplication(const v1::GetApplicationRequest& request,
+                                                       const CallOptions& options) {
+  return Unary("GetApplication", Retry::kOnUnavailable,
+               &v1::ApplicationService::Stub::GetApplication, *applications_, request, options);
+}
+
+absl::StatusOr<v1::ListApplicationsResponse> Client::ListApplications(
+    const v1::ListApplicationsRequest& request, const CallOptions& options) {
+  return Unary("ListApplications", Retry::kOnUnavailable,
+               &v1::ApplicationService::Stub::ListApplications, *applications_, request, options);
+}
+
+absl::StatusOr<v1::Application> Client::UpdateApplication(
+    const v1::UpdateApplicationRequest& request, const CallOptions& options) {
+  return Unary("UpdateApplication", Retry::kNever, &v1::ApplicationService::Stub::UpdateApplication,
+               *applications_, request, options);
+}
+
+absl::StatusOr<google::protobuf::Empty> Client::DeleteApplication(
+    const v1::DeleteApplicationRequest& request, const CallOptions& options) {
+  return Unary("DeleteApplication", Retry::kNever, &v1::ApplicationService::Stub::DeleteApplication,
+               *applications_, request, options);
+}
+
+absl::StatusOr<v1::RotateApplicationKeyResponse> Client::RotateApplicationKey(
+    const v1::RotateApplicationKeyRequest& request, const CallOptions& options) {
+  return Unary("RotateApplicationKey", Retry::kNever,
+               &v1::ApplicationService::Stub::RotateApplicationKey, *applications_, request,
+               options);
+}
+
+absl::StatusOr<v1::Application> Client::RevokeApplication(
+    const v1::RevokeApplicationRequest& request, const CallOptions& options) {
+  return Unary("RevokeApplication", Retry::kOnUnavailable,
+               &v1::ApplicationService::Stub::RevokeApplication, *applications_, request, options);
 }
 
 absl::Status Client::WatchDeliveries(const v1::WatchDeliveriesRequest& request,

@@ -38,7 +38,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
 constexpr char kEnvironmentHelp[] =
     "Environment:\n"
     "  WEBHOOKS_TOKEN  bearer token sent with every call (required; there is no flag: flags\n"
-    "                  show in ps), e.g. export WEBHOOKS_TOKEN=$(cat var/dev-token)\n"
+    "                  show in ps), e.g. export WEBHOOKS_TOKEN=$(cat var/dev-token); a config\n"
+    "                  token or an application's API key (wak_...)\n"
     "  WEBHOOKS_ADDR   server address when --addr is not given\n"
     "  WEBHOOKS_TLS    1 or true: talk TLS when --tls is not given\n"
     "  WEBHOOKS_CACERT, WEBHOOKS_CERT, WEBHOOKS_KEY\n"
@@ -86,7 +87,8 @@ std::string ListUsage(const std::string& group) {
   std::string out =
       "Usage: webhookctl [--addr HOST:PORT] [--tls | --cacert FILE] [--cert FILE --key FILE]\n"
       "                  [--timeout DURATION] [--json] COMMAND [args]\n\n"
-      "Manages webhooks, publishes events and follows deliveries of a Wink Webhooks server.\n\n"
+      "Manages webhooks, publishes events, follows deliveries and manages applications (API\n"
+      "keys) of a Wink Webhooks server.\n\n"
       "Commands:\n";
   size_t width = 0;
   for (const Command& command : Commands()) width = std::max(width, CommandName(command).size());

@@ -37,6 +37,12 @@ constexpr int kMaxBatch = 100;
 constexpr char kSecretNote[] =
     "Store the signing secret now: it is not shown again (rotate-secret makes a new one).\n";
 
+// The service keeps only a hash of an API key: the one printed is the only
+// copy there will be.
+constexpr char kApiKeyNote[] =
+    "Store the API key now: it is shown only this once (applications rotate makes a new "
+    "one).\n";
+
 template <typename Request, typename Response>
 using Method = absl::StatusOr<Response> (Client::*)(const Request&, const CallOptions&);
 
@@ -656,6 +662,182 @@ int DeliveriesWatch(Invocation& invocation) {
   return invocation.Fail(status);
 }
 
+// ---- applications ----
+
+// "read", "READ" or "SCOPE_READ"; each --scope may also be a comma-separated
+// list.
+absl::StatusOr<std::vector<v1::Scope>> ParseScopes(const Args& args) {
+  std::vector<v1::Scope> scopes;
+  for (const std::string& value : args.All("scope")) {
+    for (absl::string_view text : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      text = absl::StripAsciiWhitespace(text);
+      std::string name = absl::AsciiStrToUpper(text);
+      if (!absl::StartsWith(name, "SCOPE_")) name = "SCOPE_" + name;
+      v1::Scope scope;
+      if (!v1::Scope_Parse(name, &scope) || scope == v1::SCOPE_UNSPECIFIED) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--scope: expected read, publish or manage, got '", text, "'"));
+      }
+      scopes.push_back(scope);
+    }
+  }
+  return scopes;
+}
+
+// A span for people: absl's forms ("90s", "12h", "1h30m") and whole days
+// ("30d"), which absl does not parse and key lifetimes are counted in.
+// Errors name `flag`; negative spans are refused.
+absl::StatusOr<absl::Duration> ParseSpan(const std::string& text, absl::string_view flag) {
+  absl::Duration span;
+  int64_t days = 0;
+  if (absl::EndsWith(text, "d") && absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) &&
+      days >= 0) {
+    return absl::Hours(24 * days);
+  }
+  if (absl::ParseDuration(text, &span) && span >= absl::ZeroDuration() &&
+      span != absl::InfiniteDuration()) {
+    return span;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": expected a duration like 90s, 12h or 30d, got '", text, "'"));
+}
+
+int ApplicationsCreate(Invocation& invocation) {
+  const Args& args = invocation.args();
+  v1::CreateApplicationRequest request;
+  request.set_parent(AccountName(args.Get("account")));
+  request.set_application_id(args.Get("id"));
+  v1::Application& application = *request.mutable_application();
+  application.set_display_name(args.Get("display-name"));
+  application.set_description(args.Get("description"));
+  absl::StatusOr<std::vector<v1::Scope>> scopes = ParseScopes(args);
+  if (!scopes.ok()) return invocation.UsageError(std::string(scopes.status().message()));
+  for (const v1::Scope scope : *scopes) application.add_scopes(scope);
+  if (args.Has("expire-time") && args.Has("expires-in")) {
+    return invocation.UsageError("--expire-time and --expires-in exclude each other");
+  }
+  if (args.Has("expire-time")) {
+    absl::Time at;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, args.Get("expire-time"), &at, &error)) {
+      return invocation.UsageError(absl::StrCat("--expire-time: expected an RFC 3339 time ",
+                                                "(2026-12-03T09:00:00Z), got '",
+                                                args.Get("expire-time"), "'"));
+    }
+    SetTimestamp(at, application.mutable_expire_time());
+  } else if (args.Has("expires-in")) {
+    absl::StatusOr<absl::Duration> in = ParseSpan(args.Get("expires-in"), "--expires-in");
+    if (!in.ok()) return invocation.UsageError(std::string(in.status().message()));
+    // From this machine's clock: the service checks only that it is in the
+    // future.
+    SetTimestamp(absl::Now() + *in, application.mutable_expire_time());
+  }
+  const int exit_code = Show(invocation, Call(invocation, &Client::CreateApplication, request),
+                             [](const v1::CreateApplicationResponse& created) {
+                               PrintApplication(created.application(), created.api_key());
+                             });
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(kApiKeyNote, stderr);
+  return exit_code;
+}
+
+int ApplicationsList(Invocation& invocation) {
+  v1::ListApplicationsRequest request;
+  request.set_parent(AccountName(invocation.args().Get("account")));
+  return RunList<v1::ListApplicationsRequest, v1::ListApplicationsResponse, v1::Application>(
+      invocation, request, &Client::ListApplications, &v1::ListApplicationsResponse::applications,
+      Table({"NAME", "DISPLAY NAME", "STATE", "SCOPES", "KEY PREFIX", "EXPIRES", "LAST USED"}),
+      [](const v1::Application& application) -> std::vector<std::string> {
+        // Empty cells would shift the columns after them for a reader.
+        const auto or_dash = [](std::string text) { return text.empty() ? "-" : text; };
+        return {application.name(),
+                application.display_name(),
+                ApplicationStateName(application.state()),
+                ScopesText(application, ","),
+                application.key_prefix(),
+                or_dash(FormatTime(application.expire_time())),
+                or_dash(FormatTime(application.last_used_time()))};
+      });
+}
+
+// The application named by the positional argument.
+absl::StatusOr<std::string> ApplicationArgument(const Invocation& invocation) {
+  return ResourceName(invocation, invocation.args().positional()[0], "applications", "NAME");
+}
+
+int ApplicationsGet(Invocation& invocation) {
+  absl::StatusOr<std::string> name = ApplicationArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::GetApplicationRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::GetApplication, request),
+              [](const v1::Application& application) { PrintApplication(application); });
+}
+
+int ApplicationsUpdate(Invocation& invocation) {
+  const Args& args = invocation.args();
+  absl::StatusOr<std::string> name = ApplicationArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::UpdateApplicationRequest request;
+  v1::Application& application = *request.mutable_application();
+  application.set_name(*name);
+  // An explicit mask, so that --description '' clears the description
+  // (without a mask the service would skip empty fields).
+  if (args.Has("display-name")) {
+    application.set_display_name(args.Get("display-name"));
+    request.mutable_update_mask()->add_paths("display_name");
+  }
+  if (args.Has("description")) {
+    application.set_description(args.Get("description"));
+    request.mutable_update_mask()->add_paths("description");
+  }
+  if (request.update_mask().paths().empty()) {
+    return invocation.UsageError(
+        "nothing to change: give --display-name or --description (scopes and expiry are fixed "
+        "at create)");
+  }
+  return Show(invocation, Call(invocation, &Client::UpdateApplication, request),
+              [](const v1::Application& application) { PrintApplication(application); });
+}
+
+int ApplicationsRotate(Invocation& invocation) {
+  absl::StatusOr<std::string> name = ApplicationArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::RotateApplicationKeyRequest request;
+  request.set_name(*name);
+  if (invocation.args().Has("overlap")) {
+    absl::StatusOr<absl::Duration> overlap =
+        ParseSpan(invocation.args().Get("overlap"), "--overlap");
+    if (!overlap.ok()) return invocation.UsageError(std::string(overlap.status().message()));
+    const int64_t nanos = absl::ToInt64Nanoseconds(*overlap);
+    request.mutable_previous_key_overlap()->set_seconds(nanos / 1000000000);
+    request.mutable_previous_key_overlap()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  }
+  const int exit_code = Show(invocation, Call(invocation, &Client::RotateApplicationKey, request),
+                             [](const v1::RotateApplicationKeyResponse& rotated) {
+                               PrintApplication(rotated.application(), rotated.api_key());
+                             });
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(kApiKeyNote, stderr);
+  return exit_code;
+}
+
+int ApplicationsRevoke(Invocation& invocation) {
+  absl::StatusOr<std::string> name = ApplicationArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::RevokeApplicationRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::RevokeApplication, request),
+              [](const v1::Application& application) { PrintApplication(application); });
+}
+
+int ApplicationsDelete(Invocation& invocation) {
+  absl::StatusOr<std::string> name = ApplicationArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::DeleteApplicationRequest request;
+  request.set_name(*name);
+  return Show(invocation, Call(invocation, &Client::DeleteApplication, request),
+              [&](const google::protobuf::Empty&) { std::printf("deleted %s\n", name->c_str()); });
+}
+
 // ---- The command table ----
 
 const FlagSpec kAccount = {"account", "ACCOUNT", "the account: acme or accounts/acme", true};
@@ -833,6 +1015,77 @@ const std::vector<Command>& Commands() {
         {"cursor", "N",
          "start after this cursor (e.g. a publish's watch_cursor); default: from now"}},
        DeliveriesWatch},
+      {"applications",
+       "create",
+       "",
+       0,
+       "Create an application of an account; prints its API key (only once)",
+       "The key is sent like any token (WEBHOOKS_TOKEN=wak_... for webhookctl) and acts on\n"
+       "this account only, within the scopes: read (get and list, watch), publish (publish\n"
+       "events), manage (change webhooks, retry deliveries, manage applications; includes\n"
+       "read). No --scope means every scope. Scopes and expiry are fixed at create. The\n"
+       "service stores only a SHA-256 hash of the key: store the printed api_key now.\n",
+       {kAccount,
+        {"display-name", "TEXT", "human-readable name, e.g. \"Channel manager (production)\"",
+         true},
+        {"id", "ID",
+         "the id, the last part of the name: [a-z0-9-], starting with a letter "
+         "(default: assigned, app_...)"},
+        {"scope", "SCOPE[,SCOPE...]", "read, publish or manage (default: all)", false, true},
+        {"expire-time", "TIME", "no key works after this RFC 3339 time"},
+        {"expires-in", "DURATION", "no key works after this long from now, e.g. 90d or 12h"},
+        {"description", "TEXT", "free text for people"}},
+       ApplicationsCreate},
+      {"applications", "list", "", 0, "List the applications of an account, in id order",
+       "Keys are never shown; KEY PREFIX tells them apart.\n", WithPageFlags({kAccount}),
+       ApplicationsList},
+      {"applications",
+       "get",
+       "NAME",
+       1,
+       "Show one application (without its key)",
+       "NAME: accounts/ACCOUNT/applications/ID, or ID with --account.\n",
+       {kAccountForIds},
+       ApplicationsGet},
+      {"applications",
+       "update",
+       "NAME",
+       1,
+       "Change the display name or description of an application",
+       "NAME: accounts/ACCOUNT/applications/ID, or ID with --account. --description ''\n"
+       "clears the description. To change scopes or expiry, create another application and\n"
+       "revoke this one.\n",
+       {kAccountForIds,
+        {"display-name", "TEXT", "new human-readable name"},
+        {"description", "TEXT", "new description"}},
+       ApplicationsUpdate},
+      {"applications",
+       "rotate",
+       "NAME",
+       1,
+       "Issue a new API key (printed once); the old one stops after --overlap",
+       "NAME: accounts/ACCOUNT/applications/ID, or ID with --account. Without --overlap the\n"
+       "old key stops at once (what a leaked key needs); with it, it keeps working that long\n"
+       "(at most 7d) so that a deployment can switch over.\n",
+       {kAccountForIds,
+        {"overlap", "DURATION", "how long the old key keeps working, e.g. 1h (default 0s)"}},
+       ApplicationsRotate},
+      {"applications",
+       "revoke",
+       "NAME",
+       1,
+       "Revoke every key of an application at once, for good (it stays listed)",
+       "NAME: accounts/ACCOUNT/applications/ID, or ID with --account.\n",
+       {kAccountForIds},
+       ApplicationsRevoke},
+      {"applications",
+       "delete",
+       "NAME",
+       1,
+       "Delete an application for good (its keys stop working at once)",
+       "NAME: accounts/ACCOUNT/applications/ID, or ID with --account.\n",
+       {kAccountForIds},
+       ApplicationsDelete},
   };
   return *kCommands;
 }

@@ -351,6 +351,40 @@ void PrintDelivery(const v1::Delivery& delivery) {
   for (const std::string& line : AttemptLines(delivery)) PrintLine(line);
 }
 
+std::string ApplicationStateName(v1::ApplicationState state) {
+  return std::string(absl::StripPrefix(v1::ApplicationState_Name(state), "APPLICATION_STATE_"));
+}
+
+std::string ScopesText(const v1::Application& application, absl::string_view separator) {
+  if (application.scopes().empty()) return "(all)";
+  std::vector<std::string> names;
+  for (const int scope : application.scopes()) {
+    const std::string& name = v1::Scope_Name(static_cast<v1::Scope>(scope));
+    // A scope of a newer server than this build: its number.
+    names.push_back(name.empty() ? absl::StrCat(scope)
+                                 : absl::AsciiStrToLower(absl::StripPrefix(name, "SCOPE_")));
+  }
+  return absl::StrJoin(names, separator);
+}
+
+void PrintApplication(const v1::Application& application, const std::string& api_key) {
+  KeyValues()
+      .Add("name", application.name())
+      .Add("display_name", application.display_name())
+      .Add("description", application.description())
+      .Add("state", ApplicationStateName(application.state()))
+      .Add("scopes", ScopesText(application))
+      .Add("key_prefix", application.key_prefix())
+      .Add("expire_time", FormatTime(application.expire_time()))
+      .Add("previous_key_expire_time", FormatTime(application.previous_key_expire_time()))
+      .Add("create_time", FormatTime(application.create_time()))
+      .Add("update_time", FormatTime(application.update_time()))
+      .Add("last_used_time", FormatTime(application.last_used_time()))
+      .Add("revoke_time", FormatTime(application.revoke_time()))
+      .Add("api_key", api_key)
+      .Print();
+}
+
 void PrintWatchLine(const v1::WatchDeliveriesResponse& update) {
   const v1::Delivery& delivery = update.delivery();
   std::string line = absl::StrFormat(

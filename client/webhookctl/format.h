@@ -12,6 +12,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "wink/webhooks/v1/application_service.pb.h"
 #include "wink/webhooks/v1/delivery_service.pb.h"
 #include "wink/webhooks/v1/webhook_service.pb.h"
 
@@ -95,12 +96,24 @@ std::string AttemptResult(const v1::DeliveryAttempt& attempt);
 // there are no attempts.
 std::vector<std::string> AttemptLines(const v1::Delivery& delivery);
 
+// "ACTIVE" for APPLICATION_STATE_ACTIVE.
+std::string ApplicationStateName(v1::ApplicationState state);
+// The scopes as the --scope flag takes them, joined by `separator`:
+// "read, publish"; "(all)" for an empty list (every scope, as the service
+// reads it).
+std::string ScopesText(const v1::Application& application, absl::string_view separator = ", ");
+
 // Key-value blocks of single resources. PrintEvent adds `extra` after the
 // event's own fields, then the table of its deliveries, if any.
 // PrintDelivery adds AttemptLines() after a blank line.
 void PrintWebhook(const v1::Webhook& webhook);
 void PrintEvent(const v1::Event& event, const KeyValues& extra = KeyValues());
 void PrintDelivery(const v1::Delivery& delivery);
+// An application (never a key: the service does not return it here). With a
+// non-empty `api_key` (CreateApplication, RotateApplicationKey), a last line
+// "api_key:  wak_..." in the same block, so that a script can take it with
+// the other fields.
+void PrintApplication(const v1::Application& application, const std::string& api_key = "");
 
 // The delivery tables' columns and the row of one delivery.
 std::vector<std::string> DeliveryColumns();

@@ -293,6 +293,9 @@ std::string WebhookMethod(absl::string_view name) {
 std::string DeliveryMethod(absl::string_view name) {
   return absl::StrCat("/wink.webhooks.v1.DeliveryService/", name);
 }
+std::string ApplicationMethod(absl::string_view name) {
+  return absl::StrCat("/wink.webhooks.v1.ApplicationService/", name);
+}
 
 // Retry events seen through ClientOptions::on_retry; waitable.
 class RetryRecorder {
@@ -1021,6 +1024,189 @@ TEST(ClientWatchTest, GivesUpAfterMaxReconnectAttempts) {
       WatchOptions{nullptr, std::nullopt, 3});
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(calls, 0);
+}
+
+// ---- ApplicationService ----
+
+class ClientApplicationsTest : public ::testing::Test {
+ protected:
+  ClientApplicationsTest() : client_(MustCreate(OptionsFor(server_.server().address()))) {}
+
+  // Creates acme's application `id` with `scopes`.
+  v1::CreateApplicationResponse Create(const std::string& id, std::vector<v1::Scope> scopes = {}) {
+    v1::CreateApplicationRequest request;
+    request.set_parent(kAcme);
+    request.set_application_id(id);
+    request.mutable_application()->set_display_name("Channel manager " + id);
+    for (const v1::Scope scope : scopes) request.mutable_application()->add_scopes(scope);
+    auto created = client_->CreateApplication(request);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.value_or(v1::CreateApplicationResponse());
+  }
+
+  // ListWebhooks of acme with `key` as the token: a SCOPE_READ call.
+  absl::Status ListWebhooksWith(const std::string& key) {
+    auto client = MustCreate(OptionsFor(server_.server().address(), key));
+    v1::ListWebhooksRequest request;
+    request.set_parent(kAcme);
+    return client->ListWebhooks(request).status();
+  }
+
+  TestServer server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientApplicationsTest, CreateGetListUpdateRoundTrip) {
+  const v1::CreateApplicationResponse created =
+      Create("channel-manager", {v1::SCOPE_PUBLISH, v1::SCOPE_READ});
+  const v1::Application& application = created.application();
+  EXPECT_EQ(application.name(), "accounts/acme/applications/channel-manager");
+  EXPECT_EQ(application.display_name(), "Channel manager channel-manager");
+  EXPECT_THAT(application.scopes(), ElementsAre(v1::SCOPE_READ, v1::SCOPE_PUBLISH));
+  EXPECT_EQ(application.state(), v1::APPLICATION_STATE_ACTIVE);
+  EXPECT_THAT(created.api_key(), MatchesRegex("wak_[A-Za-z0-9_-]{43}"));
+  EXPECT_EQ(application.key_prefix(), created.api_key().substr(0, 12));
+  EXPECT_EQ(application.create_time().seconds(), absl::ToUnixSeconds(server_.clock().Now()));
+  // The key works as a token of another client, within its scopes.
+  EXPECT_TRUE(ListWebhooksWith(created.api_key()).ok());
+
+  v1::GetApplicationRequest get;
+  get.set_name(application.name());
+  auto got = client_->GetApplication(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->key_prefix(), application.key_prefix());
+  EXPECT_EQ(got->DebugString().find(created.api_key()), std::string::npos);
+
+  // Three applications, listed one per page in id order.
+  Create("alpha");
+  Create("zulu", {v1::SCOPE_MANAGE});
+  v1::ListApplicationsRequest list;
+  list.set_parent(kAcme);
+  list.set_page_size(1);
+  std::vector<std::string> names;
+  int pages = 0;
+  do {
+    auto page = client_->ListApplications(list);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_THAT(page->applications(), SizeIs(1));
+    names.push_back(page->applications(0).name());
+    list.set_page_token(page->next_page_token());
+    ASSERT_LE(++pages, 3);
+  } while (!list.page_token().empty());
+  EXPECT_THAT(names, ElementsAre("accounts/acme/applications/alpha",
+                                 "accounts/acme/applications/channel-manager",
+                                 "accounts/acme/applications/zulu"));
+
+  v1::UpdateApplicationRequest update;
+  update.mutable_application()->set_name(application.name());
+  update.mutable_application()->set_description("Publishes bookings");
+  update.mutable_update_mask()->add_paths("description");
+  auto updated = client_->UpdateApplication(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->description(), "Publishes bookings");
+  EXPECT_EQ(updated->display_name(), "Channel manager channel-manager");  // not in the mask
+
+  update.mutable_update_mask()->set_paths(0, "scopes");
+  const absl::Status fixed = client_->UpdateApplication(update).status();
+  EXPECT_EQ(fixed.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientApplicationsTest, RotateRevokeAndDelete) {
+  const v1::CreateApplicationResponse created = Create("pms");
+  const std::string& name = created.application().name();
+
+  // With an overlap both keys work until it ends.
+  v1::RotateApplicationKeyRequest rotate;
+  rotate.set_name(name);
+  rotate.mutable_previous_key_overlap()->set_seconds(600);
+  auto rotated = client_->RotateApplicationKey(rotate);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  const std::string second = rotated->api_key();
+  EXPECT_NE(second, created.api_key());
+  EXPECT_EQ(rotated->application().key_prefix(), second.substr(0, 12));
+  EXPECT_EQ(rotated->application().previous_key_expire_time().seconds(),
+            absl::ToUnixSeconds(server_.clock().Now() + absl::Minutes(10)));
+  EXPECT_TRUE(ListWebhooksWith(created.api_key()).ok());
+  EXPECT_TRUE(ListWebhooksWith(second).ok());
+
+  // Without one the previous key stops at once.
+  rotate.clear_previous_key_overlap();
+  rotated = client_->RotateApplicationKey(rotate);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  const absl::Status old_key = ListWebhooksWith(second);
+  EXPECT_EQ(old_key.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(ListWebhooksWith(rotated->api_key()).ok());
+
+  v1::RevokeApplicationRequest revoke;
+  revoke.set_name(name);
+  auto revoked = client_->RevokeApplication(revoke);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(revoked->state(), v1::APPLICATION_STATE_REVOKED);
+  EXPECT_EQ(revoked->revoke_time().seconds(), absl::ToUnixSeconds(server_.clock().Now()));
+  EXPECT_EQ(ListWebhooksWith(rotated->api_key()).code(), absl::StatusCode::kUnauthenticated);
+  // A repeat (what a retry would send) returns the same revoked application.
+  auto again = client_->RevokeApplication(revoke);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->revoke_time().seconds(), revoked->revoke_time().seconds());
+  const absl::Status rotate_revoked = client_->RotateApplicationKey(rotate).status();
+  EXPECT_EQ(rotate_revoked.code(), absl::StatusCode::kFailedPrecondition);
+
+  v1::DeleteApplicationRequest remove;
+  remove.set_name(name);
+  ASSERT_TRUE(client_->DeleteApplication(remove).ok());
+  v1::GetApplicationRequest get;
+  get.set_name(name);
+  EXPECT_EQ(client_->GetApplication(get).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->DeleteApplication(remove).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ClientApplicationsTest, ErrorsKeepTheServersCodeAndMessage) {
+  Create("pms");
+  v1::CreateApplicationRequest request;
+  request.set_parent(kAcme);
+  request.set_application_id("pms");
+  request.mutable_application()->set_display_name("Again");
+  EXPECT_EQ(client_->CreateApplication(request).status().code(), absl::StatusCode::kAlreadyExists);
+  request.set_application_id("Bad_Id");
+  const absl::Status bad_id = client_->CreateApplication(request).status();
+  EXPECT_EQ(bad_id.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_id.message()), StartsWith("application_id:"));
+
+  // A publish-only key may not manage applications.
+  const std::string publisher = Create("publisher", {v1::SCOPE_PUBLISH}).api_key();
+  auto as_publisher = MustCreate(OptionsFor(server_.server().address(), publisher));
+  v1::ListApplicationsRequest list;
+  list.set_parent(kAcme);
+  const absl::Status denied = as_publisher->ListApplications(list).status();
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(denied.message()), HasSubstr("SCOPE_"));
+}
+
+TEST(ClientRetryTest, OnlyApplicationCallsSafeToRepeatAreRetried) {
+  ReservedPort port;
+  AttemptLog log;
+  ClientOptions options = OptionsFor("");
+  options.channel = InterceptedChannel(port.address(), &log);
+  options.retry.max_attempts = 3;
+  options.retry.initial_backoff = absl::Milliseconds(1);
+  options.retry.max_backoff = absl::Milliseconds(5);
+  auto client = MustCreate(std::move(options));
+
+  EXPECT_EQ(client->CreateApplication({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client->UpdateApplication({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client->DeleteApplication({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client->RotateApplicationKey({}).status().code(), absl::StatusCode::kUnavailable);
+  for (const char* method :
+       {"CreateApplication", "UpdateApplication", "DeleteApplication", "RotateApplicationKey"}) {
+    EXPECT_EQ(log.Attempts(ApplicationMethod(method)), 1) << method;
+  }
+
+  EXPECT_EQ(client->GetApplication({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client->ListApplications({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client->RevokeApplication({}).status().code(), absl::StatusCode::kUnavailable);
+  for (const char* method : {"GetApplication", "ListApplications", "RevokeApplication"}) {
+    EXPECT_EQ(log.Attempts(ApplicationMethod(method)), 3) << method;
+  }
 }
 
 }  // namespace

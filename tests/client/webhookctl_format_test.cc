@@ -164,5 +164,20 @@ TEST(WebhookctlFormatTest, WebhookStatusSaysSinceWhenItFails) {
   EXPECT_EQ(WebhookStatus(webhook), "paused (endpoint gone)");
 }
 
+// Scopes as --scope takes them; a scope this build does not know (a newer
+// server's) as its number rather than an empty cell.
+TEST(ApplicationFormatTest, ScopesAndState) {
+  v1::Application application;
+  EXPECT_EQ(ScopesText(application), "(all)");
+  application.add_scopes(v1::SCOPE_READ);
+  application.add_scopes(v1::SCOPE_MANAGE);
+  EXPECT_EQ(ScopesText(application), "read, manage");
+  EXPECT_EQ(ScopesText(application, ","), "read,manage");
+  application.add_scopes(static_cast<v1::Scope>(9));
+  EXPECT_EQ(ScopesText(application), "read, manage, 9");
+  EXPECT_EQ(ApplicationStateName(v1::APPLICATION_STATE_REVOKED), "REVOKED");
+  EXPECT_EQ(ApplicationStateName(v1::APPLICATION_STATE_EXPIRED), "EXPIRED");
+}
+
 }  // namespace
 }  // namespace wink::webhooks::ctl

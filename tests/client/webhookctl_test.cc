@@ -125,9 +125,30 @@ class WebhookctlTest : public ::testing::Test {
     return response.value_or(v1::PublishEventResponse());
   }
 
+  // `applications create` for acme through the CLI with `extra` flags; the
+  // name and API key it printed.
+  struct CreatedApplication {
+    std::string name;
+    std::string key;
+  };
+  CreatedApplication CreateApplication(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"applications", "create",         "--account",
+                                     "acme",         "--display-name", "Channel manager"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const ProcessResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return {Field(result.out, "name"), Field(result.out, "api_key")};
+  }
+
   TestServer server_;
   std::unique_ptr<Client> client_;
 };
+
+// The text form of a time of the server's (fake) clock, as webhookctl prints
+// it.
+std::string PrintedTime(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+}
 
 TEST_F(WebhookctlTest, HelpListsTheCommands) {
   const ProcessResult help = Run({"help"});
@@ -379,6 +400,233 @@ TEST_F(WebhookctlTest, PauseResumeUpdateRotateDelete) {
   const ProcessResult again = Run({"webhooks", "delete", name});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_THAT(again.err, StartsWith("error: NOT_FOUND: "));
+}
+
+// ---- applications ----
+
+TEST_F(WebhookctlTest, ApplicationsHelp) {
+  const ProcessResult help = Run({"help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, AllOf(HasSubstr("applications create"), HasSubstr("applications list"),
+                              HasSubstr("applications get"), HasSubstr("applications update"),
+                              HasSubstr("applications rotate"), HasSubstr("applications revoke"),
+                              HasSubstr("applications delete")));
+  const ProcessResult create = Run({"applications", "create", "--help"});
+  EXPECT_EQ(create.exit_code, 0);
+  EXPECT_THAT(create.out,
+              AllOf(StartsWith("Usage: webhookctl applications create --account ACCOUNT "
+                               "--display-name TEXT [flags]"),
+                    HasSubstr("--scope SCOPE[,SCOPE...]"), HasSubstr("--expires-in DURATION"),
+                    HasSubstr("SHA-256")));
+}
+
+TEST_F(WebhookctlTest, ApplicationsCreatePrintsTheKeyOnceAndAPublishKeyOnlyPublishes) {
+  const ProcessResult created =
+      Run({"applications", "create", "--account", "acme", "--display-name", "Channel manager",
+           "--id", "channel-manager", "--scope", "publish", "--description", "Pushes bookings"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(Field(created.out, "name"), "accounts/acme/applications/channel-manager");
+  EXPECT_EQ(Field(created.out, "display_name"), "Channel manager");
+  EXPECT_EQ(Field(created.out, "description"), "Pushes bookings");
+  EXPECT_EQ(Field(created.out, "state"), "ACTIVE");
+  EXPECT_EQ(Field(created.out, "scopes"), "publish");
+  EXPECT_EQ(Field(created.out, "create_time"), PrintedTime(server_.clock().Now()));
+  EXPECT_EQ(Field(created.out, "last_used_time"), "");
+  const std::string key = Field(created.out, "api_key");
+  ASSERT_THAT(key, StartsWith("wak_"));
+  EXPECT_EQ(key.size(), 4u + 43u);
+  EXPECT_EQ(Field(created.out, "key_prefix"), key.substr(0, 12));
+  // The key on its own labelled line, the last one; the note on stderr only.
+  EXPECT_THAT(Lines(created.out).back(), AllOf(StartsWith("api_key: "), ::testing::EndsWith(key)));
+  EXPECT_EQ(created.err,
+            "Store the API key now: it is shown only this once (applications rotate makes a new "
+            "one).\n");
+
+  // The key as webhookctl's token: publishing works, reading is denied.
+  const ProcessResult published = Run({"events", "publish", "--account", "acme", "--type",
+                                       "booking.created", "--data", R"({"booking_id":"B-1"})"},
+                                      "", key);
+  EXPECT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_THAT(Field(published.out, "name"), StartsWith("accounts/acme/events/"));
+  const ProcessResult listed = Run({"webhooks", "list", "--account", "acme"}, "", key);
+  EXPECT_EQ(listed.exit_code, 1);
+  EXPECT_THAT(listed.out, IsEmpty());
+  EXPECT_EQ(listed.err,
+            "error: PERMISSION_DENIED: ListWebhooks needs SCOPE_READ, which this key does not "
+            "have\n");
+
+  // Get never shows the key.
+  const ProcessResult got = Run({"applications", "get", "channel-manager", "--account", "acme"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "key_prefix"), key.substr(0, 12));
+  EXPECT_EQ(Field(got.out, "api_key"), "");
+  EXPECT_THAT(got.out, Not(HasSubstr(key)));
+  EXPECT_THAT(got.err, IsEmpty());
+
+  // --json: the response with the key, for scripts; nothing on stderr.
+  const ProcessResult json = Run({"--json", "applications", "create", "--account", "acme",
+                                  "--display-name", "CRM", "--scope", "read,publish"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_THAT(Lines(json.out), SizeIs(1));
+  const auto response = FromJson<v1::CreateApplicationResponse>(json.out);
+  EXPECT_THAT(response.api_key(), StartsWith("wak_"));
+  EXPECT_THAT(response.application().name(), StartsWith("accounts/acme/applications/app_"));
+  EXPECT_THAT(response.application().scopes(),
+              ::testing::ElementsAre(v1::SCOPE_READ, v1::SCOPE_PUBLISH));
+  EXPECT_THAT(json.err, IsEmpty());
+}
+
+TEST_F(WebhookctlTest, ApplicationsRotateWithoutOverlapRefusesTheOldKeyAtOnce) {
+  const CreatedApplication app = CreateApplication({"--id", "pms"});
+  ASSERT_THAT(app.key, StartsWith("wak_"));
+  const std::vector<std::string> list_webhooks = {"webhooks", "list", "--account", "acme"};
+  ASSERT_EQ(Run(list_webhooks, "", app.key).exit_code, 0);
+
+  const ProcessResult rotated = Run({"applications", "rotate", app.name, "--overlap", "0s"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  const std::string second = Field(rotated.out, "api_key");
+  ASSERT_THAT(second, StartsWith("wak_"));
+  EXPECT_NE(second, app.key);
+  EXPECT_EQ(Field(rotated.out, "key_prefix"), second.substr(0, 12));
+  EXPECT_EQ(Field(rotated.out, "previous_key_expire_time"), "");
+  EXPECT_THAT(rotated.err, HasSubstr("Store the API key now"));
+
+  // The server forgets a key rotated out without overlap, so its message is
+  // that of any unknown token; the code is what matters.
+  const ProcessResult old_key = Run(list_webhooks, "", app.key);
+  EXPECT_EQ(old_key.exit_code, 1);
+  EXPECT_THAT(old_key.err, StartsWith("error: UNAUTHENTICATED: "));
+  EXPECT_THAT(old_key.out, IsEmpty());
+  EXPECT_EQ(Run(list_webhooks, "", second).exit_code, 0);
+
+  // With an overlap (and the bare id): both keys work until it ends.
+  const ProcessResult overlapping =
+      Run({"applications", "rotate", "pms", "--account", "acme", "--overlap", "1h"});
+  ASSERT_EQ(overlapping.exit_code, 0) << overlapping.err;
+  EXPECT_EQ(Field(overlapping.out, "previous_key_expire_time"),
+            PrintedTime(server_.clock().Now() + absl::Hours(1)));
+  EXPECT_EQ(Run(list_webhooks, "", second).exit_code, 0);
+  EXPECT_EQ(Run(list_webhooks, "", Field(overlapping.out, "api_key")).exit_code, 0);
+
+  const ProcessResult bad = Run({"applications", "rotate", app.name, "--overlap", "soon"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, StartsWith("error: --overlap: expected a duration like 90s, 12h or 30d, "
+                                  "got 'soon'\n"));
+  const ProcessResult too_long = Run({"applications", "rotate", app.name, "--overlap", "8d"});
+  EXPECT_EQ(too_long.exit_code, 1);
+  EXPECT_THAT(too_long.err, StartsWith("error: INVALID_ARGUMENT: previous_key_overlap:"));
+}
+
+TEST_F(WebhookctlTest, ApplicationsRevokeRefusesTheKeyAndGetShowsRevoked) {
+  const CreatedApplication app = CreateApplication({"--id", "pms", "--scope", "read"});
+  const std::vector<std::string> list_webhooks = {"webhooks", "list", "--account", "acme"};
+  ASSERT_EQ(Run(list_webhooks, "", app.key).exit_code, 0);
+
+  const ProcessResult revoked = Run({"applications", "revoke", app.name});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(Field(revoked.out, "state"), "REVOKED");
+  EXPECT_EQ(Field(revoked.out, "revoke_time"), PrintedTime(server_.clock().Now()));
+  EXPECT_EQ(Field(revoked.out, "api_key"), "");
+
+  const ProcessResult refused = Run(list_webhooks, "", app.key);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err,
+            "error: UNAUTHENTICATED: this API key was revoked, rotated out or has expired\n");
+
+  const ProcessResult got = Run({"applications", "get", app.name});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(Field(got.out, "state"), "REVOKED");
+  EXPECT_EQ(Field(got.out, "scopes"), "read");
+
+  const ProcessResult rotate = Run({"applications", "rotate", app.name});
+  EXPECT_EQ(rotate.exit_code, 1);
+  EXPECT_THAT(rotate.err, StartsWith("error: FAILED_PRECONDITION: "));
+  EXPECT_THAT(rotate.out, IsEmpty());
+}
+
+TEST_F(WebhookctlTest, ApplicationsListUpdateAndDelete) {
+  const CreatedApplication alpha = CreateApplication({"--id", "alpha"});
+  const CreatedApplication ops =
+      CreateApplication({"--id", "ops", "--scope", "manage", "--scope", "read", "--expire-time",
+                         "2099-01-01T00:00:00Z"});
+
+  const ProcessResult listed = Run({"applications", "list", "--account", "acme"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::vector<std::string> lines = Lines(listed.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_THAT(lines[0], ContainsRegex("^NAME +DISPLAY NAME +STATE +SCOPES +KEY PREFIX +EXPIRES "
+                                      "+LAST USED$"));
+  EXPECT_THAT(lines[1], AllOf(StartsWith(alpha.name + " "), HasSubstr(" ACTIVE "),
+                              HasSubstr(" (all) "), HasSubstr(alpha.key.substr(0, 12))));
+  EXPECT_THAT(lines[2], AllOf(StartsWith(ops.name + " "), HasSubstr(" read,manage "),
+                              HasSubstr(" 2099-01-01T00:00:00.000Z ")));
+  EXPECT_EQ(lines[1].find(" ACTIVE ") + 1, lines[0].find("STATE"));
+  EXPECT_EQ(lines[2].find(" 2099-") + 1, lines[0].find("EXPIRES"));
+  EXPECT_THAT(listed.out, AllOf(Not(HasSubstr(alpha.key)), Not(HasSubstr(ops.key))));
+
+  // The account's manage key manages its applications, and only its own.
+  const ProcessResult by_key = Run({"applications", "create", "--account", "acme", "--display-name",
+                                    "Made by ops", "--scope", "publish"},
+                                   "", ops.key);
+  EXPECT_EQ(by_key.exit_code, 0) << by_key.err;
+  const ProcessResult other_account =
+      Run({"applications", "list", "--account", "beta"}, "", ops.key);
+  EXPECT_EQ(other_account.exit_code, 1);
+  EXPECT_THAT(other_account.err, StartsWith("error: PERMISSION_DENIED: "));
+
+  const ProcessResult updated = Run({"applications", "update", "alpha", "--account", "acme",
+                                     "--display-name", "Alpha v2", "--description", "note"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_EQ(Field(updated.out, "display_name"), "Alpha v2");
+  EXPECT_EQ(Field(updated.out, "description"), "note");
+  const ProcessResult cleared = Run({"applications", "update", alpha.name, "--description", ""});
+  ASSERT_EQ(cleared.exit_code, 0) << cleared.err;
+  EXPECT_EQ(Field(cleared.out, "description"), "");
+  EXPECT_EQ(Field(cleared.out, "display_name"), "Alpha v2");
+  const ProcessResult nothing = Run({"applications", "update", alpha.name});
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_THAT(nothing.err, StartsWith("error: nothing to change: give --display-name or "
+                                      "--description"));
+
+  const ProcessResult deleted = Run({"applications", "delete", alpha.name});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, absl::StrCat("deleted ", alpha.name, "\n"));
+  const ProcessResult gone = Run({"applications", "get", alpha.name});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.err, StartsWith("error: NOT_FOUND: "));
+  EXPECT_EQ(Run({"webhooks", "list", "--account", "acme"}, "", alpha.key).exit_code, 1);
+
+  const ProcessResult json = Run({"--json", "applications", "list", "--account", "acme"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_THAT(Lines(json.out), SizeIs(2));  // ops and the one made by its key
+  EXPECT_EQ(FromJson<v1::Application>(Lines(json.out)[1]).name(), ops.name);
+}
+
+TEST_F(WebhookctlTest, ApplicationsBadArgumentsExit2) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"applications", "create", "--account", "acme", "--display-name", "X", "--scope", "admin"},
+       "error: --scope: expected read, publish or manage, got 'admin'\n"},
+      {{"applications", "create", "--account", "acme", "--display-name", "X", "--expire-time",
+        "2099-01-01T00:00:00Z", "--expires-in", "1h"},
+       "error: --expire-time and --expires-in exclude each other\n"},
+      {{"applications", "create", "--account", "acme", "--display-name", "X", "--expire-time",
+        "tomorrow"},
+       "error: --expire-time: expected an RFC 3339 time (2026-12-03T09:00:00Z), got "
+       "'tomorrow'\n"},
+      {{"applications", "get", "pms"},
+       "error: NAME: give the full name accounts/ACCOUNT/applications/pms or --account\n"},
+  };
+  for (const auto& [args, error] : cases) {
+    const ProcessResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 2) << args.back();
+    EXPECT_THAT(result.err, StartsWith(error)) << args.back();
+    EXPECT_THAT(result.out, IsEmpty());
+  }
+  // --expires-in counts from now; the service checks that it is in the future.
+  const ProcessResult expiring = Run({"applications", "create", "--account", "acme",
+                                      "--display-name", "Temp", "--expires-in", "30d"});
+  ASSERT_EQ(expiring.exit_code, 0) << expiring.err;
+  EXPECT_NE(Field(expiring.out, "expire_time"), "");
 }
 
 TEST_F(WebhookctlTest, PublishSendsDataVerbatimAndReplaysItsKey) {

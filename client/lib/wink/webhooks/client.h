@@ -1,9 +1,9 @@
 // wink::webhooks::Client: a C++ client of the Wink Webhooks service
-// (`wink.webhooks.v1.WebhookService` and `wink.webhooks.v1.DeliveryService`)
-// over the generated gRPC stubs. It adds what every caller would otherwise
-// write again: the bearer token on every call, a deadline per call, retries
-// with backoff for calls that are safe to repeat, idempotency keys for
-// publishes, and a watch that resumes after a server restart.
+// (`wink.webhooks.v1.WebhookService`, `wink.webhooks.v1.DeliveryService` and
+// `wink.webhooks.v1.ApplicationService`) over the generated gRPC stubs. It adds what every caller
+// would otherwise write again: the bearer token on every call, a deadline per call, retries with
+// backoff for calls that are safe to repeat, idempotency keys for publishes, and a watch that
+// resumes after a server restart.
 //
 //   wink::webhooks::ClientOptions options;
 //   options.address = "127.0.0.1:50051";
@@ -47,6 +47,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
+#include "wink/webhooks/v1/application_service.grpc.pb.h"
 #include "wink/webhooks/v1/delivery_service.grpc.pb.h"
 #include "wink/webhooks/v1/webhook_service.grpc.pb.h"
 
@@ -334,6 +335,56 @@ class Client {
   absl::Status WatchDeliveries(const v1::WatchDeliveriesRequest& request,
                                const WatchCallback& on_update, const WatchOptions& options = {});
 
+  // ---- ApplicationService ----
+  //
+  // Applications are the named holders of API keys of an account (see
+  // application_service.proto). Callers: admin tokens, config tokens of the
+  // account, and keys of the account's applications with SCOPE_MANAGE;
+  // others get PERMISSION_DENIED.
+  //
+  // Retried on UNAVAILABLE: GetApplication, ListApplications and
+  // RevokeApplication (revoking a revoked application is a no-op that returns
+  // it, so a repeat changes nothing).
+  //
+  // Not retried: CreateApplication, UpdateApplication, DeleteApplication and
+  // RotateApplicationKey. A repeated Create makes a second application (or
+  // answers ALREADY_EXISTS for a caller-chosen id) and the key of the first
+  // would never be seen; a repeated Rotate replaces the key returned by the
+  // first and ends its overlap; a repeated Delete answers NOT_FOUND.
+  //
+  // Keys: the `api_key` of CreateApplication's and RotateApplicationKey's
+  // responses is the only copy there is (the service keeps a SHA-256 hash);
+  // the client keeps no copy of it. Use it as
+  // ClientOptions::token of another Client.
+
+  // The application and its key. Errors: INVALID_ARGUMENT naming the field
+  // (e.g. "application_id: ..."), ALREADY_EXISTS, RESOURCE_EXHAUSTED (100
+  // applications in the account).
+  absl::StatusOr<v1::CreateApplicationResponse> CreateApplication(
+      const v1::CreateApplicationRequest& request, const CallOptions& options = {});
+  // Never carries a key. NOT_FOUND if it does not exist.
+  absl::StatusOr<v1::Application> GetApplication(const v1::GetApplicationRequest& request,
+                                                 const CallOptions& options = {});
+  // One page, in id order; pass `next_page_token` as `page_token` for the
+  // next one (empty on the last page).
+  absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
+      const v1::ListApplicationsRequest& request, const CallOptions& options = {});
+  // `display_name` and `description` only (see the request's update_mask).
+  absl::StatusOr<v1::Application> UpdateApplication(const v1::UpdateApplicationRequest& request,
+                                                    const CallOptions& options = {});
+  // Its keys stop working at once. NOT_FOUND if it does not exist.
+  absl::StatusOr<google::protobuf::Empty> DeleteApplication(
+      const v1::DeleteApplicationRequest& request, const CallOptions& options = {});
+  // A new key; the previous one keeps working for
+  // `request.previous_key_overlap` (0 by default: it stops at once; at most
+  // 7 days). FAILED_PRECONDITION for a revoked or expired application.
+  absl::StatusOr<v1::RotateApplicationKeyResponse> RotateApplicationKey(
+      const v1::RotateApplicationKeyRequest& request, const CallOptions& options = {});
+  // Every key of the application stops working at once, for good; it stays
+  // listed as APPLICATION_STATE_REVOKED until deleted.
+  absl::StatusOr<v1::Application> RevokeApplication(const v1::RevokeApplicationRequest& request,
+                                                    const CallOptions& options = {});
+
  private:
   enum class Retry { kOnUnavailable, kNever };
 
@@ -359,6 +410,7 @@ class Client {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::WebhookService::Stub> webhooks_;
   const std::unique_ptr<v1::DeliveryService::Stub> deliveries_;
+  const std::unique_ptr<v1::ApplicationService::Stub> applications_;
 };
 
 }  // namespace wink::webhooks
