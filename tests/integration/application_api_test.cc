@@ -300,6 +300,44 @@ TEST_F(ApplicationApiTest, AnOpenWatchStreamOfARevokedKeyEndsUnauthenticated) {
   EXPECT_THAT(status.error_message(), HasSubstr("was revoked, rotated out, removed or has expired"));
 }
 
+// A config reload (SIGHUP in the binary) that removes a token ends the
+// token's open watch streams too, and leaves the other tokens' alone.
+TEST_F(ApplicationApiTest, AReloadThatRemovesAConfigTokenEndsItsOpenStream) {
+  auto delivery_stub = server_.NewDeliveryStub();
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kAcmeToken);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchDeliveriesRequest request;
+  request.set_parent("accounts/acme");
+  auto reader = delivery_stub->WatchDeliveries(&context, request);
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Paused");
+  create.mutable_webhook()->set_url("https://pms.example.com/hooks");
+  create.mutable_webhook()->set_enabled(false);
+  v1::Webhook webhook;
+  ASSERT_TRUE(
+      server_.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook).ok());
+  ASSERT_TRUE(Publish(kAdminToken, "acme").ok());
+  v1::WatchDeliveriesResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+
+  config::ServerConfig reloaded = server_.config();
+  reloaded.clear_tokens();
+  for (const auto& token : server_.config().tokens()) {
+    if (token.name() != "acme-app") *reloaded.add_tokens() = token;
+  }
+  ASSERT_EQ(reloaded.tokens_size(), server_.config().tokens_size() - 1);
+  server_.server().ReloadConfig(reloaded);
+  while (reader->Read(&response)) {
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ListWebhooks(kAcmeToken, "acme").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(ListWebhooks(kBetaToken, "beta").ok());
+  EXPECT_TRUE(ListWebhooks(kAdminToken, "acme").ok());
+}
+
 TEST_F(ApplicationApiTest, UpdateChangesTheNameAndDescriptionOnlyAndLastUseIsRecorded) {
   const std::string key = CreateKey("acme", "pms");
   ASSERT_TRUE(ListWebhooks(key, "acme").ok());

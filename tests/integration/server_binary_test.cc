@@ -392,6 +392,100 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Bearer tokens must not cross the network in plaintext by accident.
+// SIGHUP reads the config file again: a token added there works, a removed
+// one stops, without a restart and without dropping the open connection;
+// a file that does not load changes nothing and says so; a change that
+// needs a restart is named, not applied.
+TEST(ServerBinaryTest, SighupReloadsTokensAndLimitsAndRefusesABadFile) {
+  TempDir dir;
+  const std::string config = dir.Child("server.textproto");
+  constexpr char kAddedToken[] = "added-by-reload-token-4b2e";
+  const auto write_config = [&](bool with_added_token, int max_webhooks) {
+    std::ofstream file(config);
+    file << "listen_address: \"127.0.0.1:0\"\n"
+         << "tokens { name: \"first\" sha256: \"" << auth::Sha256Hex(kToken)
+         << "\" accounts: \"acme\" }\n";
+    if (with_added_token) {
+      file << "tokens { name: \"added\" sha256: \"" << auth::Sha256Hex(kAddedToken)
+           << "\" accounts: \"acme\" }\n";
+    }
+    file << "limits { max_webhooks_per_account: " << max_webhooks << " }\n";
+  };
+  write_config(/*with_added_token=*/false, /*max_webhooks=*/100);
+  auto server = ServerProcess::Start({"--config=" + config, "--data_dir=" + dir.Child("data")},
+                                     dir.Child("log"));
+  auto address = server->WaitReady(kStartTimeout);
+  ASSERT_TRUE(address.ok()) << address.status();
+  auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+  auto stub = v1::WebhookService::NewStub(channel);
+  const auto list_with = [&](const std::string& token) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ListWebhooksRequest request;
+    request.set_parent("accounts/acme");
+    v1::ListWebhooksResponse response;
+    return stub->ListWebhooks(&context, request, &response);
+  };
+  // Waits for the log line that ends the reload the last SIGHUP started.
+  const auto wait_for_log = [&](const std::string& line, int count) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      const std::string log = server->Log();
+      int seen = 0;
+      for (size_t at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) {
+        ++seen;
+      }
+      if (seen >= count) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(list_with(kToken).ok());
+  EXPECT_EQ(list_with(kAddedToken).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  write_config(/*with_added_token=*/true, /*max_webhooks=*/1);
+  server->Signal(SIGHUP);
+  ASSERT_TRUE(wait_for_log("config_reloaded", 1)) << server->Log();
+  EXPECT_TRUE(list_with(kAddedToken).ok());
+  EXPECT_TRUE(list_with(kToken).ok()) << "the same connection still serves";
+  EXPECT_THAT(server->Log(), HasSubstr("limits_changed=limits.max_webhooks_per_account"));
+  CreateWebhook(*stub, "First", kHeaderValue);
+  v1::CreateWebhookRequest second;
+  second.set_parent("accounts/acme");
+  second.mutable_webhook()->set_display_name("Second");
+  second.mutable_webhook()->set_url("https://pms.example.com/hooks");
+  v1::Webhook created;
+  const grpc::Status over_limit = stub->CreateWebhook(Context().get(), second, &created);
+  EXPECT_EQ(over_limit.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  std::ofstream(config) << "listen_adress: \"typo\"\n";
+  server->Signal(SIGHUP);
+  ASSERT_TRUE(wait_for_log("config_reload_refused", 1)) << server->Log();
+  EXPECT_TRUE(list_with(kAddedToken).ok()) << "the running configuration stays";
+
+  write_config(/*with_added_token=*/false, /*max_webhooks=*/1);
+  {
+    std::ofstream file(config, std::ios::app);
+    file << "event_retention { seconds: 3600 }\n";
+  }
+  server->Signal(SIGHUP);
+  ASSERT_TRUE(wait_for_log("config_reloaded", 2)) << server->Log();
+  EXPECT_EQ(list_with(kAddedToken).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(list_with(kToken).ok());
+  EXPECT_THAT(server->Log(),
+              HasSubstr("config_reload_needs_restart fields=event_retention"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr(kAddedToken)));
+  EXPECT_THAT(server->Log(), Not(HasSubstr(auth::Sha256Hex(kAddedToken))));
+
+  stub.reset();
+  channel.reset();
+  server->Signal(SIGTERM);
+  auto exit_code = server->WaitExit(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0);
+}
+
 TEST(ServerBinaryTest, PlaintextOffLoopbackNeedsTlsOrTheExplicitFlag) {
   TempDir dir;
   std::vector<std::string> args = {"--listen=0.0.0.0:0", "--data_dir=" + dir.Child("data"),
