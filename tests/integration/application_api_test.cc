@@ -89,6 +89,25 @@ class ApplicationApiTest : public ::testing::Test {
     return server_.NewStub()->PublishEvent(ContextWithToken(token).get(), request, &response);
   }
 
+  // Makes a watch stream of account acme carry one update, so that it is
+  // known to be open on the server: a publish to a paused webhook (its
+  // delivery is held, nothing is sent).
+  void BringAnUpdate(grpc::ClientReader<v1::WatchDeliveriesResponse>& reader) {
+    v1::CreateWebhookRequest create;
+    create.set_parent("accounts/acme");
+    create.mutable_webhook()->set_display_name("Paused");
+    create.mutable_webhook()->set_url("https://pms.example.com/hooks");
+    create.mutable_webhook()->set_enabled(false);
+    v1::Webhook webhook;
+    ASSERT_TRUE(server_.NewStub()
+                    ->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook)
+                    .ok());
+    ASSERT_TRUE(Publish(kAdminToken, "acme").ok());
+    v1::WatchDeliveriesResponse response;
+    ASSERT_TRUE(reader.Read(&response));
+    EXPECT_EQ(response.delivery().state(), v1::DELIVERY_STATE_HELD);
+  }
+
   TestServer server_;
   std::unique_ptr<v1::ApplicationService::Stub> stub_;
 };
@@ -278,19 +297,8 @@ TEST_F(ApplicationApiTest, AnOpenWatchStreamOfARevokedKeyEndsUnauthenticated) {
   v1::WatchDeliveriesRequest request;
   request.set_parent("accounts/acme");
   auto reader = delivery_stub->WatchDeliveries(&context, request);
-  // The stream is open once it brings an update: a publish to a paused
-  // webhook (its delivery is held, nothing is sent).
-  v1::CreateWebhookRequest create;
-  create.set_parent("accounts/acme");
-  create.mutable_webhook()->set_display_name("Paused");
-  create.mutable_webhook()->set_url("https://pms.example.com/hooks");
-  create.mutable_webhook()->set_enabled(false);
-  v1::Webhook webhook;
-  ASSERT_TRUE(server_.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook).ok());
-  ASSERT_TRUE(Publish(kAdminToken, "acme").ok());
   v1::WatchDeliveriesResponse response;
-  ASSERT_TRUE(reader->Read(&response));
-  EXPECT_EQ(response.delivery().state(), v1::DELIVERY_STATE_HELD);
+  ASSERT_NO_FATAL_FAILURE(BringAnUpdate(*reader));
 
   ASSERT_TRUE(Revoke("accounts/acme/applications/dashboard").ok());
   while (reader->Read(&response)) {
@@ -310,17 +318,8 @@ TEST_F(ApplicationApiTest, AReloadThatRemovesAConfigTokenEndsItsOpenStream) {
   v1::WatchDeliveriesRequest request;
   request.set_parent("accounts/acme");
   auto reader = delivery_stub->WatchDeliveries(&context, request);
-  v1::CreateWebhookRequest create;
-  create.set_parent("accounts/acme");
-  create.mutable_webhook()->set_display_name("Paused");
-  create.mutable_webhook()->set_url("https://pms.example.com/hooks");
-  create.mutable_webhook()->set_enabled(false);
-  v1::Webhook webhook;
-  ASSERT_TRUE(
-      server_.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook).ok());
-  ASSERT_TRUE(Publish(kAdminToken, "acme").ok());
   v1::WatchDeliveriesResponse response;
-  ASSERT_TRUE(reader->Read(&response));
+  ASSERT_NO_FATAL_FAILURE(BringAnUpdate(*reader));
 
   config::ServerConfig reloaded = server_.config();
   reloaded.clear_tokens();
