@@ -405,11 +405,29 @@ TEST_F(StatusBusTest, ReadRecentServesOnlyWhatTheRingHolds) {
 // is busy there (here: blocked), the others are still woken for new updates.
 TEST_F(StatusBusTest, ACatchUpDoesNotHoldUpTheOtherSubscribers) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  // Keeps the catch-up thread busy so that requests made meanwhile are
+  // queued, deterministically: a request made while the subscriber's own
+  // catch-up already runs is a new one.
+  std::atomic<int> blocker_runs{0};
+  absl::Notification blocker_started;
+  absl::Notification blocker_ran_again;
+  absl::Notification release_blocker;
+  const int blocker = bus.Subscribe([&](bool may_read_log) {
+    if (!may_read_log) return;
+    if (blocker_runs.fetch_add(1) == 0) {
+      blocker_started.Notify();
+      release_blocker.WaitForNotification();
+    } else {
+      blocker_ran_again.Notify();
+    }
+  });
+  std::atomic<int> catch_up_runs{0};
   absl::Notification catch_up_started;
   absl::Notification release_catch_up;
   std::atomic<bool> catch_up_finished{false};
   const int slow = bus.Subscribe([&](bool may_read_log) {
     if (!may_read_log) return;
+    if (catch_up_runs.fetch_add(1) != 0) return;
     catch_up_started.Notify();
     release_catch_up.WaitForNotification();
     catch_up_finished = true;
@@ -423,8 +441,11 @@ TEST_F(StatusBusTest, ACatchUpDoesNotHoldUpTheOtherSubscribers) {
     live_read_log = live_read_log || may_read_log;
   });
 
+  bus.RequestCatchUp(blocker);
+  ASSERT_TRUE(blocker_started.WaitForNotificationWithTimeout(absl::Seconds(30)));
   bus.RequestCatchUp(slow);
-  bus.RequestCatchUp(slow);  // counted once
+  bus.RequestCatchUp(slow);  // queued behind the blocker: counted once
+  release_blocker.Notify();
   ASSERT_TRUE(catch_up_started.WaitForNotificationWithTimeout(absl::Seconds(30)));
   bus.OnDeliveryUpdate(Update(1));
   {
@@ -443,7 +464,12 @@ TEST_F(StatusBusTest, ACatchUpDoesNotHoldUpTheOtherSubscribers) {
   release_catch_up.Notify();
   unsubscriber.join();
   EXPECT_TRUE(finished_when_unsubscribed);
-  bus.RequestCatchUp(slow);  // would Notify catch_up_started twice (a crash) if it ran
+  bus.RequestCatchUp(slow);
+  // Catch-ups run in request order: once the blocker's second one has run,
+  // the one for `slow` would have too.
+  bus.RequestCatchUp(blocker);
+  ASSERT_TRUE(blocker_ran_again.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(catch_up_runs.load(), 1);
 }
 
 DeliveryUpdate UpdateOf(uint64_t sequence, const std::string& account) {
