@@ -269,6 +269,7 @@ absl::Status Client::Invoke(absl::string_view method, Retry retry, const CallOpt
   for (int number = 1;; ++number) {
     grpc::ClientContext context;
     PrepareContext(context, deadline);
+    for (const auto& [key, value] : options.metadata) context.AddMetadata(key, value);
     absl::Status status = FromGrpcStatus(attempt(&context));
     if (absl::IsDeadlineExceeded(status) && !unavailable.ok() && absl::Now() >= deadline) {
       // The deadline ran out in a retry (e.g. while it reconnected): what
@@ -373,6 +374,12 @@ absl::StatusOr<v1::Event> Client::GetEvent(const v1::GetEventRequest& request,
 absl::StatusOr<v1::ListEventsResponse> Client::ListEvents(const v1::ListEventsRequest& request,
                                                           const CallOptions& options) {
   return Unary("ListEvents", Retry::kOnUnavailable, &v1::WebhookService::Stub::ListEvents,
+               *webhooks_, request, options);
+}
+
+absl::StatusOr<v1::SendTestEventResponse> Client::SendTestEvent(
+    const v1::SendTestEventRequest& request, const CallOptions& options) {
+  return Unary("SendTestEvent", Retry::kNever, &v1::WebhookService::Stub::SendTestEvent,
                *webhooks_, request, options);
 }
 

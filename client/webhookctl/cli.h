@@ -29,6 +29,9 @@ namespace wink::webhooks::ctl {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitServerError = 1;
 inline constexpr int kExitUsage = 2;
+// `webhooks test`: the test event's first attempt did not succeed, or had
+// no result within the wait (the call itself worked).
+inline constexpr int kExitTestNotDelivered = 3;
 
 // Used when neither --addr nor $WEBHOOKS_ADDR is given: what scripts/run.sh
 // serves.

@@ -49,10 +49,19 @@ using Method = absl::StatusOr<Response> (Client::*)(const Request&, const CallOp
 // Calls `method` with the invocation's client (created on first use).
 template <typename Request, typename Response>
 absl::StatusOr<Response> Call(Invocation& invocation, Method<Request, Response> method,
-                              const Request& request) {
+                              const Request& request, const CallOptions& options = {}) {
   absl::StatusOr<Client*> client = invocation.client();
   if (!client.ok()) return client.status();
-  return ((**client).*method)(request, CallOptions{});
+  return ((**client).*method)(request, options);
+}
+
+// --traceparent and --tracestate as the call's W3C trace context metadata.
+CallOptions TraceContextOptions(const Args& args) {
+  CallOptions options;
+  for (const char* name : {"traceparent", "tracestate"}) {
+    if (args.Has(name)) options.metadata.emplace_back(name, args.Get(name));
+  }
+  return options;
 }
 
 // Prints a response (JSON or `print`) or the error; the exit code.
@@ -304,6 +313,38 @@ int WebhooksRotateSecret(Invocation& invocation) {
   return exit_code;
 }
 
+int WebhooksTest(Invocation& invocation) {
+  const Args& args = invocation.args();
+  absl::StatusOr<std::string> name = WebhookArgument(invocation);
+  if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  v1::SendTestEventRequest request;
+  request.set_name(*name);
+  if (args.Has("data")) request.set_data_json(args.Get("data"));
+  request.set_wait_for_attempt(!args.Has("no-wait"));
+  const absl::StatusOr<v1::SendTestEventResponse> response =
+      Call(invocation, &Client::SendTestEvent, request);
+  const int exit_code = Show(invocation, response, [](const v1::SendTestEventResponse& sent) {
+    PrintDelivery(sent.delivery());
+    std::printf("\n");
+    KeyValues()
+        .Add("event", sent.event().name())
+        .Add("watch_cursor", absl::StrCat(sent.watch_cursor()))
+        .Print();
+  });
+  if (exit_code != kExitOk || !request.wait_for_attempt()) return exit_code;
+  const v1::Delivery& delivery = response->delivery();
+  if (delivery.state() == v1::DELIVERY_STATE_SUCCEEDED) return kExitOk;
+  if (!response->attempt_finished()) {
+    std::fputs("the first attempt had no result within the wait; follow it with "
+               "webhookctl deliveries watch or get\n",
+               stderr);
+  } else if (!invocation.json()) {
+    std::fprintf(stderr, "the test event was not delivered: %s\n",
+                 delivery.state_reason().c_str());
+  }
+  return kExitTestNotDelivered;
+}
+
 // ---- event-types ----
 
 int EventTypesList(Invocation& invocation) {
@@ -362,7 +403,7 @@ int EventsPublish(Invocation& invocation) {
     request.set_data_json(*std::move(data));
   }
   const absl::StatusOr<v1::PublishEventResponse> response =
-      Call(invocation, &Client::PublishEvent, request);
+      Call(invocation, &Client::PublishEvent, request, TraceContextOptions(args));
   const int exit_code = Show(invocation, response, [](const v1::PublishEventResponse& published) {
     PrintEvent(published.event(), PublishFields(published));
   });
@@ -925,6 +966,20 @@ const std::vector<Command>& Commands() {
        "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
        {kAccountForIds},
        WebhooksRotateSecret},
+      {"webhooks",
+       "test",
+       "NAME",
+       1,
+       "Send a webhook.test event to this webhook only and show the first attempt",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n"
+       "Goes to this webhook whatever its event types (it must be enabled), signed and retried\n"
+       "like any event. Waits for the first attempt (at most until 1 s before --timeout, 10s by\n"
+       "default) and prints the delivery with it. Exit status 3 when that attempt did not\n"
+       "succeed or had no result in time; 0 when it did (or with --no-wait).\n",
+       {kAccountForIds,
+        {"data", "JSON", "payload (a JSON object); default: a message naming the webhook"},
+        {"no-wait", nullptr, "answer once the event is stored, without waiting for the attempt"}},
+       WebhooksTest},
       {"event-types", "list", "", 0,
        "List the event types an account can subscribe to, sorted by name", "",
        WithPageFlags({kAccount}), EventTypesList},
@@ -940,7 +995,10 @@ const std::vector<Command>& Commands() {
         {"type", "TYPE", "event type, e.g. booking.created", true},
         {"data", "JSON", "payload, e.g. '{\"booking_id\":\"B-1\"}'"},
         {"data-file", "FILE", "read the payload from FILE ('-': stdin)"},
-        {"idempotency-key", "KEY", "the same key within 24 h returns the first event again"}},
+        {"idempotency-key", "KEY", "the same key within 24 h returns the first event again"},
+        {"traceparent", "VALUE",
+         "W3C trace context sent on every delivery, e.g. 00-<trace id>-<span id>-01"},
+        {"tracestate", "VALUE", "W3C tracestate to go with --traceparent"}},
        EventsPublish},
       {"events",
        "batch-publish",

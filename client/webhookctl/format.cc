@@ -315,6 +315,8 @@ void PrintEvent(const v1::Event& event, const KeyValues& extra) {
       .Add("create_time", FormatTime(event.create_time()))
       .Add("idempotency_key", event.idempotency_key())
       .Add("data", event.data_json())
+      .Add("traceparent", event.traceparent())
+      .Add("tracestate", event.tracestate())
       .Append(extra)
       .Print();
   if (event.deliveries().empty()) return;

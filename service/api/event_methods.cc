@@ -1,11 +1,17 @@
-// WebhookService's event methods: PublishEvent, GetEvent, ListEvents.
+// WebhookService's event methods: PublishEvent, BatchPublishEvents,
+// GetEvent, ListEvents, SendTestEvent.
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/alarm.h"
 #include "service/api/page_token.h"
 #include "service/api/resource_mapping.h"
 #include "service/api/struct_json.h"
@@ -17,6 +23,7 @@
 #include "service/common/json.h"
 #include "service/common/resource_names.h"
 #include "service/common/status_macros.h"
+#include "service/domain/states.h"
 #include "service/metrics/service_metrics.h"
 
 namespace wink::webhooks::api {
@@ -82,6 +89,92 @@ void PublishResultToApi(const storage::PublishResult& result, v1::PublishEventRe
                                                     : metrics::PublishOutcome::kAccepted);
 }
 
+// The type of SendTestEvent's events. Not in the catalogue: PublishEvent
+// refuses it, so no webhook subscribes to it and only SendTestEvent sends it.
+constexpr char kTestEventType[] = "webhook.test";
+
+// How often SendTestEvent's wait looks at the delivery, and for how long at
+// most: the first attempt ends within the engine's request timeout unless
+// the receiver's queue is long.
+constexpr absl::Duration kAttemptPollInterval = absl::Milliseconds(20);
+constexpr absl::Duration kMaxAttemptWait = absl::Seconds(30);
+// Left of the caller's deadline for the answer to reach it.
+constexpr absl::Duration kAttemptWaitMargin = absl::Seconds(1);
+
+// Waits for a delivery's first attempt by reading it from the ledger every
+// kAttemptPollInterval on a gRPC alarm (no thread blocks). It reads storage
+// rather than listening to the status bus so it sees the attempt whichever
+// node makes it (cluster mode) at a cost that does not matter for a call
+// people make by hand. Deletes itself after calling `done` exactly once:
+// when the delivery has an attempt or is final, at `until`, or as soon as
+// the call is cancelled (which also lets a server shutdown end it).
+class FirstAttemptWait {
+ public:
+  using Done = std::function<void(absl::StatusOr<v1::Delivery> delivery, bool attempt_finished)>;
+
+  static void Start(storage::DeliveryLedger& ledger, grpc::CallbackServerContext* context,
+                    storage::DeliveryRecord created, absl::Time until, Done done) {
+    auto* wait = new FirstAttemptWait(ledger, context, std::move(created), until, std::move(done));
+    wait->ScheduleNextLook();
+  }
+
+ private:
+  FirstAttemptWait(storage::DeliveryLedger& ledger, grpc::CallbackServerContext* context,
+                   storage::DeliveryRecord created, absl::Time until, Done done)
+      : ledger_(ledger),
+        context_(context),
+        created_(std::move(created)),
+        until_(until),
+        done_(std::move(done)) {}
+
+  void ScheduleNextLook() {
+    // The alarm of the previous look is destroyed here, inside its own
+    // callback; gRPC keeps it alive until the callback returns. Nothing
+    // touches `this` after Set: the next look may already be running.
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(absl::ToChronoTime(absl::Now() + kAttemptPollInterval),
+                [this](bool) { Look(); });
+  }
+
+  void Look() {
+    absl::StatusOr<storage::DeliveryRecord> now =
+        ledger_.GetDelivery(created_.account(), created_.webhook_id(), created_.event_id());
+    const bool finished =
+        now.ok() && (now->attempt_count() > 0 || domain::IsFinal(now->state()));
+    if (now.ok() && !finished && absl::Now() < until_ && !context_->IsCancelled()) {
+      ScheduleNextLook();
+      return;
+    }
+    done_(WithAttempts(std::move(now)), finished);
+    delete this;
+  }
+
+  absl::StatusOr<v1::Delivery> WithAttempts(absl::StatusOr<storage::DeliveryRecord> record) {
+    if (!record.ok()) return record.status();
+    v1::Delivery delivery;
+    DeliveryToApi(*record, &delivery);
+    WINK_ASSIGN_OR_RETURN(const std::vector<storage::AttemptRecord> attempts,
+                          ledger_.ListAttempts(record->webhook_id(), record->event_id()));
+    for (const auto& attempt : attempts) AttemptToApi(attempt, delivery.add_attempts());
+    return delivery;
+  }
+
+  storage::DeliveryLedger& ledger_;
+  grpc::CallbackServerContext* const context_;
+  const storage::DeliveryRecord created_;
+  const absl::Time until_;
+  const Done done_;
+  std::unique_ptr<grpc::Alarm> alarm_;
+};
+
+// Keeps the call's trace context with the event, for its deliveries.
+void AttachTraceContext(const std::optional<TraceContext>& trace,
+                        storage::PublishRequest& publish) {
+  if (!trace.has_value()) return;
+  publish.traceparent = trace->traceparent;
+  publish.tracestate = trace->tracestate;
+}
+
 }  // namespace
 
 absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
@@ -125,6 +218,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::PublishEvent(grpc::CallbackServerC
         WINK_RETURN_IF_ERROR(call.Authorize(account));
         WINK_ASSIGN_OR_RETURN(storage::PublishRequest publish,
                               CheckPublish(request, account, /*field_prefix=*/""));
+        AttachTraceContext(call.trace_context(), publish);
         // After validation: a refused request takes no token.
         WINK_RETURN_IF_ERROR(publish_limiter_.Admit(account, 1));
         events_.Publish(std::move(publish),
@@ -167,6 +261,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::BatchPublishEvents(
           }
           WINK_ASSIGN_OR_RETURN(storage::PublishRequest publish,
                                 CheckPublish(one, account, prefix));
+          AttachTraceContext(call.trace_context(), publish);
           if (!one.idempotency_key().empty()) {
             auto [earlier, inserted] = index_of_key.emplace(one.idempotency_key(), i);
             if (!inserted) {
@@ -248,6 +343,80 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::ListEvents(grpc::CallbackServerCon
         if (!continue_from.empty()) {
           response.set_next_page_token(EncodePageToken(token_scope, continue_from));
         }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* WebhookServiceImpl::SendTestEvent(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request_bytes,
+                                                            grpc::ByteBuffer* response_bytes) {
+  return ServeUnaryAsync<v1::SendTestEventRequest, v1::SendTestEventResponse>(
+      context, "SendTestEvent", authenticator_, request_bytes, response_bytes,
+      [this, context](UnaryCall& call, const v1::SendTestEventRequest& request,
+                      v1::SendTestEventResponse& response, FinishFn finish) -> absl::Status {
+        WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
+        v1::PublishEventRequest payload;
+        if (request.has_data()) *payload.mutable_data() = request.data();
+        if (request.payload_case() == v1::SendTestEventRequest::kDataJson) {
+          payload.set_data_json(request.data_json());
+        }
+        std::string data_json;
+        if (payload.payload_case() == v1::PublishEventRequest::PAYLOAD_NOT_SET) {
+          data_json = R"({"message":"Test event from Wink Webhooks","webhook":)";
+          AppendJsonString(data_json, request.name());
+          data_json += "}";
+        } else {
+          WINK_ASSIGN_OR_RETURN(data_json, PayloadJson(payload, /*field_prefix=*/""));
+        }
+        // A paused webhook's deliveries are held until it resumes: a test
+        // would tell nothing now. (Paused between here and the write, the
+        // test is held and sent on resume, as any event would be.)
+        WINK_ASSIGN_OR_RETURN(const storage::WebhookRecord webhook,
+                              store_.Get(name.account, name.webhook_id));
+        if (!webhook.enabled()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("webhook ", request.name(),
+                           " is paused; resume it (UpdateWebhook enabled: true) to test it"));
+        }
+        storage::PublishRequest publish;
+        publish.account = name.account;
+        publish.event_type = kTestEventType;
+        publish.data_json = std::move(data_json);
+        publish.only_webhook_id = name.webhook_id;
+        AttachTraceContext(call.trace_context(), publish);
+        {
+          absl::MutexLock lock(&limits_mu_);
+          publish.quota = stored_quota_;
+        }
+        WINK_RETURN_IF_ERROR(publish_limiter_.Admit(name.account, 1));
+        absl::Time wait_until = absl::InfinitePast();
+        if (request.wait_for_attempt()) {
+          wait_until = std::min(absl::Now() + kMaxAttemptWait,
+                                absl::FromChrono(context->deadline()) - kAttemptWaitMargin);
+        }
+        events_.Publish(
+            std::move(publish), [this, context, wait_until, &response,
+                                 finish](absl::StatusOr<storage::PublishResult> result) {
+              if (!result.ok()) return finish(result.status());
+              metrics::Global().RecordPublished(metrics::PublishOutcome::kAccepted);
+              EventToApi(result->event, response.mutable_event());
+              const storage::DeliveryRecord& created = result->deliveries.front();
+              DeliveryToApi(created, response.mutable_event()->add_deliveries());
+              *response.mutable_delivery() = response.event().deliveries(0);
+              response.set_watch_cursor(static_cast<int64_t>(result->event.watch_cursor()));
+              if (wait_until <= absl::Now()) return finish(absl::OkStatus());
+              FirstAttemptWait::Start(
+                  deliveries_, context, created, wait_until,
+                  [&response, finish](absl::StatusOr<v1::Delivery> delivery,
+                                      bool attempt_finished) {
+                    // The event is durable and will be delivered: a failed
+                    // look answers with the delivery as created.
+                    if (delivery.ok()) *response.mutable_delivery() = *std::move(delivery);
+                    response.set_attempt_finished(delivery.ok() && attempt_finished);
+                    finish(absl::OkStatus());
+                  });
+            });
         return absl::OkStatus();
       });
 }

@@ -18,8 +18,8 @@ auth::Scope ScopeOfMethod(absl::string_view method) {
       {"WatchDeliveries", Scope::kRead},
       {"PublishEvent", Scope::kPublish},
       {"BatchPublishEvents", Scope::kPublish},
-      // Everything else (webhook changes, RetryDelivery, applications):
-      // kManage.
+      // Everything else (webhook changes, SendTestEvent, RetryDelivery,
+      // applications): kManage.
   };
   auto it = kScopes->find(method);
   return it != kScopes->end() ? it->second : Scope::kManage;

@@ -17,6 +17,8 @@ void EventToApi(const internal::v1::EventRecord& record, v1::Event* out) {
   out->set_data_json(record.data_json());
   *out->mutable_create_time() = ToTimestamp(record.create_time_us());
   out->set_idempotency_key(record.idempotency_key());
+  out->set_traceparent(record.traceparent());
+  out->set_tracestate(record.tracestate());
 }
 
 void DeliveryToApi(const internal::v1::DeliveryRecord& record, v1::Delivery* out) {

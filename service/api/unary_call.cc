@@ -15,6 +15,9 @@ namespace {
 
 constexpr absl::string_view kAuthorizationKey = "authorization";
 constexpr absl::string_view kPublishEventMethod = "PublishEvent";
+// W3C Trace Context's header names, as gRPC metadata keys.
+constexpr absl::string_view kTraceparentKey = "traceparent";
+constexpr absl::string_view kTracestateKey = "tracestate";
 
 // Codes whose messages describe our internals (RocksDB text, paths), not the
 // caller's request: the caller gets a generic message, the log the detail.
@@ -40,15 +43,28 @@ absl::Status UnaryCall::Authenticate() {
   if (context_->deadline() < std::chrono::system_clock::now()) {
     return absl::DeadlineExceededError("the call's deadline passed before it was handled");
   }
-  std::vector<absl::string_view> values;
-  const auto range = context_->client_metadata().equal_range(std::string(kAuthorizationKey));
-  for (auto it = range.first; it != range.second; ++it) {
-    values.emplace_back(it->second.data(), it->second.size());
-  }
-  auto principal = authenticator_.Authenticate(values);
+  auto principal = authenticator_.Authenticate(MetadataValues(kAuthorizationKey));
   if (!principal.ok()) return principal.status();
   principal_ = *std::move(principal);
   return principal_->CheckScope(ScopeOfMethod(method_), method_);
+}
+
+std::vector<absl::string_view> UnaryCall::MetadataValues(absl::string_view key) const {
+  std::vector<absl::string_view> values;
+  const auto range = context_->client_metadata().equal_range(grpc::string_ref(key.data(), key.size()));
+  for (auto it = range.first; it != range.second; ++it) {
+    values.emplace_back(it->second.data(), it->second.size());
+  }
+  return values;
+}
+
+const std::optional<TraceContext>& UnaryCall::trace_context() {
+  if (!trace_context_read_) {
+    trace_context_ =
+        ParseTraceContext(MetadataValues(kTraceparentKey), MetadataValues(kTracestateKey));
+    trace_context_read_ = true;
+  }
+  return trace_context_;
 }
 
 absl::Status UnaryCall::Authorize(absl::string_view account) {
@@ -80,6 +96,9 @@ grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& status) {
         .Field("account", account_.empty() ? absl::string_view("-") : absl::string_view(account_))
         .Field("code", absl::StatusCodeToString(status.code()))
         .Field("latency_ms", latency_ms);
+    if (trace_context_.has_value()) {
+      line.Field("trace_id", TraceIdOf(trace_context_->traceparent));
+    }
     if (!status.ok()) line.Field("error", CutErrorMessage(status.message()));
   }
   grpc::ServerUnaryReactor* call_reactor = reactor();

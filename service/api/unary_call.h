@@ -8,8 +8,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -17,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/api/request_codec.h"
 #include "service/auth/authenticator.h"
+#include "service/common/trace_context.h"
 
 namespace wink::webhooks::api {
 
@@ -44,6 +47,11 @@ class UnaryCall {
   // reactor the handler must return to gRPC.
   grpc::ServerUnaryReactor* Finish(const absl::Status& status);
 
+  // The call's W3C trace context (service/common/trace_context.h), read from
+  // its `traceparent` / `tracestate` metadata on first use; nullopt without
+  // a valid traceparent. Once asked for, the log line carries its trace id.
+  const std::optional<TraceContext>& trace_context();
+
   // Who is calling; null until Authenticate() succeeded.
   const std::shared_ptr<const auth::Principal>& principal() const { return principal_; }
 
@@ -51,6 +59,9 @@ class UnaryCall {
   grpc::ServerUnaryReactor* reactor();
 
  private:
+  // Every value of the metadata entry `key`, in the order received.
+  std::vector<absl::string_view> MetadataValues(absl::string_view key) const;
+
   grpc::CallbackServerContext* context_;
   absl::string_view method_;
   const auth::Authenticator& authenticator_;
@@ -58,6 +69,8 @@ class UnaryCall {
   grpc::ServerUnaryReactor* reactor_ = nullptr;
   std::string account_;
   absl::Time start_;
+  bool trace_context_read_ = false;
+  std::optional<TraceContext> trace_context_;
 };
 
 // Runs one raw unary RPC: authenticates, decodes `request_bytes` into a

@@ -66,7 +66,9 @@ using RawWebhookService = v1::WebhookService::WithRawCallbackMethod_CreateWebhoo
                                     v1::WebhookService::WithRawCallbackMethod_ListEvents<
                                         v1::WebhookService::
                                             WithRawCallbackMethod_BatchPublishEvents<
-                                                v1::WebhookService::Service>>>>>>>>>>>;
+                                                v1::WebhookService::
+                                                    WithRawCallbackMethod_SendTestEvent<
+                                                        v1::WebhookService::Service>>>>>>>>>>>>;
 
 // Thread-safe. Every collaborator must outlive the service.
 class WebhookServiceImpl final : public RawWebhookService {
@@ -114,6 +116,13 @@ class WebhookServiceImpl final : public RawWebhookService {
   grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
+
+  // Publishes a `webhook.test` event to one webhook (PublishRequest's
+  // only_webhook_id) and, when asked, answers once the first attempt has a
+  // result, polling the ledger on a gRPC alarm (no thread waits).
+  grpc::ServerUnaryReactor* SendTestEvent(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
   // The options a config reload may change (limits.*), for calls from now
   // on; `stored_quota.retention` stays the one of the start.

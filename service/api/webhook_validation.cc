@@ -121,6 +121,9 @@ bool IsReservedHeaderName(absl::string_view name) {
       "user-agent",
       "expect",
       "accept-encoding",
+      // W3C trace context: each event's own (Event.traceparent).
+      "traceparent",
+      "tracestate",
   };
   // Receivers behind CGI-style gateways see "Webhook_Id" and "webhook-id" as
   // the same variable, so underscores count as hyphens.

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/status_macros.h"
 #include "service/delivery/envelope.h"
@@ -29,14 +30,28 @@ absl::StatusOr<http::HttpRequest> BuildDeliveryRequest(const domain::WebhookReco
   request.url = webhook.url();
   request.body = BuildEnvelope(event);
   const int64_t timestamp = absl::ToUnixSeconds(now);
-  request.headers.reserve(4 + custom_headers.size());
+  request.headers.reserve(6 + custom_headers.size());
   request.headers.emplace_back("content-type", "application/json");
   request.headers.emplace_back("webhook-id", event.id());
   request.headers.emplace_back("webhook-timestamp", absl::StrCat(timestamp));
   request.headers.emplace_back("webhook-signature",
                                signing::SignatureHeader(keys, event.id(), timestamp, request.body));
-  // OpenHeaders returns them in name order.
-  for (auto& header : custom_headers) request.headers.push_back(std::move(header));
+  const bool traced = !event.traceparent().empty();
+  if (traced) {
+    request.headers.emplace_back("traceparent", event.traceparent());
+    if (!event.tracestate().empty()) {
+      request.headers.emplace_back("tracestate", event.tracestate());
+    }
+  }
+  // OpenHeaders returns them in name order. A webhook stored before the
+  // trace headers were reserved may still carry its own: the event's win.
+  for (auto& header : custom_headers) {
+    if (traced && (absl::EqualsIgnoreCase(header.first, "traceparent") ||
+                   absl::EqualsIgnoreCase(header.first, "tracestate"))) {
+      continue;
+    }
+    request.headers.push_back(std::move(header));
+  }
   return request;
 }
 

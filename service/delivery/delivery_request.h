@@ -1,7 +1,8 @@
 // The HTTP request of one attempt: the envelope (envelope.h) POSTed to the
 // webhook's URL with the Standard Webhooks headers, signed with every secret
-// still valid at `now`, and the webhook's custom headers in name order (so
-// every attempt sends them alike). Sealed secrets and header values
+// still valid at `now`, the event's W3C `traceparent` / `tracestate` when it
+// has them, and the webhook's custom headers in name order (so every attempt
+// sends them alike). Sealed secrets and header values
 // (service/secrets) are opened with `keyring` for the request only.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_DELIVERY_REQUEST_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_DELIVERY_REQUEST_H_

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "service/common/log.h"
+#include "service/common/trace_context.h"
 #include "service/common/status_macros.h"
 #include "service/common/thread_name.h"
 #include "service/delivery/delivery_request.h"
@@ -421,8 +422,9 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (!may_send || deleted_meanwhile) return Park(due);
 
   const absl::Time now = clock_.Now();
-  const std::string& account = context.delivery.account();
-  const absl::Time event_time = absl::FromUnixMicros(context.event->create_time_us());
+  SentAttempt sent{context.delivery.account(), now,
+                   absl::FromUnixMicros(context.event->create_time_us()),
+                   std::string(TraceIdOf(context.event->traceparent()))};
   absl::StatusOr<http::HttpRequest> request =
       BuildDeliveryRequest(*context.webhook, *context.event, now, keyring_);
   if (!request.ok()) {
@@ -437,13 +439,12 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     http::HttpResponse failed;
     failed.transport_error = http::TransportError::kOther;
     failed.error = absl::StrCat("not sent: ", request.status().message());
-    return OnResponse(due, account, now, event_time, std::move(failed));
+    return OnResponse(due, sent, std::move(failed));
   }
   // Send may call back at once (client shut down): not under mu_.
-  const uint64_t id =
-      http_.Send(*std::move(request), [this, due, account = std::string(account), start = now,
-                                      event_time](http::HttpResponse response) {
-        OnResponse(due, account, start, event_time, std::move(response));
+  const uint64_t id = http_.Send(
+      *std::move(request), [this, due, sent = std::move(sent)](http::HttpResponse response) {
+        OnResponse(due, sent, std::move(response));
       });
   bool cancel;
   {
@@ -454,8 +455,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (cancel) http_.Cancel(id);
 }
 
-void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::string& account,
-                                absl::Time start, absl::Time event_time,
+void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const SentAttempt& sent,
                                 http::HttpResponse response) {
   bool shutting_down;
   {
@@ -481,20 +481,24 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
   metrics::ServiceMetrics& service_metrics = metrics::Global();
   service_metrics.RecordAttempt(ClassifyAttempt(response), response.latency);
   if (verdict.outcome == AttemptOutcome::kDelivered) {
-    service_metrics.RecordDelivered(clock_.Now() - event_time);
+    service_metrics.RecordDelivered(clock_.Now() - sent.event_time);
   } else if (response.transport_error != http::TransportError::kCancelled) {
     service_metrics.RecordWebhookFailure(due.webhook_id);
   }
-  LogLine(verdict.outcome == AttemptOutcome::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
-          "delivery_attempt")
-      .Field("account", account)
-      .Field("webhook", due.webhook_id)
-      .Field("event", due.event_id)
-      .Field("status", static_cast<int64_t>(response.status))
-      .Field("outcome", OutcomeName(verdict.outcome))
-      .Field("latency_ms", absl::ToDoubleMilliseconds(response.latency))
-      .Field("error",
-             verdict.error.empty() ? absl::string_view("-") : absl::string_view(verdict.error));
+  {
+    LogLine line(
+        verdict.outcome == AttemptOutcome::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
+        "delivery_attempt");
+    line.Field("account", sent.account)
+        .Field("webhook", due.webhook_id)
+        .Field("event", due.event_id)
+        .Field("status", static_cast<int64_t>(response.status))
+        .Field("outcome", OutcomeName(verdict.outcome))
+        .Field("latency_ms", absl::ToDoubleMilliseconds(response.latency))
+        .Field("error",
+               verdict.error.empty() ? absl::string_view("-") : absl::string_view(verdict.error));
+    if (!sent.trace_id.empty()) line.Field("trace_id", sent.trace_id);
+  }
 
   storage::RecordAttemptRequest record;
   record.webhook_id = due.webhook_id;
@@ -506,7 +510,7 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const std::stri
   finished.retry_after = verdict.retry_after;
   finished.random01 = random_.Uniform01();
   domain::AttemptRecord& attempt = finished.attempt;
-  attempt.set_start_time_us(absl::ToUnixMicros(start));
+  attempt.set_start_time_us(absl::ToUnixMicros(sent.start));
   attempt.set_latency_us(absl::ToInt64Microseconds(response.latency));
   attempt.set_http_status(response.status);
   attempt.set_error(verdict.error);

@@ -144,10 +144,17 @@ class DeliveryEngine : public storage::UpdateListener {
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void Park(const storage::DueDelivery& due);
-  // `event_time`: when the event was created (for the publish-to-delivery
-  // latency).
-  void OnResponse(const storage::DueDelivery& due, const std::string& account, absl::Time start,
-                  absl::Time event_time, http::HttpResponse response);
+  // What OnResponse needs to know of the attempt it judges.
+  struct SentAttempt {
+    std::string account;
+    absl::Time start;
+    // When the event was created (for the publish-to-delivery latency).
+    absl::Time event_time;
+    // The event's W3C trace id, for the log line; empty when it has none.
+    std::string trace_id;
+  };
+  void OnResponse(const storage::DueDelivery& due, const SentAttempt& sent,
+                  http::HttpResponse response);
   // When the scheduler must scan again for entries due after `now`: the
   // first that nothing else brings in (see Scan), or nullopt.
   absl::StatusOr<std::optional<absl::Time>> NextWakeAfter(absl::Time now);

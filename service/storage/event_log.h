@@ -10,6 +10,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_EVENT_LOG_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/domain/states.h"
@@ -61,7 +63,30 @@ struct PublishRequest {
   // quota by at most what the other nodes have in flight. A replay is
   // answered whatever the usage: it stores nothing.
   StoredQuota quota;
+  // W3C trace context kept with the event (EventRecord's fields of the same
+  // names); empty when none.
+  std::string traceparent;
+  std::string tracestate;
+  // Set: the event goes to this webhook of the account alone, whatever its
+  // event types (a test event), and the publish fails with NOT_FOUND if the
+  // account has no such webhook at the write. Empty: every matching webhook.
+  std::string only_webhook_id;
 };
+
+// Whether `request` creates a delivery for `webhook` (of its account):
+// the webhook it names, or else every webhook whose event types (stored
+// sorted) are empty or contain the event's type.
+inline bool ReceivesPublish(const domain::WebhookRecord& webhook, const PublishRequest& request) {
+  if (!request.only_webhook_id.empty()) return webhook.id() == request.only_webhook_id;
+  return webhook.event_types().empty() ||
+         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(),
+                            request.event_type);
+}
+
+// The publish's error when `only_webhook_id` matched no webhook.
+inline absl::Status OnlyWebhookNotFound(const PublishRequest& request) {
+  return absl::NotFoundError(absl::StrCat("webhook ", request.only_webhook_id, " not found"));
+}
 
 struct PublishResult {
   EventRecord event;

@@ -154,7 +154,8 @@ TEST_F(WebhookctlTest, HelpListsTheCommands) {
   const ProcessResult help = Run({"help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, AllOf(StartsWith("Usage: webhookctl"), HasSubstr("webhooks create"),
-                              HasSubstr("webhooks rotate-secret"), HasSubstr("event-types list"),
+                              HasSubstr("webhooks rotate-secret"), HasSubstr("webhooks test"),
+                              HasSubstr("event-types list"),
                               HasSubstr("events batch-publish"), HasSubstr("deliveries watch"),
                               HasSubstr("WEBHOOKS_TOKEN")));
   EXPECT_THAT(help.err, IsEmpty());
@@ -977,6 +978,54 @@ TEST_F(WebhookctlDeliveryTest, ListsTheAccountsFailedDeliveriesOfTheLastHour) {
   const ProcessResult bad = Run({"deliveries", "list", "--account", "acme", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--since: expected a duration back from now"));
+}
+
+// "Does my URL work, and does my receiver check the signature?" before any
+// real event: one webhook.test event to that webhook, whatever its types.
+TEST_F(WebhookctlDeliveryTest, WebhooksTestShowsTheFirstAttemptAndExits3WhenItFails) {
+  receiver_->On("/hooks/down").Reply(503, "down for maintenance");
+  const std::string working =
+      CreateWebhook({"--event-type", "payment.completed"}, receiver_->Url("/hooks/ok"));
+  const std::string failing = CreateWebhook({}, receiver_->Url("/hooks/down"));
+
+  const ProcessResult ok = Run({"webhooks", "test", working});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, AllOf(ContainsRegex("event_type: +webhook.test\n"),
+                            ContainsRegex("state: +SUCCEEDED\n"), ContainsRegex("#1 .* HTTP 200")));
+  ASSERT_EQ(receiver_->Requests("/hooks/ok").size(), 1u);
+  EXPECT_THAT(receiver_->Requests("/hooks/ok")[0].body, HasSubstr(R"("type":"webhook.test")"));
+
+  const ProcessResult failed = Run({"webhooks", "test", failing});
+  EXPECT_EQ(failed.exit_code, 3) << failed.err;
+  EXPECT_THAT(failed.out, AllOf(ContainsRegex("state: +RETRY_SCHEDULED\n"), HasSubstr("HTTP 503"),
+                                HasSubstr("down for maintenance")));
+  EXPECT_THAT(failed.err, HasSubstr("the test event was not delivered"));
+
+  const ProcessResult unwaited =
+      Run({"--json", "webhooks", "test", working, "--no-wait", "--data", R"({"probe":1})"});
+  ASSERT_EQ(unwaited.exit_code, 0) << unwaited.err;
+  const auto sent = FromJson<v1::SendTestEventResponse>(unwaited.out);
+  EXPECT_EQ(sent.event().data_json(), R"({"probe":1})");
+  EXPECT_EQ(sent.delivery().webhook(), working);
+  EXPECT_EQ(sent.delivery().state(), v1::DELIVERY_STATE_PENDING);
+  EXPECT_FALSE(sent.attempt_finished());
+}
+
+TEST_F(WebhookctlDeliveryTest, PublishPassesTheTraceContextOnToTheReceiver) {
+  CreateWebhook({}, receiver_->Url("/hooks/traced"));
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+  const ProcessResult published =
+      Run({"events", "publish", "--account", "acme", "--type", "booking.created", "--data",
+           R"({"booking_id":"B-9"})", "--traceparent", traceparent, "--tracestate", "rojo=1"});
+
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_EQ(Field(published.out, "traceparent"), traceparent);
+  EXPECT_EQ(Field(published.out, "tracestate"), "rojo=1");
+  ASSERT_TRUE(receiver_->WaitForRequests("/hooks/traced", 1, kWait));
+  const ReceivedRequest request = receiver_->Requests("/hooks/traced")[0];
+  EXPECT_EQ(request.Header("traceparent"), traceparent);
+  EXPECT_EQ(request.Header("tracestate"), "rojo=1");
 }
 
 // A failing webhook says so, and since when, in `webhooks list` as in

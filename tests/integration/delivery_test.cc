@@ -393,6 +393,26 @@ class DeliveryTest : public ::testing::Test {
     return std::make_unique<Watcher>(server_->NewDeliveryStub(), token, std::move(request));
   }
 
+  grpc::Status TrySendTestEvent(const std::string& token, const v1::SendTestEventRequest& request,
+                                v1::SendTestEventResponse* out,
+                                absl::Duration deadline = absl::Seconds(10)) {
+    std::unique_ptr<grpc::ClientContext> context = ContextWithToken(token);
+    context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    return server_->NewStub()->SendTestEvent(context.get(), request, out);
+  }
+
+  v1::SendTestEventResponse SendTestEvent(const std::string& webhook_name, bool wait,
+                                          const std::string& data_json = "") {
+    v1::SendTestEventRequest request;
+    request.set_name(webhook_name);
+    request.set_wait_for_attempt(wait);
+    if (!data_json.empty()) request.set_data_json(data_json);
+    v1::SendTestEventResponse out;
+    const grpc::Status status = TrySendTestEvent(kAdminToken, request, &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return out;
+  }
+
   std::unique_ptr<HttpsReceiver> receiver_;
   std::unique_ptr<TestServer> server_;
 };
@@ -1716,6 +1736,219 @@ TEST_F(DeliveryTest, CursorsKeepIncreasingAfterThePurgeAndARestart) {
   EXPECT_GE(second.watch_cursor(), newest)
       << "update-log sequence numbers restarted after the purge: a watcher resuming from cursor "
       << newest << " would skip the new updates";
+}
+
+// --- 14. Test events ---------------------------------------------------------------
+
+TEST_F(DeliveryTest, ATestEventGoesToOneWebhookWhateverItsTypesAndAnswersWithTheFirstAttempt) {
+  StartServer();
+  const v1::Webhook tested =
+      CreateWebhook("acme", receiver_->Url("/tested"), {"booking.created"});
+  const v1::Webhook other = CreateWebhook("acme", receiver_->Url("/other"));
+  auto key = signing::ParseSecret(tested.secret());
+  ASSERT_TRUE(key.ok()) << key.status();
+
+  const v1::SendTestEventResponse sent = SendTestEvent(tested.name(), /*wait=*/true);
+
+  EXPECT_TRUE(sent.attempt_finished());
+  EXPECT_EQ(sent.event().event_type(), "webhook.test");
+  ASSERT_EQ(sent.event().deliveries_size(), 1);
+  EXPECT_EQ(sent.event().deliveries(0).webhook(), tested.name());
+  EXPECT_EQ(sent.delivery().name(), DeliveryName(tested.name(), sent.event().id()));
+  EXPECT_EQ(sent.delivery().state(), v1::DELIVERY_STATE_SUCCEEDED);
+  EXPECT_EQ(sent.delivery().attempt_count(), 1);
+  ASSERT_EQ(sent.delivery().attempts_size(), 1);
+  EXPECT_EQ(sent.delivery().attempts(0).http_status(), 200);
+  EXPECT_TRUE(sent.delivery().attempts(0).succeeded());
+  EXPECT_GT(sent.watch_cursor(), 0);
+
+  // What the receiver got: a signed webhook.test envelope naming the webhook.
+  const std::vector<ReceivedRequest> requests = receiver_->Requests("/tested");
+  ASSERT_EQ(requests.size(), 1u);
+  const ReceivedRequest& request = requests[0];
+  EXPECT_EQ(request.Header("webhook-id"), sent.event().id());
+  const absl::Status verified = signing::VerifySignature(
+      {*key}, request.Header("webhook-id"), request.Header("webhook-timestamp"),
+      request.Header("webhook-signature"), request.body, server_->clock().Now());
+  EXPECT_TRUE(verified.ok()) << verified;
+  google::protobuf::Struct envelope;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(request.body, &envelope).ok())
+      << request.body;
+  EXPECT_EQ(envelope.fields().at("type").string_value(), "webhook.test");
+  const auto& data = envelope.fields().at("data").struct_value().fields();
+  EXPECT_EQ(data.at("webhook").string_value(), tested.name());
+  EXPECT_EQ(data.at("message").string_value(), "Test event from Wink Webhooks");
+
+  // The webhook that takes every type got nothing: the event has no delivery
+  // to it, and a later event reaches it alone.
+  v1::Event stored;
+  ASSERT_TRUE(TryGetEvent(sent.event().name(), &stored).ok());
+  ASSERT_EQ(stored.deliveries_size(), 1);
+  EXPECT_EQ(stored.deliveries(0).webhook(), tested.name());
+  const v1::Event barrier = Publish("acme", "booking.cancelled").event();
+  WaitForState(DeliveryName(other.name(), barrier.id()), v1::DELIVERY_STATE_SUCCEEDED);
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/other")), ElementsAre(barrier.id()));
+}
+
+TEST_F(DeliveryTest, ATestEventReportsAFailedFirstAttemptAndCarriesTheGivenPayload) {
+  receiver_->On("/down").Reply(500, "maintenance");
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/down"));
+  const std::string data = R"({"probe": 1.50, "z":[true]})";
+
+  const v1::SendTestEventResponse sent = SendTestEvent(webhook.name(), /*wait=*/true, data);
+
+  EXPECT_TRUE(sent.attempt_finished());
+  EXPECT_EQ(sent.event().data_json(), data);
+  EXPECT_EQ(sent.delivery().state(), v1::DELIVERY_STATE_RETRY_SCHEDULED);
+  ASSERT_EQ(sent.delivery().attempts_size(), 1);
+  EXPECT_EQ(sent.delivery().attempts(0).http_status(), 500);
+  EXPECT_EQ(sent.delivery().attempts(0).response_body(), "maintenance");
+  EXPECT_FALSE(sent.delivery().attempts(0).succeeded());
+  const std::vector<ReceivedRequest> requests = receiver_->Requests("/down");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_THAT(requests[0].body, HasSubstr(absl::StrCat(R"("data":)", data)));
+}
+
+TEST_F(DeliveryTest, ATestEventAnswersBeforeTheAttemptWhenNotWaitingOrWhenTheWaitEnds) {
+  receiver_->On("/hang").Hang();
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/hang"));
+
+  const v1::SendTestEventResponse unwaited = SendTestEvent(webhook.name(), /*wait=*/false);
+  EXPECT_FALSE(unwaited.attempt_finished());
+  EXPECT_EQ(unwaited.delivery().state(), v1::DELIVERY_STATE_PENDING);
+  EXPECT_EQ(unwaited.delivery().attempts_size(), 0);
+
+  // The wait ends 1 s before the caller's deadline, with the delivery as it
+  // is: its attempt is still hanging.
+  v1::SendTestEventRequest request;
+  request.set_name(webhook.name());
+  request.set_wait_for_attempt(true);
+  v1::SendTestEventResponse waited;
+  const absl::Time start = absl::Now();
+  const grpc::Status status =
+      TrySendTestEvent(kAdminToken, request, &waited, /*deadline=*/absl::Seconds(3));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1));
+  EXPECT_FALSE(waited.attempt_finished());
+  EXPECT_EQ(waited.delivery().state(), v1::DELIVERY_STATE_PENDING);
+  EXPECT_EQ(waited.delivery().attempt_count(), 0);
+}
+
+TEST_F(DeliveryTest, TestEventRefusalsNameTheProblemAndStoreNothing) {
+  StartServer();
+  const v1::Webhook paused = CreateWebhook("acme", receiver_->Url("/paused"));
+  SetEnabled(paused.name(), false);
+  const v1::Webhook beta = CreateWebhook("beta", receiver_->Url("/beta"));
+
+  const auto refusal = [&](const std::string& token, const std::string& name,
+                           const std::string& data_json = "") {
+    v1::SendTestEventRequest request;
+    request.set_name(name);
+    if (!data_json.empty()) request.set_data_json(data_json);
+    v1::SendTestEventResponse out;
+    return TrySendTestEvent(token, request, &out);
+  };
+  grpc::Status status = refusal(kAdminToken, paused.name());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("paused"));
+  status = refusal(kAdminToken, "accounts/acme/webhooks/wh_01jd0000000000000000000000");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  status = refusal(kAcmeToken, beta.name());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  status = refusal(kAdminToken, "accounts/acme/hooks/x");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("name"));
+  status = refusal(kAdminToken, beta.name(), "[1,2]");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("data_json"));
+  // Only SendTestEvent sends the test type: it is not in the catalogue.
+  v1::PublishEventRequest publish;
+  publish.set_parent("accounts/acme");
+  publish.set_event_type("webhook.test");
+  publish.set_data_json("{}");
+  v1::PublishEventResponse published;
+  status = TryPublish(kAdminToken, publish, &published);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("event_type"));
+
+  EXPECT_THAT(ListEvents("acme"), ::testing::IsEmpty());
+  EXPECT_THAT(ListEvents("beta"), ::testing::IsEmpty());
+}
+
+// --- 15. Trace context -------------------------------------------------------------
+
+constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+TEST_F(DeliveryTest, TheTraceContextOfAPublishIsSentOnEveryAttempt) {
+  receiver_->On("/traced").Reply(503).Times(1);
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/traced"));
+
+  v1::PublishEventRequest request;
+  request.set_parent("accounts/acme");
+  request.set_event_type("booking.created");
+  request.set_data_json(kBookingData);
+  std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAdminToken);
+  context->AddMetadata("traceparent", kTraceparent);
+  context->AddMetadata("tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+  v1::PublishEventResponse published;
+  const grpc::Status status = server_->NewStub()->PublishEvent(context.get(), request, &published);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(published.event().traceparent(), kTraceparent);
+  EXPECT_EQ(published.event().tracestate(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+  v1::Event stored;
+  ASSERT_TRUE(TryGetEvent(published.event().name(), &stored).ok());
+  EXPECT_EQ(stored.traceparent(), kTraceparent);
+
+  // The first attempt fails, the retry succeeds: both carry the context.
+  const std::string name = DeliveryName(webhook.name(), published.event().id());
+  WaitForAttempts(name, 1);
+  server_->AdvanceClock(absl::Seconds(6));
+  WaitForState(name, v1::DELIVERY_STATE_SUCCEEDED);
+  const std::vector<ReceivedRequest> requests = receiver_->Requests("/traced");
+  ASSERT_EQ(requests.size(), 2u);
+  for (const ReceivedRequest& sent : requests) {
+    EXPECT_EQ(sent.Header("traceparent"), kTraceparent);
+    EXPECT_EQ(sent.Header("tracestate"), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+  }
+}
+
+TEST_F(DeliveryTest, AnInvalidTraceparentIsIgnoredAndTheTraceHeadersAreReserved) {
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/untraced"));
+
+  v1::PublishEventRequest request;
+  request.set_parent("accounts/acme");
+  request.set_event_type("booking.created");
+  request.set_data_json(kBookingData);
+  std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAdminToken);
+  context->AddMetadata("traceparent", "00-not-a-trace");
+  context->AddMetadata("tracestate", "rojo=1");
+  v1::PublishEventResponse published;
+  const grpc::Status status = server_->NewStub()->PublishEvent(context.get(), request, &published);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(published.event().traceparent(), "");
+  EXPECT_EQ(published.event().tracestate(), "");
+  ASSERT_TRUE(receiver_->WaitForRequests("/untraced", 1, absl::Seconds(10)));
+  const ReceivedRequest sent = receiver_->Requests("/untraced")[0];
+  for (const auto& [header, value] : sent.headers) {
+    EXPECT_NE(header, "traceparent");
+    EXPECT_NE(header, "tracestate");
+  }
+
+  // A webhook cannot set them itself: every event brings its own.
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Traced");
+  create.mutable_webhook()->set_url(receiver_->Url("/x"));
+  (*create.mutable_webhook()->mutable_headers())["Traceparent"] = kTraceparent;
+  v1::Webhook created;
+  const grpc::Status refused =
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &created);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("reserved"));
 }
 
 }  // namespace

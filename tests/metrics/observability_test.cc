@@ -336,6 +336,37 @@ TEST_F(ObservabilityTest, JsonLogLinesParseAndCarryNoSecrets) {
   EXPECT_EQ(watch_lines, 1) << log;
 }
 
+TEST_F(ObservabilityTest, ThePublishAndItsAttemptsLogTheTraceId) {
+  const v1::Webhook webhook = CreateWebhook("/traced");
+  SetLogFormat(LogFormat::kJson);
+  ::testing::internal::CaptureStderr();
+  v1::PublishEventRequest request;
+  request.set_parent("accounts/acme");
+  request.set_event_type("booking.created");
+  request.set_data_json(R"({"booking_id":"B-8"})");
+  std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAcmeToken);
+  context->AddMetadata("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  v1::PublishEventResponse published;
+  const grpc::Status status = server_->NewStub()->PublishEvent(context.get(), request, &published);
+  if (status.ok()) {
+    WaitForState(webhook.name(), published.event().id(), v1::DELIVERY_STATE_SUCCEEDED, 1);
+  }
+  server_->server().Shutdown(absl::Seconds(1));
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  SetLogFormat(LogFormat::kText);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  int traced_publish_lines = 0;
+  int traced_attempt_lines = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (!absl::StrContains(line, R"("trace_id":"0af7651916cd43dd8448eb211c80319c")")) continue;
+    if (absl::StrContains(line, R"("method":"PublishEvent")")) ++traced_publish_lines;
+    if (absl::StrContains(line, R"("event":"delivery_attempt")")) ++traced_attempt_lines;
+  }
+  EXPECT_EQ(traced_publish_lines, 1) << log;
+  EXPECT_EQ(traced_attempt_lines, 1) << log;
+}
+
 TEST(MetricsStartupTest, EndpointIsOffUnlessConfigured) {
   TestServer server;
   EXPECT_EQ(server.server().metrics_port(), 0);

@@ -48,12 +48,6 @@ constexpr Sql kEventsByIds{
     "events_by_ids",
     "SELECT record, watch_cursor FROM events WHERE account = $1 AND id = ANY($2::text[])"};
 
-bool Matches(const WebhookRecord& webhook, absl::string_view event_type) {
-  // event_types is stored sorted and de-duplicated.
-  return webhook.event_types().empty() ||
-         std::binary_search(webhook.event_types().begin(), webhook.event_types().end(), event_type);
-}
-
 AccountUsage UsageAt(const Rows& rows) {
   if (rows.empty()) return AccountUsage{};
   return AccountUsage{rows.Int(0, 0), rows.Int(0, 1)};
@@ -105,6 +99,12 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
     }
   }
 
+  if (!request.only_webhook_id.empty() &&
+      std::none_of(account.webhooks.begin(), account.webhooks.end(),
+                   [&](const WebhookRecord& webhook) { return ReceivesPublish(webhook, request); })) {
+    return OnlyWebhookNotFound(request);
+  }
+
   EventRecord& event = result.event;
   event.set_version(kEventRecordVersion);
   event.set_account(request.account);
@@ -113,6 +113,8 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
   event.set_create_time_us(absl::ToUnixMicros(now));
   event.set_data_json(request.data_json);
   event.set_idempotency_key(request.idempotency_key);
+  event.set_traceparent(request.traceparent);
+  event.set_tracestate(request.tracestate);
   std::string stored_event = event.SerializeAsString();
   const auto event_bytes = static_cast<int64_t>(stored_event.size());
   if (!FitsStoredQuota(request.quota, account.usage, event_bytes)) {
@@ -135,7 +137,7 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
 
   const domain::Publish input{request.account, event.id(), request.event_type};
   for (const WebhookRecord& webhook : account.webhooks) {
-    if (!Matches(webhook, request.event_type)) continue;
+    if (!ReceivesPublish(webhook, request)) continue;
     domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
     created.after->set_version(kDeliveryRecordVersion);
     result.deliveries.push_back(*created.after);

@@ -89,6 +89,41 @@ TEST_P(StorageConformance, PublishWithoutMatchingWebhooksStoresTheEventOnly) {
   EXPECT_EQ((update_log().LastSequence() + 1), 2u);
 }
 
+TEST_P(StorageConformance, APublishToOneWebhookGoesToItAloneWhateverItsEventTypes) {
+  const std::string all_types = CreateWebhook("acme");
+  const std::string invoices = CreateWebhook("acme", {"invoice.paid"});
+  const std::string foreign = CreateWebhook("beta");
+  PublishRequest request = Request("acme", "webhook.test");
+  request.only_webhook_id = invoices;
+
+  auto result = PublishBatch({request});
+
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->size(), 1u);
+  const PublishResult& published = result->front();
+  EXPECT_EQ(published.event.type(), "webhook.test");
+  EXPECT_THAT(WebhookIds(published.deliveries), ElementsAre(invoices));
+  EXPECT_EQ(Delivery(invoices, published.event.id()).state(), kPending);
+  EXPECT_EQ(DeliveryStatus(all_types, published.event.id()), absl::StatusCode::kNotFound);
+  const std::vector<DueDelivery> due = Due(clock_.Now() + absl::Microseconds(1));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].webhook_id, invoices);
+
+  // Another account's webhook, or one that does not exist: NOT_FOUND, and
+  // nothing is stored.
+  for (const std::string& other : {foreign, std::string("wh_missing")}) {
+    SCOPED_TRACE(other);
+    request.only_webhook_id = other;
+    auto refused = PublishBatch({request});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr(other));
+  }
+  auto listed = events().ListEvents("acme", "", "", 10);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->events.size(), 1u);
+}
+
 TEST_P(StorageConformance, PublishReportsOneUpdatePerDeliveryInSequenceOrder) {
   CreateWebhook("acme");
   CreateWebhook("acme");

@@ -36,6 +36,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -174,6 +176,11 @@ struct CallOptions {
   // sleeps, past its deadline: when the next backoff delay would end after
   // it, the last error is returned. Must be positive.
   std::optional<absl::Duration> timeout;
+  // Extra gRPC metadata sent with every attempt, keys in lower case, e.g. the
+  // caller's W3C trace context for PublishEvent: {"traceparent", "00-…"} and
+  // {"tracestate", "…"}; the server keeps it with the event and sends it on
+  // every delivery (Event.traceparent).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 // Ends a running Client::WatchDeliveries from another thread, e.g. a Ctrl-C
@@ -259,15 +266,16 @@ class Client {
   // server answer a repeat with the first result (`replayed`).
   //
   // Not retried (one attempt, the error returned as is): CreateWebhook,
-  // UpdateWebhook, DeleteWebhook, RotateWebhookSecret and RetryDelivery.
+  // UpdateWebhook, DeleteWebhook, RotateWebhookSecret, SendTestEvent and
+  // RetryDelivery.
   // An UNAVAILABLE attempt may still have been carried out by the server
   // (the connection broke after the request arrived), and doing it again is
   // not the same: a second CreateWebhook creates a second webhook (unless the
   // caller set `request_id`), a second Rotate replaces the secret returned
   // by the first (which then was never seen), a second Delete answers
   // NOT_FOUND for a delete that worked, a second Update may overwrite a
-  // concurrent change made in between, a second RetryDelivery sends the
-  // event again. Whether to repeat them is the caller's decision. (A
+  // concurrent change made in between, a second RetryDelivery or
+  // SendTestEvent sends an event again. Whether to repeat them is the caller's decision. (A
   // CreateWebhook with a `request_id` is safe to call again by hand.)
 
   absl::StatusOr<v1::Webhook> CreateWebhook(const v1::CreateWebhookRequest& request,
@@ -299,6 +307,10 @@ class Client {
                                      const CallOptions& options = {});
   absl::StatusOr<v1::ListEventsResponse> ListEvents(const v1::ListEventsRequest& request,
                                                     const CallOptions& options = {});
+  // With `wait_for_attempt`, give the call a timeout that leaves room for
+  // the attempt: the server stops waiting 1 s before the call's deadline.
+  absl::StatusOr<v1::SendTestEventResponse> SendTestEvent(const v1::SendTestEventRequest& request,
+                                                          const CallOptions& options = {});
 
   // ---- DeliveryService ----
 
