@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -98,8 +99,31 @@ constexpr char kTestEventType[] = "webhook.test";
 // the receiver's queue is long.
 constexpr absl::Duration kAttemptPollInterval = absl::Milliseconds(20);
 constexpr absl::Duration kMaxAttemptWait = absl::Seconds(30);
+constexpr int kMaxAttemptWaits = 100;
 // Left of the caller's deadline for the answer to reach it.
 constexpr absl::Duration kAttemptWaitMargin = absl::Seconds(1);
+
+// One of the kMaxAttemptWaits SendTestEvent waits a server runs at once
+// (each reads storage 50 times a second), given back when the last copy is
+// destroyed.
+class AttemptWaitSlot {
+ public:
+  // Null when every slot is taken.
+  static std::shared_ptr<AttemptWaitSlot> Take(std::atomic<int>& taken) {
+    if (taken.fetch_add(1) >= kMaxAttemptWaits) {
+      taken.fetch_sub(1);
+      return nullptr;
+    }
+    return std::shared_ptr<AttemptWaitSlot>(new AttemptWaitSlot(taken));
+  }
+  ~AttemptWaitSlot() { taken_.fetch_sub(1); }
+  AttemptWaitSlot(const AttemptWaitSlot&) = delete;
+  AttemptWaitSlot& operator=(const AttemptWaitSlot&) = delete;
+
+ private:
+  explicit AttemptWaitSlot(std::atomic<int>& taken) : taken_(taken) {}
+  std::atomic<int>& taken_;
+};
 
 // Waits for a delivery's first attempt by reading it from the ledger every
 // kAttemptPollInterval on a gRPC alarm (no thread blocks). It reads storage
@@ -389,14 +413,22 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::SendTestEvent(grpc::CallbackServer
           absl::MutexLock lock(&limits_mu_);
           publish.quota = stored_quota_;
         }
-        WINK_RETURN_IF_ERROR(publish_limiter_.Admit(name.account, 1));
+        std::shared_ptr<AttemptWaitSlot> wait_slot;
         absl::Time wait_until = absl::InfinitePast();
         if (request.wait_for_attempt()) {
+          wait_slot = AttemptWaitSlot::Take(attempt_waits_);
+          if (wait_slot == nullptr) {
+            return absl::ResourceExhaustedError(absl::StrCat(
+                "wait_for_attempt: ", kMaxAttemptWaits,
+                " test events are already waiting for their first attempt on this server; "
+                "retry later, or send without waiting and watch the delivery"));
+          }
           wait_until = std::min(absl::Now() + kMaxAttemptWait,
                                 absl::FromChrono(context->deadline()) - kAttemptWaitMargin);
         }
+        WINK_RETURN_IF_ERROR(publish_limiter_.Admit(name.account, 1));
         events_.Publish(
-            std::move(publish), [this, context, wait_until, &response,
+            std::move(publish), [this, context, wait_until, wait_slot, &response,
                                  finish](absl::StatusOr<storage::PublishResult> result) {
               if (!result.ok()) return finish(result.status());
               metrics::Global().RecordPublished(metrics::PublishOutcome::kAccepted);
@@ -408,8 +440,8 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::SendTestEvent(grpc::CallbackServer
               if (wait_until <= absl::Now()) return finish(absl::OkStatus());
               FirstAttemptWait::Start(
                   deliveries_, context, created, wait_until,
-                  [&response, finish](absl::StatusOr<v1::Delivery> delivery,
-                                      bool attempt_finished) {
+                  [wait_slot, &response, finish](absl::StatusOr<v1::Delivery> delivery,
+                                                 bool attempt_finished) {
                     // The event is durable and will be delivered: a failed
                     // look answers with the delivery as created.
                     if (delivery.ok()) *response.mutable_delivery() = *std::move(delivery);

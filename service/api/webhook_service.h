@@ -7,6 +7,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 #define WINK_WEBHOOKS_SERVICE_API_WEBHOOK_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -159,6 +160,9 @@ class WebhookServiceImpl final : public RawWebhookService {
   const Clock& clock_;
   // Fixed at start, but for what SetLimits changes (read those below).
   const WebhookServiceOptions options_;
+  // SendTestEvent calls waiting for their first attempt (event_methods.cc
+  // bounds them).
+  std::atomic<int> attempt_waits_{0};
   mutable absl::Mutex limits_mu_;
   int max_webhooks_per_account_ ABSL_GUARDED_BY(limits_mu_);
   storage::StoredQuota stored_quota_ ABSL_GUARDED_BY(limits_mu_);

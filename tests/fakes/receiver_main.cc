@@ -254,10 +254,14 @@ void PrintRequest(const ReceivedRequest& request, const std::vector<std::string>
   }
   if (request.body.size() > kBodyPreviewChars) body += "...";
   const std::string id = request.Header("webhook-id");
+  // The W3C trace context, when the publisher sent one (it carries over).
+  const std::string traceparent = request.Header("traceparent");
+  const std::string trace =
+      traceparent.empty() ? "" : absl::StrCat(" traceparent=", traceparent);
   std::printf(
-      "%s %s %s webhook-id=%s signature=%s body=%s\n",
+      "%s %s %s webhook-id=%s%s signature=%s body=%s\n",
       absl::FormatTime("%Y-%m-%d %H:%M:%E3S", request.receive_time, absl::LocalTimeZone()).c_str(),
-      request.method.c_str(), request.path.c_str(), id.empty() ? "-" : id.c_str(),
+      request.method.c_str(), request.path.c_str(), id.empty() ? "-" : id.c_str(), trace.c_str(),
       Signature(request, keys).c_str(), body.c_str());
   std::fflush(stdout);
 }

@@ -162,6 +162,19 @@ TEST_F(ReceiverMainTest, VerifiesWithTheSecretsFromTheEnvironment) {
       << receiver_->out();
 }
 
+TEST_F(ReceiverMainTest, PrintsTheTraceparentWhenARequestCarriesOne) {
+  Start({});
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  EXPECT_EQ(Post(absl::StrCat("https://127.0.0.1:", port_, "/hooks/traced"),
+                 absl::StrCat(certs(), "/ca.pem"),
+                 {{"webhook-id", "msg_traced"}, {"traceparent", traceparent}}, "{}"),
+            200);
+  EXPECT_TRUE(receiver_->WaitForOutput(
+      absl::StrCat("webhook-id=msg_traced traceparent=", traceparent, " signature=unchecked"),
+      kWait))
+      << receiver_->out();
+}
+
 TEST_F(ReceiverMainTest, SecretOnTheCommandLineStillWorks) {
   Start({"--secret", secret_});
   EXPECT_THAT(receiver_->out(),
