@@ -393,6 +393,23 @@ class DeliveryTest : public ::testing::Test {
     return std::make_unique<Watcher>(server_->NewDeliveryStub(), token, std::move(request));
   }
 
+  // Publishes booking.created for acme with W3C trace context metadata.
+  v1::PublishEventResponse PublishTraced(const std::string& traceparent,
+                                         const std::string& tracestate) {
+    v1::PublishEventRequest request;
+    request.set_parent("accounts/acme");
+    request.set_event_type("booking.created");
+    request.set_data_json(kBookingData);
+    std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAdminToken);
+    context->AddMetadata("traceparent", traceparent);
+    context->AddMetadata("tracestate", tracestate);
+    v1::PublishEventResponse published;
+    const grpc::Status status =
+        server_->NewStub()->PublishEvent(context.get(), request, &published);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return published;
+  }
+
   grpc::Status TrySendTestEvent(const std::string& token, const v1::SendTestEventRequest& request,
                                 v1::SendTestEventResponse* out,
                                 absl::Duration deadline = absl::Seconds(10)) {
@@ -1886,16 +1903,8 @@ TEST_F(DeliveryTest, TheTraceContextOfAPublishIsSentOnEveryAttempt) {
   StartServer();
   const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/traced"));
 
-  v1::PublishEventRequest request;
-  request.set_parent("accounts/acme");
-  request.set_event_type("booking.created");
-  request.set_data_json(kBookingData);
-  std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAdminToken);
-  context->AddMetadata("traceparent", kTraceparent);
-  context->AddMetadata("tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
-  v1::PublishEventResponse published;
-  const grpc::Status status = server_->NewStub()->PublishEvent(context.get(), request, &published);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::PublishEventResponse published =
+      PublishTraced(kTraceparent, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
   EXPECT_EQ(published.event().traceparent(), kTraceparent);
   EXPECT_EQ(published.event().tracestate(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
   v1::Event stored;
@@ -1919,16 +1928,7 @@ TEST_F(DeliveryTest, AnInvalidTraceparentIsIgnoredAndTheTraceHeadersAreReserved)
   StartServer();
   const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/untraced"));
 
-  v1::PublishEventRequest request;
-  request.set_parent("accounts/acme");
-  request.set_event_type("booking.created");
-  request.set_data_json(kBookingData);
-  std::unique_ptr<grpc::ClientContext> context = ContextWithToken(kAdminToken);
-  context->AddMetadata("traceparent", "00-not-a-trace");
-  context->AddMetadata("tracestate", "rojo=1");
-  v1::PublishEventResponse published;
-  const grpc::Status status = server_->NewStub()->PublishEvent(context.get(), request, &published);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::PublishEventResponse published = PublishTraced("00-not-a-trace", "rojo=1");
   EXPECT_EQ(published.event().traceparent(), "");
   EXPECT_EQ(published.event().tracestate(), "");
   ASSERT_TRUE(receiver_->WaitForRequests("/untraced", 1, absl::Seconds(10)));
