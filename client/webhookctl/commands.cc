@@ -108,6 +108,29 @@ std::vector<std::string> EventTypes(const Args& args) {
   return types;
 }
 
+// --rate-limit N and --burst N into `webhook` (the server checks the
+// ranges). Whether either was given.
+absl::StatusOr<bool> SetRateLimit(const Args& args, v1::Webhook& webhook) {
+  if (!args.Has("rate-limit")) {
+    if (args.Has("burst")) return absl::InvalidArgumentError("--burst needs --rate-limit");
+    return false;
+  }
+  int per_second = 0;
+  int burst = 0;
+  if (!absl::SimpleAtoi(args.Get("rate-limit"), &per_second)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rate-limit: expected requests per second, a whole number, got '",
+        args.Get("rate-limit"), "'"));
+  }
+  if (args.Has("burst") && !absl::SimpleAtoi(args.Get("burst"), &burst)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--burst: expected a whole number, got '", args.Get("burst"), "'"));
+  }
+  webhook.mutable_rate_limit()->set_requests_per_second(per_second);
+  webhook.mutable_rate_limit()->set_burst(burst);
+  return true;
+}
+
 // --header NAME=VALUE values into `webhook`.
 absl::Status SetHeaders(const Args& args, v1::Webhook& webhook) {
   for (const std::string& header : args.All("header")) {
@@ -201,6 +224,9 @@ int WebhooksCreate(Invocation& invocation) {
   if (absl::Status headers = SetHeaders(args, webhook); !headers.ok()) {
     return invocation.UsageError(std::string(headers.message()));
   }
+  if (absl::StatusOr<bool> limited = SetRateLimit(args, webhook); !limited.ok()) {
+    return invocation.UsageError(std::string(limited.status().message()));
+  }
   const int exit_code =
       Show(invocation, Call(invocation, &Client::CreateWebhook, request), PrintWebhook);
   if (exit_code == kExitOk && !invocation.json()) std::fputs(kSecretNote, stderr);
@@ -271,10 +297,17 @@ int WebhooksUpdate(Invocation& invocation) {
     }
     mask.add_paths("headers");
   }
+  absl::StatusOr<bool> limited = SetRateLimit(args, webhook);
+  if (!limited.ok()) return invocation.UsageError(std::string(limited.status().message()));
+  if (*limited && args.Has("no-rate-limit")) {
+    return invocation.UsageError("--rate-limit and --no-rate-limit exclude each other");
+  }
+  if (*limited || args.Has("no-rate-limit")) mask.add_paths("rate_limit");
   if (mask.paths().empty()) {
     return invocation.UsageError(
         "nothing to change: give --display-name, --url, --description, --event-type, "
-        "--all-events, --header or --clear-headers (pause and resume have their own commands)");
+        "--all-events, --header, --clear-headers, --rate-limit or --no-rate-limit (pause and "
+        "resume have their own commands)");
   }
   return Show(invocation, Call(invocation, &Client::UpdateWebhook, request), PrintWebhook);
 }
@@ -903,6 +936,9 @@ const std::vector<Command>& Commands() {
         {"description", "TEXT", "free text for people"},
         {"header", "NAME=VALUE", "extra HTTP header sent with every delivery", false, true},
         {"paused", nullptr, "create it paused (events are held until resumed)"},
+        {"rate-limit", "N",
+         "at most N requests per second to the receiver (more wait; retries count)"},
+        {"burst", "N", "with --rate-limit: up to N at once after a quiet spell (default N)"},
         {"request-id", "ID",
          "makes the call safe to repeat: the same id returns the same webhook"}},
        WebhooksCreate},
@@ -931,7 +967,10 @@ const std::vector<Command>& Commands() {
         {"all-events", nullptr, "deliver every event type (clears the list)"},
         {"description", "TEXT", "new description"},
         {"header", "NAME=VALUE", "new extra headers (replaces them all)", false, true},
-        {"clear-headers", nullptr, "remove every extra header"}},
+        {"clear-headers", nullptr, "remove every extra header"},
+        {"rate-limit", "N", "new limit: at most N requests per second to the receiver"},
+        {"burst", "N", "with --rate-limit: up to N at once after a quiet spell (default N)"},
+        {"no-rate-limit", nullptr, "remove the rate limit"}},
        WebhooksUpdate},
       {"webhooks",
        "pause",

@@ -286,6 +286,18 @@ std::vector<std::string> AttemptLines(const v1::Delivery& delivery) {
   return out;
 }
 
+namespace {
+
+// "10/s, burst 20", or "" without a limit.
+std::string RateLimitText(const v1::Webhook& webhook) {
+  if (!webhook.has_rate_limit()) return "";
+  const v1::RateLimit& limit = webhook.rate_limit();
+  const int burst = limit.burst() > 0 ? limit.burst() : limit.requests_per_second();
+  return absl::StrCat(limit.requests_per_second(), "/s, burst ", burst);
+}
+
+}  // namespace
+
 void PrintWebhook(const v1::Webhook& webhook) {
   // Sorted, so the output does not depend on the map's order.
   const std::map<std::string, std::string> headers(webhook.headers().begin(),
@@ -301,6 +313,7 @@ void PrintWebhook(const v1::Webhook& webhook) {
       .Add("disable_time", FormatTime(webhook.disable_time()))
       .Add("description", webhook.description())
       .Add("headers", absl::StrJoin(headers, ", ", absl::PairFormatter("=")))
+      .Add("rate_limit", RateLimitText(webhook))
       .Add("create_time", FormatTime(webhook.create_time()))
       .Add("update_time", FormatTime(webhook.update_time()))
       .Add("previous_secret_expire_time", FormatTime(webhook.previous_secret_expire_time()))

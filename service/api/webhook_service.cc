@@ -37,19 +37,28 @@ using ::wink::webhooks::storage::WebhookRecord;
 constexpr size_t kMaxPageBytes = 1 << 20;
 
 // Fields a caller may change with UpdateWebhook.
-enum class MutableField { kDisplayName, kUrl, kEventTypes, kEnabled, kDescription, kHeaders };
+enum class MutableField {
+  kDisplayName,
+  kUrl,
+  kEventTypes,
+  kEnabled,
+  kDescription,
+  kHeaders,
+  kRateLimit,
+};
 
 // What CreateWebhook takes from the request: every mutable field but
 // `enabled`, whose absence means true on create.
 constexpr MutableField kCreateFields[] = {
     MutableField::kDisplayName, MutableField::kUrl,     MutableField::kEventTypes,
-    MutableField::kDescription, MutableField::kHeaders,
+    MutableField::kDescription, MutableField::kHeaders, MutableField::kRateLimit,
 };
 
 constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"display_name", MutableField::kDisplayName}, {"url", MutableField::kUrl},
     {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
     {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
+    {"rate_limit", MutableField::kRateLimit},
 };
 constexpr absl::string_view kOutputOnlyFields[] = {
     "name",   "create_time",                 "update_time",     "secret",
@@ -81,6 +90,10 @@ void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1:
   }
   if (record.failing_since_us() != 0) {
     *out->mutable_failing_since() = ToTimestamp(record.failing_since_us());
+  }
+  if (record.rate_limit_per_second() > 0) {
+    out->mutable_rate_limit()->set_requests_per_second(record.rate_limit_per_second());
+    out->mutable_rate_limit()->set_burst(record.rate_limit_burst());
   }
 }
 
@@ -122,6 +135,7 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
     if (w.has_enabled()) fields.push_back(MutableField::kEnabled);
     if (!w.description().empty()) fields.push_back(MutableField::kDescription);
     if (!w.headers().empty()) fields.push_back(MutableField::kHeaders);
+    if (w.has_rate_limit()) fields.push_back(MutableField::kRateLimit);
     if (fields.empty()) {
       return absl::InvalidArgumentError(
           "update_mask: nothing to update; set fields in webhook or name them in "
@@ -199,6 +213,17 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
         WINK_RETURN_IF_ERROR(ValidateHeaders(update.headers(), "webhook.headers"));
         record.clear_headers();
         record.mutable_headers()->insert(update.headers().begin(), update.headers().end());
+        break;
+      case MutableField::kRateLimit:
+        // Named without a value: the limit is removed.
+        if (!update.has_rate_limit()) {
+          record.clear_rate_limit_per_second();
+          record.clear_rate_limit_burst();
+          break;
+        }
+        WINK_RETURN_IF_ERROR(ValidateRateLimit(update.rate_limit(), "webhook.rate_limit"));
+        record.set_rate_limit_per_second(update.rate_limit().requests_per_second());
+        record.set_rate_limit_burst(update.rate_limit().burst());
         break;
     }
   }

@@ -185,4 +185,18 @@ absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view f
   return absl::OkStatus();
 }
 
+absl::Status ValidateRateLimit(const v1::RateLimit& rate_limit, absl::string_view field) {
+  if (rate_limit.requests_per_second() < 1 || rate_limit.requests_per_second() > kMaxRateLimit) {
+    return InvalidField(absl::StrCat(field, ".requests_per_second"),
+                        absl::StrCat("must be 1 to ", kMaxRateLimit, ", got ",
+                                     rate_limit.requests_per_second()));
+  }
+  if (rate_limit.burst() < 0 || rate_limit.burst() > kMaxRateLimit) {
+    return InvalidField(absl::StrCat(field, ".burst"),
+                        absl::StrCat("must be 0 (same as requests_per_second) to ", kMaxRateLimit,
+                                     ", got ", rate_limit.burst()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace wink::webhooks::api

@@ -16,6 +16,7 @@
 #include "google/protobuf/repeated_ptr_field.h"
 #include "service/api/event_catalog.h"
 #include "service/http/address_policy.h"
+#include "wink/webhooks/v1/webhook_service.pb.h"
 
 namespace wink::webhooks::api {
 
@@ -53,6 +54,14 @@ absl::StatusOr<std::vector<std::string>> NormalizeEventTypes(
 // characters of visible ASCII, space or tab.
 absl::Status ValidateHeaders(const google::protobuf::Map<std::string, std::string>& headers,
                              absl::string_view field);
+
+// Most requests per second, and most burst, a webhook's rate limit may ask.
+inline constexpr int kMaxRateLimit = 10000;
+
+// A webhook's rate limit: requests_per_second 1 to kMaxRateLimit, burst 0
+// (meaning requests_per_second) to kMaxRateLimit. Errors name the field
+// under `field`, e.g. "webhook.rate_limit.burst".
+absl::Status ValidateRateLimit(const v1::RateLimit& rate_limit, absl::string_view field);
 
 // True if custom headers may not use `name` (compared case-insensitively,
 // '_' as '-'): headers the service sets itself, hop-by-hop headers, and

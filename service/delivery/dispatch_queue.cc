@@ -90,6 +90,7 @@ bool DispatchQueue::EvictFromLongestQueue(const std::string& except, size_t fair
   const storage::DueDelivery& victim = longest->waiting.back();
   known_.erase(Key(victim.webhook_id, victim.event_id));
   longest->waiting.pop_back();
+  longest->deferred_at_head = std::min(longest->deferred_at_head, longest->waiting.size());
   longest->overflowed = true;
   return true;
 }
@@ -127,7 +128,8 @@ int DispatchQueue::InFlightOf(absl::string_view account) const {
 }
 
 void DispatchQueue::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
-  if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit) {
+  if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit &&
+      queue.deferred_until == absl::InfinitePast()) {
     queue.in_ready_list = true;
     ready_.push_back(webhook_id);
   }
@@ -141,8 +143,12 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     if (it == queues_.end()) continue;
     WebhookQueue& queue = it->second;
     queue.in_ready_list = false;
-    // (Its limit may have dropped since it was listed.)
-    if (queue.waiting.empty() || queue.in_flight >= queue.limit) continue;
+    // (Its limit may have dropped, or it may have been deferred, since it
+    // was listed.)
+    if (queue.waiting.empty() || queue.in_flight >= queue.limit ||
+        queue.deferred_until != absl::InfinitePast()) {
+      continue;
+    }
     if (auto account = accounts_.find(queue.account);
         account != accounts_.end() &&
         account->second.in_flight >= limits_.max_in_flight_per_account) {
@@ -153,6 +159,7 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     }
     storage::DueDelivery due = std::move(queue.waiting.front());
     queue.waiting.pop_front();
+    if (queue.deferred_at_head > 0) --queue.deferred_at_head;
     ++queue.in_flight;
     ++in_flight_;
     AddAccountSlots(queue.account, 1);
@@ -170,6 +177,40 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     return due;
   }
   return std::nullopt;
+}
+
+void DispatchQueue::Defer(const storage::DueDelivery& due, absl::Time until) {
+  auto flight = known_.find(Key(due.webhook_id, due.event_id));
+  if (flight == known_.end() || !flight->second.holds_slot) return;
+  // Back in line first (before the slot goes, which could drop an empty
+  // queue), and the webhook held until `until`.
+  WebhookQueue& queue = queues_[due.webhook_id];
+  queue.deferred_at_head = std::min(queue.deferred_at_head, queue.waiting.size());
+  queue.waiting.insert(queue.waiting.begin() + static_cast<std::ptrdiff_t>(queue.deferred_at_head),
+                       due);
+  ++queue.deferred_at_head;
+  if (queue.deferred_until == absl::InfinitePast()) {
+    queue.deferred_until = until;
+    deferred_.emplace(until, due.webhook_id);
+  }
+  ReleaseSlot(due);
+}
+
+void DispatchQueue::ReleaseDeferred(absl::Time now) {
+  while (!deferred_.empty() && deferred_.begin()->first <= now) {
+    const auto [until, webhook_id] = *deferred_.begin();
+    deferred_.erase(deferred_.begin());
+    auto it = queues_.find(webhook_id);
+    // (An entry of a queue that was dropped meanwhile, and made anew.)
+    if (it == queues_.end() || it->second.deferred_until != until) continue;
+    it->second.deferred_until = absl::InfinitePast();
+    MarkReady(webhook_id, it->second);
+  }
+}
+
+std::optional<absl::Time> DispatchQueue::NextDeferredRelease() const {
+  if (deferred_.empty()) return std::nullopt;
+  return deferred_.begin()->first;
 }
 
 bool DispatchQueue::Sent(const storage::DueDelivery& due, uint64_t request_id) {

@@ -25,6 +25,9 @@
 //     few webhooks with big backlogs cannot shut the others out.
 //   - Cancellation: a deleted webhook's deliveries are marked, and the
 //     requests already on the wire are handed back to be aborted.
+//   - Deferral: a delivery its webhook's rate limit holds back goes back to
+//     the head of its webhook's queue, and the webhook sends nothing until
+//     the time it was given (the engine keeps the token buckets).
 // Not thread-safe.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
@@ -32,11 +35,14 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "service/storage/due_queue.h"
 
 namespace wink::webhooks::delivery {
@@ -79,6 +85,15 @@ class DispatchQueue {
   // The next delivery to send, by the rules above, or nullopt when none may
   // go now. It holds a slot until ExchangeEnded (or Forget).
   std::optional<storage::DueDelivery> NextToSend();
+
+  // The delivery, taken by NextToSend, may not go before `until`: it gives
+  // back its slot and waits first in its webhook's queue, and the webhook
+  // sends nothing before ReleaseDeferred(`until` or later).
+  void Defer(const storage::DueDelivery& due, absl::Time until);
+  // Lets webhooks deferred until `now` or earlier send again.
+  void ReleaseDeferred(absl::Time now);
+  // The earliest time a deferred webhook may send again, if any.
+  std::optional<absl::Time> NextDeferredRelease() const;
 
   // The delivery's request is on the wire as `request_id`. Returns true if
   // it must be aborted at once: its webhook was deleted meanwhile.
@@ -136,6 +151,12 @@ class DispatchQueue {
     // were evicted to make room for another webhook. (When memory was full,
     // `memory_full_` asks for the refill.)
     bool overflowed = false;
+    // Sends nothing before this (Defer); InfinitePast when free to send.
+    absl::Time deferred_until = absl::InfinitePast();
+    // How many deliveries at the head of `waiting` came back through Defer:
+    // the next one goes behind them, so several taken at once and deferred
+    // keep their order.
+    size_t deferred_at_head = 0;
   };
   // A delivery the engine has taken: waiting, on the wire, or being recorded.
   struct Flight {
@@ -176,6 +197,8 @@ class DispatchQueue {
   const DispatchLimits limits_;
   const int max_waiting_per_webhook_;
   absl::flat_hash_map<std::string, WebhookQueue> queues_;
+  // Deferred webhooks by the time they may send again.
+  std::set<std::pair<absl::Time, std::string>> deferred_;
   // Webhook id -> account, as learnt (kept while a webhook's queue comes
   // and goes; dropped when the webhook is deleted).
   absl::flat_hash_map<std::string, std::string> account_of_;

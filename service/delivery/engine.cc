@@ -201,6 +201,7 @@ void DeliveryEngine::OnWebhookDeleted(const std::string& webhook_id) {
   {
     absl::MutexLock lock(&mu_);
     to_cancel = dispatch_.CancelWebhook(webhook_id);
+    rate_buckets_.erase(webhook_id);
   }
   for (uint64_t id : to_cancel) http_.Cancel(id);  // not under mu_: may call back
 }
@@ -348,6 +349,7 @@ void DeliveryEngine::SchedulerLoop() {
           wake_.WaitWithTimeout(&mu_, std::max(storage_probe_at_ - now, absl::Milliseconds(1)));
           continue;
         }
+        dispatch_.ReleaseDeferred(now);
         const bool due_timer = next_wake_ != absl::InfinitePast() && next_wake_ <= now;
         const bool periodic = now - last_scan >= options_.rescan_interval;
         const bool refill = rescan_ || dispatch_.WantsRefill();
@@ -362,6 +364,7 @@ void DeliveryEngine::SchedulerLoop() {
         }
         absl::Duration wait = options_.rescan_interval - (now - last_scan);
         if (next_wake_ != absl::InfinitePast()) wait = std::min(wait, next_wake_ - now);
+        if (auto release = dispatch_.NextDeferredRelease()) wait = std::min(wait, *release - now);
         wake_.WaitWithTimeout(&mu_, std::max(wait, absl::Milliseconds(1)));
       }
       if (stopping_) return;
@@ -422,6 +425,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (!may_send || deleted_meanwhile) return Park(due);
 
   const absl::Time now = clock_.Now();
+  if (HeldBackByRateLimit(due, *context.webhook, now)) return;
   SentAttempt sent{context.delivery.account(), now,
                    absl::FromUnixMicros(context.event->create_time_us()),
                    std::string(TraceIdOf(context.event->traceparent()))};
@@ -453,6 +457,26 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     cancel = dispatch_.Sent(due, id);
   }
   if (cancel) http_.Cancel(id);
+}
+
+bool DeliveryEngine::HeldBackByRateLimit(const storage::DueDelivery& due,
+                                         const domain::WebhookRecord& webhook, absl::Time now) {
+  const int per_second = webhook.rate_limit_per_second();
+  // (A bucket of a limit since removed stays until the webhook is deleted,
+  // so unlimited webhooks cost no lock here.)
+  if (per_second <= 0) return false;
+  {
+    absl::MutexLock lock(&mu_);
+    const int burst = webhook.rate_limit_burst() > 0 ? webhook.rate_limit_burst() : per_second;
+    const absl::Duration wait = rate_buckets_[due.webhook_id].Take(per_second, burst, now);
+    if (wait == absl::ZeroDuration()) return false;
+    // It waits in memory (its due entry stays on disk), first in its
+    // webhook's line, and the webhook's slot goes to others meanwhile.
+    dispatch_.Defer(due, now + wait);
+    wake_.Signal();
+  }
+  metrics::Global().RecordRateLimited(due.webhook_id);  // not under mu_: it may allocate
+  return true;
 }
 
 void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const SentAttempt& sent,

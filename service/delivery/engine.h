@@ -27,11 +27,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/common/clock.h"
 #include "service/common/random.h"
+#include "service/common/token_bucket.h"
 #include "service/delivery/dispatch_queue.h"
 #include "service/domain/delivery_lifecycle.h"
 #include "service/http/http_client.h"
@@ -144,6 +146,10 @@ class DeliveryEngine : public storage::UpdateListener {
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void Park(const storage::DueDelivery& due);
+  // Takes a token of the webhook's rate limit (rate_limit_per_second), or
+  // defers the delivery until there is one and returns true.
+  bool HeldBackByRateLimit(const storage::DueDelivery& due, const domain::WebhookRecord& webhook,
+                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // What OnResponse needs to know of the attempt it judges.
   struct SentAttempt {
     std::string account;
@@ -196,6 +202,8 @@ class DeliveryEngine : public storage::UpdateListener {
   // starts no later than this).
   absl::Time lowest_update_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   DispatchQueue dispatch_ ABSL_GUARDED_BY(mu_);
+  // Token buckets of the webhooks with a rate limit, by webhook id.
+  absl::flat_hash_map<std::string, TokenBucket> rate_buckets_ ABSL_GUARDED_BY(mu_);
   ScanCounts scan_counts_ ABSL_GUARDED_BY(mu_);
 
   // Where the next Scan starts (see Scan); only the scheduler thread uses

@@ -148,6 +148,11 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
       "Failed delivery attempts per webhook id; the first 100 webhooks with failures get their "
       "own series, the rest count under webhook=\"other\".",
       {"webhook"}, FamilyOptions{kMaxWebhookSeries});
+  rate_limited_ = &registry.AddCounter(
+      "wink_webhooks_rate_limited_deliveries_total",
+      "Times a delivery was put off because its webhook's rate_limit had no token left, per "
+      "webhook id (the first 100 such webhooks; the rest count under webhook=\"other\").",
+      {"webhook"}, FamilyOptions{kMaxWebhookSeries});
   deliveries_in_flight_ =
       &registry.AddCallbacks("wink_webhooks_deliveries_in_flight",
                              "Delivery requests being sent right now.", MetricType::kGauge);

@@ -92,6 +92,10 @@ class ServiceMetrics {
   void RecordWebhookFailure(absl::string_view webhook_id) {
     webhook_failures_->WithLabels({webhook_id}).Increment();
   }
+  // A delivery to `webhook_id` waited for its webhook's rate limit.
+  void RecordRateLimited(absl::string_view webhook_id) {
+    rate_limited_->WithLabels({webhook_id}).Increment();
+  }
   // A successful attempt ended `since_publish` after the event was created.
   void RecordDelivered(absl::Duration since_publish) {
     publish_to_delivery_->Observe(absl::ToDoubleSeconds(since_publish));
@@ -157,6 +161,7 @@ class ServiceMetrics {
   std::array<Counter*, 10> attempts_;
   Histogram* attempt_duration_;
   CounterFamily* webhook_failures_;
+  CounterFamily* rate_limited_;
   Histogram* publish_to_delivery_;
   CounterFamily* rpcs_;
   Histogram* commit_duration_;

@@ -403,6 +403,34 @@ TEST_F(WebhookctlTest, PauseResumeUpdateRotateDelete) {
   EXPECT_THAT(again.err, StartsWith("error: NOT_FOUND: "));
 }
 
+TEST_F(WebhookctlTest, RateLimitIsSetShownAndRemoved) {
+  const std::string name = CreateWebhook({"--rate-limit", "5", "--burst", "10"});
+  v1::GetWebhookRequest get;
+  get.set_name(name);
+  auto created = client_->GetWebhook(get);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->rate_limit().requests_per_second(), 5);
+  EXPECT_EQ(created->rate_limit().burst(), 10);
+  const ProcessResult shown = Run({"webhooks", "get", name});
+  EXPECT_EQ(Field(shown.out, "rate_limit"), "5/s, burst 10");
+
+  const ProcessResult changed = Run({"webhooks", "update", name, "--rate-limit", "2"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(Field(changed.out, "rate_limit"), "2/s, burst 2");
+
+  const ProcessResult removed = Run({"webhooks", "update", name, "--no-rate-limit"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(Field(removed.out, "rate_limit"), "");
+  EXPECT_FALSE(client_->GetWebhook(get)->has_rate_limit());
+
+  EXPECT_EQ(Run({"webhooks", "update", name, "--burst", "3"}).exit_code, 2);
+  EXPECT_EQ(Run({"webhooks", "update", name, "--rate-limit", "fast"}).exit_code, 2);
+  const ProcessResult refused = Run({"webhooks", "update", name, "--rate-limit", "0"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err,
+              StartsWith("error: INVALID_ARGUMENT: webhook.rate_limit.requests_per_second:"));
+}
+
 // ---- applications ----
 
 TEST_F(WebhookctlTest, ApplicationsHelp) {

@@ -347,6 +347,51 @@ TEST(DispatchQueueTest, ABacklogOverManyWebhooksAsksForARefillOncePerManySends) 
   }
 }
 
+// A rate limit with no token left: the delivery goes back to the head of
+// its webhook's line, its slot goes to others, and the webhook sends nothing
+// until the time it was given.
+TEST(DispatchQueueTest, ADeferredWebhookWaitsUntilItsTimeWithItsDeliveryFirstInLine) {
+  DispatchQueue queue(DispatchLimits{1, 16, 1000});
+  queue.Add(Due("a", 1));
+  queue.Add(Due("a", 2));
+  queue.Add(Due("b", 1));
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1"));  // the one overall slot
+
+  queue.Defer(Due("a", 1), now + absl::Seconds(1));
+
+  EXPECT_EQ(queue.in_flight(), 0);
+  EXPECT_TRUE(queue.Knows("a", "evt_a_1"));
+  EXPECT_EQ(queue.NextDeferredRelease(), now + absl::Seconds(1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("b/1"));
+  queue.ExchangeEnded(Due("b", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("b", 1));
+  queue.ReleaseDeferred(now + absl::Milliseconds(999));
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+
+  queue.ReleaseDeferred(now + absl::Seconds(1));
+  EXPECT_EQ(queue.NextDeferredRelease(), std::nullopt);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/1"));
+  queue.ExchangeEnded(Due("a", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("a", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2"));
+}
+
+// Several taken at once and deferred one after the other keep their order.
+TEST(DispatchQueueTest, DeliveriesDeferredTogetherKeepTheirOrder) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  for (int n = 1; n <= 4; ++n) queue.Add(Due("a", n));
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1", "a/2", "a/3", "a/4"));
+  queue.Defer(Due("a", 2), now + absl::Seconds(1));
+  queue.Defer(Due("a", 3), now + absl::Seconds(2));  // the webhook's time stays the first
+  queue.Defer(Due("a", 4), now + absl::Seconds(2));
+
+  EXPECT_EQ(queue.NextDeferredRelease(), now + absl::Seconds(1));
+  queue.ReleaseDeferred(now + absl::Seconds(1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2", "a/3", "a/4"));
+}
+
 TEST(DispatchQueueTest, ADeletedWebhooksRequestsOnTheWireAreHandedBackToAbort) {
   DispatchQueue queue(DispatchLimits{256, 16, 1000});
   queue.Add(Due("gone", 1));

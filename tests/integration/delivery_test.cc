@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -1949,6 +1950,112 @@ TEST_F(DeliveryTest, AnInvalidTraceparentIsIgnoredAndTheTraceHeadersAreReserved)
       server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &created);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(refused.error_message(), HasSubstr("reserved"));
+}
+
+// --- 16. Rate limit per webhook ------------------------------------------------------
+
+TEST_F(DeliveryTest, ARateLimitedWebhookGetsItsBurstThenOneRequestPerToken) {
+  StartServer();
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Slow receiver");
+  create.mutable_webhook()->set_url(receiver_->Url("/limited"));
+  create.mutable_webhook()->add_event_types("booking.created");
+  create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(1);
+  create.mutable_webhook()->mutable_rate_limit()->set_burst(2);
+  v1::Webhook limited;
+  ASSERT_TRUE(
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &limited).ok());
+  EXPECT_EQ(limited.rate_limit().requests_per_second(), 1);
+  EXPECT_EQ(GetWebhook(limited.name()).rate_limit().burst(), 2);
+  const v1::Webhook free = CreateWebhook("acme", receiver_->Url("/free"), {"booking.cancelled"});
+
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i) events.push_back(Publish("acme", "booking.created").event().id());
+
+  // The burst goes at once; the rest wait (the server's clock stands still),
+  // while another webhook is not held up.
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 2, absl::Seconds(10)));
+  const v1::Event barrier = Publish("acme", "booking.cancelled").event();
+  WaitForState(DeliveryName(free.name(), barrier.id()), v1::DELIVERY_STATE_SUCCEEDED);
+  EXPECT_EQ(receiver_->Requests("/limited").size(), 2u);
+  EXPECT_EQ(GetDelivery(DeliveryName(limited.name(), events[2])).state(),
+            v1::DELIVERY_STATE_PENDING);
+
+  // One token a second, in publish order.
+  server_->AdvanceClock(absl::Seconds(1));
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 3, absl::Seconds(10)));
+  server_->AdvanceClock(absl::Seconds(1));
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 4, absl::Seconds(10)));
+  server_->AdvanceClock(absl::Seconds(1));
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 5, absl::Seconds(10)));
+  const std::vector<std::string> ids = WebhookIds(receiver_->Requests("/limited"));
+  EXPECT_THAT(std::vector<std::string>(ids.begin() + 2, ids.end()),
+              ElementsAre(events[2], events[3], events[4]));
+  WaitForState(DeliveryName(limited.name(), events[4]), v1::DELIVERY_STATE_SUCCEEDED);
+}
+
+TEST_F(DeliveryTest, RetriesCountTowardTheRateLimit) {
+  receiver_->On("/limited").Reply(503).Times(1);
+  StartServer();
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Slow receiver");
+  create.mutable_webhook()->set_url(receiver_->Url("/limited"));
+  create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(1);
+  v1::Webhook limited;
+  ASSERT_TRUE(
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &limited).ok());
+  const std::string first = Publish("acme", "booking.created").event().id();
+  WaitForAttempts(DeliveryName(limited.name(), first), 1);  // 503: a retry in ~5 s
+
+  // The retry and a new event are both due; one token: one request.
+  server_->AdvanceClock(absl::Seconds(6));
+  const std::string second = Publish("acme", "booking.created").event().id();
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 2, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(receiver_->Requests("/limited").size(), 2u);
+
+  server_->AdvanceClock(absl::Seconds(1));
+  ASSERT_TRUE(receiver_->WaitForRequests("/limited", 3, absl::Seconds(10)));
+  WaitForState(DeliveryName(limited.name(), first), v1::DELIVERY_STATE_SUCCEEDED);
+  WaitForState(DeliveryName(limited.name(), second), v1::DELIVERY_STATE_SUCCEEDED);
+}
+
+TEST_F(DeliveryTest, ARateLimitIsCheckedAndCanBeRemoved) {
+  StartServer();
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Limited");
+  create.mutable_webhook()->set_url(receiver_->Url("/x"));
+  v1::Webhook out;
+  for (const auto& [per_second, burst, field] :
+       std::vector<std::tuple<int, int, std::string>>{
+           {0, 0, "webhook.rate_limit.requests_per_second"},
+           {10001, 0, "webhook.rate_limit.requests_per_second"},
+           {5, -1, "webhook.rate_limit.burst"},
+           {5, 10001, "webhook.rate_limit.burst"}}) {
+    create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(per_second);
+    create.mutable_webhook()->mutable_rate_limit()->set_burst(burst);
+    const grpc::Status status =
+        server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << per_second << "/" << burst;
+    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
+  }
+  create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(5);
+  create.mutable_webhook()->mutable_rate_limit()->set_burst(0);
+  ASSERT_TRUE(
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out).ok());
+  EXPECT_EQ(out.rate_limit().requests_per_second(), 5);
+
+  v1::UpdateWebhookRequest update;
+  update.mutable_webhook()->set_name(out.name());
+  update.mutable_update_mask()->add_paths("rate_limit");
+  v1::Webhook updated;
+  ASSERT_TRUE(
+      server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &updated).ok());
+  EXPECT_FALSE(updated.has_rate_limit());
+  EXPECT_FALSE(GetWebhook(out.name()).has_rate_limit());
 }
 
 }  // namespace

@@ -180,7 +180,7 @@ struct CallOptions {
   // caller's W3C trace context for PublishEvent: {"traceparent", "00-…"} and
   // {"tracestate", "…"}; the server keeps it with the event and sends it on
   // every delivery (Event.traceparent).
-  std::vector<std::pair<std::string, std::string>> metadata;
+  std::vector<std::pair<std::string, std::string>> metadata = {};
 };
 
 // Ends a running Client::WatchDeliveries from another thread, e.g. a Ctrl-C
