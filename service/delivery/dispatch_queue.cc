@@ -182,6 +182,7 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
 void DispatchQueue::Defer(const storage::DueDelivery& due, absl::Time until) {
   auto flight = known_.find(Key(due.webhook_id, due.event_id));
   if (flight == known_.end() || !flight->second.holds_slot) return;
+  flight->second.rate_charged = false;
   // Back in line first (before the slot goes, which could drop an empty
   // queue), and the webhook held until `until`.
   WebhookQueue& queue = queues_[due.webhook_id];
@@ -194,6 +195,16 @@ void DispatchQueue::Defer(const storage::DueDelivery& due, absl::Time until) {
     deferred_.emplace(until, due.webhook_id);
   }
   ReleaseSlot(due);
+}
+
+void DispatchQueue::MarkRateCharged(const storage::DueDelivery& due) {
+  auto flight = known_.find(Key(due.webhook_id, due.event_id));
+  if (flight != known_.end()) flight->second.rate_charged = true;
+}
+
+bool DispatchQueue::RateCharged(const storage::DueDelivery& due) const {
+  auto flight = known_.find(Key(due.webhook_id, due.event_id));
+  return flight != known_.end() && flight->second.rate_charged;
 }
 
 void DispatchQueue::ReleaseDeferred(absl::Time now) {

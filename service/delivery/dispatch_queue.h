@@ -90,6 +90,11 @@ class DispatchQueue {
   // back its slot and waits first in its webhook's queue, and the webhook
   // sends nothing before ReleaseDeferred(`until` or later).
   void Defer(const storage::DueDelivery& due, absl::Time until);
+  // The engine took a rate-limit token for the delivery (it was just given
+  // by NextToSend); RateCharged tells until the delivery leaves memory or is
+  // deferred.
+  void MarkRateCharged(const storage::DueDelivery& due);
+  bool RateCharged(const storage::DueDelivery& due) const;
   // Lets webhooks deferred until `now` or earlier send again.
   void ReleaseDeferred(absl::Time now);
   // The earliest time a deferred webhook may send again, if any.
@@ -167,6 +172,8 @@ class DispatchQueue {
     // clock, a retry now). Forget asks for a scan so it is not left behind.
     bool due_again = false;
     bool holds_slot = false;
+    // A rate-limit token was taken for the current attempt (MarkRateCharged).
+    bool rate_charged = false;
     // Its exchange ended; its result is being recorded.
     bool recording = false;
     bool sent = false;

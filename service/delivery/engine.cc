@@ -201,7 +201,7 @@ void DeliveryEngine::OnWebhookDeleted(const std::string& webhook_id) {
   {
     absl::MutexLock lock(&mu_);
     to_cancel = dispatch_.CancelWebhook(webhook_id);
-    rate_buckets_.erase(webhook_id);
+    rate_limits_.erase(webhook_id);
   }
   for (uint64_t id : to_cancel) http_.Cancel(id);  // not under mu_: may call back
 }
@@ -333,6 +333,7 @@ void DeliveryEngine::SchedulerLoop() {
   absl::Time last_scan = absl::InfinitePast();
   while (true) {
     std::vector<storage::DueDelivery> to_attempt;
+    std::vector<std::string> rate_limited;
     bool scan = false;
     bool timer_only = false;
     bool probe = false;
@@ -358,7 +359,7 @@ void DeliveryEngine::SchedulerLoop() {
           timer_only = !refill && !periodic;
           break;
         }
-        if (auto due = dispatch_.NextToSend()) {
+        if (auto due = NextToAttempt(now, rate_limited)) {
           to_attempt.push_back(*std::move(due));
           break;
         }
@@ -380,11 +381,15 @@ void DeliveryEngine::SchedulerLoop() {
     {
       absl::MutexLock lock(&mu_);
       // Round-robin over webhooks with work and a free slot (dispatch_queue.h).
+      const absl::Time now = clock_.Now();
       while (storage_probe_at_ == absl::InfinitePast()) {
-        auto due = dispatch_.NextToSend();
+        auto due = NextToAttempt(now, rate_limited);
         if (!due.has_value()) break;
         to_attempt.push_back(*std::move(due));
       }
+    }
+    for (const std::string& webhook_id : rate_limited) {
+      metrics::Global().RecordRateLimited(webhook_id);
     }
     for (const storage::DueDelivery& due : to_attempt) Attempt(due);
   }
@@ -412,20 +417,29 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   const bool may_send = domain::MaySend(context.delivery, due.due_time_us,
                                         context.webhook.has_value() ? &*context.webhook : nullptr,
                                         context.event.has_value());
+  const absl::Time now = clock_.Now();
   bool deleted_meanwhile;
+  bool rate_limited = false;
   {
     absl::MutexLock lock(&mu_);
     deleted_meanwhile = dispatch_.CancelRequested(due);
     // Deliveries found by a scan come without their account.
     dispatch_.LearnAccount(due.webhook_id, context.delivery.account());
+    if (may_send && !deleted_meanwhile) {
+      const absl::Duration wait = ChargeRateLimit(due, *context.webhook, now);
+      if (wait > absl::ZeroDuration()) {
+        dispatch_.Defer(due, now + wait);
+        wake_.Signal();
+        rate_limited = true;
+      }
+    }
   }
+  if (rate_limited) return metrics::Global().RecordRateLimited(due.webhook_id);
   // Paused, deleted or purged (or a stale queue entry), or deleted while the
   // records were read: Park decides as of its own write. (Outside mu_: a
   // stopped writer calls back at once.)
   if (!may_send || deleted_meanwhile) return Park(due);
 
-  const absl::Time now = clock_.Now();
-  if (HeldBackByRateLimit(due, *context.webhook, now)) return;
   SentAttempt sent{context.delivery.account(), now,
                    absl::FromUnixMicros(context.event->create_time_us()),
                    std::string(TraceIdOf(context.event->traceparent()))};
@@ -459,24 +473,38 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
   if (cancel) http_.Cancel(id);
 }
 
-bool DeliveryEngine::HeldBackByRateLimit(const storage::DueDelivery& due,
-                                         const domain::WebhookRecord& webhook, absl::Time now) {
-  const int per_second = webhook.rate_limit_per_second();
-  // (A bucket of a limit since removed stays until the webhook is deleted,
-  // so unlimited webhooks cost no lock here.)
-  if (per_second <= 0) return false;
-  {
-    absl::MutexLock lock(&mu_);
-    const int burst = webhook.rate_limit_burst() > 0 ? webhook.rate_limit_burst() : per_second;
-    const absl::Duration wait = rate_buckets_[due.webhook_id].Take(per_second, burst, now);
-    if (wait == absl::ZeroDuration()) return false;
+std::optional<storage::DueDelivery> DeliveryEngine::NextToAttempt(
+    absl::Time now, std::vector<std::string>& rate_limited) {
+  while (std::optional<storage::DueDelivery> due = dispatch_.NextToSend()) {
+    auto limit = rate_limits_.find(due->webhook_id);
+    if (limit == rate_limits_.end()) return due;
+    const absl::Duration wait =
+        limit->second.bucket.Take(limit->second.per_second, limit->second.burst, now);
+    if (wait == absl::ZeroDuration()) {
+      dispatch_.MarkRateCharged(*due);
+      return due;
+    }
     // It waits in memory (its due entry stays on disk), first in its
-    // webhook's line, and the webhook's slot goes to others meanwhile.
-    dispatch_.Defer(due, now + wait);
-    wake_.Signal();
+    // webhook's line; the webhook's slot goes to others meanwhile.
+    dispatch_.Defer(*due, now + wait);
+    rate_limited.push_back(due->webhook_id);
   }
-  metrics::Global().RecordRateLimited(due.webhook_id);  // not under mu_: it may allocate
-  return true;
+  return std::nullopt;
+}
+
+absl::Duration DeliveryEngine::ChargeRateLimit(const storage::DueDelivery& due,
+                                               const domain::WebhookRecord& webhook,
+                                               absl::Time now) {
+  const int per_second = webhook.rate_limit_per_second();
+  if (per_second <= 0) {
+    rate_limits_.erase(due.webhook_id);  // removed: a later limit starts full
+    return absl::ZeroDuration();
+  }
+  RateLimit& limit = rate_limits_[due.webhook_id];
+  limit.per_second = per_second;
+  limit.burst = webhook.rate_limit_burst() > 0 ? webhook.rate_limit_burst() : per_second;
+  if (dispatch_.RateCharged(due)) return absl::ZeroDuration();
+  return limit.bucket.Take(limit.per_second, limit.burst, now);
 }
 
 void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const SentAttempt& sent,

@@ -146,10 +146,21 @@ class DeliveryEngine : public storage::UpdateListener {
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void Park(const storage::DueDelivery& due);
-  // Takes a token of the webhook's rate limit (rate_limit_per_second), or
-  // defers the delivery until there is one and returns true.
-  bool HeldBackByRateLimit(const storage::DueDelivery& due, const domain::WebhookRecord& webhook,
-                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // The next delivery to attempt (DispatchQueue::NextToSend), after the
+  // rate limit of its webhook, when one is known, took a token for it
+  // (DispatchQueue::MarkRateCharged). Deliveries without a token are
+  // deferred here, before any storage read, and their webhooks added to
+  // `rate_limited` (for the metric, counted outside mu_).
+  std::optional<storage::DueDelivery> NextToAttempt(absl::Time now,
+                                                    std::vector<std::string>& rate_limited)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Brings the known rate limit of the delivery's webhook up to date with
+  // its record; when the scheduler did not charge the delivery (the limit
+  // was not known yet), takes its token now. How long the delivery must
+  // wait; zero to send it now.
+  absl::Duration ChargeRateLimit(const storage::DueDelivery& due,
+                                 const domain::WebhookRecord& webhook, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What OnResponse needs to know of the attempt it judges.
   struct SentAttempt {
     std::string account;
@@ -202,8 +213,14 @@ class DeliveryEngine : public storage::UpdateListener {
   // starts no later than this).
   absl::Time lowest_update_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   DispatchQueue dispatch_ ABSL_GUARDED_BY(mu_);
-  // Token buckets of the webhooks with a rate limit, by webhook id.
-  absl::flat_hash_map<std::string, TokenBucket> rate_buckets_ ABSL_GUARDED_BY(mu_);
+  // The rate limits of webhooks as their last attempt's record had them,
+  // with their token buckets, by webhook id.
+  struct RateLimit {
+    int per_second = 0;
+    int burst = 0;
+    TokenBucket bucket;
+  };
+  absl::flat_hash_map<std::string, RateLimit> rate_limits_ ABSL_GUARDED_BY(mu_);
   ScanCounts scan_counts_ ABSL_GUARDED_BY(mu_);
 
   // Where the next Scan starts (see Scan); only the scheduler thread uses
