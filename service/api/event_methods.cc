@@ -201,6 +201,11 @@ void AttachTraceContext(const std::optional<TraceContext>& trace,
 
 }  // namespace
 
+storage::StoredQuota WebhookServiceImpl::CurrentStoredQuota() const {
+  absl::MutexLock lock(&limits_mu_);
+  return stored_quota_;
+}
+
 absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
     const v1::PublishEventRequest& request, const std::string& account,
     absl::string_view field_prefix) const {
@@ -223,10 +228,7 @@ absl::StatusOr<storage::PublishRequest> WebhookServiceImpl::CheckPublish(
   publish.data_json = std::move(data_json);
   publish.idempotency_key = request.idempotency_key();
   publish.idempotency_retention = options_.idempotency_key_retention;
-  {
-    absl::MutexLock lock(&limits_mu_);
-    publish.quota = stored_quota_;
-  }
+  publish.quota = CurrentStoredQuota();
   return publish;
 }
 
@@ -409,10 +411,7 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::SendTestEvent(grpc::CallbackServer
         publish.data_json = std::move(data_json);
         publish.only_webhook_id = name.webhook_id;
         AttachTraceContext(call.trace_context(), publish);
-        {
-          absl::MutexLock lock(&limits_mu_);
-          publish.quota = stored_quota_;
-        }
+        publish.quota = CurrentStoredQuota();
         std::shared_ptr<AttemptWaitSlot> wait_slot;
         absl::Time wait_until = absl::InfinitePast();
         if (request.wait_for_attempt()) {

@@ -15,8 +15,6 @@ void PublishRateLimiter::SetLimits(PublishRateLimits limits) {
   absl::MutexLock lock(&mu_);
   limits_ = limits;
   enabled_.store(limits.events_per_second > 0, std::memory_order_relaxed);
-  const double burst = std::max(1, limits_.burst);
-  for (auto& [account, bucket] : buckets_) bucket.tokens = std::min(bucket.tokens, burst);
 }
 
 absl::Status PublishRateLimiter::Admit(absl::string_view account, int events) {
@@ -31,18 +29,10 @@ absl::Status PublishRateLimiter::Admit(absl::string_view account, int events) {
         " may publish at once (limits.publish_burst_per_account = ", burst,
         "); send smaller batches"));
   }
-  auto [it, inserted] = buckets_.try_emplace(account, Bucket{burst, now});
-  Bucket& bucket = it->second;
-  if (!inserted) {
-    const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - bucket.refilled));
-    bucket.tokens = std::min(burst, bucket.tokens + elapsed * limits_.events_per_second);
-    bucket.refilled = now;
-  }
-  if (bucket.tokens >= events) {
-    bucket.tokens -= events;
-    return absl::OkStatus();
-  }
-  const double wait_seconds = (events - bucket.tokens) / limits_.events_per_second;
+  const absl::Duration wait =
+      buckets_[account].Take(limits_.events_per_second, burst, now, events);
+  if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  const double wait_seconds = absl::ToDoubleSeconds(wait);
   return absl::ResourceExhaustedError(absl::StrFormat(
       "account %s publishes faster than limits.publish_rate_per_account (%g events/s, bursts of "
       "%d); retry in %.3g s",

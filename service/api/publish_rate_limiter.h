@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/common/clock.h"
+#include "service/common/token_bucket.h"
 
 namespace wink::webhooks::api {
 
@@ -41,18 +42,14 @@ class PublishRateLimiter {
   void SetLimits(PublishRateLimits limits) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    absl::Time refilled;
-  };
-
   const Clock& clock_;
   // limits_.events_per_second > 0, readable without the lock: the publish
   // path pays for the limiter only when there is one.
   std::atomic<bool> enabled_;
   absl::Mutex mu_;
   PublishRateLimits limits_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  // New limits reach the buckets at their next Take (capped at the burst).
+  absl::flat_hash_map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace wink::webhooks::api

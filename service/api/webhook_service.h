@@ -138,6 +138,9 @@ class WebhookServiceImpl final : public RawWebhookService {
                                                        const std::string& account,
                                                        absl::string_view field_prefix) const;
 
+  // The stored-event quota as of the last config (re)load.
+  storage::StoredQuota CurrentStoredQuota() const ABSL_LOCKS_EXCLUDED(limits_mu_);
+
   // store_.Update with `mutate` seeing the webhook's secrets and headers in
   // plaintext; they are sealed again before the write (with the current
   // key, which also moves a webhook off an older one). Returns the webhook

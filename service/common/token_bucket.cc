@@ -4,7 +4,7 @@
 
 namespace wink::webhooks {
 
-absl::Duration TokenBucket::Take(double per_second, double burst, absl::Time now) {
+absl::Duration TokenBucket::Take(double per_second, double burst, absl::Time now, int tokens) {
   if (!used_) {
     used_ = true;
     tokens_ = burst;
@@ -15,12 +15,12 @@ absl::Duration TokenBucket::Take(double per_second, double burst, absl::Time now
   } else {
     tokens_ = std::min(burst, tokens_);
   }
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
+  if (tokens_ >= tokens) {
+    tokens_ -= tokens;
     return absl::ZeroDuration();
   }
   // Rounded up to the microsecond, so that waiting that long is enough.
-  return absl::Ceil(absl::Seconds((1 - tokens_) / per_second), absl::Microseconds(1));
+  return absl::Ceil(absl::Seconds((tokens - tokens_) / per_second), absl::Microseconds(1));
 }
 
 }  // namespace wink::webhooks
