@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "signature_internal.h"
 #include "wink/webhooks/verify.h"
 
 namespace wink::webhooks {
@@ -24,6 +25,36 @@ constexpr size_t kMinKeyBytes = 24;
 constexpr size_t kMaxKeyBytes = 64;
 
 }  // namespace
+
+namespace internal {
+
+absl::StatusOr<std::string> ParsePrefixedKey(absl::string_view text, absl::string_view prefix,
+                                             absl::string_view what, size_t min_bytes,
+                                             size_t max_bytes) {
+  if (!absl::StartsWith(text, prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must start with ", prefix));
+  }
+  const absl::string_view encoded = text.substr(prefix.size());
+  // absl's decoder skips whitespace and tolerates missing padding; a key is
+  // copied around by people, so accept exactly one spelling.
+  const bool canonical =
+      encoded.size() % 4 == 0 && std::all_of(encoded.begin(), encoded.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '+' || c == '/' || c == '=';
+      });
+  std::string key;
+  if (!canonical || !absl::Base64Unescape(encoded, &key) || absl::Base64Escape(key) != encoded) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64 after ", prefix));
+  }
+  if (key.size() < min_bytes || key.size() > max_bytes) {
+    const std::string sizes = min_bytes == max_bytes ? absl::StrCat(min_bytes)
+                                                     : absl::StrCat(min_bytes, "-", max_bytes);
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must decode to ", sizes, " bytes, got ", key.size()));
+  }
+  return key;
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::string> GenerateSecretKey() {
   std::string key(kSecretKeyBytes, '\0');
@@ -38,25 +69,7 @@ std::string FormatSecret(absl::string_view key) {
 }
 
 absl::StatusOr<std::string> ParseSecret(absl::string_view secret) {
-  if (!absl::StartsWith(secret, kSecretPrefix)) {
-    return absl::InvalidArgumentError("secret must start with whsec_");
-  }
-  const absl::string_view encoded = secret.substr(kSecretPrefix.size());
-  // absl's decoder skips whitespace and tolerates missing padding; a secret
-  // is copied around by people, so accept exactly one spelling.
-  const bool canonical =
-      encoded.size() % 4 == 0 && std::all_of(encoded.begin(), encoded.end(), [](char c) {
-        return absl::ascii_isalnum(c) || c == '+' || c == '/' || c == '=';
-      });
-  std::string key;
-  if (!canonical || !absl::Base64Unescape(encoded, &key) || absl::Base64Escape(key) != encoded) {
-    return absl::InvalidArgumentError("secret is not valid base64 after whsec_");
-  }
-  if (key.size() < kMinKeyBytes || key.size() > kMaxKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("secret key must be ", kMinKeyBytes, "-",
-                                                   kMaxKeyBytes, " bytes, got ", key.size()));
-  }
-  return key;
+  return internal::ParsePrefixedKey(secret, kSecretPrefix, "secret", kMinKeyBytes, kMaxKeyBytes);
 }
 
 std::vector<std::string> SplitSecretList(absl::string_view text) {

@@ -1,6 +1,7 @@
 // HMAC, base64 and constant-time comparison for Standard Webhooks "v1"
-// signatures. The one implementation in the tree: service/signing/signature.h
-// re-exports these names for the delivery engine.
+// signatures, the timestamp check both schemes share, and the header of
+// mixed-scheme signatures. The one implementation in the tree:
+// service/signing/signature.h re-exports these names for the delivery engine.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "signature_internal.h"
 #include "wink/webhooks/verify.h"
 
 namespace wink::webhooks {
@@ -100,9 +102,22 @@ std::string SignatureHeader(absl::Span<const std::string> keys, absl::string_vie
   return header;
 }
 
-absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_view msg_id,
-                             absl::string_view timestamp_header, absl::string_view signature_header,
-                             absl::string_view body, absl::Time now, absl::Duration tolerance) {
+std::string SignatureHeaderFor(absl::Span<const SigningKey> keys, absl::string_view msg_id,
+                            int64_t timestamp, absl::string_view body) {
+  std::string header;
+  for (const SigningKey& key : keys) {
+    if (!header.empty()) header.push_back(' ');
+    absl::StrAppend(&header, key.scheme == SignatureScheme::kEd25519
+                                 ? SignEd25519(key.key, msg_id, timestamp, body)
+                                 : Sign(key.key, msg_id, timestamp, body));
+  }
+  return header;
+}
+
+namespace internal {
+
+absl::Status CheckTimestamp(absl::string_view timestamp_header, absl::Time now,
+                            absl::Duration tolerance) {
   int64_t timestamp;
   if (!ParseTimestamp(timestamp_header, &timestamp)) {
     return absl::UnauthenticatedError(
@@ -115,7 +130,12 @@ absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_vi
   if (sent > now + tolerance) {
     return absl::UnauthenticatedError("webhook-timestamp: timestamp too new");
   }
+  return absl::OkStatus();
+}
 
+bool MatchesHmac(absl::Span<const std::string> keys, absl::string_view msg_id,
+                 absl::string_view timestamp_header, absl::string_view signature_header,
+                 absl::string_view body) {
   // The header text, not the parsed number, is what the sender signed (they
   // differ only with leading zeros). The body is hashed once per key, not once
   // per header entry.
@@ -123,8 +143,23 @@ absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_vi
     const Mac mac = ComputeMac(key, msg_id, timestamp_header, body);
     for (absl::string_view entry : absl::StrSplit(signature_header, ' ', absl::SkipEmpty())) {
       if (!absl::ConsumePrefix(&entry, kVersionPrefix)) continue;  // "v1a,", "v2,", ...
-      if (MatchesMac(entry, mac)) return absl::OkStatus();
+      if (MatchesMac(entry, mac)) return true;
     }
+  }
+  return false;
+}
+
+}  // namespace internal
+
+absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_view msg_id,
+                             absl::string_view timestamp_header, absl::string_view signature_header,
+                             absl::string_view body, absl::Time now, absl::Duration tolerance) {
+  if (absl::Status fresh = internal::CheckTimestamp(timestamp_header, now, tolerance);
+      !fresh.ok()) {
+    return fresh;
+  }
+  if (internal::MatchesHmac(keys, msg_id, timestamp_header, signature_header, body)) {
+    return absl::OkStatus();
   }
   return absl::UnauthenticatedError("webhook-signature: no matching signature");
 }

@@ -12,26 +12,54 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "signature_internal.h"
 #include "wink/webhooks/verify.h"
 
 namespace wink::webhooks {
 namespace {
 
-// Raw keys of `secrets`, in order. Errors name the index, never the secret.
-absl::StatusOr<std::vector<std::string>> ParseSecrets(absl::Span<const std::string> secrets) {
+// What a list of "whsec_"/"whpk_"/"whsk_" strings holds, by kind, in order.
+struct ParsedKeys {
+  std::vector<std::string> hmac;
+  std::vector<std::string> public_keys;
+  std::vector<SigningKey> signing;  // whsec_ and whsk_, in the order given
+};
+
+// Parses `secrets`; `accept_public` (verifiers) or `accept_private`
+// (signers) says which asymmetric half is allowed. Errors name the index,
+// never the key.
+absl::StatusOr<ParsedKeys> ParseKeys(absl::Span<const std::string> secrets, bool for_signing) {
   if (secrets.empty()) {
-    return absl::InvalidArgumentError("secrets: at least one whsec_ secret is required");
+    return absl::InvalidArgumentError(for_signing
+                                          ? "secrets: at least one whsec_ or whsk_ key is required"
+                                          : "secrets: at least one whsec_ or whpk_ key is required");
   }
-  std::vector<std::string> keys;
-  keys.reserve(secrets.size());
+  ParsedKeys parsed;
   for (size_t i = 0; i < secrets.size(); ++i) {
-    absl::StatusOr<std::string> key = ParseSecret(secrets[i]);
+    const absl::string_view text = secrets[i];
+    absl::StatusOr<std::string> key;
+    if (absl::StartsWith(text, kPublicKeyPrefix)) {
+      key = for_signing ? absl::InvalidArgumentError("a whpk_ public key cannot sign")
+                        : ParsePublicKey(text);
+      if (key.ok()) parsed.public_keys.push_back(*key);
+    } else if (absl::StartsWith(text, kSigningKeyPrefix)) {
+      key = for_signing ? ParseSigningKey(text)
+                        : absl::InvalidArgumentError(
+                              "a whsk_ private key does not belong on a receiver; give its "
+                              "whpk_ public key");
+      if (key.ok()) parsed.signing.push_back({SignatureScheme::kEd25519, *key});
+    } else {
+      key = ParseSecret(text);
+      if (key.ok()) {
+        parsed.hmac.push_back(*key);
+        parsed.signing.push_back({SignatureScheme::kHmacSha256, *key});
+      }
+    }
     if (!key.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("secrets[", i, "]: ", key.status().message()));
     }
-    keys.push_back(*std::move(key));
   }
-  return keys;
+  return parsed;
 }
 
 absl::Status Missing(absl::string_view header) {
@@ -65,9 +93,9 @@ absl::StatusOr<WebhookVerifier> WebhookVerifier::Create(absl::Span<const std::st
   if (options.tolerance < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("tolerance: must not be negative");
   }
-  absl::StatusOr<std::vector<std::string>> keys = ParseSecrets(secrets);
+  absl::StatusOr<ParsedKeys> keys = ParseKeys(secrets, /*for_signing=*/false);
   if (!keys.ok()) return keys.status();
-  return WebhookVerifier(*std::move(keys), options.tolerance);
+  return WebhookVerifier(std::move(keys->hmac), std::move(keys->public_keys), options.tolerance);
 }
 
 absl::Status WebhookVerifier::Verify(absl::Span<const std::pair<std::string, std::string>> headers,
@@ -89,19 +117,27 @@ absl::Status WebhookVerifier::Verify(absl::string_view webhook_id,
   if (webhook_id.empty()) return Missing(kWebhookIdHeader);
   if (webhook_timestamp.empty()) return Missing(kWebhookTimestampHeader);
   if (webhook_signature.empty()) return Missing(kWebhookSignatureHeader);
-  return VerifySignature(keys_, webhook_id, webhook_timestamp, webhook_signature, body, now,
-                         tolerance_);
+  if (absl::Status fresh = internal::CheckTimestamp(webhook_timestamp, now, tolerance_);
+      !fresh.ok()) {
+    return fresh;
+  }
+  if (internal::MatchesHmac(keys_, webhook_id, webhook_timestamp, webhook_signature, body) ||
+      internal::MatchesEd25519(public_keys_, webhook_id, webhook_timestamp, webhook_signature,
+                               body)) {
+    return absl::OkStatus();
+  }
+  return absl::UnauthenticatedError("webhook-signature: no matching signature");
 }
 
 absl::StatusOr<WebhookSigner> WebhookSigner::Create(absl::Span<const std::string> secrets) {
-  absl::StatusOr<std::vector<std::string>> keys = ParseSecrets(secrets);
+  absl::StatusOr<ParsedKeys> keys = ParseKeys(secrets, /*for_signing=*/true);
   if (!keys.ok()) return keys.status();
-  return WebhookSigner(*std::move(keys));
+  return WebhookSigner(std::move(keys->signing));
 }
 
 std::string WebhookSigner::Sign(absl::string_view webhook_id, absl::Time timestamp,
                                 absl::string_view body) const {
-  return SignatureHeader(keys_, webhook_id, absl::ToUnixSeconds(timestamp), body);
+  return SignatureHeaderFor(keys_, webhook_id, absl::ToUnixSeconds(timestamp), body);
 }
 
 std::vector<std::pair<std::string, std::string>> WebhookSigner::Headers(

@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "wink/webhooks/v1/webhook_service.pb.h"
 #include "service/domain/states.h"
 
 namespace wink::webhooks::api {
@@ -19,13 +21,24 @@ namespace wink::webhooks::api {
 // webhook is rotated within the overlap window.
 inline constexpr int kMaxPreviousSecrets = 2;
 
-// Makes `new_key` the current secret of `record` and counts the rotation in
+// A new signing key of `scheme` (UNSPECIFIED means HMAC-SHA256) created at
+// `now`: 32 random bytes in `key`, unsealed, and for Ed25519 its public key.
+// INTERNAL if the random generator or OpenSSL fails.
+absl::StatusOr<internal::v1::SigningSecretRecord> NewSigningSecret(v1::SignatureScheme scheme,
+                                                                   absl::Time now);
+
+// The scheme a stored key signs with: records from before the choice (0)
+// are HMAC-SHA256.
+v1::SignatureScheme SchemeOf(const internal::v1::SigningSecretRecord& secret);
+
+// Makes `fresh` the current secret of `record` and counts the rotation in
 // `secret_generation`. The old current secret
 // expires at `now + overlap` (an overlap of zero drops it at once); previous
 // secrets that have expired, or are beyond kMaxPreviousSecrets (oldest
-// first), are dropped.
-void RotateSecrets(domain::WebhookRecord& record, std::string new_key, absl::Time now,
-                   absl::Duration overlap);
+// first), are dropped. Keys of different schemes mix freely: during the
+// overlap after a switch of scheme both sign.
+void RotateSecrets(domain::WebhookRecord& record, internal::v1::SigningSecretRecord fresh,
+                   absl::Time now, absl::Duration overlap);
 
 // When the last previous secret that still signs at `now` stops signing, or
 // nullopt if only the current secret signs.

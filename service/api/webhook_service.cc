@@ -61,8 +61,25 @@ constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"rate_limit", MutableField::kRateLimit},
 };
 constexpr absl::string_view kOutputOnlyFields[] = {
-    "name",   "create_time",                 "update_time",     "secret",
-    "previous_secret_expire_time", "disabled_reason", "disable_time", "failing_since"};
+    "name",          "create_time",  "update_time",   "secret",    "previous_secret_expire_time",
+    "disabled_reason", "disable_time", "failing_since", "public_key"};
+
+// The scheme is set on create; after that only a rotation changes it, since
+// a new scheme needs a new key.
+constexpr absl::string_view kSchemeChangesByRotation =
+    "update_mask: \"signature_scheme\" changes only with RotateWebhookSecret "
+    "(its signature_scheme field), which makes the new key";
+
+// `scheme` as a known value: UNSPECIFIED, HMAC_SHA256 or ED25519.
+absl::Status ValidateSignatureScheme(v1::SignatureScheme scheme, absl::string_view field) {
+  if (scheme == v1::SIGNATURE_SCHEME_UNSPECIFIED || scheme == v1::SIGNATURE_SCHEME_HMAC_SHA256 ||
+      scheme == v1::SIGNATURE_SCHEME_ED25519) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": unknown value ", static_cast<int>(scheme),
+      "; use SIGNATURE_SCHEME_HMAC_SHA256 or SIGNATURE_SCHEME_ED25519"));
+}
 
 // Fills `out` from `record`. The current secret is included only when
 // `include_secret` (Create and Rotate responses).
@@ -76,8 +93,14 @@ void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1:
   out->mutable_headers()->insert(record.headers().begin(), record.headers().end());
   *out->mutable_create_time() = ToTimestamp(record.create_time_us());
   *out->mutable_update_time() = ToTimestamp(record.update_time_us());
-  if (include_secret && record.secrets_size() > 0) {
-    out->set_secret(signing::FormatSecret(record.secrets(0).key()));
+  if (record.secrets_size() > 0) {
+    const SigningSecretRecord& current = record.secrets(0);
+    out->set_signature_scheme(SchemeOf(current));
+    if (SchemeOf(current) == v1::SIGNATURE_SCHEME_ED25519) {
+      out->set_public_key(signing::FormatPublicKey(current.public_key()));
+    } else if (include_secret) {
+      out->set_secret(signing::FormatSecret(current.key()));
+    }
   }
   if (const auto expire = PreviousSecretExpireTime(record, now)) {
     *out->mutable_previous_secret_expire_time() = ToTimestamp(absl::ToUnixMicros(*expire));
@@ -109,6 +132,7 @@ std::string Fingerprint(const v1::Webhook& requested) {
   copy.clear_disabled_reason();
   copy.clear_disable_time();
   copy.clear_failing_since();
+  copy.clear_public_key();
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -136,6 +160,9 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
     if (!w.description().empty()) fields.push_back(MutableField::kDescription);
     if (!w.headers().empty()) fields.push_back(MutableField::kHeaders);
     if (w.has_rate_limit()) fields.push_back(MutableField::kRateLimit);
+    if (w.signature_scheme() != v1::SIGNATURE_SCHEME_UNSPECIFIED) {
+      return absl::InvalidArgumentError(kSchemeChangesByRotation);
+    }
     if (fields.empty()) {
       return absl::InvalidArgumentError(
           "update_mask: nothing to update; set fields in webhook or name them in "
@@ -160,6 +187,7 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
       }
     }
     if (known) continue;
+    if (path == "signature_scheme") return absl::InvalidArgumentError(kSchemeChangesByRotation);
     for (absl::string_view output_only : kOutputOnlyFields) {
       if (path == output_only) {
         return absl::InvalidArgumentError(
@@ -304,10 +332,10 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::CreateWebhook(grpc::CallbackServer
         record.set_create_time_us(now_us);
         record.set_update_time_us(now_us);
         WINK_RETURN_IF_ERROR(ApplyUpdate(requested, kCreateFields, catalog_, destinations_, record));
-        WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
-        SigningSecretRecord* secret = record.add_secrets();
-        secret->set_key(std::move(key));
-        secret->set_create_time_us(now_us);
+        WINK_RETURN_IF_ERROR(
+            ValidateSignatureScheme(requested.signature_scheme(), "webhook.signature_scheme"));
+        WINK_ASSIGN_OR_RETURN(*record.add_secrets(),
+                              NewSigningSecret(requested.signature_scheme(), now));
         WINK_RETURN_IF_ERROR(secrets::SealWebhookSecrets(keyring_, record));
 
         storage::CreateWebhookOptions create;
@@ -435,12 +463,20 @@ grpc::ServerUnaryReactor* WebhookServiceImpl::RotateWebhookSecret(
       [&](UnaryCall& call, const v1::RotateWebhookSecretRequest& request, v1::Webhook& response) {
         WINK_ASSIGN_OR_RETURN(const WebhookName name, ParseWebhookName(request.name(), "name"));
         WINK_RETURN_IF_ERROR(call.Authorize(name.account));
-        WINK_ASSIGN_OR_RETURN(std::string key, signing::GenerateSecretKey());
+        WINK_RETURN_IF_ERROR(
+            ValidateSignatureScheme(request.signature_scheme(), "signature_scheme"));
         const absl::Time now = clock_.Now();
         WINK_ASSIGN_OR_RETURN(
             const WebhookRecord rotated,
             UpdateOpened(name.account, name.webhook_id, [&](WebhookRecord& record) {
-              RotateSecrets(record, key, now, options_.secret_rotation_overlap);
+              // Unspecified keeps the scheme of the current key.
+              const v1::SignatureScheme scheme =
+                  request.signature_scheme() != v1::SIGNATURE_SCHEME_UNSPECIFIED ||
+                          record.secrets_size() == 0
+                      ? request.signature_scheme()
+                      : SchemeOf(record.secrets(0));
+              WINK_ASSIGN_OR_RETURN(SigningSecretRecord fresh, NewSigningSecret(scheme, now));
+              RotateSecrets(record, std::move(fresh), now, options_.secret_rotation_overlap);
               return absl::OkStatus();
             }));
         ToApi(rotated, now, /*include_secret=*/true, &response);

@@ -18,11 +18,14 @@ absl::StatusOr<http::HttpRequest> BuildDeliveryRequest(const domain::WebhookReco
                                                        absl::Time now,
                                                        const secrets::Keyring& keyring) {
   const int64_t now_us = absl::ToUnixMicros(now);
-  std::vector<std::string> keys;
+  std::vector<signing::SigningKey> keys;
   for (const auto& secret : webhook.secrets()) {
     if (secret.expire_time_us() == 0 || secret.expire_time_us() > now_us) {
       WINK_ASSIGN_OR_RETURN(std::string key, secrets::OpenSigningKey(keyring, webhook, secret));
-      keys.push_back(std::move(key));
+      keys.push_back({secret.algorithm() == internal::v1::SIGNING_ALGORITHM_ED25519
+                          ? signing::SignatureScheme::kEd25519
+                          : signing::SignatureScheme::kHmacSha256,
+                      std::move(key)});
     }
   }
   WINK_ASSIGN_OR_RETURN(auto custom_headers, secrets::OpenHeaders(keyring, webhook));
@@ -35,7 +38,7 @@ absl::StatusOr<http::HttpRequest> BuildDeliveryRequest(const domain::WebhookReco
   request.headers.emplace_back("webhook-id", event.id());
   request.headers.emplace_back("webhook-timestamp", absl::StrCat(timestamp));
   request.headers.emplace_back("webhook-signature",
-                               signing::SignatureHeader(keys, event.id(), timestamp, request.body));
+                               signing::SignatureHeaderFor(keys, event.id(), timestamp, request.body));
   const bool traced = !event.traceparent().empty();
   if (traced) {
     request.headers.emplace_back("traceparent", event.traceparent());

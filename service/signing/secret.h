@@ -1,5 +1,6 @@
-// Webhook signing secrets in the Standard Webhooks format: "whsec_"
-// followed by the base64 (standard alphabet, padded) of 24-64 random bytes.
+// Webhook signing keys in the Standard Webhooks formats: "whsec_" followed
+// by the base64 (standard alphabet, padded) of 24-64 random bytes (HMAC),
+// and Ed25519 key pairs whose public half is "whpk_" + base64.
 //
 // The implementation is the receiver-side library's (client/verify,
 // "wink/webhooks/verify.h"), so the service and its customers parse secrets
@@ -22,6 +23,14 @@ using ::wink::webhooks::kSecretPrefix;
 using ::wink::webhooks::FormatSecret;
 using ::wink::webhooks::GenerateSecretKey;
 using ::wink::webhooks::ParseSecret;
+
+// Ed25519 ("v1a") keys: GenerateSigningKey() makes a 32-byte private key,
+// PublicKeyOf(key) derives its public key, FormatPublicKey(public_key) is
+// "whpk_" + base64 (what GetWebhook shows). The private key never leaves the
+// service, so there is no FormatSigningKey here.
+using ::wink::webhooks::FormatPublicKey;
+using ::wink::webhooks::GenerateSigningKey;
+using ::wink::webhooks::PublicKeyOf;
 
 }  // namespace wink::webhooks::signing
 

@@ -23,6 +23,13 @@ using ::wink::webhooks::Sign;
 using ::wink::webhooks::SignatureHeader;
 using ::wink::webhooks::VerifySignature;
 
+// Both schemes: a SigningKey is a raw key and its SignatureScheme
+// (kHmacSha256 "v1", kEd25519 "v1a"); SignatureHeaderFor(Span<const
+// SigningKey>, ...) signs with each, in order.
+using ::wink::webhooks::SignatureScheme;
+using ::wink::webhooks::SignatureHeaderFor;
+using ::wink::webhooks::SigningKey;
+
 }  // namespace wink::webhooks::signing
 
 #endif  // WINK_WEBHOOKS_SERVICE_SIGNING_SIGNATURE_H_

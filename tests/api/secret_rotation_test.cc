@@ -21,6 +21,12 @@ domain::WebhookRecord WithSecret(const std::string& key) {
   return record;
 }
 
+internal::v1::SigningSecretRecord Hmac(const std::string& key) {
+  internal::v1::SigningSecretRecord secret;
+  secret.set_key(key);
+  return secret;
+}
+
 std::vector<std::string> Keys(const domain::WebhookRecord& record) {
   std::vector<std::string> keys;
   for (const auto& secret : record.secrets()) keys.push_back(secret.key());
@@ -30,7 +36,7 @@ std::vector<std::string> Keys(const domain::WebhookRecord& record) {
 TEST(RotateSecretsTest, NewSecretIsCurrentAndThePreviousSignsForTheOverlap) {
   domain::WebhookRecord record = WithSecret("k1");
   const absl::Time now = kStart + absl::Hours(1);
-  RotateSecrets(record, "k2", now, absl::Hours(24));
+  RotateSecrets(record, Hmac("k2"), now, absl::Hours(24));
 
   EXPECT_THAT(Keys(record), ElementsAre("k2", "k1"));
   EXPECT_EQ(record.secret_generation(), 1u);
@@ -43,7 +49,7 @@ TEST(RotateSecretsTest, NewSecretIsCurrentAndThePreviousSignsForTheOverlap) {
 
 TEST(RotateSecretsTest, ZeroOverlapDropsThePreviousSecretAtOnce) {
   domain::WebhookRecord record = WithSecret("k1");
-  RotateSecrets(record, "k2", kStart, absl::ZeroDuration());
+  RotateSecrets(record, Hmac("k2"), kStart, absl::ZeroDuration());
   EXPECT_THAT(Keys(record), ElementsAre("k2"));
   EXPECT_EQ(PreviousSecretExpireTime(record, kStart), std::nullopt);
 }
@@ -53,7 +59,7 @@ TEST(RotateSecretsTest, RapidRotationsKeepAtMostTwoPreviousSecretsNewestFirst) {
   absl::Time now = kStart;
   for (const char* key : {"k2", "k3", "k4", "k5"}) {
     now += absl::Minutes(1);
-    RotateSecrets(record, key, now, absl::Hours(24));
+    RotateSecrets(record, Hmac(key), now, absl::Hours(24));
   }
   EXPECT_THAT(Keys(record), ElementsAre("k5", "k4", "k3"));
   EXPECT_EQ(PreviousSecretExpireTime(record, now), now + absl::Hours(24));
@@ -61,8 +67,8 @@ TEST(RotateSecretsTest, RapidRotationsKeepAtMostTwoPreviousSecretsNewestFirst) {
 
 TEST(RotateSecretsTest, ExpiredPreviousSecretsAreDropped) {
   domain::WebhookRecord record = WithSecret("k1");
-  RotateSecrets(record, "k2", kStart, absl::Hours(1));
-  RotateSecrets(record, "k3", kStart + absl::Hours(2), absl::Hours(1));  // k1 expired
+  RotateSecrets(record, Hmac("k2"), kStart, absl::Hours(1));
+  RotateSecrets(record, Hmac("k3"), kStart + absl::Hours(2), absl::Hours(1));  // k1 expired
   EXPECT_THAT(Keys(record), ElementsAre("k3", "k2"));
 }
 

@@ -22,6 +22,16 @@ inline constexpr char kSignature[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOL
 inline constexpr char kForeignSignature[] = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
 inline constexpr char kLastByteFlipped[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
 
+// The asymmetric ("v1a", Ed25519) vector, from libraries/go/
+// webhook_asymmetric_test.go (TestAsymmetricWebhookSign: the private key,
+// there without its whsk_ prefix, signs kMsgId, kTimestamp and kPayload;
+// TestAsymmetricWebhook's "invalid signature" and "partial signature").
+inline constexpr char kSigningKey[] = "whsk_VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=";
+inline constexpr char kAsymmetricSignature[] =
+    "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==";
+inline constexpr char kAsymmetricInvalid[] = "v1a,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+inline constexpr char kAsymmetricPartial[] = "v1a,";
+
 }  // namespace wink::webhooks::testing
 
 #endif  // WINK_WEBHOOKS_TESTS_VERIFY_STANDARD_WEBHOOKS_VECTORS_H_

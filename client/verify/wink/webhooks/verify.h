@@ -1,19 +1,23 @@
-// Standard Webhooks signatures (https://www.standardwebhooks.com, symmetric
-// "v1" scheme) for the receivers of Wink Webhooks deliveries, and for anyone
-// who signs requests the same way (tests, other senders).
+// Standard Webhooks signatures (https://www.standardwebhooks.com) for the
+// receivers of Wink Webhooks deliveries, and for anyone who signs requests
+// the same way (tests, other senders): the symmetric "v1" scheme
+// (HMAC-SHA256) and the asymmetric "v1a" scheme (Ed25519).
 //
 // Every delivery is an HTTPS POST with three headers:
 //   webhook-id:        the event id, stable across retries (dedupe on it)
 //   webhook-timestamp: Unix seconds when this attempt was signed
-//   webhook-signature: "v1,<base64 HMAC-SHA256>", several space-separated
-//                      while a rotated-out secret is still valid
-// The HMAC key is the endpoint's secret, "whsec_" + base64(key bytes), and
-// the signed content is "{webhook-id}.{webhook-timestamp}.{raw body}".
+//   webhook-signature: "v1,<base64 HMAC-SHA256>" or "v1a,<base64 Ed25519
+//                      signature>", several space-separated while a
+//                      rotated-out key is still valid
+// The signed content is "{webhook-id}.{webhook-timestamp}.{raw body}". A v1
+// endpoint shares a secret with the sender, "whsec_" + base64(key bytes); a
+// v1a endpoint holds only the sender's public key, "whpk_" + base64(32
+// bytes), so it can check signatures but never make one.
 //
 // Typical receiver:
 //
-//   auto verifier = wink::webhooks::WebhookVerifier::Create({secret_from_config});
-//   if (!verifier.ok()) ... // INVALID_ARGUMENT: the secret is malformed
+//   auto verifier = wink::webhooks::WebhookVerifier::Create({secret_or_public_key});
+//   if (!verifier.ok()) ... // INVALID_ARGUMENT: the key is malformed
 //   absl::Status status = verifier->Verify(request_headers, raw_body);
 //   if (!status.ok()) ... // answer 401; status.message() says why
 //   // Only now parse the body and trust its contents.
@@ -80,9 +84,47 @@ std::vector<std::string> SplitSecretList(absl::string_view text);
 // '<path>': <reason>" or "no secret in '<path>' (...)"; never the contents.
 absl::StatusOr<std::vector<std::string>> ReadSecretFile(const std::string& path);
 
+// --- Asymmetric keys (v1a, Ed25519) ------------------------------------------
+
+// "whpk_" + base64 of a 32-byte Ed25519 public key: what receivers hold.
+inline constexpr absl::string_view kPublicKeyPrefix = "whpk_";
+// "whsk_" + base64 of a 32-byte Ed25519 private key (RFC 8032's seed): what
+// a sender holds. Wink Webhooks keeps its own and never shows them.
+inline constexpr absl::string_view kSigningKeyPrefix = "whsk_";
+inline constexpr int kEd25519KeyBytes = 32;
+
+// kEd25519KeyBytes from OpenSSL's CSPRNG: a new Ed25519 private key (every
+// 32-byte string is one). INTERNAL if the generator fails.
+absl::StatusOr<std::string> GenerateSigningKey();
+
+// The 32-byte public key of a 32-byte private key. INVALID_ARGUMENT for a
+// key of another size; INTERNAL if OpenSSL fails.
+absl::StatusOr<std::string> PublicKeyOf(absl::string_view signing_key);
+
+// "whpk_"/"whsk_" + base64(key) (standard alphabet, padded), and their
+// inverses: the raw 32 bytes, INVALID_ARGUMENT for anything but the prefix
+// followed by padded standard base64 of exactly 32 bytes (never echoing it).
+std::string FormatPublicKey(absl::string_view public_key);
+absl::StatusOr<std::string> ParsePublicKey(absl::string_view text);
+std::string FormatSigningKey(absl::string_view signing_key);
+absl::StatusOr<std::string> ParseSigningKey(absl::string_view text);
+
 // --- Signing and checking with raw keys --------------------------------------
 // The building blocks of WebhookSigner and WebhookVerifier below. `key`/`keys`
 // are raw key bytes (ParseSecret's result). All are thread-safe.
+
+// Which of the spec's schemes a key signs with.
+enum class SignatureScheme {
+  kHmacSha256,  // "v1": a shared secret
+  kEd25519,     // "v1a": a private key; receivers hold its public key
+};
+
+// A raw key and the scheme it signs with: HMAC key bytes (ParseSecret's
+// result) or a 32-byte Ed25519 private key (ParseSigningKey's result).
+struct SigningKey {
+  SignatureScheme scheme = SignatureScheme::kHmacSha256;
+  std::string key;
+};
 
 // "v1," + base64(HMAC-SHA256(key, msg_id + "." + timestamp + "." + body)),
 // `timestamp` being Unix seconds written in decimal.
@@ -92,6 +134,17 @@ std::string Sign(absl::string_view key, absl::string_view msg_id, int64_t timest
 // The webhook-signature header value: one Sign() per key, in the order
 // given, separated by single spaces ("" for no keys).
 std::string SignatureHeader(absl::Span<const std::string> keys, absl::string_view msg_id,
+                            int64_t timestamp, absl::string_view body);
+
+// "v1a," + base64(Ed25519(signing_key, msg_id + "." + timestamp + "." +
+// body)). `signing_key` is a 32-byte private key; any other size aborts (a
+// programming error: keys come from GenerateSigningKey or ParseSigningKey).
+std::string SignEd25519(absl::string_view signing_key, absl::string_view msg_id,
+                        int64_t timestamp, absl::string_view body);
+
+// The webhook-signature header value for keys of either scheme: one
+// signature per key, in the order given, separated by single spaces.
+std::string SignatureHeaderFor(absl::Span<const SigningKey> keys, absl::string_view msg_id,
                             int64_t timestamp, absl::string_view body);
 
 // Receiver-side check of one request. OK if `timestamp_header` is a
@@ -113,11 +166,22 @@ absl::Status VerifySignature(absl::Span<const std::string> keys, absl::string_vi
                              absl::string_view body, absl::Time now,
                              absl::Duration tolerance = kDefaultTolerance);
 
+// VerifySignature for the v1a scheme: OK if some "v1a,..." entry of
+// `signature_header` is a valid Ed25519 signature by one of `public_keys`
+// (32 bytes each, ParsePublicKey's result). Same timestamp checks and
+// messages; other versions ("v1,") are skipped. A v1a entry must be the
+// canonical padded standard base64 of the 64-byte signature.
+absl::Status VerifyEd25519Signature(absl::Span<const std::string> public_keys,
+                                    absl::string_view msg_id, absl::string_view timestamp_header,
+                                    absl::string_view signature_header, absl::string_view body,
+                                    absl::Time now, absl::Duration tolerance = kDefaultTolerance);
+
 // --- Receivers ---------------------------------------------------------------
 
-// Checks incoming requests against one or more endpoint secrets. Several
-// secrets are for rotation on the receiver's side: a request passes if it
-// is signed by any of them.
+// Checks incoming requests against one or more endpoint keys: "whsec_"
+// secrets (v1 signatures) and "whpk_" public keys (v1a signatures), in any
+// mix. Several keys are for rotation on the receiver's side: a request
+// passes if it is signed by any of them.
 //
 // Immutable once created: copyable, and safe to use from any number of
 // threads at once. To change secrets, create a new verifier and swap it in.
@@ -130,9 +194,11 @@ class WebhookVerifier {
     absl::Duration tolerance = kDefaultTolerance;
   };
 
-  // `secrets` are "whsec_..." strings. INVALID_ARGUMENT if there are none
-  // ("secrets: ..."), if one does not parse ("secrets[1]: ...", never
-  // echoing it) or if options.tolerance is negative ("tolerance: ...").
+  // `secrets` are "whsec_..." or "whpk_..." strings. INVALID_ARGUMENT if
+  // there are none ("secrets: ..."), if one does not parse ("secrets[1]:
+  // ...", never echoing it; a "whsk_" private key is refused: a receiver
+  // needs only the public key) or if options.tolerance is negative
+  // ("tolerance: ...").
   static absl::StatusOr<WebhookVerifier> Create(absl::Span<const std::string> secrets);
   static absl::StatusOr<WebhookVerifier> Create(absl::Span<const std::string> secrets,
                                                 Options options);
@@ -157,20 +223,23 @@ class WebhookVerifier {
   absl::Duration tolerance() const { return tolerance_; }
 
  private:
-  WebhookVerifier(std::vector<std::string> keys, absl::Duration tolerance)
-      : keys_(std::move(keys)), tolerance_(tolerance) {}
+  WebhookVerifier(std::vector<std::string> keys, std::vector<std::string> public_keys,
+                  absl::Duration tolerance)
+      : keys_(std::move(keys)), public_keys_(std::move(public_keys)), tolerance_(tolerance) {}
 
-  std::vector<std::string> keys_;  // raw key bytes
+  std::vector<std::string> keys_;         // raw HMAC key bytes
+  std::vector<std::string> public_keys_;  // raw Ed25519 public keys
   absl::Duration tolerance_;
 };
 
 // --- Senders -----------------------------------------------------------------
 
-// Signs requests the way Wink Webhooks does, with every secret given (the
+// Signs requests the way Wink Webhooks does, with every key given (the
 // receiver accepts any one of them). Immutable: copyable and thread-safe.
 class WebhookSigner {
  public:
-  // `secrets` are "whsec_..." strings; errors as WebhookVerifier::Create.
+  // `secrets` are "whsec_..." (v1) or "whsk_..." (v1a) strings; errors as
+  // WebhookVerifier::Create (a "whpk_" public key cannot sign).
   static absl::StatusOr<WebhookSigner> Create(absl::Span<const std::string> secrets);
 
   // The webhook-signature value for this message. `timestamp` is truncated
@@ -185,9 +254,9 @@ class WebhookSigner {
                                                            absl::string_view body) const;
 
  private:
-  explicit WebhookSigner(std::vector<std::string> keys) : keys_(std::move(keys)) {}
+  explicit WebhookSigner(std::vector<SigningKey> keys) : keys_(std::move(keys)) {}
 
-  std::vector<std::string> keys_;  // raw key bytes
+  std::vector<SigningKey> keys_;
 };
 
 }  // namespace wink::webhooks
