@@ -611,6 +611,123 @@ TEST_F(DeliveryTest, ReceiverVerifiesSignatureAndGetsTheExactEnvelope) {
   EXPECT_EQ(old_matches, 1);
 }
 
+TEST_F(DeliveryTest, Ed25519WebhookSignsV1aCheckedWithItsPublicKeyAndSwitchesSchemeByRotation) {
+  StartServer();
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Asymmetric");
+  create.mutable_webhook()->set_url(receiver_->Url("/v1a"));
+  create.mutable_webhook()->set_signature_scheme(v1::SIGNATURE_SCHEME_ED25519);
+  v1::Webhook webhook;
+  ASSERT_TRUE(server_->NewStub()
+                  ->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &webhook)
+                  .ok());
+  // The public key is shown, the private key never: no secret, and GetWebhook
+  // returns the same public key.
+  EXPECT_EQ(webhook.signature_scheme(), v1::SIGNATURE_SCHEME_ED25519);
+  EXPECT_THAT(webhook.public_key(), StartsWith("whpk_"));
+  EXPECT_EQ(webhook.secret(), "");
+  const v1::Webhook got = GetWebhook(webhook.name());
+  EXPECT_EQ(got.public_key(), webhook.public_key());
+  EXPECT_EQ(got.signature_scheme(), v1::SIGNATURE_SCHEME_ED25519);
+  EXPECT_EQ(got.secret(), "");
+
+  const v1::Event event = Publish("acme", "booking.created").event();
+  ASSERT_TRUE(receiver_->WaitForRequests("/v1a", 1, absl::Seconds(10)));
+  const ReceivedRequest request = receiver_->Requests("/v1a")[0];
+  EXPECT_EQ(request.Header("webhook-id"), event.id());
+  EXPECT_THAT(request.Header("webhook-signature"), StartsWith("v1a,"));
+  auto verifier = WebhookVerifier::Create({webhook.public_key()});
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  EXPECT_TRUE(verifier->Verify(request.headers, request.body, server_->clock().Now()).ok());
+  // Not vacuous: a changed body fails.
+  EXPECT_EQ(verifier->Verify(request.headers, request.body + " ", server_->clock().Now()).code(),
+            absl::StatusCode::kUnauthenticated);
+
+  // Rotating to HMAC: the new secret is returned, the scheme switches, and
+  // during the overlap each delivery carries a v1 and a v1a signature.
+  v1::RotateWebhookSecretRequest rotate;
+  rotate.set_name(webhook.name());
+  rotate.set_signature_scheme(v1::SIGNATURE_SCHEME_HMAC_SHA256);
+  v1::Webhook rotated;
+  ASSERT_TRUE(server_->NewStub()
+                  ->RotateWebhookSecret(ContextWithToken(kAdminToken).get(), rotate, &rotated)
+                  .ok());
+  EXPECT_EQ(rotated.signature_scheme(), v1::SIGNATURE_SCHEME_HMAC_SHA256);
+  EXPECT_THAT(rotated.secret(), StartsWith("whsec_"));
+  EXPECT_EQ(rotated.public_key(), "");
+  EXPECT_TRUE(rotated.has_previous_secret_expire_time());
+
+  Publish("acme", "booking.created");
+  ASSERT_TRUE(receiver_->WaitForRequests("/v1a", 2, absl::Seconds(10)));
+  const ReceivedRequest after = receiver_->Requests("/v1a")[1];
+  const std::vector<std::string> entries = absl::StrSplit(after.Header("webhook-signature"), ' ');
+  ASSERT_EQ(entries.size(), 2u) << after.Header("webhook-signature");
+  EXPECT_THAT(entries[0], StartsWith("v1,"));
+  EXPECT_THAT(entries[1], StartsWith("v1a,"));
+  for (const std::string& key : {rotated.secret(), webhook.public_key()}) {
+    auto one = WebhookVerifier::Create({key});
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_TRUE(one->Verify(after.headers, after.body, server_->clock().Now()).ok()) << key;
+  }
+
+  // And back to Ed25519 by rotation, with a new key pair.
+  rotate.set_signature_scheme(v1::SIGNATURE_SCHEME_ED25519);
+  v1::Webhook back;
+  ASSERT_TRUE(server_->NewStub()
+                  ->RotateWebhookSecret(ContextWithToken(kAdminToken).get(), rotate, &back)
+                  .ok());
+  EXPECT_EQ(back.signature_scheme(), v1::SIGNATURE_SCHEME_ED25519);
+  EXPECT_THAT(back.public_key(), StartsWith("whpk_"));
+  EXPECT_NE(back.public_key(), webhook.public_key());
+  EXPECT_EQ(back.secret(), "");
+}
+
+TEST_F(DeliveryTest, SignatureSchemeIsValidatedAndChangesOnlyByRotation) {
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/scheme"));
+  EXPECT_EQ(webhook.signature_scheme(), v1::SIGNATURE_SCHEME_HMAC_SHA256);
+  EXPECT_EQ(webhook.public_key(), "");
+
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("Bad scheme");
+  create.mutable_webhook()->set_url(receiver_->Url("/scheme"));
+  create.mutable_webhook()->set_signature_scheme(static_cast<v1::SignatureScheme>(9));
+  v1::Webhook out;
+  grpc::Status status =
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("webhook.signature_scheme: unknown value 9"));
+
+  v1::UpdateWebhookRequest update;
+  update.mutable_webhook()->set_name(webhook.name());
+  update.mutable_webhook()->set_signature_scheme(v1::SIGNATURE_SCHEME_ED25519);
+  update.mutable_update_mask()->add_paths("signature_scheme");
+  status = server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("RotateWebhookSecret"));
+  update.clear_update_mask();
+  status = server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  update.mutable_update_mask()->add_paths("public_key");
+  status = server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("output only"));
+
+  v1::RotateWebhookSecretRequest rotate;
+  rotate.set_name(webhook.name());
+  rotate.set_signature_scheme(static_cast<v1::SignatureScheme>(-1));
+  status = server_->NewStub()->RotateWebhookSecret(ContextWithToken(kAdminToken).get(), rotate,
+                                                   &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("signature_scheme: unknown value -1"));
+  // Nothing changed: still HMAC, with no overlap started.
+  const v1::Webhook unchanged = GetWebhook(webhook.name());
+  EXPECT_EQ(unchanged.signature_scheme(), v1::SIGNATURE_SCHEME_HMAC_SHA256);
+  EXPECT_FALSE(unchanged.has_previous_secret_expire_time());
+}
+
 // --- 3. Idempotent publish ------------------------------------------------------
 
 TEST_F(DeliveryTest, SameIdempotencyKeyPublishesOnce) {
