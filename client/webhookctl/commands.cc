@@ -37,6 +37,27 @@ constexpr int kMaxBatch = 100;
 constexpr char kSecretNote[] =
     "Store the signing secret now: it is not shown again (rotate-secret makes a new one).\n";
 
+// An Ed25519 webhook has no secret to store: its public key is always shown.
+constexpr char kPublicKeyNote[] =
+    "Receivers verify with public_key (v1a signatures); `webhooks get` shows it any time.\n";
+
+// What to tell after a create or rotate that printed `webhook`.
+const char* KeyNote(const v1::Webhook& webhook) {
+  return webhook.signature_scheme() == v1::SIGNATURE_SCHEME_ED25519 ? kPublicKeyNote
+                                                                    : kSecretNote;
+}
+
+// --signature-scheme: "hmac-sha256" or "ed25519"; UNSPECIFIED when absent.
+absl::StatusOr<v1::SignatureScheme> SignatureSchemeFlag(const Args& args) {
+  if (!args.Has("signature-scheme")) return v1::SIGNATURE_SCHEME_UNSPECIFIED;
+  const std::string value = absl::AsciiStrToLower(args.Get("signature-scheme"));
+  if (value == "hmac-sha256" || value == "v1") return v1::SIGNATURE_SCHEME_HMAC_SHA256;
+  if (value == "ed25519" || value == "v1a") return v1::SIGNATURE_SCHEME_ED25519;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--signature-scheme: expected hmac-sha256 or ed25519, got '", args.Get("signature-scheme"),
+      "'"));
+}
+
 // The service keeps only a hash of an API key: the one printed is the only
 // copy there will be.
 constexpr char kApiKeyNote[] =
@@ -227,9 +248,13 @@ int WebhooksCreate(Invocation& invocation) {
   if (absl::StatusOr<bool> limited = SetRateLimit(args, webhook); !limited.ok()) {
     return invocation.UsageError(std::string(limited.status().message()));
   }
-  const int exit_code =
-      Show(invocation, Call(invocation, &Client::CreateWebhook, request), PrintWebhook);
-  if (exit_code == kExitOk && !invocation.json()) std::fputs(kSecretNote, stderr);
+  absl::StatusOr<v1::SignatureScheme> scheme = SignatureSchemeFlag(args);
+  if (!scheme.ok()) return invocation.UsageError(std::string(scheme.status().message()));
+  webhook.set_signature_scheme(*scheme);
+  absl::StatusOr<v1::Webhook> created = Call(invocation, &Client::CreateWebhook, request);
+  const char* note = created.ok() ? KeyNote(*created) : "";
+  const int exit_code = Show(invocation, std::move(created), PrintWebhook);
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(note, stderr);
   return exit_code;
 }
 
@@ -338,11 +363,15 @@ int WebhooksDelete(Invocation& invocation) {
 int WebhooksRotateSecret(Invocation& invocation) {
   absl::StatusOr<std::string> name = WebhookArgument(invocation);
   if (!name.ok()) return invocation.UsageError(std::string(name.status().message()));
+  absl::StatusOr<v1::SignatureScheme> scheme = SignatureSchemeFlag(invocation.args());
+  if (!scheme.ok()) return invocation.UsageError(std::string(scheme.status().message()));
   v1::RotateWebhookSecretRequest request;
   request.set_name(*name);
-  const int exit_code =
-      Show(invocation, Call(invocation, &Client::RotateWebhookSecret, request), PrintWebhook);
-  if (exit_code == kExitOk && !invocation.json()) std::fputs(kSecretNote, stderr);
+  request.set_signature_scheme(*scheme);
+  absl::StatusOr<v1::Webhook> rotated = Call(invocation, &Client::RotateWebhookSecret, request);
+  const char* note = rotated.ok() ? KeyNote(*rotated) : "";
+  const int exit_code = Show(invocation, std::move(rotated), PrintWebhook);
+  if (exit_code == kExitOk && !invocation.json()) std::fputs(note, stderr);
   return exit_code;
 }
 
@@ -939,6 +968,9 @@ const std::vector<Command>& Commands() {
         {"rate-limit", "N",
          "at most N requests per second to the receiver (more wait; retries count)"},
         {"burst", "N", "with --rate-limit: up to N at once after a quiet spell (default N)"},
+        {"signature-scheme", "SCHEME",
+         "hmac-sha256 (default: a shared whsec_ secret, v1) or ed25519 (v1a: receivers hold "
+         "only the public key)"},
         {"request-id", "ID",
          "makes the call safe to repeat: the same id returns the same webhook"}},
        WebhooksCreate},
@@ -1001,9 +1033,13 @@ const std::vector<Command>& Commands() {
        "rotate-secret",
        "NAME",
        1,
-       "Make a new signing secret (printed once); the old one signs 24 h more",
-       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n",
-       {kAccountForIds},
+       "Make a new signing key (a secret is printed once); the old one signs 24 h more",
+       "NAME: accounts/ACCOUNT/webhooks/ID, or ID with --account.\n"
+       "With --signature-scheme the webhook switches scheme; during the overlap each request\n"
+       "carries both a v1 and a v1a signature.\n",
+       {kAccountForIds,
+        {"signature-scheme", "SCHEME",
+         "scheme of the new key: hmac-sha256 or ed25519 (default: the current one)"}},
        WebhooksRotateSecret},
       {"webhooks",
        "test",

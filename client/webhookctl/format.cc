@@ -296,6 +296,19 @@ std::string RateLimitText(const v1::Webhook& webhook) {
   return absl::StrCat(limit.requests_per_second(), "/s, burst ", burst);
 }
 
+// "hmac-sha256 (v1)" or "ed25519 (v1a)"; "" from a server that predates
+// the choice.
+std::string SignatureSchemeText(const v1::Webhook& webhook) {
+  switch (webhook.signature_scheme()) {
+    case v1::SIGNATURE_SCHEME_HMAC_SHA256:
+      return "hmac-sha256 (v1)";
+    case v1::SIGNATURE_SCHEME_ED25519:
+      return "ed25519 (v1a)";
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 void PrintWebhook(const v1::Webhook& webhook) {
@@ -316,6 +329,8 @@ void PrintWebhook(const v1::Webhook& webhook) {
       .Add("rate_limit", RateLimitText(webhook))
       .Add("create_time", FormatTime(webhook.create_time()))
       .Add("update_time", FormatTime(webhook.update_time()))
+      .Add("signature_scheme", SignatureSchemeText(webhook))
+      .Add("public_key", webhook.public_key())
       .Add("previous_secret_expire_time", FormatTime(webhook.previous_secret_expire_time()))
       .Add("secret", webhook.secret())
       .Print();

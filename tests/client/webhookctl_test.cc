@@ -31,6 +31,7 @@
 #include "tests/fakes/test_certificates.h"
 #include "tests/integration/test_server.h"
 #include "wink/webhooks/client.h"
+#include "wink/webhooks/verify.h"
 
 namespace wink::webhooks::testing {
 namespace {
@@ -1054,6 +1055,43 @@ TEST_F(WebhookctlDeliveryTest, PublishPassesTheTraceContextOnToTheReceiver) {
   const ReceivedRequest request = receiver_->Requests("/hooks/traced")[0];
   EXPECT_EQ(request.Header("traceparent"), traceparent);
   EXPECT_EQ(request.Header("tracestate"), "rojo=1");
+}
+
+TEST_F(WebhookctlDeliveryTest, Ed25519WebhookShowsItsPublicKeyWhichVerifiesTheDelivery) {
+  const ProcessResult created =
+      Run({"webhooks", "create", "--account", "acme", "--url", receiver_->Url("/hooks/v1a"),
+           "--display-name", "Asymmetric", "--signature-scheme", "ed25519"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(Field(created.out, "signature_scheme"), "ed25519 (v1a)");
+  const std::string public_key = Field(created.out, "public_key");
+  EXPECT_THAT(public_key, StartsWith("whpk_"));
+  EXPECT_EQ(Field(created.out, "secret"), "");
+  EXPECT_THAT(created.err, HasSubstr("Receivers verify with public_key"));
+  const std::string name = Field(created.out, "name");
+  EXPECT_EQ(Field(Run({"webhooks", "get", name}).out, "public_key"), public_key);
+
+  const ProcessResult tested = Run({"webhooks", "test", name});
+  ASSERT_EQ(tested.exit_code, 0) << tested.err;
+  ASSERT_EQ(receiver_->Requests("/hooks/v1a").size(), 1u);
+  const ReceivedRequest request = receiver_->Requests("/hooks/v1a")[0];
+  EXPECT_THAT(request.Header("webhook-signature"), StartsWith("v1a,"));
+  auto verifier = WebhookVerifier::Create({public_key});
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  const absl::Status verified =
+      verifier->Verify(request.headers, request.body, server_.clock().Now());
+  EXPECT_TRUE(verified.ok()) << verified;
+
+  // Back to a shared secret by rotation: printed once, with the usual note.
+  const ProcessResult rotated =
+      Run({"webhooks", "rotate-secret", name, "--signature-scheme", "hmac-sha256"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_EQ(Field(rotated.out, "signature_scheme"), "hmac-sha256 (v1)");
+  EXPECT_THAT(Field(rotated.out, "secret"), StartsWith("whsec_"));
+  EXPECT_THAT(rotated.err, HasSubstr("Store the signing secret now"));
+
+  const ProcessResult bad = Run({"webhooks", "rotate-secret", name, "--signature-scheme", "rsa"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--signature-scheme: expected hmac-sha256 or ed25519, got 'rsa'"));
 }
 
 // A failing webhook says so, and since when, in `webhooks list` as in
