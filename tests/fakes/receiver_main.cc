@@ -34,6 +34,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -56,8 +57,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
-#include "service/signing/secret.h"
-#include "service/signing/signature.h"
 #include "tests/fakes/https_receiver.h"
 #include "wink/webhooks/verify.h"
 
@@ -65,12 +64,13 @@ ABSL_FLAG(int, port, 8443, "Port on 127.0.0.1 (0: any free port)");
 ABSL_FLAG(std::string, certificate_dir, "./var/receiver",
           "Where ca.pem, server.pem and server.key are written (new ones on every start)");
 ABSL_FLAG(std::string, secret_file, "",
-          "File with the endpoint signing secret(s) (whsec_...), one per line: when set, "
-          "every request's webhook-signature is verified against them. Safer than --secret, "
+          "File with the endpoint signing secret(s) (whsec_...) or public keys (whpk_...), one "
+          "per line: when set, every request's webhook-signature is verified against them. "
+          "Safer than --secret, "
           "which every user sees in ps; $WEBHOOK_SECRET is read when neither flag is given");
 ABSL_FLAG(std::vector<std::string>, secret, {},
-          "Endpoint signing secrets (whsec_...), comma-separated or repeated (shows in ps: "
-          "prefer --secret_file or $WEBHOOK_SECRET)");
+          "Endpoint signing secrets (whsec_...) or public keys (whpk_...), comma-separated or "
+          "repeated (shows in ps: prefer --secret_file or $WEBHOOK_SECRET)");
 ABSL_FLAG(bool, stats, false,
           "Benchmark mode: print nothing per request; count POSTs and their publish-to-delivery "
           "latency (from a \"sent_ns\" member in the body), served on GET /_stats, zeroed by "
@@ -236,18 +236,20 @@ absl::StatusOr<Secrets> CollectSecrets() {
   return out;
 }
 
-std::string Signature(const ReceivedRequest& request, const std::vector<std::string>& keys) {
-  if (keys.empty()) return "unchecked";
+std::string Signature(const ReceivedRequest& request,
+                      const std::optional<WebhookVerifier>& verifier) {
+  if (!verifier.has_value()) return "unchecked";
   // The receive time, not the print time: a late line must not turn a valid
   // signature into "timestamp too old".
-  const absl::Status verified = signing::VerifySignature(
-      keys, request.Header("webhook-id"), request.Header("webhook-timestamp"),
+  const absl::Status verified = verifier->Verify(
+      request.Header("webhook-id"), request.Header("webhook-timestamp"),
       request.Header("webhook-signature"), request.body, request.receive_time);
   if (verified.ok()) return "verified";
   return absl::StrCat("INVALID (", verified.message(), ")");
 }
 
-void PrintRequest(const ReceivedRequest& request, const std::vector<std::string>& keys) {
+void PrintRequest(const ReceivedRequest& request,
+                  const std::optional<WebhookVerifier>& verifier) {
   std::string body = request.body.substr(0, kBodyPreviewChars);
   for (char& c : body) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';  // one line per request
@@ -262,7 +264,7 @@ void PrintRequest(const ReceivedRequest& request, const std::vector<std::string>
       "%s %s %s webhook-id=%s%s signature=%s body=%s\n",
       absl::FormatTime("%Y-%m-%d %H:%M:%E3S", request.receive_time, absl::LocalTimeZone()).c_str(),
       request.method.c_str(), request.path.c_str(), id.empty() ? "-" : id.c_str(), trace.c_str(),
-      Signature(request, keys).c_str(), body.c_str());
+      Signature(request, verifier).c_str(), body.c_str());
   std::fflush(stdout);
 }
 
@@ -281,16 +283,17 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(secrets.status().message()).c_str());
     return 2;
   }
-  std::vector<std::string> keys;
-  for (const std::string& secret : secrets->secrets) {
-    auto key = signing::ParseSecret(secret);
-    if (!key.ok()) {
-      // Names the source, never the secret itself.
+  // Secrets and public keys alike (verify.h); none: signatures unchecked.
+  std::optional<WebhookVerifier> verifier;
+  if (!secrets->secrets.empty()) {
+    absl::StatusOr<WebhookVerifier> created = WebhookVerifier::Create(secrets->secrets);
+    if (!created.ok()) {
+      // Names the source and the index, never the key itself.
       std::fprintf(stderr, "%s: %s\n", secrets->source.c_str(),
-                   std::string(key.status().message()).c_str());
+                   std::string(created.status().message()).c_str());
       return 2;
     }
-    keys.push_back(*std::move(key));
+    verifier = *std::move(created);
   }
   std::error_code error;
   const std::filesystem::path certificate_dir =
@@ -331,11 +334,11 @@ int Run(int argc, char** argv) {
       "Stop with Ctrl-C.\n",
       (*receiver)->Url("/").c_str(), (*receiver)->ca_file().c_str(),
       stats_mode ? "Benchmark mode: GET /_stats, POST /_stats/reset; nothing printed per request"
-      : keys.empty()
-          ? "Signatures: not checked (give the secret in a file, --secret_file FILE, or in "
-            "$WEBHOOK_SECRET)"
-          : absl::StrCat("Signatures: checked against ", keys.size(), " secret(s) from ",
-                         secrets->source)
+      : !verifier.has_value()
+          ? "Signatures: not checked (give the secret or public key in a file, --secret_file "
+            "FILE, or in $WEBHOOK_SECRET)"
+          : absl::StrCat("Signatures: checked against ", secrets->secrets.size(),
+                         " key(s) from ", secrets->source)
                 .c_str());
   std::fflush(stdout);
 
@@ -349,7 +352,7 @@ int Run(int argc, char** argv) {
   size_t printed = 0;
   auto print_new = [&] {
     const std::vector<ReceivedRequest> requests = (*receiver)->Requests();
-    for (; printed < requests.size(); ++printed) PrintRequest(requests[printed], keys);
+    for (; printed < requests.size(); ++printed) PrintRequest(requests[printed], verifier);
   };
   while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(100))) print_new();
   (*receiver)->Stop();

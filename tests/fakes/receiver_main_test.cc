@@ -136,7 +136,7 @@ TEST_F(ReceiverMainTest, VerifiesWithTheSecretFromAFile) {
   // A stale $WEBHOOK_SECRET loses against the flag.
   Start({"--secret_file", file}, {{"WEBHOOK_SECRET", NewSecret()}});
   EXPECT_THAT(receiver_->out(),
-              HasSubstr(absl::StrCat("Signatures: checked against 1 secret(s) from --secret_file ",
+              HasSubstr(absl::StrCat("Signatures: checked against 1 key(s) from --secret_file ",
                                      file, "\n")));
 
   SendSignedWith(secret_, "msg_good");
@@ -152,11 +152,38 @@ TEST_F(ReceiverMainTest, VerifiesWithTheSecretsFromTheEnvironment) {
   const std::string next = NewSecret();
   Start({}, {{"WEBHOOK_SECRET", absl::StrCat(secret_, ",", next)}});
   EXPECT_THAT(receiver_->out(),
-              HasSubstr("Signatures: checked against 2 secret(s) from $WEBHOOK_SECRET\n"));
+              HasSubstr("Signatures: checked against 2 key(s) from $WEBHOOK_SECRET\n"));
 
   SendSignedWith(next, "msg_next");
   SendSignedWith(NewSecret(), "msg_forged");
   EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_next signature=verified", kWait))
+      << receiver_->out();
+  EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_forged signature=INVALID", kWait))
+      << receiver_->out();
+}
+
+// An Ed25519 webhook's receiver holds its public key, next to a secret
+// while a rotation switches schemes.
+TEST_F(ReceiverMainTest, VerifiesV1aWithAPublicKeyBesideASecret) {
+  auto signing_key = GenerateSigningKey();
+  ASSERT_TRUE(signing_key.ok());
+  auto public_key = PublicKeyOf(*signing_key);
+  ASSERT_TRUE(public_key.ok());
+  const std::string file =
+      WriteSecretFile(absl::StrCat(secret_, "\n", FormatPublicKey(*public_key), "\n"));
+  Start({"--secret_file", file});
+  EXPECT_THAT(receiver_->out(),
+              HasSubstr(absl::StrCat("Signatures: checked against 2 key(s) from --secret_file ",
+                                     file, "\n")));
+
+  SendSignedWith(FormatSigningKey(*signing_key), "msg_v1a");
+  SendSignedWith(secret_, "msg_v1");
+  auto other = GenerateSigningKey();
+  ASSERT_TRUE(other.ok());
+  SendSignedWith(FormatSigningKey(*other), "msg_forged");
+  EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_v1a signature=verified", kWait))
+      << receiver_->out();
+  EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_v1 signature=verified", kWait))
       << receiver_->out();
   EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_forged signature=INVALID", kWait))
       << receiver_->out();
@@ -178,7 +205,7 @@ TEST_F(ReceiverMainTest, PrintsTheTraceparentWhenARequestCarriesOne) {
 TEST_F(ReceiverMainTest, SecretOnTheCommandLineStillWorks) {
   Start({"--secret", secret_});
   EXPECT_THAT(receiver_->out(),
-              HasSubstr("Signatures: checked against 1 secret(s) from --secret\n"));
+              HasSubstr("Signatures: checked against 1 key(s) from --secret\n"));
   SendSignedWith(secret_, "msg_good");
   EXPECT_TRUE(receiver_->WaitForOutput("webhook-id=msg_good signature=verified", kWait))
       << receiver_->out();
@@ -186,8 +213,8 @@ TEST_F(ReceiverMainTest, SecretOnTheCommandLineStillWorks) {
 
 TEST_F(ReceiverMainTest, WithoutSecretsSaysHowToGiveThem) {
   Start({});
-  EXPECT_THAT(receiver_->out(), HasSubstr("Signatures: not checked (give the secret in a file, "
-                                          "--secret_file FILE, or in $WEBHOOK_SECRET)"));
+  EXPECT_THAT(receiver_->out(), HasSubstr("Signatures: not checked (give the secret or public key in "
+                                          "a file, --secret_file FILE, or in $WEBHOOK_SECRET)"));
 }
 
 TEST_F(ReceiverMainTest, UnreadableOrEmptySecretFileIsAFlagError) {

@@ -463,6 +463,29 @@ TEST_F(ExampleReceiverFlagsTest, VerifiesWithTheSecretFromAFile) {
   ASSERT_TRUE(WaitForProcessed("msg_1"));
 }
 
+// An Ed25519 webhook: the receiver holds only the "whpk_" public key that
+// GetWebhook shows, and checks the service's "v1a" signatures with it.
+TEST_F(ExampleReceiverFlagsTest, VerifiesV1aSignaturesWithAPublicKeyFromAFile) {
+  auto signing_key = GenerateSigningKey();
+  ASSERT_TRUE(signing_key.ok());
+  auto public_key = PublicKeyOf(*signing_key);
+  ASSERT_TRUE(public_key.ok());
+  std::vector<std::string> args = BaseArgs();
+  args.push_back("--secret_file");
+  args.push_back(WriteFile("public_key", FormatPublicKey(*public_key) + "\n"));
+  absl::StatusOr<ReceiverFlags> flags = ParseReceiverFlags(args, nullptr);
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  StartWith(*flags);
+
+  EXPECT_EQ(Send("msg_1", Envelope("msg_1"), FormatSigningKey(*signing_key)).status, 200);
+  auto other = GenerateSigningKey();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Send("msg_2", Envelope("msg_2"), FormatSigningKey(*other)).status, 401);
+  // A v1 signature, even by a secret the receiver once had, is not enough.
+  EXPECT_EQ(Send("msg_3", Envelope("msg_3"), secret_).status, 401);
+  ASSERT_TRUE(WaitForProcessed("msg_1"));
+}
+
 TEST_F(ExampleReceiverFlagsTest, VerifiesWithTheSecretsFromTheEnvironment) {
   const std::string next = NewSecret();
   // Two while rotating, comma-separated.

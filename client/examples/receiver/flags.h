@@ -2,8 +2,9 @@
 // ReceiverOptions, so that tests can start a receiver configured exactly as
 // the program would be.
 //
-// The endpoint secrets, safest first (a command line shows in `ps` to every
-// user of the machine, and often lands in shell history):
+// The endpoint keys, "whsec_" secrets or "whpk_" public keys (Ed25519
+// webhooks), safest first (a command line shows in `ps` to every user of
+// the machine, and often lands in shell history):
 //   --secret_file PATH   one secret per line; blank lines and lines starting
 //                        with '#' are skipped. Keep the file mode 600.
 //   $WEBHOOK_SECRET      one secret, or several separated by commas

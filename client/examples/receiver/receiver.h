@@ -56,8 +56,9 @@ struct ReceiverOptions {
   // PEM files: the server certificate (chain) and its private key.
   std::string cert_file;
   std::string key_file;
-  // Endpoint secrets ("whsec_..."), at least one. Several while rotating:
-  // a request signed by any of them is accepted.
+  // Endpoint keys, at least one: "whsec_..." secrets (v1 signatures) or,
+  // for an Ed25519 webhook, "whpk_..." public keys (v1a). Several while
+  // rotating: a request signed by any of them is accepted.
   std::vector<std::string> secrets;
   // Accepted |now - webhook-timestamp|.
   absl::Duration tolerance = kDefaultTolerance;
