@@ -15,7 +15,12 @@
 //  - an unchanged signature by a given key within the tolerance is accepted;
 //  - WebhookVerifier (created from the "whsec_" secret) agrees with
 //    VerifySignature; errors are UNAUTHENTICATED;
-//  - ParseSecret accepts exactly FormatSecret's spelling of 24-64-byte keys.
+//  - ParseSecret accepts exactly FormatSecret's spelling of 24-64-byte keys;
+//  - the same for "v1a" (Ed25519, keys made from the same bytes): Ed25519
+//    signatures are deterministic, so VerifyEd25519Signature accepts only
+//    if the header has an entry that is exactly SignEd25519's (no second
+//    spelling, no other key's), and accepts it unchanged; WebhookVerifier
+//    with the "whpk_" public key agrees.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -73,12 +78,12 @@ std::string TimestampHeader(FuzzedDataProvider& provider) {
   }
 }
 
-std::string SignatureHeader(FuzzedDataProvider& provider, const std::string& signed_by,
-                            absl::string_view id, absl::string_view timestamp,
-                            absl::string_view body) {
+// `genuine` (a real signature entry), or arbitrary text, with a few bytes
+// changed and other versions' entries around it.
+std::string SignatureHeader(FuzzedDataProvider& provider, std::string genuine) {
   if (provider.ConsumeBool()) return provider.ConsumeRandomLengthString(200);
-  std::string header = ExpectedEntry(signed_by, id, timestamp, body);
-  if (provider.ConsumeBool()) header = absl::StrCat("v1a,abc ", header, " v2,x");
+  std::string header = std::move(genuine);
+  if (provider.ConsumeBool()) header = absl::StrCat("v1a,abc ", header, " v2,x v1,y");
   // A few changed bytes, often none: replaced, or with one of their two low
   // bits flipped (which, in base64, is usually a neighbouring digit).
   const int changes = provider.ConsumeIntegralInRange(0, 3);
@@ -118,8 +123,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string id = provider.ConsumeRandomLengthString(40);
   const std::string body = provider.ConsumeRandomLengthString(256);
   const std::string timestamp = TimestampHeader(provider);
-  const std::string signature =
-      SignatureHeader(provider, provider.ConsumeBool() ? key : other_key, id, timestamp, body);
+  const std::string signature = SignatureHeader(
+      provider, ExpectedEntry(provider.ConsumeBool() ? key : other_key, id, timestamp, body));
+  // Ed25519 private keys are any 32 bytes: the first 32 of the HMAC keys.
+  const std::string seed = (key + std::string(32, '\0')).substr(0, 32);
+  const std::string other_seed = (other_key + std::string(32, '\1')).substr(0, 32);
+  const int64_t signed_at = absl::ToUnixSeconds(kNow);
+  const std::string v1a_signature = SignatureHeader(
+      provider, wh::SignEd25519(provider.ConsumeBool() ? seed : other_seed, id, signed_at, body));
+  const std::string v1a_timestamp =
+      provider.ConsumeBool() ? absl::StrCat(signed_at) : TimestampHeader(provider);
   const std::string secret_text = provider.ConsumeRemainingBytesAsString();
 
   const std::vector<std::string> keys = {key};
@@ -158,5 +171,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   CheckSecret(key, secret_text);
+
+  // v1a. The genuine entry is for the exact timestamp text signed_at; any
+  // other text (a changed number, leading zeros) is other content.
+  const auto public_key = wh::PublicKeyOf(seed);
+  FUZZ_CHECK(public_key.ok(), public_key.status().ToString());
+  const absl::Status v1a_status = wh::VerifyEd25519Signature(
+      {*public_key}, id, v1a_timestamp, v1a_signature, body, kNow, kTolerance);
+  const bool genuine = v1a_timestamp == absl::StrCat(signed_at) &&
+                       HasEntry(v1a_signature, wh::SignEd25519(seed, id, signed_at, body));
+  if (v1a_status.ok()) {
+    FUZZ_CHECK(genuine, absl::StrCat("accepted a v1a signature that is not the key's: \"",
+                                     v1a_signature, "\" at \"", v1a_timestamp, "\""));
+  } else {
+    FUZZ_CHECK(v1a_status.code() == absl::StatusCode::kUnauthenticated, v1a_status.ToString());
+    FUZZ_CHECK(!genuine, "refused a correct v1a signature: " + v1a_status.ToString());
+  }
+  const auto v1a_verifier = wh::WebhookVerifier::Create({wh::FormatPublicKey(*public_key)},
+                                                        wh::WebhookVerifier::Options{kTolerance});
+  FUZZ_CHECK(v1a_verifier.ok(), v1a_verifier.status().ToString());
+  if (!id.empty() && !v1a_signature.empty()) {
+    const absl::Status via = v1a_verifier->Verify(id, v1a_timestamp, v1a_signature, body, kNow);
+    FUZZ_CHECK(via.ok() == v1a_status.ok(), via.ToString());
+  }
   return 0;
 }

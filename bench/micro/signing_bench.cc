@@ -1,6 +1,7 @@
 // Standard Webhooks signing: the per-delivery HMAC (Sign / SignatureHeader,
-// one Sign per valid secret: 1 normally, up to 3 during rotations) and the
-// receiver-side check.
+// one Sign per valid secret: 1 normally, up to 3 during rotations), the
+// Ed25519 ("v1a") signature that replaces it for asymmetric webhooks, and
+// the receiver-side checks of both.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,6 +57,29 @@ void BM_VerifySignature(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_VerifySignature)->Arg(1 << 10);
+
+// Args: body bytes. The v1a counterpart of BM_Sign.
+void BM_SignEd25519(benchmark::State& state) {
+  const std::string key = GenerateSigningKey().value();
+  const std::string body(static_cast<size_t>(state.range(0)), 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(SignEd25519(key, kMessageId, kTimestamp, body));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_SignEd25519)->Arg(1 << 10)->Arg(16 << 10);
+
+// Args: body bytes. The v1a counterpart of BM_VerifySignature (one key).
+void BM_VerifyEd25519(benchmark::State& state) {
+  const std::string key = GenerateSigningKey().value();
+  const std::vector<std::string> public_keys = {PublicKeyOf(key).value()};
+  const std::string body(static_cast<size_t>(state.range(0)), 'x');
+  const std::string header = SignEd25519(key, kMessageId, kTimestamp, body);
+  const absl::Time now = absl::FromUnixSeconds(kTimestamp);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        VerifyEd25519Signature(public_keys, kMessageId, "1795818000", header, body, now));
+  }
+}
+BENCHMARK(BM_VerifyEd25519)->Arg(1 << 10);
 
 }  // namespace
 }  // namespace wink::webhooks::signing

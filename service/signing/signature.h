@@ -27,6 +27,8 @@ using ::wink::webhooks::VerifySignature;
 // (kHmacSha256 "v1", kEd25519 "v1a"); SignatureHeaderFor(Span<const
 // SigningKey>, ...) signs with each, in order.
 using ::wink::webhooks::SignatureScheme;
+using ::wink::webhooks::SignEd25519;
+using ::wink::webhooks::VerifyEd25519Signature;
 using ::wink::webhooks::SignatureHeaderFor;
 using ::wink::webhooks::SigningKey;
 
