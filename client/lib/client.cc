@@ -401,6 +401,18 @@ absl::StatusOr<v1::Delivery> Client::RetryDelivery(const v1::RetryDeliveryReques
                *deliveries_, request, options);
 }
 
+absl::StatusOr<v1::Recovery> Client::RecoverDeliveries(const v1::RecoverDeliveriesRequest& request,
+                                                       const CallOptions& options) {
+  return Unary("RecoverDeliveries", Retry::kNever,
+               &v1::DeliveryService::Stub::RecoverDeliveries, *deliveries_, request, options);
+}
+
+absl::StatusOr<v1::Recovery> Client::GetRecovery(const v1::GetRecoveryRequest& request,
+                                                 const CallOptions& options) {
+  return Unary("GetRecovery", Retry::kOnUnavailable, &v1::DeliveryService::Stub::GetRecovery,
+               *deliveries_, request, options);
+}
+
 absl::StatusOr<v1::CreateApplicationResponse> Client::CreateApplication(
     const v1::CreateApplicationRequest& request, const CallOptions& options) {
   return Unary("CreateApplication", Retry::kNever, &v1::ApplicationService::Stub::CreateApplication,

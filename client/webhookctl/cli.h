@@ -32,6 +32,8 @@ inline constexpr int kExitUsage = 2;
 // `webhooks test`: the test event's first attempt did not succeed, or had
 // no result within the wait (the call itself worked).
 inline constexpr int kExitTestNotDelivered = 3;
+// `deliveries recover`: the recovery stopped early (RECOVERY_STATE_FAILED).
+inline constexpr int kExitRecoveryFailed = 3;
 
 // Used when neither --addr nor $WEBHOOKS_ADDR is given: what scripts/run.sh
 // serves.

@@ -681,6 +681,48 @@ int DeliveriesRetry(Invocation& invocation) {
   return Show(invocation, Call(invocation, &Client::RetryDelivery, request), PrintDelivery);
 }
 
+int DeliveriesRecover(Invocation& invocation) {
+  const Args& args = invocation.args();
+  absl::StatusOr<std::string> webhook =
+      ResourceName(invocation, args.Get("webhook"), "webhooks", "--webhook");
+  if (!webhook.ok()) return invocation.UsageError(std::string(webhook.status().message()));
+  v1::RecoverDeliveriesRequest request;
+  request.set_parent(*webhook);
+  absl::StatusOr<absl::Time> since = ParseTimeBound(args.Get("since"), "--since");
+  if (!since.ok()) return invocation.UsageError(std::string(since.status().message()));
+  SetTimestamp(*since, request.mutable_start_time());
+  if (args.Has("until")) {
+    absl::StatusOr<absl::Time> until = ParseTimeBound(args.Get("until"), "--until");
+    if (!until.ok()) return invocation.UsageError(std::string(until.status().message()));
+    SetTimestamp(*until, request.mutable_end_time());
+  }
+  request.set_include_succeeded(args.Has("include-succeeded"));
+  absl::StatusOr<v1::Recovery> recovery = Call(invocation, &Client::RecoverDeliveries, request);
+  // Polls until it ends: recoveries take a page of deliveries at a time.
+  if (recovery.ok() && !args.Has("no-wait")) {
+    v1::GetRecoveryRequest get;
+    get.set_name(recovery->name());
+    while (recovery.ok() && recovery->state() == v1::RECOVERY_STATE_RUNNING) {
+      absl::SleepFor(absl::Milliseconds(200));
+      recovery = Call(invocation, &Client::GetRecovery, get);
+    }
+  }
+  const bool failed = recovery.ok() && recovery->state() == v1::RECOVERY_STATE_FAILED;
+  const int exit_code = Show(invocation, std::move(recovery), PrintRecovery);
+  return exit_code == kExitOk && failed ? kExitRecoveryFailed : exit_code;
+}
+
+int DeliveriesRecovery(Invocation& invocation) {
+  const std::string& name = invocation.args().positional()[0];
+  if (!absl::StartsWith(name, "accounts/") || !absl::StrContains(name, "/recoveries/")) {
+    return invocation.UsageError(
+        "NAME: the full name, accounts/ACCOUNT/webhooks/WEBHOOK/recoveries/ID");
+  }
+  v1::GetRecoveryRequest request;
+  request.set_name(name);
+  return Show(invocation, Call(invocation, &Client::GetRecovery, request), PrintRecovery);
+}
+
 // Builds the watch request from --account, --webhook, --event, --cursor.
 absl::StatusOr<v1::WatchDeliveriesRequest> WatchRequest(const Invocation& invocation) {
   const Args& args = invocation.args();
@@ -1133,6 +1175,31 @@ const std::vector<Command>& Commands() {
        "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/deliveries/EVENT.\n",
        {},
        DeliveriesRetry},
+      {"deliveries",
+       "recover",
+       "",
+       0,
+       "Send a webhook's failed deliveries of a time range again (after an outage)",
+       "  webhookctl deliveries recover --webhook NAME --since 2026-12-05T09:00:00Z\n"
+       "Oldest first, under the webhook's concurrency and rate limits; the server does the\n"
+       "work in the background and this waits for the end (exit 3 if the recovery stopped\n"
+       "early, e.g. the webhook was paused). --include-succeeded replays delivered ones too.\n"
+       "--since/--until are on when the event was published.\n",
+       {{"webhook", "NAME", "the webhook (full name, or id with --account)", true},
+        {"since", "WHEN", "events published since: 1h (ago) or an RFC 3339 time", true},
+        {"until", "WHEN", "... and before: 10m (ago) or an RFC 3339 time (default: now)"},
+        {"include-succeeded", nullptr, "also send again what was delivered (a replay)"},
+        {"no-wait", nullptr, "print the recovery as started and return"},
+        {"account", "ACCOUNT", "the account of a webhook id given to --webhook"}},
+       DeliveriesRecover},
+      {"deliveries",
+       "recovery",
+       "NAME",
+       1,
+       "Show a recovery (deliveries recover) and its progress",
+       "NAME: accounts/ACCOUNT/webhooks/WEBHOOK/recoveries/ID (kept 1 h after it ends).\n",
+       {},
+       DeliveriesRecovery},
       {"deliveries",
        "watch",
        "",

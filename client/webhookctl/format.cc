@@ -336,6 +336,25 @@ void PrintWebhook(const v1::Webhook& webhook) {
       .Print();
 }
 
+void PrintRecovery(const v1::Recovery& recovery) {
+  absl::string_view state = v1::RecoveryState_Name(recovery.state());
+  absl::ConsumePrefix(&state, "RECOVERY_STATE_");
+  KeyValues()
+      .Add("name", recovery.name())
+      .Add("state", std::string(state))
+      .Add("error", recovery.error())
+      .Add("range", absl::StrCat(FormatTime(recovery.start_time()), " .. ",
+                                 recovery.has_end_time() ? FormatTime(recovery.end_time())
+                                                         : "(newest)"))
+      .Add("states", recovery.include_succeeded() ? "failed, succeeded" : "failed")
+      .Add("found", absl::StrCat(recovery.found_count()))
+      .Add("resent", absl::StrCat(recovery.resent_count()))
+      .Add("skipped", absl::StrCat(recovery.skipped_count()))
+      .Add("create_time", FormatTime(recovery.create_time()))
+      .Add("end_run_time", FormatTime(recovery.end_run_time()))
+      .Print();
+}
+
 void PrintEvent(const v1::Event& event, const KeyValues& extra) {
   KeyValues()
       .Add("name", event.name())

@@ -109,6 +109,7 @@ std::string ScopesText(const v1::Application& application, absl::string_view sep
 void PrintWebhook(const v1::Webhook& webhook);
 void PrintEvent(const v1::Event& event, const KeyValues& extra = KeyValues());
 void PrintDelivery(const v1::Delivery& delivery);
+void PrintRecovery(const v1::Recovery& recovery);
 // An application (never a key: the service does not return it here). With a
 // non-empty `api_key` (CreateApplication, RotateApplicationKey), a last line
 // "api_key:  wak_..." in the same block, so that a script can take it with

@@ -361,14 +361,16 @@ DeliveryServiceImpl::DeliveryServiceImpl(storage::DeliveryLedger& deliveries,
                                          storage::WebhookStore& webhooks,
                                          storage::EventLog& events, delivery::StatusBus& bus,
                                          const auth::Authenticator& authenticator,
-                                         WatchLimits watch_limits, KeyedStreams* keyed_streams)
+                                         const Clock& clock, WatchLimits watch_limits,
+                                         KeyedStreams* keyed_streams)
     : deliveries_(deliveries),
       webhooks_(webhooks),
       events_(events),
       bus_(bus),
       authenticator_(authenticator),
       watch_admission_(watch_limits),
-      keyed_streams_(keyed_streams) {}
+      keyed_streams_(keyed_streams),
+      recoveries_(deliveries, clock) {}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DeliveryServiceImpl::WatchDeliveries(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
@@ -470,6 +472,70 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::RetryDelivery(grpc::CallbackServe
         WINK_ASSIGN_OR_RETURN(const storage::DeliveryRecord delivery,
                               deliveries_.RetryNow(name.account, name.webhook_id, name.event_id));
         DeliveryToApi(delivery, &response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DeliveryServiceImpl::RecoverDeliveries(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::RecoverDeliveriesRequest, v1::Recovery>(
+      context, "RecoverDeliveries", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::RecoverDeliveriesRequest& request, v1::Recovery& response) {
+        WINK_ASSIGN_OR_RETURN(const WebhookName webhook,
+                              ParseWebhookName(request.parent(), "parent"));
+        WINK_RETURN_IF_ERROR(call.Authorize(webhook.account));
+        RecoveryRequest recovery;
+        recovery.account = webhook.account;
+        recovery.webhook_id = webhook.webhook_id;
+        recovery.include_succeeded = request.include_succeeded();
+        if (!request.has_start_time()) return InvalidField("start_time", "required");
+        WINK_ASSIGN_OR_RETURN(recovery.published_from,
+                              TimeBound(true, request.start_time(), absl::InfinitePast(),
+                                        "start_time"));
+        WINK_ASSIGN_OR_RETURN(recovery.published_before,
+                              TimeBound(request.has_end_time(), request.end_time(),
+                                        absl::InfiniteFuture(), "end_time"));
+        if (recovery.published_before <= recovery.published_from) {
+          return InvalidField("end_time", "must be after start_time");
+        }
+        WINK_ASSIGN_OR_RETURN(const storage::WebhookRecord record,
+                              webhooks_.Get(webhook.account, webhook.webhook_id));
+        if (!record.enabled()) {
+          return absl::FailedPreconditionError(
+              "parent: the webhook is paused; resume it first (its held deliveries are sent "
+              "then), or the recovery would only hold them");
+        }
+        WINK_ASSIGN_OR_RETURN(response, recoveries_.Start(recovery));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DeliveryServiceImpl::GetRecovery(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           grpc::ByteBuffer* response_bytes) {
+  return ServeUnary<v1::GetRecoveryRequest, v1::Recovery>(
+      context, "GetRecovery", authenticator_, request_bytes, response_bytes,
+      [&](UnaryCall& call, const v1::GetRecoveryRequest& request, v1::Recovery& response) {
+        // accounts/{account}/webhooks/{webhook}/recoveries/{recovery}
+        const absl::string_view name = request.name();
+        const size_t split = name.rfind("/recoveries/");
+        const absl::string_view recovery_id =
+            split == absl::string_view::npos ? "" : name.substr(split + 12);
+        absl::StatusOr<WebhookName> webhook =
+            split == absl::string_view::npos
+                ? absl::InvalidArgumentError("")
+                : ParseWebhookName(name.substr(0, split), "name");
+        if (!webhook.ok() || !IsValidId(recovery_id, kRecoveryIdPrefix)) {
+          if (name.empty()) return InvalidField("name", "required");
+          return InvalidField(
+              "name", absl::StrCat("expected accounts/{account}/webhooks/{webhook}/recoveries/"
+                                   "{recovery}, got ",
+                                   QuoteForError(name)));
+        }
+        WINK_RETURN_IF_ERROR(call.Authorize(webhook->account));
+        WINK_ASSIGN_OR_RETURN(response,
+                              recoveries_.Get(webhook->account, webhook->webhook_id, recovery_id));
         return absl::OkStatus();
       });
 }

@@ -16,10 +16,11 @@ auth::Scope ScopeOfMethod(absl::string_view method) {
       {"GetDelivery", Scope::kRead},
       {"ListDeliveries", Scope::kRead},
       {"WatchDeliveries", Scope::kRead},
+      {"GetRecovery", Scope::kRead},
       {"PublishEvent", Scope::kPublish},
       {"BatchPublishEvents", Scope::kPublish},
       // Everything else (webhook changes, SendTestEvent, RetryDelivery,
-      // applications): kManage.
+      // RecoverDeliveries, applications): kManage.
   };
   auto it = kScopes->find(method);
   return it != kScopes->end() ? it->second : Scope::kManage;

@@ -192,7 +192,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::ServerConfig
       [streams = server->keyed_streams_.get()] { streams->CheckNow(); });
   server->delivery_service_ = std::make_unique<api::DeliveryServiceImpl>(
       backend.deliveries(), backend.webhooks(), backend.events(), *server->status_bus_,
-      *server->authenticator_, watch_limits, server->keyed_streams_.get());
+      *server->authenticator_, clock, watch_limits, server->keyed_streams_.get());
 
   // Registers reflection with every ServerBuilder made after this call.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -357,6 +357,8 @@ void Server::Shutdown(absl::Duration grace) {
     engine_->Shutdown(left);
   }
   resealer_.reset();  // stops its pass between two webhooks
+  // Recoveries end after their page in progress, while writes still work.
+  if (delivery_service_ != nullptr) delivery_service_->StopRecoveries();
   // No call comes any more; the directory's thread finishes recording key
   // uses while storage still takes writes.
   application_service_.reset();

@@ -1178,6 +1178,157 @@ TEST_F(DeliveryTest, ResetsTimeoutsAndRedirectsAreFailedAttempts) {
   EXPECT_TRUE(receiver_->Requests("/elsewhere").empty());
 }
 
+// --- Recover and replay -----------------------------------------------------------
+
+// Polls GetRecovery until the recovery is no longer RUNNING.
+v1::Recovery WaitForRecovery(TestServer& server, const std::string& name) {
+  v1::GetRecoveryRequest request;
+  request.set_name(name);
+  v1::Recovery recovery;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    const grpc::Status status = server.NewDeliveryStub()->GetRecovery(
+        ContextWithToken(kAdminToken).get(), request, &recovery);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok() || recovery.state() != v1::RECOVERY_STATE_RUNNING) return recovery;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ADD_FAILURE() << "recovery still running: " << recovery.DebugString();
+  return recovery;
+}
+
+// After an outage: "everything that failed since 09:00", then a replay of
+// what was delivered, with each re-sent delivery visible as usual.
+TEST_F(DeliveryTest, RecoverResendsTheFailedDeliveriesOfTheRangeAndReplayAddsTheDelivered) {
+  StartServer([](config::ServerConfig& config) {
+    SetRetrySchedule(config, {absl::ZeroDuration()});  // one attempt, then FAILED
+  });
+  receiver_->On("/outage").Reply(503).Times(4);  // the outage: then 200 again
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/outage"));
+  const v1::Webhook other = CreateWebhook("acme", receiver_->Url("/other"));
+  const v1::Event before = Publish("acme", "booking.created").event();
+  WaitForState(DeliveryName(webhook.name(), before.id()), v1::DELIVERY_STATE_FAILED);
+  server_->AdvanceClock(absl::Minutes(10));
+  const absl::Time outage_start = server_->clock().Now();
+  std::vector<std::string> in_range;
+  for (int i = 0; i < 3; ++i) {
+    const v1::Event event = Publish("acme", "booking.created").event();
+    in_range.push_back(event.id());
+    WaitForState(DeliveryName(webhook.name(), event.id()), v1::DELIVERY_STATE_FAILED);
+  }
+  ASSERT_EQ(receiver_->Requests("/outage").size(), 4u);
+  const size_t other_before = receiver_->Requests("/other").size();
+
+  v1::RecoverDeliveriesRequest recover;
+  recover.set_parent(webhook.name());
+  recover.mutable_start_time()->set_seconds(absl::ToUnixSeconds(outage_start));
+  v1::Recovery started;
+  grpc::Status status = server_->NewDeliveryStub()->RecoverDeliveries(
+      ContextWithToken(kAdminToken).get(), recover, &started);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(started.name(), StartsWith(webhook.name() + "/recoveries/rec_"));
+  EXPECT_EQ(started.state(), v1::RECOVERY_STATE_RUNNING);
+  EXPECT_FALSE(started.has_end_time());
+
+  const v1::Recovery done = WaitForRecovery(*server_, started.name());
+  EXPECT_EQ(done.state(), v1::RECOVERY_STATE_SUCCEEDED) << done.error();
+  EXPECT_EQ(done.found_count(), 3);
+  EXPECT_EQ(done.resent_count(), 3);
+  EXPECT_EQ(done.skipped_count(), 0);
+  EXPECT_TRUE(done.has_end_run_time());
+  for (const std::string& id : in_range) {
+    const v1::Delivery delivery =
+        WaitForState(DeliveryName(webhook.name(), id), v1::DELIVERY_STATE_SUCCEEDED);
+    EXPECT_EQ(delivery.attempt_count(), 2);
+  }
+  // The event before the range stays FAILED, and the other webhook got nothing again.
+  EXPECT_EQ(GetDelivery(DeliveryName(webhook.name(), before.id())).state(),
+            v1::DELIVERY_STATE_FAILED);
+  ASSERT_EQ(receiver_->Requests("/outage").size(), 7u);
+  std::vector<std::string> resent_ids;
+  for (size_t i = 4; i < 7; ++i) {
+    resent_ids.push_back(receiver_->Requests("/outage")[i].Header("webhook-id"));
+  }
+  EXPECT_THAT(resent_ids, UnorderedElementsAre(in_range[0], in_range[1], in_range[2]));
+  EXPECT_EQ(receiver_->Requests("/other").size(), other_before);
+
+  // Nothing FAILED is left in the range: a second recovery finds nothing.
+  v1::Recovery again;
+  ASSERT_TRUE(server_->NewDeliveryStub()
+                  ->RecoverDeliveries(ContextWithToken(kAdminToken).get(), recover, &again)
+                  .ok());
+  EXPECT_EQ(WaitForRecovery(*server_, again.name()).resent_count(), 0);
+
+  // A replay of the range sends the three delivered events once more, with
+  // the same webhook-id; a bounded range leaves the later events alone.
+  server_->AdvanceClock(absl::Minutes(10));
+  const v1::Event after = Publish("acme", "booking.created").event();
+  WaitForState(DeliveryName(webhook.name(), after.id()), v1::DELIVERY_STATE_SUCCEEDED);
+  recover.set_include_succeeded(true);
+  recover.mutable_end_time()->set_seconds(absl::ToUnixSeconds(outage_start + absl::Minutes(5)));
+  v1::Recovery replay;
+  ASSERT_TRUE(server_->NewDeliveryStub()
+                  ->RecoverDeliveries(ContextWithToken(kAdminToken).get(), recover, &replay)
+                  .ok());
+  const v1::Recovery replayed = WaitForRecovery(*server_, replay.name());
+  EXPECT_EQ(replayed.state(), v1::RECOVERY_STATE_SUCCEEDED);
+  EXPECT_EQ(replayed.resent_count(), 3);
+  EXPECT_TRUE(replayed.include_succeeded());
+  ASSERT_TRUE(receiver_->WaitForRequests("/outage", 11, absl::Seconds(10)));
+  for (const std::string& id : in_range) {
+    WaitForDelivery(DeliveryName(webhook.name(), id), [](const v1::Delivery& d) {
+      return d.state() == v1::DELIVERY_STATE_SUCCEEDED && d.attempt_count() == 3;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(receiver_->Requests("/outage").size(), 11u);  // `after` was not replayed
+}
+
+TEST_F(DeliveryTest, RecoverRefusesBadRequestsAndPausedWebhooks) {
+  StartServer();
+  const v1::Webhook webhook = CreateWebhook("acme", receiver_->Url("/r"));
+  auto recover = [&](const v1::RecoverDeliveriesRequest& request) {
+    v1::Recovery out;
+    return server_->NewDeliveryStub()->RecoverDeliveries(ContextWithToken(kAdminToken).get(),
+                                                         request, &out);
+  };
+  v1::RecoverDeliveriesRequest request;
+  request.set_parent(webhook.name());
+  grpc::Status status = recover(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "start_time: required");
+
+  request.mutable_start_time()->set_seconds(2000);
+  request.mutable_end_time()->set_seconds(1000);
+  status = recover(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("end_time: must be after start_time"));
+
+  request.clear_end_time();
+  request.set_parent("accounts/acme/webhooks/wh_01jdq3v8k2m7x9c4t6y1b5n0ra");
+  EXPECT_EQ(recover(request).error_code(), grpc::StatusCode::NOT_FOUND);
+  request.set_parent("accounts/acme");
+  status = recover(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("parent: "));
+
+  request.set_parent(webhook.name());
+  SetEnabled(webhook.name(), false);
+  status = recover(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("paused"));
+
+  v1::GetRecoveryRequest get;
+  v1::Recovery out;
+  get.set_name(webhook.name() + "/recoveries/rec_01jdq3v8k2m7x9c4t6y1b5n0ra");
+  status = server_->NewDeliveryStub()->GetRecovery(ContextWithToken(kAdminToken).get(), get, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  get.set_name(webhook.name() + "/recoveries/nope");
+  status = server_->NewDeliveryStub()->GetRecovery(ContextWithToken(kAdminToken).get(), get, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), StartsWith("name: expected accounts/"));
+}
+
 // "Every failed delivery of my account in the last hour."
 TEST_F(DeliveryTest, TheAccountDeliveryLogFiltersByStateAndTime) {
   StartServer([](config::ServerConfig& config) {

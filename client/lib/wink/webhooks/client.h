@@ -266,8 +266,8 @@ class Client {
   // server answer a repeat with the first result (`replayed`).
   //
   // Not retried (one attempt, the error returned as is): CreateWebhook,
-  // UpdateWebhook, DeleteWebhook, RotateWebhookSecret, SendTestEvent and
-  // RetryDelivery.
+  // UpdateWebhook, DeleteWebhook, RotateWebhookSecret, SendTestEvent,
+  // RetryDelivery and RecoverDeliveries.
   // An UNAVAILABLE attempt may still have been carried out by the server
   // (the connection broke after the request arrived), and doing it again is
   // not the same: a second CreateWebhook creates a second webhook (unless the
@@ -320,6 +320,13 @@ class Client {
                                            const CallOptions& options = {});
   absl::StatusOr<v1::Delivery> RetryDelivery(const v1::RetryDeliveryRequest& request,
                                              const CallOptions& options = {});
+  // Starts a bulk re-send and returns at once; poll GetRecovery (retried on
+  // UNAVAILABLE) until it is no longer RUNNING. Not retried: a second call
+  // after a lost answer is FAILED_PRECONDITION naming the running one.
+  absl::StatusOr<v1::Recovery> RecoverDeliveries(const v1::RecoverDeliveriesRequest& request,
+                                                 const CallOptions& options = {});
+  absl::StatusOr<v1::Recovery> GetRecovery(const v1::GetRecoveryRequest& request,
+                                           const CallOptions& options = {});
 
   // Streams the delivery updates `request` asks for (see
   // delivery_service.proto) and calls `on_update` with each, on the calling
