@@ -1009,6 +1009,50 @@ TEST_F(WebhookctlDeliveryTest, ListsTheAccountsFailedDeliveriesOfTheLastHour) {
   EXPECT_THAT(bad.err, HasSubstr("--since: expected a duration back from now"));
 }
 
+// "Send me everything again since an hour ago": a replay waits for the end
+// and reports what it re-sent.
+TEST_F(WebhookctlDeliveryTest, RecoverReplaysWhatWasDeliveredAndWaitsForTheEnd) {
+  server_.clock().Set(absl::Now());  // --since 1h is read against the CLI's clock
+  const std::string webhook = CreateWebhook({}, receiver_->Url("/hooks/replay"));
+  PublishAndWaitForAttempt(webhook);
+  ASSERT_TRUE(receiver_->WaitForRequests("/hooks/replay", 1, kWait));
+
+  // Nothing failed: a recovery finds nothing to send.
+  const ProcessResult failed_only =
+      Run({"deliveries", "recover", "--webhook", webhook, "--since", "1h"});
+  ASSERT_EQ(failed_only.exit_code, 0) << failed_only.err;
+  EXPECT_EQ(Field(failed_only.out, "state"), "SUCCEEDED");
+  EXPECT_EQ(Field(failed_only.out, "states"), "failed");
+  EXPECT_EQ(Field(failed_only.out, "resent"), "0");
+
+  const ProcessResult replay =
+      Run({"deliveries", "recover", "--webhook", webhook, "--since", "1h", "--include-succeeded"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(Field(replay.out, "state"), "SUCCEEDED");
+  EXPECT_EQ(Field(replay.out, "found"), "1");
+  EXPECT_EQ(Field(replay.out, "resent"), "1");
+  ASSERT_TRUE(receiver_->WaitForRequests("/hooks/replay", 2, kWait));
+  EXPECT_EQ(receiver_->Requests("/hooks/replay")[1].Header("webhook-id"),
+            receiver_->Requests("/hooks/replay")[0].Header("webhook-id"));
+
+  const std::string name = Field(replay.out, "name");
+  const ProcessResult shown = Run({"deliveries", "recovery", name});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(Field(shown.out, "resent"), "1");
+
+  const ProcessResult started = Run(
+      {"--json", "deliveries", "recover", "--webhook", webhook, "--since", "1h", "--no-wait"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_EQ(FromJson<v1::Recovery>(started.out).state(), v1::RECOVERY_STATE_RUNNING);
+
+  EXPECT_EQ(Run({"deliveries", "recover", "--webhook", webhook}).exit_code, 2);  // no --since
+  ASSERT_EQ(Run({"webhooks", "pause", webhook}).exit_code, 0);
+  const ProcessResult paused =
+      Run({"deliveries", "recover", "--webhook", webhook, "--since", "1h"});
+  EXPECT_EQ(paused.exit_code, 1);
+  EXPECT_THAT(paused.err, StartsWith("error: FAILED_PRECONDITION: parent: the webhook is paused"));
+}
+
 // "Does my URL work, and does my receiver check the signature?" before any
 // real event: one webhook.test event to that webhook, whatever its types.
 TEST_F(WebhookctlDeliveryTest, WebhooksTestShowsTheFirstAttemptAndExits3WhenItFails) {
