@@ -22,9 +22,16 @@ absl::StatusOr<http::HttpRequest> BuildDeliveryRequest(const domain::WebhookReco
   for (const auto& secret : webhook.secrets()) {
     if (secret.expire_time_us() == 0 || secret.expire_time_us() > now_us) {
       WINK_ASSIGN_OR_RETURN(std::string key, secrets::OpenSigningKey(keyring, webhook, secret));
-      keys.push_back({secret.algorithm() == internal::v1::SIGNING_ALGORITHM_ED25519
-                          ? signing::SignatureScheme::kEd25519
-                          : signing::SignatureScheme::kHmacSha256,
+      const bool ed25519 = secret.algorithm() == internal::v1::SIGNING_ALGORITHM_ED25519;
+      // SignEd25519 takes only well-formed keys; a damaged record must fail
+      // this attempt, not the process.
+      if (ed25519 && key.size() != static_cast<size_t>(kEd25519KeyBytes)) {
+        return absl::DataLossError(absl::StrCat("the Ed25519 signing key of webhook ",
+                                                webhook.id(), " is damaged (", key.size(),
+                                                " bytes)"));
+      }
+      keys.push_back({ed25519 ? signing::SignatureScheme::kEd25519
+                              : signing::SignatureScheme::kHmacSha256,
                       std::move(key)});
     }
   }
