@@ -614,6 +614,23 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   }
 }
 
+// --since and --until, when given, into the request's start_time and
+// end_time (ListDeliveriesRequest, RecoverDeliveriesRequest).
+template <typename Request>
+absl::Status SetTimeRange(const Args& args, Request& request) {
+  if (args.Has("since")) {
+    absl::StatusOr<absl::Time> since = ParseTimeBound(args.Get("since"), "--since");
+    if (!since.ok()) return since.status();
+    SetTimestamp(*since, request.mutable_start_time());
+  }
+  if (args.Has("until")) {
+    absl::StatusOr<absl::Time> until = ParseTimeBound(args.Get("until"), "--until");
+    if (!until.ok()) return until.status();
+    SetTimestamp(*until, request.mutable_end_time());
+  }
+  return absl::OkStatus();
+}
+
 int DeliveriesList(Invocation& invocation) {
   const Args& args = invocation.args();
   if (args.Has("webhook") && args.Has("event")) {
@@ -637,15 +654,8 @@ int DeliveriesList(Invocation& invocation) {
     if (!state.ok()) return invocation.UsageError(std::string(state.status().message()));
     request.set_state(*state);
   }
-  if (args.Has("since")) {
-    absl::StatusOr<absl::Time> since = ParseTimeBound(args.Get("since"), "--since");
-    if (!since.ok()) return invocation.UsageError(std::string(since.status().message()));
-    SetTimestamp(*since, request.mutable_start_time());
-  }
-  if (args.Has("until")) {
-    absl::StatusOr<absl::Time> until = ParseTimeBound(args.Get("until"), "--until");
-    if (!until.ok()) return invocation.UsageError(std::string(until.status().message()));
-    SetTimestamp(*until, request.mutable_end_time());
+  if (absl::Status range = SetTimeRange(args, request); !range.ok()) {
+    return invocation.UsageError(std::string(range.message()));
   }
   return RunList<v1::ListDeliveriesRequest, v1::ListDeliveriesResponse, v1::Delivery>(
       invocation, request, &Client::ListDeliveries, &v1::ListDeliveriesResponse::deliveries,
@@ -688,13 +698,8 @@ int DeliveriesRecover(Invocation& invocation) {
   if (!webhook.ok()) return invocation.UsageError(std::string(webhook.status().message()));
   v1::RecoverDeliveriesRequest request;
   request.set_parent(*webhook);
-  absl::StatusOr<absl::Time> since = ParseTimeBound(args.Get("since"), "--since");
-  if (!since.ok()) return invocation.UsageError(std::string(since.status().message()));
-  SetTimestamp(*since, request.mutable_start_time());
-  if (args.Has("until")) {
-    absl::StatusOr<absl::Time> until = ParseTimeBound(args.Get("until"), "--until");
-    if (!until.ok()) return invocation.UsageError(std::string(until.status().message()));
-    SetTimestamp(*until, request.mutable_end_time());
+  if (absl::Status range = SetTimeRange(args, request); !range.ok()) {
+    return invocation.UsageError(std::string(range.message()));
   }
   request.set_include_succeeded(args.Has("include-succeeded"));
   absl::StatusOr<v1::Recovery> recovery = Call(invocation, &Client::RecoverDeliveries, request);
