@@ -13,7 +13,7 @@
 // (thread-per-connection HTTP/1.1 over TLS, keep-alive).
 //
 //   build-release/bench/delivery_throughput [--events=20000] [--threads=16]
-//       [--webhooks=1] [--sync=fsync|os]
+//       [--webhooks=1] [--sync=fsync|os] [--drain] [--ordered]
 //
 // Numbers depend on the machine and what else runs on it: compare ratios
 // from one run, not absolute values across runs.
@@ -44,6 +44,9 @@ ABSL_FLAG(int, baseline_calls, 20000, "trivial RPCs for the baseline");
 ABSL_FLAG(bool, drain, false,
           "publish with the webhooks paused, then resume them and time the delivery of the "
           "backlog alone");
+ABSL_FLAG(bool, ordered, false,
+          "create the webhooks with ordered_delivery (one request at a time each, in publish "
+          "order)");
 
 namespace wink::webhooks {
 namespace {
@@ -122,6 +125,7 @@ int Run() {
     request.mutable_webhook()->set_display_name(absl::StrCat("bench ", w));
     request.mutable_webhook()->set_url((*receiver)->Url(absl::StrCat("/hook/", w)));
     request.mutable_webhook()->set_enabled(!drain);
+    request.mutable_webhook()->set_ordered_delivery(absl::GetFlag(FLAGS_ordered));
     v1::Webhook created;
     if (!stub->CreateWebhook(Context().get(), request, &created).ok()) return 1;
     webhook_names.push_back(created.name());

@@ -242,6 +242,7 @@ int WebhooksCreate(Invocation& invocation) {
   for (const std::string& type : EventTypes(args)) webhook.add_event_types(type);
   webhook.set_description(args.Get("description"));
   if (args.Has("paused")) webhook.set_enabled(false);
+  if (args.Has("ordered")) webhook.set_ordered_delivery(true);
   if (absl::Status headers = SetHeaders(args, webhook); !headers.ok()) {
     return invocation.UsageError(std::string(headers.message()));
   }
@@ -328,11 +329,18 @@ int WebhooksUpdate(Invocation& invocation) {
     return invocation.UsageError("--rate-limit and --no-rate-limit exclude each other");
   }
   if (*limited || args.Has("no-rate-limit")) mask.add_paths("rate_limit");
+  if (args.Has("ordered") && args.Has("unordered")) {
+    return invocation.UsageError("--ordered and --unordered exclude each other");
+  }
+  if (args.Has("ordered") || args.Has("unordered")) {
+    webhook.set_ordered_delivery(args.Has("ordered"));
+    mask.add_paths("ordered_delivery");
+  }
   if (mask.paths().empty()) {
     return invocation.UsageError(
         "nothing to change: give --display-name, --url, --description, --event-type, "
-        "--all-events, --header, --clear-headers, --rate-limit or --no-rate-limit (pause and "
-        "resume have their own commands)");
+        "--all-events, --header, --clear-headers, --rate-limit, --no-rate-limit, --ordered or "
+        "--unordered (pause and resume have their own commands)");
   }
   return Show(invocation, Call(invocation, &Client::UpdateWebhook, request), PrintWebhook);
 }
@@ -1015,6 +1023,9 @@ const std::vector<Command>& Commands() {
         {"rate-limit", "N",
          "at most N requests per second to the receiver (more wait; retries count)"},
         {"burst", "N", "with --rate-limit: up to N at once after a quiet spell (default N)"},
+        {"ordered", nullptr,
+         "deliver in publish order, one request at a time: a failing delivery holds back the "
+         "later ones until it succeeds or fails for good"},
         {"signature-scheme", "SCHEME",
          "hmac-sha256 (default: a shared whsec_ secret, v1) or ed25519 (v1a: receivers hold "
          "only the public key)"},
@@ -1049,7 +1060,9 @@ const std::vector<Command>& Commands() {
         {"clear-headers", nullptr, "remove every extra header"},
         {"rate-limit", "N", "new limit: at most N requests per second to the receiver"},
         {"burst", "N", "with --rate-limit: up to N at once after a quiet spell (default N)"},
-        {"no-rate-limit", nullptr, "remove the rate limit"}},
+        {"no-rate-limit", nullptr, "remove the rate limit"},
+        {"ordered", nullptr, "deliver in publish order, one request at a time"},
+        {"unordered", nullptr, "deliver concurrently again (the default)"}},
        WebhooksUpdate},
       {"webhooks",
        "pause",

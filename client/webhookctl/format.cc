@@ -327,6 +327,8 @@ void PrintWebhook(const v1::Webhook& webhook) {
       .Add("description", webhook.description())
       .Add("headers", absl::StrJoin(headers, ", ", absl::PairFormatter("=")))
       .Add("rate_limit", RateLimitText(webhook))
+      .Add("ordered_delivery",
+           webhook.ordered_delivery() ? "yes (one at a time, in publish order)" : "")
       .Add("create_time", FormatTime(webhook.create_time()))
       .Add("update_time", FormatTime(webhook.update_time()))
       .Add("signature_scheme", SignatureSchemeText(webhook))

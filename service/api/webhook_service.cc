@@ -45,6 +45,7 @@ enum class MutableField {
   kDescription,
   kHeaders,
   kRateLimit,
+  kOrderedDelivery,
 };
 
 // What CreateWebhook takes from the request: every mutable field but
@@ -52,13 +53,14 @@ enum class MutableField {
 constexpr MutableField kCreateFields[] = {
     MutableField::kDisplayName, MutableField::kUrl,     MutableField::kEventTypes,
     MutableField::kDescription, MutableField::kHeaders, MutableField::kRateLimit,
+    MutableField::kOrderedDelivery,
 };
 
 constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"display_name", MutableField::kDisplayName}, {"url", MutableField::kUrl},
     {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
     {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
-    {"rate_limit", MutableField::kRateLimit},
+    {"rate_limit", MutableField::kRateLimit},     {"ordered_delivery", MutableField::kOrderedDelivery},
 };
 constexpr absl::string_view kOutputOnlyFields[] = {
     "name",          "create_time",  "update_time",   "secret",    "previous_secret_expire_time",
@@ -118,6 +120,7 @@ void ToApi(const WebhookRecord& record, absl::Time now, bool include_secret, v1:
     out->mutable_rate_limit()->set_requests_per_second(record.rate_limit_per_second());
     out->mutable_rate_limit()->set_burst(record.rate_limit_burst());
   }
+  out->set_ordered_delivery(record.ordered_delivery());
 }
 
 // SHA-256 of the deterministic encoding of the caller-settable fields: two
@@ -160,6 +163,8 @@ absl::StatusOr<std::vector<MutableField>> ResolveUpdateFields(
     if (!w.description().empty()) fields.push_back(MutableField::kDescription);
     if (!w.headers().empty()) fields.push_back(MutableField::kHeaders);
     if (w.has_rate_limit()) fields.push_back(MutableField::kRateLimit);
+    // (false is the default, so only a mask can turn ordering off.)
+    if (w.ordered_delivery()) fields.push_back(MutableField::kOrderedDelivery);
     if (w.signature_scheme() != v1::SIGNATURE_SCHEME_UNSPECIFIED) {
       return absl::InvalidArgumentError(kSchemeChangesByRotation);
     }
@@ -252,6 +257,9 @@ absl::Status ApplyUpdate(const v1::Webhook& update, absl::Span<const MutableFiel
         WINK_RETURN_IF_ERROR(ValidateRateLimit(update.rate_limit(), "webhook.rate_limit"));
         record.set_rate_limit_per_second(update.rate_limit().requests_per_second());
         record.set_rate_limit_burst(update.rate_limit().burst());
+        break;
+      case MutableField::kOrderedDelivery:
+        record.set_ordered_delivery(update.ordered_delivery());
         break;
     }
   }

@@ -43,6 +43,7 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
     if (auto known_account = account_of_.find(due.webhook_id); known_account != account_of_.end()) {
       queue.account = known_account->second;
     }
+    queue.ordered = ordered_.contains(due.webhook_id);
   }
   if (static_cast<int>(queue.waiting.size()) >= max_waiting_per_webhook_) {
     // Left on disk; a scan takes it once this webhook's queue has room. One
@@ -55,19 +56,61 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
     if (queue.waiting.size() >= fair_share || !EvictFromLongestQueue(due.webhook_id, fair_share)) {
       memory_full_ = true;
       // Do not keep an empty queue for a webhook that got nothing in.
-      if (queue.waiting.empty() && queue.in_flight == 0 && !queue.overflowed &&
-          queue.limit >= limits_.max_in_flight_per_webhook) {
-        queues_.erase(due.webhook_id);
-      }
+      if (Idle(queue)) queues_.erase(due.webhook_id);
       return Offer::kMemoryFull;
     }
   }
   Flight flight;
   flight.due_time_us = due.due_time_us;
   known_.emplace(std::move(key), flight);
-  queue.waiting.push_back(due);
+  if (queue.ordered) {
+    InsertInOrder(queue, due);
+  } else {
+    queue.waiting.push_back(due);
+  }
   MarkReady(due.webhook_id, queue);
   return Offer::kQueued;
+}
+
+void DispatchQueue::InsertInOrder(WebhookQueue& queue, const storage::DueDelivery& due) {
+  auto place = std::upper_bound(
+      queue.waiting.begin(), queue.waiting.end(), due.event_id,
+      [](const std::string& event_id, const storage::DueDelivery& waiting) {
+        return event_id < waiting.event_id;
+      });
+  queue.waiting.insert(place, due);
+}
+
+void DispatchQueue::SetOrdered(const std::string& webhook_id, bool ordered) {
+  const bool changed = ordered ? ordered_.insert(webhook_id).second : ordered_.erase(webhook_id) > 0;
+  if (!changed) return;
+  auto it = queues_.find(webhook_id);
+  if (it == queues_.end()) return;
+  WebhookQueue& queue = it->second;
+  queue.ordered = ordered;
+  if (ordered) {
+    // (Those deferred at the head are sorted in too: all wait for the same
+    // time, and the oldest must go first.)
+    std::stable_sort(queue.waiting.begin(), queue.waiting.end(),
+                     [](const storage::DueDelivery& a, const storage::DueDelivery& b) {
+                       return a.event_id < b.event_id;
+                     });
+    queue.deferred_at_head = 0;
+  } else {
+    MarkReady(webhook_id, queue);  // its full limit again
+  }
+}
+
+bool DispatchQueue::Busy(const WebhookQueue& queue) {
+  if (queue.ordered) return queue.in_flight + queue.recording >= 1;
+  return queue.in_flight >= queue.limit;
+}
+
+bool DispatchQueue::Idle(const WebhookQueue& queue) const {
+  // A queue that remembers a reduced limit stays, so a dead endpoint does not
+  // get its full share back by going idle.
+  return queue.in_flight == 0 && queue.recording == 0 && queue.waiting.empty() &&
+         !queue.overflowed && queue.limit >= limits_.max_in_flight_per_webhook;
 }
 
 int DispatchQueue::FairShare() const {
@@ -128,7 +171,7 @@ int DispatchQueue::InFlightOf(absl::string_view account) const {
 }
 
 void DispatchQueue::MarkReady(const std::string& webhook_id, WebhookQueue& queue) {
-  if (!queue.in_ready_list && !queue.waiting.empty() && queue.in_flight < queue.limit &&
+  if (!queue.in_ready_list && !queue.waiting.empty() && !Busy(queue) &&
       queue.deferred_until == absl::InfinitePast()) {
     queue.in_ready_list = true;
     ready_.push_back(webhook_id);
@@ -145,8 +188,7 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
     queue.in_ready_list = false;
     // (Its limit may have dropped, or it may have been deferred, since it
     // was listed.)
-    if (queue.waiting.empty() || queue.in_flight >= queue.limit ||
-        queue.deferred_until != absl::InfinitePast()) {
+    if (queue.waiting.empty() || Busy(queue) || queue.deferred_until != absl::InfinitePast()) {
       continue;
     }
     if (auto account = accounts_.find(queue.account);
@@ -186,10 +228,14 @@ void DispatchQueue::Defer(const storage::DueDelivery& due, absl::Time until) {
   // Back in line first (before the slot goes, which could drop an empty
   // queue), and the webhook held until `until`.
   WebhookQueue& queue = queues_[due.webhook_id];
-  queue.deferred_at_head = std::min(queue.deferred_at_head, queue.waiting.size());
-  queue.waiting.insert(queue.waiting.begin() + static_cast<std::ptrdiff_t>(queue.deferred_at_head),
-                       due);
-  ++queue.deferred_at_head;
+  if (queue.ordered) {
+    InsertInOrder(queue, due);
+  } else {
+    queue.deferred_at_head = std::min(queue.deferred_at_head, queue.waiting.size());
+    queue.waiting.insert(
+        queue.waiting.begin() + static_cast<std::ptrdiff_t>(queue.deferred_at_head), due);
+    ++queue.deferred_at_head;
+  }
   if (queue.deferred_until == absl::InfinitePast()) {
     queue.deferred_until = until;
     deferred_.emplace(until, due.webhook_id);
@@ -246,12 +292,15 @@ void DispatchQueue::ExchangeEnded(const storage::DueDelivery& due, bool receiver
                               ? std::min(queue->second.limit * 2, limits_.max_in_flight_per_webhook)
                               : 1;
   }
-  ReleaseSlot(due);
+  // Counted as recording before the slot goes, so an ordered webhook stays
+  // busy (and its queue kept) until Forget.
   auto flight = known_.find(Key(due.webhook_id, due.event_id));
   if (flight != known_.end() && !flight->second.recording) {
     flight->second.recording = true;
     ++recording_;
+    if (queue != queues_.end()) ++queue->second.recording;
   }
+  ReleaseSlot(due);
 }
 
 void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
@@ -264,10 +313,7 @@ void DispatchQueue::ReleaseSlot(const storage::DueDelivery& due) {
   WebhookQueue& queue = it->second;
   --queue.in_flight;
   AddAccountSlots(queue.account, -1);
-  // A queue that remembers a reduced limit stays, so a dead endpoint does not
-  // get its full share back by going idle.
-  if (queue.in_flight == 0 && queue.waiting.empty() && !queue.overflowed &&
-      queue.limit >= limits_.max_in_flight_per_webhook) {
+  if (Idle(queue)) {
     queues_.erase(it);
   } else {
     MarkReady(due.webhook_id, queue);
@@ -279,7 +325,17 @@ void DispatchQueue::Forget(const storage::DueDelivery& due) {
   const auto known = known_.find(Key(due.webhook_id, due.event_id));
   if (known != known_.end()) {
     if (known->second.due_again) refill_wanted_ = true;
-    if (known->second.recording) --recording_;
+    if (known->second.recording) {
+      --recording_;
+      if (auto queue = queues_.find(due.webhook_id); queue != queues_.end()) {
+        --queue->second.recording;
+        if (Idle(queue->second)) {
+          queues_.erase(queue);
+        } else {
+          MarkReady(due.webhook_id, queue->second);  // an ordered webhook's next
+        }
+      }
+    }
     known_.erase(known);
   }
   // Memory was full when something was due: look again once half is free.
@@ -290,6 +346,7 @@ void DispatchQueue::Forget(const storage::DueDelivery& due) {
 
 std::vector<uint64_t> DispatchQueue::CancelWebhook(absl::string_view webhook_id) {
   account_of_.erase(webhook_id);
+  ordered_.erase(webhook_id);
   std::vector<uint64_t> on_the_wire;
   const std::string prefix = absl::StrCat(webhook_id, "/");
   for (auto& [key, flight] : known_) {

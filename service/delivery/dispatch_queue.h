@@ -28,6 +28,12 @@
 //   - Deferral: a delivery its webhook's rate limit holds back goes back to
 //     the head of its webhook's queue, and the webhook sends nothing until
 //     the time it was given (the engine keeps the token buckets).
+//   - Order: an ordered webhook's deliveries wait in event id (publish)
+//     order, and it has one at a time in flight, from the take until its
+//     result is recorded (Forget), so the next is not sent before the
+//     previous one's retry is known. This is the fast path only: the engine
+//     checks with storage before each send that nothing older is unfinished
+//     (engine.h), since an older delivery may be due later, or on disk.
 // Not thread-safe.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
@@ -41,6 +47,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/storage/due_queue.h"
@@ -71,6 +78,11 @@ class DispatchQueue {
   // The webhook belongs to `account` (learnt when its attempt was loaded):
   // its slots count toward that account's limit from now on.
   void LearnAccount(const std::string& webhook_id, absl::string_view account);
+
+  // The webhook asks for ordered delivery (learnt from its record on each
+  // attempt): from now on its deliveries wait in event id order and it has
+  // at most one in flight or being recorded.
+  void SetOrdered(const std::string& webhook_id, bool ordered);
 
   // Whether the delivery is in memory (a scan skips it).
   bool Knows(absl::string_view webhook_id, absl::string_view event_id) const;
@@ -160,8 +172,13 @@ class DispatchQueue {
     absl::Time deferred_until = absl::InfinitePast();
     // How many deliveries at the head of `waiting` came back through Defer:
     // the next one goes behind them, so several taken at once and deferred
-    // keep their order.
+    // keep their order. (Ordered queues keep `waiting` sorted instead.)
     size_t deferred_at_head = 0;
+    // SetOrdered: `waiting` sorted by event id; one slot, held until the
+    // result is recorded.
+    bool ordered = false;
+    // Its deliveries whose exchange ended and whose result is being recorded.
+    int recording = 0;
   };
   // A delivery the engine has taken: waiting, on the wire, or being recorded.
   struct Flight {
@@ -193,6 +210,13 @@ class DispatchQueue {
   // limit, its blocked webhooks go back to the ready list.
   void AddAccountSlots(const std::string& account, int slots);
   void MarkReady(const std::string& webhook_id, WebhookQueue& queue);
+  // Whether the webhook has no free slot (its limit, or, when ordered, one
+  // delivery on the wire or being recorded).
+  static bool Busy(const WebhookQueue& queue);
+  // Whether nothing needs the queue any more (it may be dropped).
+  bool Idle(const WebhookQueue& queue) const;
+  // Puts `due` into an ordered queue's line at its event id's place.
+  static void InsertInOrder(WebhookQueue& queue, const storage::DueDelivery& due);
   // max_queued split evenly over the webhooks that have a queue.
   int FairShare() const;
   // How many deliveries one webhook may keep waiting now: its cap (a quarter
@@ -209,6 +233,9 @@ class DispatchQueue {
   // Webhook id -> account, as learnt (kept while a webhook's queue comes
   // and goes; dropped when the webhook is deleted).
   absl::flat_hash_map<std::string, std::string> account_of_;
+  // Webhooks that asked for ordered delivery (SetOrdered), kept like
+  // account_of_.
+  absl::flat_hash_set<std::string> ordered_;
   absl::flat_hash_map<std::string, AccountSlots> accounts_;
   std::deque<std::string> ready_;
   absl::flat_hash_map<std::string, Flight> known_;

@@ -418,6 +418,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
                                         context.webhook.has_value() ? &*context.webhook : nullptr,
                                         context.event.has_value());
   const absl::Time now = clock_.Now();
+  if (may_send && context.webhook->ordered_delivery() && WaitsForOlderDelivery(due, now)) return;
   bool deleted_meanwhile;
   bool rate_limited = false;
   {
@@ -425,6 +426,9 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     deleted_meanwhile = dispatch_.CancelRequested(due);
     // Deliveries found by a scan come without their account.
     dispatch_.LearnAccount(due.webhook_id, context.delivery.account());
+    if (context.webhook.has_value()) {
+      dispatch_.SetOrdered(due.webhook_id, context.webhook->ordered_delivery());
+    }
     if (may_send && !deleted_meanwhile) {
       const absl::Duration wait = ChargeRateLimit(due, *context.webhook, now);
       if (wait > absl::ZeroDuration()) {
@@ -471,6 +475,40 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     cancel = dispatch_.Sent(due, id);
   }
   if (cancel) http_.Cancel(id);
+}
+
+bool DeliveryEngine::WaitsForOlderDelivery(const storage::DueDelivery& due, absl::Time now) {
+  absl::StatusOr<std::optional<storage::DueDelivery>> first =
+      due_queue_.FirstOfWebhook(due.webhook_id);
+  if (!first.ok()) {
+    LogLine(LogLevel::kError, "delivery_order_check_failed")
+        .Field("webhook", due.webhook_id)
+        .Field("event", due.event_id)
+        .Field("error", first.status().message());
+    Finished(due, first.status());  // stays due; a later scan tries again
+    return true;
+  }
+  if (!first->has_value() || (*first)->event_id >= due.event_id) return false;
+  const storage::DueDelivery& older = **first;
+  absl::MutexLock lock(&mu_);
+  dispatch_.SetOrdered(due.webhook_id, true);
+  // Wait in line (sorted by event id) until the older one may go: at its
+  // due time, when a scan brings it in, or at once when it is due now and
+  // taken in here. One already in memory was taken before the webhook was
+  // known to be ordered; its result frees the webhook, and the rescan
+  // interval bounds the wait should memory have dropped it.
+  absl::Time until = now + options_.rescan_interval;
+  if (!dispatch_.Knows(older.webhook_id, older.event_id)) {
+    const absl::Time older_due = absl::FromUnixMicros(older.due_time_us);
+    if (older_due > now) {
+      until = older_due;
+    } else if (dispatch_.Add(older) == DispatchQueue::Offer::kQueued) {
+      until = now;
+    }
+  }
+  dispatch_.Defer(due, until);
+  wake_.Signal();
+  return true;
 }
 
 std::optional<storage::DueDelivery> DeliveryEngine::NextToAttempt(

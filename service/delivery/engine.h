@@ -13,6 +13,12 @@
 // interfaces, and its network the HttpClient interface, so tests can drive
 // it with a fake clock and a scripted client.
 //
+// Ordered webhooks (WebhookRecord.ordered_delivery): the dispatch queue
+// sends their deliveries one at a time in event id order, and before each
+// send the engine asks storage for the webhook's oldest unfinished delivery;
+// only that one goes (WaitsForOlderDelivery). A failing delivery so holds
+// the later ones until it succeeds or fails for good.
+//
 // Crash safety: a delivery leaves the due queue only in the same write that
 // records its attempt, so after a crash every delivery that was waiting or in
 // flight is found again; only those in flight can be sent twice (with the
@@ -146,6 +152,13 @@ class DeliveryEngine : public storage::UpdateListener {
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void Park(const storage::DueDelivery& due);
+  // For a delivery of an ordered webhook, about to be sent: when storage
+  // holds an older unfinished delivery of the webhook (DueQueue::
+  // FirstOfWebhook, the committed state, so the order holds across
+  // restarts, pauses and nodes), defers it behind that one and returns
+  // true. Also true when the check failed (the delivery stays due).
+  bool WaitsForOlderDelivery(const storage::DueDelivery& due, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The next delivery to attempt (DispatchQueue::NextToSend), after the
   // rate limit of its webhook, when one is known, took a token for it
   // (DispatchQueue::MarkRateCharged). Deliveries without a token are

@@ -40,6 +40,14 @@ class DueQueue {
   // Time of the earliest entry after `after`, nullopt when there is none.
   virtual absl::StatusOr<std::optional<absl::Time>> EarliestDueTimeAfter(absl::Time after) = 0;
 
+  // The webhook's entry with the lowest event id: its oldest unfinished
+  // (PENDING or RETRY_SCHEDULED) delivery in publish order, the only one an
+  // ordered webhook may send (delivery/engine.h). nullopt when it has none.
+  // Reads the committed state, one index seek whatever the webhook's
+  // history.
+  virtual absl::StatusOr<std::optional<DueDelivery>> FirstOfWebhook(
+      absl::string_view webhook_id) = 0;
+
   // A cheap estimate of the number of entries, for a gauge (may count
   // removed entries not yet compacted away).
   virtual uint64_t EstimatedSize() = 0;

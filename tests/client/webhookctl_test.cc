@@ -432,6 +432,29 @@ TEST_F(WebhookctlTest, RateLimitIsSetShownAndRemoved) {
               StartsWith("error: INVALID_ARGUMENT: webhook.rate_limit.requests_per_second:"));
 }
 
+TEST_F(WebhookctlTest, OrderedDeliveryIsSetShownAndTurnedOff) {
+  const std::string name = CreateWebhook({"--ordered"});
+  v1::GetWebhookRequest get;
+  get.set_name(name);
+  auto created = client_->GetWebhook(get);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->ordered_delivery());
+  EXPECT_EQ(Field(Run({"webhooks", "get", name}).out, "ordered_delivery"),
+            "yes (one at a time, in publish order)");
+
+  const ProcessResult off = Run({"webhooks", "update", name, "--unordered"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_EQ(Field(off.out, "ordered_delivery"), "");
+  EXPECT_FALSE(client_->GetWebhook(get)->ordered_delivery());
+  const ProcessResult on = Run({"webhooks", "update", name, "--ordered"});
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+  EXPECT_TRUE(client_->GetWebhook(get)->ordered_delivery());
+
+  const ProcessResult both = Run({"webhooks", "update", name, "--ordered", "--unordered"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--ordered and --unordered exclude each other"));
+}
+
 // ---- applications ----
 
 TEST_F(WebhookctlTest, ApplicationsHelp) {

@@ -438,5 +438,50 @@ TEST(DispatchQueueTest, ForgettingADeliveryStillHoldingItsSlotFreesIt) {
   EXPECT_THAT(DrainSendable(queue), ElementsAre("b/1"));
 }
 
+TEST(DispatchQueueTest, AnOrderedWebhookSendsInEventIdOrderOneAtATimeUntilRecorded) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  queue.SetOrdered("o", true);
+  // A scan finds them by due time: a retry of the oldest comes last.
+  for (int n : {2, 3, 1}) ASSERT_EQ(queue.Add(Due("o", n)), DispatchQueue::Offer::kQueued);
+  for (int n = 1; n <= 2; ++n) queue.Add(Due("b", n));
+
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/1", "b/1", "b/2"));
+  // The exchange ended, but its result (maybe a retry) is not known yet.
+  queue.ExchangeEnded(Due("o", 1), /*receiver_answered=*/true);
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+  queue.Forget(Due("o", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+  queue.ExchangeEnded(Due("o", 2), /*receiver_answered=*/true);
+  queue.Forget(Due("o", 2));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/3"));
+}
+
+TEST(DispatchQueueTest, OrderingTurnedOnSortsTheLineAndOffGivesTheFullLimitBack) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  for (int n : {3, 1, 2}) queue.Add(Due("o", n));
+  queue.SetOrdered("o", true);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/1"));
+  queue.SetOrdered("o", false);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/2", "o/3"));
+}
+
+TEST(DispatchQueueTest, AnOrderedDeliveryDeferredGoesBackBehindAnOlderOneTakenIn) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  queue.SetOrdered("o", true);
+  queue.Add(Due("o", 2));
+  queue.Add(Due("o", 3));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+  // The engine found o/1 unfinished in storage: took it in, and deferred o/2.
+  ASSERT_EQ(queue.Add(Due("o", 1)), DispatchQueue::Offer::kQueued);
+  queue.Defer(Due("o", 2), now);
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+  queue.ReleaseDeferred(now);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/1"));
+  queue.ExchangeEnded(Due("o", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("o", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+}
+
 }  // namespace
 }  // namespace wink::webhooks::delivery

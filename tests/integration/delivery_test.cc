@@ -2326,5 +2326,144 @@ TEST_F(DeliveryTest, ARateLimitIsCheckedAndCanBeRemoved) {
   EXPECT_FALSE(GetWebhook(out.name()).has_rate_limit());
 }
 
+// --- Ordered delivery (Webhook.ordered_delivery) ------------------------------
+
+v1::Webhook CreateOrderedWebhook(TestServer& server, const std::string& url,
+                                 const std::vector<std::string>& event_types = {}) {
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("In order");
+  create.mutable_webhook()->set_url(url);
+  create.mutable_webhook()->set_ordered_delivery(true);
+  for (const auto& type : event_types) create.mutable_webhook()->add_event_types(type);
+  v1::Webhook out;
+  const grpc::Status status =
+      server.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(out.ordered_delivery());
+  return out;
+}
+
+TEST_F(DeliveryTest, AnOrderedWebhookGetsPublishOrderAcrossRetriesAndARestart) {
+  // The receiver keeps its port and certificates across the server restart.
+  receiver_->On("/ordered").Reply(503).Times(2);
+  StartServer([](config::ServerConfig& config) {
+    SetRetrySchedule(config, {absl::ZeroDuration(), absl::Seconds(5), absl::Seconds(5),
+                              absl::Seconds(5)});
+  });
+  const v1::Webhook ordered =
+      CreateOrderedWebhook(*server_, receiver_->Url("/ordered"), {"booking.created"});
+  // Default: concurrent, and it also gets the "barrier" events.
+  const v1::Webhook concurrent = CreateWebhook("acme", receiver_->Url("/concurrent"));
+  EXPECT_FALSE(concurrent.ordered_delivery());
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i) events.push_back(Publish("acme", "booking.created").event().id());
+
+  // The first fails (503, a retry in ~5 s); the later ones, due now, wait
+  // behind it, while the concurrent webhook gets all five.
+  WaitForAttempts(DeliveryName(ordered.name(), events[0]), 1);
+  ASSERT_TRUE(receiver_->WaitForRequests("/concurrent", 5, absl::Seconds(10)));
+  auto expect_only_the_first_was_sent = [&](size_t requests) {
+    EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")),
+                ::testing::Each(::testing::Eq(events[0])));
+    EXPECT_EQ(receiver_->Requests("/ordered").size(), requests);
+    for (size_t i = 1; i < events.size(); ++i) {
+      const v1::Delivery waiting = GetDelivery(DeliveryName(ordered.name(), events[i]));
+      EXPECT_EQ(waiting.state(), v1::DELIVERY_STATE_PENDING) << i;
+      EXPECT_EQ(waiting.attempt_count(), 0) << i;
+    }
+  };
+  expect_only_the_first_was_sent(1);
+
+  // After a restart the later ones are still due before the first's retry:
+  // they keep waiting (a barrier event through the same engine shows the
+  // engine ran meanwhile).
+  server_->Restart();
+  Publish("acme", "payment.completed");
+  ASSERT_TRUE(receiver_->WaitForRequests("/concurrent", 6, absl::Seconds(10)));
+  expect_only_the_first_was_sent(1);
+
+  // The retry fails again; then succeeds; then the rest go, in order.
+  server_->AdvanceClock(absl::Seconds(7));
+  WaitForAttempts(DeliveryName(ordered.name(), events[0]), 2);
+  Publish("acme", "payment.completed");
+  ASSERT_TRUE(receiver_->WaitForRequests("/concurrent", 7, absl::Seconds(10)));
+  expect_only_the_first_was_sent(2);
+  server_->AdvanceClock(absl::Seconds(7));
+  ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 7, absl::Seconds(20)));
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")),
+              ElementsAre(events[0], events[0], events[0], events[1], events[2], events[3],
+                          events[4]));
+  for (const std::string& event : events) {
+    EXPECT_EQ(WaitForState(DeliveryName(ordered.name(), event), v1::DELIVERY_STATE_SUCCEEDED)
+                  .attempt_count(),
+              event == events[0] ? 3 : 1);
+  }
+}
+
+TEST_F(DeliveryTest, AnOrderedDeliveryThatFailsForGoodLetsTheNextGoAndResumeKeepsTheOrder) {
+  receiver_->On("/ordered").Reply(500).Times(2);
+  StartServer([](config::ServerConfig& config) {
+    SetRetrySchedule(config, {absl::ZeroDuration(), absl::Seconds(5)});  // two attempts
+  });
+  const v1::Webhook ordered = CreateOrderedWebhook(*server_, receiver_->Url("/ordered"));
+  SetEnabled(ordered.name(), false);
+  std::vector<std::string> events;
+  for (int i = 0; i < 4; ++i) events.push_back(Publish("acme", "booking.created").event().id());
+  for (const std::string& event : events) {
+    EXPECT_EQ(GetDelivery(DeliveryName(ordered.name(), event)).state(), v1::DELIVERY_STATE_HELD);
+  }
+  SetEnabled(ordered.name(), true);
+
+  WaitForAttempts(DeliveryName(ordered.name(), events[0]), 1);
+  server_->AdvanceClock(absl::Seconds(7));
+  EXPECT_EQ(WaitForState(DeliveryName(ordered.name(), events[0]), v1::DELIVERY_STATE_FAILED)
+                .attempt_count(),
+            2);
+  ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 5, absl::Seconds(10)));
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")),
+              ElementsAre(events[0], events[0], events[1], events[2], events[3]));
+
+  // A manual retry of the failed one goes first, before a newer event.
+  receiver_->On("/ordered").Reply(503).Times(1);
+  v1::RetryDeliveryRequest retry;
+  retry.set_name(DeliveryName(ordered.name(), events[0]));
+  v1::Delivery retried;
+  ASSERT_TRUE(server_->NewDeliveryStub()
+                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
+                  .ok());
+  const std::string newer = Publish("acme", "booking.created").event().id();
+  ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 7, absl::Seconds(10)));
+  const std::vector<std::string> ids = WebhookIds(receiver_->Requests("/ordered"));
+  EXPECT_THAT(std::vector<std::string>(ids.begin() + 5, ids.end()), ElementsAre(events[0], newer));
+  // (Its third attempt is beyond the schedule: failed for good again.)
+  EXPECT_EQ(WaitForState(DeliveryName(ordered.name(), events[0]), v1::DELIVERY_STATE_FAILED)
+                .attempt_count(),
+            3);
+}
+
+TEST_F(DeliveryTest, OrderedDeliveryIsSetOnCreateAndTurnedOffWithAnUpdateMask) {
+  StartServer();
+  const v1::Webhook ordered = CreateOrderedWebhook(*server_, receiver_->Url("/x"));
+  EXPECT_TRUE(GetWebhook(ordered.name()).ordered_delivery());
+
+  v1::UpdateWebhookRequest update;
+  update.mutable_webhook()->set_name(ordered.name());
+  update.mutable_update_mask()->add_paths("ordered_delivery");
+  v1::Webhook updated;
+  ASSERT_TRUE(
+      server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &updated).ok());
+  EXPECT_FALSE(updated.ordered_delivery());
+  EXPECT_FALSE(GetWebhook(ordered.name()).ordered_delivery());
+
+  // Without a mask, a true value is an update (false is the default).
+  v1::UpdateWebhookRequest back_on;
+  back_on.mutable_webhook()->set_name(ordered.name());
+  back_on.mutable_webhook()->set_ordered_delivery(true);
+  ASSERT_TRUE(
+      server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), back_on, &updated).ok());
+  EXPECT_TRUE(GetWebhook(ordered.name()).ordered_delivery());
+}
+
 }  // namespace
 }  // namespace wink::webhooks::testing

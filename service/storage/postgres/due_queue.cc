@@ -19,6 +19,10 @@ constexpr Sql kEarliestDueAfter{
     "earliest_due_after",
     "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1 "
     "AND part = ANY($2::smallint[])"};
+constexpr Sql kFirstOfWebhook{
+    "first_due_of_webhook",
+    "SELECT due_time_us, event_id FROM deliveries WHERE webhook_id = $1 "
+    "AND due_time_us IS NOT NULL ORDER BY event_id LIMIT 1"};
 // The planner's estimate: a scrape costs no scan.
 constexpr Sql kEstimatedDue{
     "estimated_due",
@@ -58,6 +62,15 @@ absl::StatusOr<std::optional<absl::Time>> PostgresDueQueue::EarliestDueTimeAfter
                                                           Param::Text(context_.leases.OwnedArray())}}));
   if (rows.empty() || rows.IsNull(0, 0)) return std::nullopt;
   return absl::FromUnixMicros(rows.Int(0, 0));
+}
+
+absl::StatusOr<std::optional<DueDelivery>> PostgresDueQueue::FirstOfWebhook(
+    absl::string_view webhook_id) {
+  WINK_ASSIGN_OR_RETURN(
+      const Rows rows,
+      context_.readers.Query(Statement{kFirstOfWebhook, {Param::Text(webhook_id)}}));
+  if (rows.empty()) return std::nullopt;
+  return DueDelivery{rows.Int(0, 0), std::string(webhook_id), std::string(rows.Bytes(0, 1))};
 }
 
 uint64_t PostgresDueQueue::EstimatedSize() {

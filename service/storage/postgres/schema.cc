@@ -95,6 +95,11 @@ CREATE TABLE IF NOT EXISTS partitions (
   epoch bigint NOT NULL DEFAULT 0,
   expires_at timestamptz NOT NULL DEFAULT '-infinity'
 );
+-- Added after schema version 2 without a new version (PostgreSQL keeps it
+-- true whoever writes): a webhook's oldest unfinished delivery in publish
+-- order, which an ordered webhook sends first (DueQueue::FirstOfWebhook).
+CREATE INDEX IF NOT EXISTS deliveries_due_by_webhook ON deliveries (webhook_id, event_id)
+  WHERE due_time_us IS NOT NULL;
 )sql";
 
 constexpr Sql kReadVersion{"read_schema_version", "SELECT max(version) FROM schema_version"};

@@ -133,6 +133,7 @@ class PostgresDueQueue final : public DueQueue {
   absl::Status ScanDue(absl::Time from, absl::Time before,
                        const std::function<bool(const DueDelivery&)>& visit) override;
   absl::StatusOr<std::optional<absl::Time>> EarliestDueTimeAfter(absl::Time after) override;
+  absl::StatusOr<std::optional<DueDelivery>> FirstOfWebhook(absl::string_view webhook_id) override;
   uint64_t EstimatedSize() override;
   bool Owns(absl::string_view webhook_id) override;
   uint64_t OwnershipVersion() override;

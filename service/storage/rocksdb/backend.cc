@@ -72,6 +72,7 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenRocksDbBackend(const RocksDb
   db_options.clock = &clock;
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(db_options));
   WINK_RETURN_IF_ERROR(CountUsageIfNotCounted(*db));
+  WINK_RETURN_IF_ERROR(IndexDueByWebhookIfNotIndexed(*db));
   // The update log continues after its last entry (retention always keeps
   // the newest one); a new log starts at kFirstUpdateSequence.
   uint64_t next_sequence = kFirstUpdateSequence;

@@ -23,15 +23,16 @@ enum class ColumnFamily : int {
   kDue,                // (next attempt time, webhook id, event id) -> empty
   kUpdates,            // (sequence number) -> delivery status update
   kApplications,       // (account, application id) -> ApplicationRecord
+  kDueByWebhook,       // (webhook id, event id) -> empty: an entry of kDue
 };
 
-inline constexpr int kColumnFamilyCount = 11;
+inline constexpr int kColumnFamilyCount = 12;
 
 // Names as stored in RocksDB, indexed by ColumnFamily.
 inline constexpr std::array<absl::string_view, kColumnFamilyCount> kColumnFamilyNames = {
     "default",  // RocksDB's own name for the default family
     "webhooks", "events",   "idempotency", "deliveries", "deliveries_by_event",
-    "held",     "attempts", "due",         "updates",    "applications",
+    "held",     "attempts", "due",         "updates",    "applications", "due_by_webhook",
 };
 
 inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {

@@ -148,6 +148,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     // budget, and a smaller memtable flushes (and frees) sooner.
     cf_options.write_buffer_size = std::min<size_t>(16 << 20, options.memory_budget_bytes / 8);
     if (name == ColumnFamilyName(ColumnFamily::kDue) ||
+        name == ColumnFamilyName(ColumnFamily::kDueByWebhook) ||
         name == ColumnFamilyName(ColumnFamily::kHeld)) {
       // Queues: every entry is written once and deleted soon after. Files
       // dense with deletions are compacted early, so scans stop stepping

@@ -26,7 +26,9 @@ namespace wink::webhooks::storage::rocks {
 // current version; the migrations themselves are the backend's.
 // 2: every account's usage is kept (account_usage.h); a version-1 binary
 //    would publish and purge without counting.
-inline constexpr uint32_t kSchemaVersion = 2;
+// 3: the due queue is indexed by webhook (`due_by_webhook`, what ordered
+//    webhooks need); a version-2 binary would leave the index stale.
+inline constexpr uint32_t kSchemaVersion = 3;
 
 struct DatabaseOptions {
   // Directory of the database; created if missing.

@@ -257,6 +257,7 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id, i
         const std::string due_key = DueKey(due_time_us, webhook_id, event_id);
         if (!before.has_value()) {
           txn.Delete(ColumnFamily::kDue, due_key);  // nothing points to it
+          txn.Delete(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id));
           return absl::OkStatus();
         }
         if (!domain::IsDue(before->state()) || before->next_attempt_time_us() != due_time_us) {
@@ -266,6 +267,8 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id, i
           if (domain::IsDue(before->state())) {
             txn.Put(ColumnFamily::kDue,
                     DueKey(before->next_attempt_time_us(), webhook_id, event_id), "");
+          } else {
+            txn.Delete(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id));
           }
           return absl::OkStatus();
         }

@@ -53,6 +53,7 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
     const std::string& event_id = before->event_id();
     if (IsDue(before->state())) {
       txn.Delete(ColumnFamily::kDue, DueKey(before->next_attempt_time_us(), webhook_id, event_id));
+      txn.Delete(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id));
     } else if (IsHeld(before->state())) {
       txn.Delete(ColumnFamily::kHeld, DeliveryKey(webhook_id, event_id));
     }
@@ -81,6 +82,9 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
         !(IsDue(after.state()) && after.next_attempt_time_us() == before->next_attempt_time_us())) {
       txn.Delete(ColumnFamily::kDue, DueKey(before->next_attempt_time_us(), webhook_id, event_id));
     }
+    if (IsDue(before->state()) && !IsDue(after.state())) {
+      txn.Delete(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id));
+    }
     if (IsHeld(before->state()) && !IsHeld(after.state())) {
       txn.Delete(ColumnFamily::kHeld, DeliveryKey(webhook_id, event_id));
     }
@@ -89,6 +93,9 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
   }
   if (IsDue(after.state())) {
     txn.Put(ColumnFamily::kDue, DueKey(after.next_attempt_time_us(), webhook_id, event_id), "");
+    if (before == nullptr || !IsDue(before->state())) {
+      txn.Put(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id), "");
+    }
   } else if (IsHeld(after.state())) {
     txn.Put(ColumnFamily::kHeld, DeliveryKey(webhook_id, event_id), "");
   }

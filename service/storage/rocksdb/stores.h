@@ -119,6 +119,12 @@ class RocksDbDeliveryLedger final : public DeliveryLedger {
   const StoreContext& context_;
 };
 
+// Fills `due_by_webhook` from `due` once per database: a database written
+// before the index existed (schema version 2) gets it at the first start of
+// a binary that keeps it. Must run before any write (the backend calls it
+// on open).
+absl::Status IndexDueByWebhookIfNotIndexed(Database& db);
+
 class RocksDbDueQueue final : public DueQueue {
  public:
   explicit RocksDbDueQueue(const StoreContext& context) : context_(context) {}
@@ -126,6 +132,7 @@ class RocksDbDueQueue final : public DueQueue {
   absl::Status ScanDue(absl::Time from, absl::Time before,
                        const std::function<bool(const DueDelivery&)>& visit) override;
   absl::StatusOr<std::optional<absl::Time>> EarliestDueTimeAfter(absl::Time after) override;
+  absl::StatusOr<std::optional<DueDelivery>> FirstOfWebhook(absl::string_view webhook_id) override;
   uint64_t EstimatedSize() override;
 
  private:

@@ -587,5 +587,67 @@ TEST_P(StorageConformance, DueAndHeldEntriesFollowTheDeliveryStates) {
   EXPECT_EQ(Delivery(first, e3).state(), kPending);
 }
 
+// What an ordered webhook sends next (DueQueue::FirstOfWebhook): its oldest
+// unfinished delivery by event id, whatever the due times.
+TEST_P(StorageConformance, FirstOfWebhookIsItsOldestUnfinishedDeliveryWhateverTheDueTimes) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string other = CreateWebhook("acme");
+  auto first_of = [&](const std::string& webhook_id) -> std::string {
+    auto first = due_queue().FirstOfWebhook(webhook_id);
+    EXPECT_TRUE(first.ok()) << first.status();
+    if (!first.ok() || !first->has_value()) return "none";
+    EXPECT_EQ((*first)->webhook_id, webhook_id);
+    EXPECT_EQ((*first)->due_time_us, Delivery(webhook_id, (*first)->event_id).next_attempt_time_us());
+    return (*first)->event_id;
+  };
+  EXPECT_EQ(first_of(webhook), "none");
+  const std::string e1 = MustPublish("acme");
+  const std::string e2 = MustPublish("acme");
+  const std::string e3 = MustPublish("acme");
+  ASSERT_LT(e1, e2);
+  ASSERT_LT(e2, e3);
+  EXPECT_EQ(first_of(webhook), e1);
+
+  // e1 retries in an hour: still first, though e2 and e3 are due before it.
+  clock_.Advance(absl::Seconds(1));
+  RecordAttemptRequest retry = AttemptOf(webhook, e1, domain::AttemptOutcome::kRetryLater, 503);
+  retry.rules = Rules({absl::ZeroDuration(), absl::Hours(1)});
+  ASSERT_TRUE(Record(std::move(retry)).ok());
+  EXPECT_EQ(Delivery(webhook, e1).next_attempt_time_us(), NowUs() + absl::ToInt64Microseconds(absl::Hours(1)));
+  EXPECT_EQ(first_of(webhook), e1);
+
+  ASSERT_TRUE(Record(AttemptOf(webhook, e1, domain::AttemptOutcome::kDelivered, 200)).ok());
+  EXPECT_EQ(first_of(webhook), e2);
+  // Another webhook's deliveries are its own.
+  ASSERT_TRUE(Record(AttemptOf(other, e1, domain::AttemptOutcome::kDelivered, 200)).ok());
+  EXPECT_EQ(first_of(other), e2);
+
+  // Failed for good: the next goes.
+  RecordAttemptRequest fail = AttemptOf(webhook, e2, domain::AttemptOutcome::kRetryLater, 503);
+  fail.rules = Rules({absl::ZeroDuration()});
+  ASSERT_TRUE(Record(std::move(fail)).ok());
+  ASSERT_EQ(Delivery(webhook, e2).state(), kFailed);
+  EXPECT_EQ(first_of(webhook), e3);
+
+  // A manual retry of an older delivery puts it first again.
+  ASSERT_TRUE(deliveries().RetryNow("acme", webhook, e2).ok());
+  EXPECT_EQ(first_of(webhook), e2);
+
+  // Held deliveries are not due; released ones are again, in order.
+  Pause("acme", webhook);
+  for (const DueDelivery& entry : Due()) {
+    if (entry.webhook_id == webhook) ASSERT_TRUE(Park(entry).ok());
+  }
+  EXPECT_EQ(first_of(webhook), "none");
+  Resume("acme", webhook);
+  EXPECT_EQ(first_of(webhook), e2);
+
+  Reopen();
+  EXPECT_EQ(first_of(webhook), e2);
+  ASSERT_TRUE(webhooks().Delete("acme", webhook).ok());
+  EXPECT_EQ(first_of(webhook), "none");
+  EXPECT_EQ(first_of(other), e2);
+}
+
 }  // namespace
 }  // namespace wink::webhooks::storage::testing

@@ -103,7 +103,7 @@ TEST_F(DatabaseTest, OpenCreatesTheDirectoryAndEveryColumnFamily) {
   ASSERT_TRUE(
       rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), Options().path, &families).ok());
   std::vector<std::string> expected(kColumnFamilyNames.begin(), kColumnFamilyNames.end());
-  EXPECT_EQ(families.size(), 11u);
+  EXPECT_EQ(families.size(), 12u);
   EXPECT_THAT(families, UnorderedElementsAreArray(expected));
 }
 

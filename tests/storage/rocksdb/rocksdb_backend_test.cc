@@ -124,6 +124,39 @@ TEST_F(RocksDbBackendTest, AFullDiskRefusesWritesWithUnavailableUntilThereIsSpac
   EXPECT_GT(observer_.commits.load(), commits_before);
 }
 
+// A database of schema version 2 has due entries but no `due_by_webhook`
+// index: the first open of this binary builds it from the queue, once.
+TEST_F(RocksDbBackendTest, AVersion2DatabaseGainsTheDueQueuesWebhookIndex) {
+  const std::string webhook = CreateWebhook();
+  auto first = Publish();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(Publish().ok());
+  backend_.reset();
+  {
+    DatabaseOptions options;
+    options.path = dir_.Child("data");
+    options.sync_writes = false;
+    auto db = Database::Open(options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it = (*db)->NewIterator(ColumnFamily::kDueByWebhook);
+    int indexed = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      batch.Delete((*db)->handle(ColumnFamily::kDueByWebhook), it->key());
+      ++indexed;
+    }
+    EXPECT_EQ(indexed, 2);
+    batch.Delete((*db)->handle(ColumnFamily::kDefault), "due_by_webhook_indexed");
+    ASSERT_TRUE((*db)->Write(batch).ok());
+  }
+  Open();
+
+  auto head = backend_->due_queue().FirstOfWebhook(webhook);
+  ASSERT_TRUE(head.ok()) << head.status();
+  ASSERT_TRUE(head->has_value());
+  EXPECT_EQ((*head)->event_id, first->event.id());
+}
+
 TEST_F(RocksDbBackendTest, SecondOpenOfTheSameDirectoryIsFailedPrecondition) {
   RocksDbOptions options;
   options.data_dir = dir_.Child("data");
