@@ -60,7 +60,8 @@ constexpr std::pair<absl::string_view, MutableField> kMutableFields[] = {
     {"display_name", MutableField::kDisplayName}, {"url", MutableField::kUrl},
     {"event_types", MutableField::kEventTypes},   {"enabled", MutableField::kEnabled},
     {"description", MutableField::kDescription},  {"headers", MutableField::kHeaders},
-    {"rate_limit", MutableField::kRateLimit},     {"ordered_delivery", MutableField::kOrderedDelivery},
+    {"rate_limit", MutableField::kRateLimit},
+    {"ordered_delivery", MutableField::kOrderedDelivery},
 };
 constexpr absl::string_view kOutputOnlyFields[] = {
     "name",          "create_time",  "update_time",   "secret",    "previous_secret_expire_time",

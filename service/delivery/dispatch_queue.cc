@@ -82,7 +82,8 @@ void DispatchQueue::InsertInOrder(WebhookQueue& queue, const storage::DueDeliver
 }
 
 void DispatchQueue::SetOrdered(const std::string& webhook_id, bool ordered) {
-  const bool changed = ordered ? ordered_.insert(webhook_id).second : ordered_.erase(webhook_id) > 0;
+  const bool changed =
+      ordered ? ordered_.insert(webhook_id).second : ordered_.erase(webhook_id) > 0;
   if (!changed) return;
   auto it = queues_.find(webhook_id);
   if (it == queues_.end()) return;

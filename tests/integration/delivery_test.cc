@@ -2451,8 +2451,9 @@ TEST_F(DeliveryTest, OrderedDeliveryIsSetOnCreateAndTurnedOffWithAnUpdateMask) {
   update.mutable_webhook()->set_name(ordered.name());
   update.mutable_update_mask()->add_paths("ordered_delivery");
   v1::Webhook updated;
-  ASSERT_TRUE(
-      server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &updated).ok());
+  ASSERT_TRUE(server_->NewStub()
+                  ->UpdateWebhook(ContextWithToken(kAdminToken).get(), update, &updated)
+                  .ok());
   EXPECT_FALSE(updated.ordered_delivery());
   EXPECT_FALSE(GetWebhook(ordered.name()).ordered_delivery());
 
@@ -2460,8 +2461,9 @@ TEST_F(DeliveryTest, OrderedDeliveryIsSetOnCreateAndTurnedOffWithAnUpdateMask) {
   v1::UpdateWebhookRequest back_on;
   back_on.mutable_webhook()->set_name(ordered.name());
   back_on.mutable_webhook()->set_ordered_delivery(true);
-  ASSERT_TRUE(
-      server_->NewStub()->UpdateWebhook(ContextWithToken(kAdminToken).get(), back_on, &updated).ok());
+  ASSERT_TRUE(server_->NewStub()
+                  ->UpdateWebhook(ContextWithToken(kAdminToken).get(), back_on, &updated)
+                  .ok());
   EXPECT_TRUE(GetWebhook(ordered.name()).ordered_delivery());
 }
 

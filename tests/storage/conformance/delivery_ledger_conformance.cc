@@ -597,7 +597,8 @@ TEST_P(StorageConformance, FirstOfWebhookIsItsOldestUnfinishedDeliveryWhateverTh
     EXPECT_TRUE(first.ok()) << first.status();
     if (!first.ok() || !first->has_value()) return "none";
     EXPECT_EQ((*first)->webhook_id, webhook_id);
-    EXPECT_EQ((*first)->due_time_us, Delivery(webhook_id, (*first)->event_id).next_attempt_time_us());
+    EXPECT_EQ((*first)->due_time_us,
+              Delivery(webhook_id, (*first)->event_id).next_attempt_time_us());
     return (*first)->event_id;
   };
   EXPECT_EQ(first_of(webhook), "none");
@@ -613,7 +614,8 @@ TEST_P(StorageConformance, FirstOfWebhookIsItsOldestUnfinishedDeliveryWhateverTh
   RecordAttemptRequest retry = AttemptOf(webhook, e1, domain::AttemptOutcome::kRetryLater, 503);
   retry.rules = Rules({absl::ZeroDuration(), absl::Hours(1)});
   ASSERT_TRUE(Record(std::move(retry)).ok());
-  EXPECT_EQ(Delivery(webhook, e1).next_attempt_time_us(), NowUs() + absl::ToInt64Microseconds(absl::Hours(1)));
+  EXPECT_EQ(Delivery(webhook, e1).next_attempt_time_us(),
+            NowUs() + absl::ToInt64Microseconds(absl::Hours(1)));
   EXPECT_EQ(first_of(webhook), e1);
 
   ASSERT_TRUE(Record(AttemptOf(webhook, e1, domain::AttemptOutcome::kDelivered, 200)).ok());
