@@ -65,6 +65,10 @@ DispatchQueue::Offer DispatchQueue::Add(const storage::DueDelivery& due,
   known_.emplace(std::move(key), flight);
   if (queue.ordered) {
     InsertInOrder(queue, due);
+    // Older than all that waits (a manual retry of the delivery the others
+    // wait for, say): whatever held the webhook waited for something younger.
+    // (A rate limit defers it again when the token is taken.)
+    if (queue.waiting.front().event_id == due.event_id) queue.deferred_until = absl::InfinitePast();
   } else {
     queue.waiting.push_back(due);
   }

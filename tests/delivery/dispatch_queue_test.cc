@@ -456,6 +456,28 @@ TEST(DispatchQueueTest, AnOrderedWebhookSendsInEventIdOrderOneAtATimeUntilRecord
   EXPECT_THAT(DrainSendable(queue), ElementsAre("o/3"));
 }
 
+TEST(DispatchQueueTest, AnOlderDeliveryComingInEndsAnOrderedWebhooksDeferral) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  queue.SetOrdered("o", true);
+  queue.Add(Due("o", 2));
+  queue.Add(Due("o", 3));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+  // o/2 waits for o/1, which retries in an hour...
+  queue.Defer(Due("o", 2), now + absl::Hours(1));
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+  // ...until a manual retry makes o/1 due now: it goes at once, then o/2.
+  ASSERT_EQ(queue.Add(Due("o", 1)), DispatchQueue::Offer::kQueued);
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/1"));
+  queue.ExchangeEnded(Due("o", 1), /*receiver_answered=*/true);
+  queue.Forget(Due("o", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+  // A younger one does not end a deferral.
+  queue.Defer(Due("o", 2), now + absl::Hours(1));
+  queue.Add(Due("o", 4));
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+}
+
 TEST(DispatchQueueTest, OrderingTurnedOnSortsTheLineAndOffGivesTheFullLimitBack) {
   DispatchQueue queue(DispatchLimits{256, 16, 1000});
   for (int n : {3, 1, 2}) queue.Add(Due("o", n));

@@ -2442,6 +2442,27 @@ TEST_F(DeliveryTest, AnOrderedDeliveryThatFailsForGoodLetsTheNextGoAndResumeKeep
             3);
 }
 
+TEST_F(DeliveryTest, AManualRetryOfTheDeliveryAnOrderedWebhookWaitsForSendsItAndTheRestAtOnce) {
+  receiver_->On("/ordered").Reply(503).Times(1);
+  StartServer();
+  const v1::Webhook ordered = CreateOrderedWebhook(*server_, receiver_->Url("/ordered"));
+  const std::string first = Publish("acme", "booking.created").event().id();
+  const std::string second = Publish("acme", "booking.created").event().id();
+  WaitForAttempts(DeliveryName(ordered.name(), first), 1);  // 503: its retry is ~5 s away
+  // (The fake clock does not move: only the manual retry can end the wait.)
+  EXPECT_EQ(GetDelivery(DeliveryName(ordered.name(), second)).attempt_count(), 0);
+
+  v1::RetryDeliveryRequest retry;
+  retry.set_name(DeliveryName(ordered.name(), first));
+  v1::Delivery retried;
+  ASSERT_TRUE(server_->NewDeliveryStub()
+                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
+                  .ok());
+  ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 3, absl::Seconds(10)));
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")), ElementsAre(first, first, second));
+  WaitForState(DeliveryName(ordered.name(), second), v1::DELIVERY_STATE_SUCCEEDED);
+}
+
 TEST_F(DeliveryTest, OrderedDeliveryIsSetOnCreateAndTurnedOffWithAnUpdateMask) {
   StartServer();
   const v1::Webhook ordered = CreateOrderedWebhook(*server_, receiver_->Url("/x"));
