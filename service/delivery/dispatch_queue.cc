@@ -330,15 +330,16 @@ void DispatchQueue::Forget(const storage::DueDelivery& due) {
   const auto known = known_.find(Key(due.webhook_id, due.event_id));
   if (known != known_.end()) {
     if (known->second.due_again) refill_wanted_ = true;
-    if (known->second.recording) {
-      --recording_;
-      if (auto queue = queues_.find(due.webhook_id); queue != queues_.end()) {
-        --queue->second.recording;
-        if (Idle(queue->second)) {
-          queues_.erase(queue);
-        } else {
-          MarkReady(due.webhook_id, queue->second);  // an ordered webhook's next
-        }
+    if (known->second.recording) --recording_;
+    if (auto queue = queues_.find(due.webhook_id); queue != queues_.end()) {
+      if (known->second.recording) --queue->second.recording;
+      // An ordered webhook's next may go now: what a deferral waited for
+      // may have been this one. (If not, the engine defers it again.)
+      if (queue->second.ordered) queue->second.deferred_until = absl::InfinitePast();
+      if (Idle(queue->second)) {
+        queues_.erase(queue);
+      } else {
+        MarkReady(due.webhook_id, queue->second);
       }
     }
     known_.erase(known);

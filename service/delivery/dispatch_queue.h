@@ -34,7 +34,8 @@
 //     previous one's retry is known. This is the fast path only: the engine
 //     checks with storage before each send that nothing older is unfinished
 //     (engine.h), since an older delivery may be due later, or on disk.
-//     A delivery that comes in older than all that waits ends a deferral.
+//     A delivery that comes in older than all that waits ends a deferral,
+//     and so does the end of one of the webhook's deliveries (Forget).
 // Not thread-safe.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_DISPATCH_QUEUE_H_

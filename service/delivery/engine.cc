@@ -495,7 +495,7 @@ bool DeliveryEngine::WaitsForOlderDelivery(const storage::DueDelivery& due, absl
   // Wait in line (sorted by event id) until the older one may go: at its
   // due time, when a scan brings it in, or at once when it is due now and
   // taken in here. One already in memory was taken before the webhook was
-  // known to be ordered; its result frees the webhook, and the rescan
+  // known to be ordered; its end (Forget) frees the webhook, and the rescan
   // interval bounds the wait should memory have dropped it.
   absl::Time until = now + options_.rescan_interval;
   if (!dispatch_.Knows(older.webhook_id, older.event_id)) {

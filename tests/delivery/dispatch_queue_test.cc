@@ -478,6 +478,22 @@ TEST(DispatchQueueTest, AnOlderDeliveryComingInEndsAnOrderedWebhooksDeferral) {
   EXPECT_THAT(DrainSendable(queue), IsEmpty());
 }
 
+TEST(DispatchQueueTest, TheEndOfAnOrderedWebhooksDeliveryEndsItsDeferral) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  // Taken together before the webhook was known to be ordered.
+  queue.Add(Due("o", 1));
+  queue.Add(Due("o", 2));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("o/1", "o/2"));
+  queue.SetOrdered("o", true);
+  // o/2 must wait for o/1, on the wire: for a while, or until o/1 ends.
+  queue.Defer(Due("o", 2), now + absl::Seconds(1));
+  queue.ExchangeEnded(Due("o", 1), /*receiver_answered=*/true);
+  EXPECT_THAT(DrainSendable(queue), IsEmpty());
+  queue.Forget(Due("o", 1));
+  EXPECT_THAT(DrainSendable(queue), ElementsAre("o/2"));
+}
+
 TEST(DispatchQueueTest, OrderingTurnedOnSortsTheLineAndOffGivesTheFullLimitBack) {
   DispatchQueue queue(DispatchLimits{256, 16, 1000});
   for (int n : {3, 1, 2}) queue.Add(Due("o", n));
