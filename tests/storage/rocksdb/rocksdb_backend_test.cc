@@ -54,18 +54,26 @@ class RocksDbBackendTest : public ::testing::Test {
     return created.ok() ? created->webhook.id() : "";
   }
 
+  // Closes the backend and opens its database directly, to change it
+  // behind the backend's back (Open() again afterwards).
+  std::unique_ptr<Database> CloseAndOpenDatabase() {
+    backend_.reset();
+    DatabaseOptions options;
+    options.path = dir_.Child("data");
+    options.sync_writes = false;
+    auto db = Database::Open(options);
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? *std::move(db) : nullptr;
+  }
+
   // Replaces the stored webhook record's bytes, behind the backend's back.
   void OverwriteWebhookRecord(const std::string& id, const std::string& bytes) {
-    backend_.reset();
     {
-      DatabaseOptions options;
-      options.path = dir_.Child("data");
-      options.sync_writes = false;
-      auto db = Database::Open(options);
-      ASSERT_TRUE(db.ok()) << db.status();
+      std::unique_ptr<Database> db = CloseAndOpenDatabase();
+      ASSERT_NE(db, nullptr);
       rocksdb::WriteBatch batch;
-      batch.Put((*db)->handle(ColumnFamily::kWebhooks), WebhookKey("acme", id), bytes);
-      ASSERT_TRUE((*db)->Write(batch).ok());
+      batch.Put(db->handle(ColumnFamily::kWebhooks), WebhookKey("acme", id), bytes);
+      ASSERT_TRUE(db->Write(batch).ok());
     }
     Open();
   }
@@ -131,23 +139,19 @@ TEST_F(RocksDbBackendTest, AVersion2DatabaseGainsTheDueQueuesWebhookIndex) {
   auto first = Publish();
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(Publish().ok());
-  backend_.reset();
   {
-    DatabaseOptions options;
-    options.path = dir_.Child("data");
-    options.sync_writes = false;
-    auto db = Database::Open(options);
-    ASSERT_TRUE(db.ok()) << db.status();
+    std::unique_ptr<Database> db = CloseAndOpenDatabase();
+    ASSERT_NE(db, nullptr);
     rocksdb::WriteBatch batch;
-    std::unique_ptr<rocksdb::Iterator> it = (*db)->NewIterator(ColumnFamily::kDueByWebhook);
+    std::unique_ptr<rocksdb::Iterator> it = db->NewIterator(ColumnFamily::kDueByWebhook);
     int indexed = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      batch.Delete((*db)->handle(ColumnFamily::kDueByWebhook), it->key());
+      batch.Delete(db->handle(ColumnFamily::kDueByWebhook), it->key());
       ++indexed;
     }
     EXPECT_EQ(indexed, 2);
-    batch.Delete((*db)->handle(ColumnFamily::kDefault), "due_by_webhook_indexed");
-    ASSERT_TRUE((*db)->Write(batch).ok());
+    batch.Delete(db->handle(ColumnFamily::kDefault), "due_by_webhook_indexed");
+    ASSERT_TRUE(db->Write(batch).ok());
   }
   Open();
 
