@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesOfEventIn(WriteTxn& txn,
 // What an operation knows of one account: its webhooks, and its usage as
 // read at the start and as the operation's publishes leave it.
 struct AccountView {
-  std::vector<WebhookRecord> webhooks;
+  std::shared_ptr<const std::vector<WebhookRecord>> webhooks;
   AccountUsage usage_before;
   AccountUsage usage;
 };
@@ -108,7 +108,7 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
   }
 
   if (!request.only_webhook_id.empty() &&
-      std::none_of(account.webhooks.begin(), account.webhooks.end(),
+      std::none_of(account.webhooks->begin(), account.webhooks->end(),
                    [&](const WebhookRecord& webhook) { return ReceivesPublish(webhook, request); })) {
     return OnlyWebhookNotFound(request);
   }
@@ -136,7 +136,7 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
   txn.Put(ColumnFamily::kEvents, EventKey(request.account, event.id()), stored_event);
 
   const domain::Publish input{request.account, event.id(), request.event_type};
-  for (const WebhookRecord& webhook : account.webhooks) {
+  for (const WebhookRecord& webhook : *account.webhooks) {
     if (!ReceivesPublish(webhook, request)) continue;
     domain::Transition created = domain::NextDelivery(nullptr, &webhook, input, now);
     created.after->set_version(kDeliveryRecordVersion);
@@ -157,6 +157,21 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
 
 }  // namespace
 
+absl::StatusOr<RocksDbEventLog::Webhooks> RocksDbEventLog::WebhooksOf(WriteTxn& txn,
+                                                                      absl::string_view account) {
+  const uint64_t stamp = txn.change_stamp(ColumnFamily::kWebhooks);
+  if (stamp != known_webhooks_stamp_ || known_webhooks_.size() >= kMaxKnownAccounts) {
+    known_webhooks_.clear();
+    known_webhooks_stamp_ = stamp;
+  }
+  auto known = known_webhooks_.find(account);
+  if (known != known_webhooks_.end()) return known->second;
+  WINK_ASSIGN_OR_RETURN(std::vector<WebhookRecord> read, ReadWebhooksOf(txn, account));
+  auto webhooks = std::make_shared<const std::vector<WebhookRecord>>(std::move(read));
+  known_webhooks_.emplace(account, webhooks);
+  return webhooks;
+}
+
 void RocksDbEventLog::PublishBatch(
     std::vector<PublishRequest> requests, bool index_errors,
     std::function<void(absl::StatusOr<std::vector<PublishResult>>)> done) {
@@ -173,7 +188,7 @@ void RocksDbEventLog::PublishBatch(
           auto found = accounts.find(request.account);
           if (found == accounts.end()) {
             AccountView account;
-            WINK_ASSIGN_OR_RETURN(account.webhooks, ReadWebhooksOf(txn, request.account));
+            WINK_ASSIGN_OR_RETURN(account.webhooks, WebhooksOf(txn, request.account));
             WINK_ASSIGN_OR_RETURN(account.usage_before, ReadUsageIn(txn, request.account));
             account.usage = account.usage_before;
             found = accounts.emplace(request.account, std::move(account)).first;

@@ -11,10 +11,13 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORES_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORES_H_
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "service/storage/application_store.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/due_queue.h"
@@ -78,7 +81,22 @@ class RocksDbEventLog final : public EventLog {
                                        absl::string_view event_type, int limit) override;
 
  private:
+  using Webhooks = std::shared_ptr<const std::vector<WebhookRecord>>;
+
+  // The account's webhooks as `txn` sees them: from known_webhooks_ while
+  // the `webhooks` family is unchanged, else read (a prefix scan) and kept.
+  // A publish fans out to them; reading them for every publish was a scan
+  // per call on the writer thread.
+  absl::StatusOr<Webhooks> WebhooksOf(WriteTxn& txn, absl::string_view account);
+
   const StoreContext& context_;
+  // Writer thread only. Every account's webhooks read since the `webhooks`
+  // family last changed (WriteTxn::change_stamp): any write to it, of any
+  // account, empties the map, so what is here is never older than the
+  // database. At most kMaxKnownAccounts accounts, then emptied too.
+  absl::flat_hash_map<std::string, Webhooks> known_webhooks_;
+  uint64_t known_webhooks_stamp_ = 0;
+  static constexpr size_t kMaxKnownAccounts = 4096;
 };
 
 class RocksDbDeliveryLedger final : public DeliveryLedger {

@@ -34,10 +34,12 @@ absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key
 }
 
 void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
+  writer_.StampChange(cf);
   batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
 }
 
 void WriteTxn::Delete(ColumnFamily cf, absl::string_view key) {
+  writer_.StampChange(cf);
   batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
 }
 
@@ -65,6 +67,10 @@ uint64_t WriteTxn::AppendUpdate(absl::string_view value) {
   return sequence;
 }
 
+uint64_t WriteTxn::change_stamp(ColumnFamily cf) const {
+  return writer_.change_stamps_[static_cast<int>(cf)];
+}
+
 void WriteTxn::OnCommit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
 
 Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* observer)
@@ -75,6 +81,15 @@ Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* obs
         NameThisThread("wink-writer");
         Loop();
       }) {}
+
+void Writer::StampChange(ColumnFamily cf) {
+  change_stamps_[static_cast<int>(cf)] = ++last_change_stamp_;
+}
+
+void Writer::StampChangeOfEveryFamily() {
+  ++last_change_stamp_;
+  change_stamps_.fill(last_change_stamp_);
+}
 
 size_t Writer::queue_length() const {
   absl::MutexLock lock(&mu_);
@@ -192,13 +207,18 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     if (observer_ != nullptr) observer_->OnWriteWaited(absl::Now() - group[ran].submitted);
     batch.SetSavePoint();
     const uint64_t sequence_before = next_sequence;
+    const uint32_t staged_before = batch.GetWriteBatch()->Count();
     WriteTxn txn(*this, db_, batch, next_sequence);
     results[ran] = group[ran].op(txn);
     if (results[ran].ok()) {
       hooks[ran] = std::move(txn.hooks_);
     } else {
+      const bool staged = batch.GetWriteBatch()->Count() != staged_before;
       batch.RollbackToSavePoint().PermitUncheckedError();
       next_sequence = sequence_before;
+      // What the operation staged is gone: whatever was read since it
+      // staged it no longer holds.
+      if (staged) StampChangeOfEveryFamily();
     }
   }
   // Operations that did not fit go back to the front of the queue, in order.
@@ -223,6 +243,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
         .Field("error", commit.message());
     if (observer_ != nullptr) observer_->OnCommitFailed(static_cast<int>(group.size()), commit);
     next_sequence = group_start_sequence;
+    StampChangeOfEveryFamily();  // nothing of the group is in the database
     // The detail (paths, RocksDB's words) is for the log; callers learn
     // what they can do about it.
     if (absl::IsUnavailable(commit)) commit = absl::UnavailableError(kStorageUnwritableMessage);

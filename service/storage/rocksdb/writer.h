@@ -18,6 +18,7 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_WRITER_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_WRITER_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -66,6 +67,15 @@ class WriteTxn {
 
   // The sequence number the next AppendUpdate will return.
   uint64_t next_update_sequence() const { return next_sequence_; }
+
+  // A stamp that changes whenever what this view reads from `cf` may have
+  // changed: a write to `cf` staged, an operation's writes rolled back, a
+  // group's commit failed. Equal stamps mean nothing in `cf` changed in
+  // between, in this group or in any group after it, so an operation may
+  // keep what it read from `cf` (committed or staged) across operations and
+  // groups while the stamp stays the same. Only the writer writes, so there
+  // is no other way for `cf` to change.
+  uint64_t change_stamp(ColumnFamily cf) const;
 
   // Runs `hook` on the writer thread after the group is durable (not if this
   // operation or the commit fails), before the operation's done callback.
@@ -144,6 +154,7 @@ class Writer {
   void Stop();
 
  private:
+  friend class WriteTxn;  // StampChange
   struct Pending {
     Operation op;
     Done done;
@@ -154,6 +165,9 @@ class Writer {
 
   void Loop();
   void CommitGroup(std::vector<Pending>& group);
+  // Gives `cf` (or every family) a new change stamp (WriteTxn::change_stamp).
+  void StampChange(ColumnFamily cf);
+  void StampChangeOfEveryFamily();
 
   Database& db_;
   mutable absl::Mutex mu_;
@@ -163,6 +177,10 @@ class Writer {
   // Written only by the writer thread; read under mu_ by others.
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
   StorageObserver* const observer_;
+  // WriteTxn::change_stamp of each family, and the last stamp given out.
+  // Writer thread only.
+  std::array<uint64_t, kColumnFamilyCount> change_stamps_{};
+  uint64_t last_change_stamp_ = 0;
   // Before thread_: it must exist before the writer's first group.
   SerialExecutor replies_{"wink-replies"};
   std::thread thread_;

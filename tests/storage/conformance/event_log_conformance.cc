@@ -21,6 +21,8 @@
 namespace wink::webhooks::storage::testing {
 namespace {
 
+using ::testing::Pair;
+
 TEST_P(StorageConformance, PublishFansOutToTheMatchingWebhooksOfTheAccountOnly) {
   const std::string all_types = CreateWebhook("acme");
   const std::string bookings = CreateWebhook("acme", {"booking.cancelled", "booking.created"});
@@ -87,6 +89,54 @@ TEST_P(StorageConformance, PublishWithoutMatchingWebhooksStoresTheEventOnly) {
   EXPECT_THAT(Due(), IsEmpty());
   EXPECT_EQ(listener_.size(), 0u);
   EXPECT_EQ((update_log().LastSequence() + 1), 2u);
+}
+
+// The RocksDB backend keeps each account's webhooks between publishes; every
+// kind of webhook change must still reach the next publish.
+TEST_P(StorageConformance, EachPublishFansOutToTheWebhooksAsTheyAreAtThatPublish) {
+  // The state of the delivery of `result`'s event to each webhook it went to.
+  auto fan_out = [](const absl::StatusOr<PublishResult>& result) {
+    std::vector<std::pair<std::string, int>> to;
+    if (!result.ok()) {
+      ADD_FAILURE() << result.status();
+      return to;
+    }
+    for (const domain::DeliveryRecord& delivery : result->deliveries) {
+      to.emplace_back(delivery.webhook_id(), delivery.state());
+    }
+    return to;
+  };
+  const std::string first = CreateWebhook("acme");
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")), ElementsAre(Pair(first, kPending)));
+  EXPECT_THAT(fan_out(Publish("acmex", "booking.created")), IsEmpty());
+
+  const std::string second = CreateWebhook("acme", {"booking.created"});
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")),
+              UnorderedElementsAre(Pair(first, kPending), Pair(second, kPending)));
+
+  Pause("acme", first);
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")),
+              UnorderedElementsAre(Pair(first, kHeld), Pair(second, kPending)));
+
+  ASSERT_TRUE(webhooks()
+                  .Update("acme", second,
+                          [](domain::WebhookRecord& webhook) {
+                            webhook.clear_event_types();
+                            webhook.add_event_types("invoice.paid");
+                            return absl::OkStatus();
+                          })
+                  .ok());
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")), ElementsAre(Pair(first, kHeld)));
+
+  // Another account's webhook changes nothing here, and its first publish
+  // sees it.
+  const std::string foreign = CreateWebhook("acmex");
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")), ElementsAre(Pair(first, kHeld)));
+  EXPECT_THAT(fan_out(Publish("acmex", "booking.created")), ElementsAre(Pair(foreign, kPending)));
+
+  ASSERT_TRUE(webhooks().Delete("acme", first).ok());
+  EXPECT_THAT(fan_out(Publish("acme", "booking.created")), IsEmpty());
+  EXPECT_THAT(fan_out(Publish("acme", "invoice.paid")), ElementsAre(Pair(second, kPending)));
 }
 
 TEST_P(StorageConformance, APublishToOneWebhookGoesToItAloneWhateverItsEventTypes) {

@@ -181,6 +181,83 @@ TEST_F(WriterTest, ALaterOperationOfTheGroupReadsAnEarlierOperationsStagedPut) {
   EXPECT_EQ(Committed("k"), "v1+v2");
 }
 
+// What an operation saw of the change stamps of two families.
+struct Stamps {
+  uint64_t webhooks = 0;
+  uint64_t events = 0;
+};
+
+Writer::Operation RecordStamps(Stamps& into) {
+  return [&into](WriteTxn& txn) {
+    into.webhooks = txn.change_stamp(ColumnFamily::kWebhooks);
+    into.events = txn.change_stamp(ColumnFamily::kEvents);
+    return absl::OkStatus();
+  };
+}
+
+TEST_F(WriterTest, AChangeStampChangesWithEveryWriteToItsFamilyAndNothingElse) {
+  Stamps start, after_event_put, next_group, after_webhook_delete;
+  ASSERT_TRUE(writer_->Run(RecordStamps(start)).ok());
+  ASSERT_TRUE(writer_
+                  ->Run([&](WriteTxn& txn) {
+                    txn.Put(ColumnFamily::kEvents, "e", "1");
+                    return RecordStamps(after_event_put)(txn);
+                  })
+                  .ok());
+  // Reads, other groups and commits change nothing.
+  ASSERT_TRUE(writer_
+                  ->Run([](WriteTxn& txn) {
+                    return txn.Get(ColumnFamily::kWebhooks, "w").status().code() ==
+                                   absl::StatusCode::kNotFound
+                               ? absl::OkStatus()
+                               : absl::InternalError("unexpected webhook");
+                  })
+                  .ok());
+  ASSERT_TRUE(writer_->Run(RecordStamps(next_group)).ok());
+  ASSERT_TRUE(writer_
+                  ->Run([&](WriteTxn& txn) {
+                    txn.Delete(ColumnFamily::kWebhooks, "w");
+                    return RecordStamps(after_webhook_delete)(txn);
+                  })
+                  .ok());
+
+  EXPECT_NE(after_event_put.events, start.events);
+  EXPECT_EQ(after_event_put.webhooks, start.webhooks);
+  EXPECT_EQ(next_group.events, after_event_put.events);
+  EXPECT_EQ(next_group.webhooks, start.webhooks);
+  EXPECT_NE(after_webhook_delete.webhooks, next_group.webhooks);
+  EXPECT_EQ(after_webhook_delete.events, next_group.events);
+}
+
+TEST_F(WriterTest, ARollbackOfStagedWritesChangesEveryStampAndOneOfNoWritesNone) {
+  Stamps before, after_empty_failure, after_staged_failure;
+  Outcome first, empty_failure, second, staged_failure, third;
+  {
+    WriterBlocker blocker(*writer_);
+    writer_->Submit(RecordStamps(before), first.Callback());
+    writer_->Submit([](WriteTxn&) { return absl::AbortedError("gave up before writing"); },
+                    empty_failure.Callback());
+    writer_->Submit(RecordStamps(after_empty_failure), second.Callback());
+    writer_->Submit(
+        [](WriteTxn& txn) {
+          txn.Put(ColumnFamily::kDeliveries, "d", "1");
+          return absl::AbortedError("gave up after writing");
+        },
+        staged_failure.Callback());
+    writer_->Submit(RecordStamps(after_staged_failure), third.Callback());
+  }
+  ASSERT_TRUE(third.Wait().ok()) << third.status;
+  EXPECT_EQ(staged_failure.Wait().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(empty_failure.Wait().code(), absl::StatusCode::kAborted);
+
+  EXPECT_EQ(after_empty_failure.webhooks, before.webhooks);
+  EXPECT_EQ(after_empty_failure.events, before.events);
+  // Neither family was written, yet what was read of either before the
+  // rollback may have included the rolled-back writes.
+  EXPECT_NE(after_staged_failure.webhooks, before.webhooks);
+  EXPECT_NE(after_staged_failure.events, before.events);
+}
+
 TEST_F(WriterTest, GetOfAStagedDeleteIsNotFound) {
   ASSERT_TRUE(writer_
                   ->Run([](WriteTxn& txn) {
