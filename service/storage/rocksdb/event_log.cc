@@ -160,15 +160,26 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
 absl::StatusOr<RocksDbEventLog::Webhooks> RocksDbEventLog::WebhooksOf(WriteTxn& txn,
                                                                       absl::string_view account) {
   const uint64_t stamp = txn.change_stamp(ColumnFamily::kWebhooks);
-  if (stamp != known_webhooks_stamp_ || known_webhooks_.size() >= kMaxKnownAccounts) {
+  if (stamp != known_webhooks_stamp_) {
     known_webhooks_.clear();
+    known_webhooks_count_ = 0;
     known_webhooks_stamp_ = stamp;
   }
   auto known = known_webhooks_.find(account);
   if (known != known_webhooks_.end()) return known->second;
   WINK_ASSIGN_OR_RETURN(std::vector<WebhookRecord> read, ReadWebhooksOf(txn, account));
   auto webhooks = std::make_shared<const std::vector<WebhookRecord>>(std::move(read));
+  // Never more than kMaxKnownWebhooks records (an account may have up to
+  // the configured limit, 100,000 at most): when full, start over; an
+  // account with more than that is read every time.
+  const size_t count = std::max<size_t>(webhooks->size(), 1);
+  if (count > kMaxKnownWebhooks) return webhooks;
+  if (known_webhooks_count_ + count > kMaxKnownWebhooks) {
+    known_webhooks_.clear();
+    known_webhooks_count_ = 0;
+  }
   known_webhooks_.emplace(account, webhooks);
+  known_webhooks_count_ += count;
   return webhooks;
 }
 

@@ -93,10 +93,12 @@ class RocksDbEventLog final : public EventLog {
   // Writer thread only. Every account's webhooks read since the `webhooks`
   // family last changed (WriteTxn::change_stamp): any write to it, of any
   // account, empties the map, so what is here is never older than the
-  // database. At most kMaxKnownAccounts accounts, then emptied too.
+  // database. At most kMaxKnownWebhooks records (an account without
+  // webhooks counts as one), a few MiB; when full it starts over.
   absl::flat_hash_map<std::string, Webhooks> known_webhooks_;
+  size_t known_webhooks_count_ = 0;
   uint64_t known_webhooks_stamp_ = 0;
-  static constexpr size_t kMaxKnownAccounts = 4096;
+  static constexpr size_t kMaxKnownWebhooks = 4096;
 };
 
 class RocksDbDeliveryLedger final : public DeliveryLedger {
