@@ -8,6 +8,7 @@ WEBHOOKS_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   librocksdb-dev libabsl-dev libssl-dev libcurl4-openssl-dev libpq-dev
+  libtcmalloc-minimal4   # the server's allocator
   libgtest-dev libgmock-dev openssl libbenchmark-dev
   postgresql-15   # the real server tests start (tests/fakes/postgres_server.h)
   python3-grpcio python3-protobuf   # the Python client example and its test (client/examples/python)
