@@ -74,7 +74,8 @@ class WriteTxn {
   // between, in this group or in any group after it, so an operation may
   // keep what it read from `cf` (committed or staged) across operations and
   // groups while the stamp stays the same. Only the writer writes, so there
-  // is no other way for `cf` to change.
+  // is no other way for `cf` to change, with one exception: compaction drops
+  // expired `idempotency` records (database.h) without a stamp.
   uint64_t change_stamp(ColumnFamily cf) const;
 
   // Runs `hook` on the writer thread after the group is durable (not if this
