@@ -161,8 +161,7 @@ absl::StatusOr<RocksDbEventLog::Webhooks> RocksDbEventLog::WebhooksOf(WriteTxn& 
                                                                       absl::string_view account) {
   const uint64_t stamp = txn.change_stamp(ColumnFamily::kWebhooks);
   if (stamp != known_webhooks_stamp_) {
-    known_webhooks_.clear();
-    known_webhooks_count_ = 0;
+    ForgetKnownWebhooks();
     known_webhooks_stamp_ = stamp;
   }
   auto known = known_webhooks_.find(account);
@@ -174,13 +173,15 @@ absl::StatusOr<RocksDbEventLog::Webhooks> RocksDbEventLog::WebhooksOf(WriteTxn& 
   // account with more than that is read every time.
   const size_t count = std::max<size_t>(webhooks->size(), 1);
   if (count > kMaxKnownWebhooks) return webhooks;
-  if (known_webhooks_count_ + count > kMaxKnownWebhooks) {
-    known_webhooks_.clear();
-    known_webhooks_count_ = 0;
-  }
+  if (known_webhooks_count_ + count > kMaxKnownWebhooks) ForgetKnownWebhooks();
   known_webhooks_.emplace(account, webhooks);
   known_webhooks_count_ += count;
   return webhooks;
+}
+
+void RocksDbEventLog::ForgetKnownWebhooks() {
+  known_webhooks_.clear();
+  known_webhooks_count_ = 0;
 }
 
 void RocksDbEventLog::PublishBatch(

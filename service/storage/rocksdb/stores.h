@@ -88,6 +88,7 @@ class RocksDbEventLog final : public EventLog {
   // A publish fans out to them; reading them for every publish was a scan
   // per call on the writer thread.
   absl::StatusOr<Webhooks> WebhooksOf(WriteTxn& txn, absl::string_view account);
+  void ForgetKnownWebhooks();
 
   const StoreContext& context_;
   // Writer thread only. Every account's webhooks read since the `webhooks`
