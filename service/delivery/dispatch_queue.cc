@@ -229,7 +229,6 @@ std::optional<storage::DueDelivery> DispatchQueue::NextToSend() {
 void DispatchQueue::Defer(const storage::DueDelivery& due, absl::Time until) {
   auto flight = known_.find(Key(due.webhook_id, due.event_id));
   if (flight == known_.end() || !flight->second.holds_slot) return;
-  flight->second.rate_charged = false;
   // Back in line first (before the slot goes, which could drop an empty
   // queue), and the webhook held until `until`.
   WebhookQueue& queue = queues_[due.webhook_id];
@@ -280,6 +279,7 @@ bool DispatchQueue::Sent(const storage::DueDelivery& due, uint64_t request_id) {
   if (it == known_.end()) return false;
   it->second.request_id = request_id;
   it->second.sent = true;
+  it->second.rate_charged = false;  // the token paid for this request
   return it->second.cancel_requested;
 }
 

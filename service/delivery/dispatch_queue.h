@@ -105,8 +105,10 @@ class DispatchQueue {
   // sends nothing before ReleaseDeferred(`until` or later).
   void Defer(const storage::DueDelivery& due, absl::Time until);
   // The engine took a rate-limit token for the delivery (it was just given
-  // by NextToSend); RateCharged tells until the delivery leaves memory or is
-  // deferred.
+  // by NextToSend); RateCharged tells until the request is Sent or the
+  // delivery leaves memory. A delivery deferred meanwhile (an ordered
+  // webhook's, waiting behind an older one) keeps its token for when it
+  // goes.
   void MarkRateCharged(const storage::DueDelivery& due);
   bool RateCharged(const storage::DueDelivery& due) const;
   // Lets webhooks deferred until `now` or earlier send again.
@@ -191,7 +193,7 @@ class DispatchQueue {
     // clock, a retry now). Forget asks for a scan so it is not left behind.
     bool due_again = false;
     bool holds_slot = false;
-    // A rate-limit token was taken for the current attempt (MarkRateCharged).
+    // A rate-limit token was taken for its next request (MarkRateCharged).
     bool rate_charged = false;
     // Its exchange ended; its result is being recorded.
     bool recording = false;

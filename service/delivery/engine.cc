@@ -515,7 +515,9 @@ std::optional<storage::DueDelivery> DeliveryEngine::NextToAttempt(
     absl::Time now, std::vector<std::string>& rate_limited) {
   while (std::optional<storage::DueDelivery> due = dispatch_.NextToSend()) {
     auto limit = rate_limits_.find(due->webhook_id);
-    if (limit == rate_limits_.end()) return due;
+    // Charged before it was deferred: one token per request sent, not per
+    // check.
+    if (limit == rate_limits_.end() || dispatch_.RateCharged(*due)) return due;
     const absl::Duration wait =
         limit->second.bucket.Take(limit->second.per_second, limit->second.burst, now);
     if (wait == absl::ZeroDuration()) {

@@ -161,7 +161,8 @@ class DeliveryEngine : public storage::UpdateListener {
       ABSL_LOCKS_EXCLUDED(mu_);
   // The next delivery to attempt (DispatchQueue::NextToSend), after the
   // rate limit of its webhook, when one is known, took a token for it
-  // (DispatchQueue::MarkRateCharged). Deliveries without a token are
+  // (DispatchQueue::MarkRateCharged), unless it still holds the one taken
+  // before it was deferred. Deliveries without a token are
   // deferred here, before any storage read, and their webhooks added to
   // `rate_limited` (for the metric, counted outside mu_).
   std::optional<storage::DueDelivery> NextToAttempt(absl::Time now,

@@ -377,6 +377,26 @@ TEST(DispatchQueueTest, ADeferredWebhookWaitsUntilItsTimeWithItsDeliveryFirstInL
   EXPECT_THAT(DrainSendable(queue), ElementsAre("a/2"));
 }
 
+// A rate-limit token pays for one request: a delivery deferred after it was
+// charged keeps it until it is sent, and its next attempt needs another.
+TEST(DispatchQueueTest, ARateLimitTokenStaysWithADeferredDeliveryUntilItsRequestIsSent) {
+  DispatchQueue queue(DispatchLimits{256, 16, 1000});
+  queue.Add(Due("a", 1));
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1"));
+  EXPECT_FALSE(queue.RateCharged(Due("a", 1)));
+  queue.MarkRateCharged(Due("a", 1));
+
+  queue.Defer(Due("a", 1), now + absl::Seconds(1));
+  EXPECT_TRUE(queue.RateCharged(Due("a", 1)));
+  queue.ReleaseDeferred(now + absl::Seconds(1));
+  ASSERT_THAT(DrainSendable(queue), ElementsAre("a/1"));
+  EXPECT_TRUE(queue.RateCharged(Due("a", 1)));
+
+  EXPECT_FALSE(queue.Sent(Due("a", 1), /*request_id=*/7));
+  EXPECT_FALSE(queue.RateCharged(Due("a", 1)));
+}
+
 // Several taken at once and deferred one after the other keep their order.
 TEST(DispatchQueueTest, DeliveriesDeferredTogetherKeepTheirOrder) {
   DispatchQueue queue(DispatchLimits{256, 16, 1000});

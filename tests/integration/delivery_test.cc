@@ -2463,6 +2463,50 @@ TEST_F(DeliveryTest, AManualRetryOfTheDeliveryAnOrderedWebhookWaitsForSendsItAnd
   WaitForState(DeliveryName(ordered.name(), second), v1::DELIVERY_STATE_SUCCEEDED);
 }
 
+TEST_F(DeliveryTest, AnOrderedDeliveryWaitingBehindAnOlderOneKeepsItsRateLimitToken) {
+  receiver_->On("/ordered").Reply(503).Times(1);
+  StartServer();
+  v1::CreateWebhookRequest create;
+  create.set_parent("accounts/acme");
+  create.mutable_webhook()->set_display_name("In order, limited");
+  create.mutable_webhook()->set_url(receiver_->Url("/ordered"));
+  create.mutable_webhook()->set_ordered_delivery(true);
+  create.mutable_webhook()->add_event_types("booking.created");
+  create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(1);
+  create.mutable_webhook()->mutable_rate_limit()->set_burst(2);
+  v1::Webhook ordered;
+  ASSERT_TRUE(
+      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &ordered).ok());
+  // The first takes a token and fails (503: its retry is ~5 s away); the
+  // second takes the other token and waits behind it. The server's clock
+  // stands still, so no token arrives until it is advanced.
+  const std::string first = Publish("acme", "booking.created").event().id();
+  WaitForAttempts(DeliveryName(ordered.name(), first), 1);
+  const v1::Webhook other = CreateWebhook("acme", receiver_->Url("/other"), {"payment.completed"});
+  const std::string second = Publish("acme", "booking.created").event().id();
+  // A barrier through the same engine; the second is checked meanwhile.
+  const v1::Event barrier = Publish("acme", "payment.completed").event();
+  WaitForState(DeliveryName(other.name(), barrier.id()), v1::DELIVERY_STATE_SUCCEEDED);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(GetDelivery(DeliveryName(ordered.name(), second)).attempt_count(), 0);
+
+  // A manual retry makes the first due now, with no token left: it goes
+  // when the next token arrives, and the second right after it, with the
+  // token it took while it waited (not a token more).
+  v1::RetryDeliveryRequest retry;
+  retry.set_name(DeliveryName(ordered.name(), first));
+  v1::Delivery retried;
+  ASSERT_TRUE(server_->NewDeliveryStub()
+                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(receiver_->Requests("/ordered").size(), 1u);
+  server_->AdvanceClock(absl::Seconds(1));
+  ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 3, absl::Seconds(10)));
+  EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")), ElementsAre(first, first, second));
+  WaitForState(DeliveryName(ordered.name(), second), v1::DELIVERY_STATE_SUCCEEDED);
+}
+
 TEST_F(DeliveryTest, OrderedDeliveryIsSetOnCreateAndTurnedOffWithAnUpdateMask) {
   StartServer();
   const v1::Webhook ordered = CreateOrderedWebhook(*server_, receiver_->Url("/x"));
