@@ -40,8 +40,15 @@ void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
     ring_.pop_front();
   }
   last_sequence_ = update.sequence;
+  // A subscriber that comes later reads this update after subscribing.
+  if (watchers_of_all_ == 0 && !watchers_of_.contains(account)) return;
   accounts_updated_.insert(account);
   wake_pending_ = true;
+}
+
+uint64_t StatusBus::wake_rounds() const {
+  absl::MutexLock lock(&mu_);
+  return wake_rounds_;
 }
 
 void StatusBus::RequestWake(int id) {
@@ -63,6 +70,7 @@ void StatusBus::WakeLoop() {
       };
       mu_.Await(absl::Condition(&has_work));
       wake_pending_ = false;
+      ++wake_rounds_;
       last_round = closed_;
       wake_all = closed_;
       accounts.swap(accounts_updated_);
@@ -186,6 +194,8 @@ int StatusBus::Subscribe(std::function<void(bool may_read_log)> wake) {
   const int id = next_subscriber_id_++;
   subscribers_.emplace(id, Subscriber{std::nullopt, std::move(wake)});
   subscribers_of_all_.insert(id);
+  absl::MutexLock watchers(&mu_);
+  ++watchers_of_all_;
   return id;
 }
 
@@ -193,6 +203,10 @@ int StatusBus::Subscribe(std::string account, std::function<void(bool may_read_l
   absl::MutexLock lock(&subscribers_mu_);
   const int id = next_subscriber_id_++;
   subscribers_of_[account].insert(id);
+  {
+    absl::MutexLock watchers(&mu_);
+    ++watchers_of_[account];
+  }
   subscribers_.emplace(id, Subscriber{std::move(account), std::move(wake)});
   return id;
 }
@@ -202,12 +216,17 @@ void StatusBus::Unsubscribe(int id) {
     absl::MutexLock lock(&subscribers_mu_);
     auto subscriber = subscribers_.find(id);
     if (subscriber != subscribers_.end()) {
+      absl::MutexLock watchers(&mu_);
       if (subscriber->second.account.has_value()) {
-        auto of_account = subscribers_of_.find(*subscriber->second.account);
+        const std::string& account = *subscriber->second.account;
+        auto of_account = subscribers_of_.find(account);
         of_account->second.erase(id);
         if (of_account->second.empty()) subscribers_of_.erase(of_account);
+        auto count = watchers_of_.find(account);
+        if (--count->second == 0) watchers_of_.erase(count);
       } else {
         subscribers_of_all_.erase(id);
+        --watchers_of_all_;
       }
       subscribers_.erase(subscriber);
     }

@@ -45,9 +45,15 @@ class StatusBus : public storage::UpdateListener {
   StatusBus(storage::UpdateLog& log, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
   ~StatusBus() override;  // Close()s and joins the wake-up thread
 
-  // Appends one update; sequences must arrive in order. Subscribers are
-  // woken soon after, on the bus thread.
+  // Appends one update; sequences must arrive in order. Its subscribers
+  // (of its account, or of every account) are woken soon after, on the bus
+  // thread. With none, the bus thread is left asleep: the storage thread
+  // that calls this pays no wake-up for updates nobody watches.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
+
+  // Rounds of wake-ups the bus thread has run so far (each wakes the
+  // subscribers of the updates since the last).
+  uint64_t wake_rounds() const;
 
   // Wakes subscriber `id` again soon (one that stopped early to keep a
   // wake-up short asks for the next).
@@ -122,9 +128,14 @@ class StatusBus : public storage::UpdateListener {
   absl::flat_hash_set<std::string> accounts_updated_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> wake_requested_ ABSL_GUARDED_BY(mu_);
   bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t wake_rounds_ ABSL_GUARDED_BY(mu_) = 0;
+  // How many subscribers each account has, and how many watch every
+  // account: the same as below, kept under mu_ for OnDeliveryUpdate.
+  absl::flat_hash_map<std::string, int> watchers_of_ ABSL_GUARDED_BY(mu_);
+  int watchers_of_all_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Subscribers, and a lock held while waking them so Unsubscribe can wait
-  // for a running wake-up to end.
+  // for a running wake-up to end. Taken before mu_ when both are held.
   absl::Mutex subscribers_mu_;
   struct Subscriber {
     std::optional<std::string> account;  // nullopt: every account

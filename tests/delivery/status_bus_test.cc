@@ -553,6 +553,46 @@ TEST_F(StatusBusTest, AnAccountsSubscribersAreWokenOnlyForItsUpdates) {
   EXPECT_EQ(woken_a, 2) << "a wake-up asked for by b is b's alone";
 }
 
+// The storage thread's updates wake the bus thread only when someone
+// watches their account; the ring keeps them either way.
+TEST_F(StatusBusTest, UpdatesNobodyWatchesLeaveTheBusThreadAsleep) {
+  absl::Mutex mu;
+  int woken_a = 0;
+  StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  // What a wake-up would have done by then, given time to happen.
+  auto rounds_after_a_while = [&bus] {
+    absl::SleepFor(absl::Milliseconds(200));
+    return bus.wake_rounds();
+  };
+
+  for (uint64_t sequence = 1; sequence <= 100; ++sequence) {
+    bus.OnDeliveryUpdate(UpdateOf(sequence, sequence % 2 == 0 ? "a" : "b"));
+  }
+  EXPECT_EQ(rounds_after_a_while(), 0u);
+  EXPECT_EQ(SequencesOf(bus.ReadRecentOf("a", 96, 10)), (std::vector<uint64_t>{98, 100}));
+
+  const int a = bus.Subscribe("a", [&](bool) {
+    absl::MutexLock lock(&mu);
+    ++woken_a;
+  });
+  bus.OnDeliveryUpdate(UpdateOf(101, "b"));
+  EXPECT_EQ(rounds_after_a_while(), 0u);
+
+  bus.OnDeliveryUpdate(UpdateOf(102, "a"));
+  {
+    absl::MutexLock lock(&mu);
+    auto woken = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return woken_a == 1; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&woken), absl::Seconds(10)));
+  }
+  const uint64_t rounds = rounds_after_a_while();
+  EXPECT_GE(rounds, 1u);
+
+  bus.Unsubscribe(a);
+  bus.OnDeliveryUpdate(UpdateOf(103, "a"));
+  EXPECT_EQ(rounds_after_a_while(), rounds);
+  EXPECT_EQ(bus.last_sequence(), 103u);
+}
+
 TEST_F(StatusBusTest, SubscriptionIdsAreDistinct) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
   const int a = bus.Subscribe([](bool) {});
