@@ -16,6 +16,7 @@
 #include "service/storage/rocksdb/column_families.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
+#include "tests/fakes/full_disk.h"
 #include "tests/fakes/temp_dir.h"
 
 namespace wink::webhooks::storage::rocks {
@@ -23,6 +24,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::Pair;
+using ::wink::webhooks::testing::FullDisk;
 using ::wink::webhooks::testing::TempDir;
 
 // The writer does not care what the keys mean; the tests use their own keys in
@@ -256,6 +258,48 @@ TEST_F(WriterTest, ARollbackOfStagedWritesChangesEveryStampAndOneOfNoWritesNone)
   // rollback may have included the rolled-back writes.
   EXPECT_NE(after_staged_failure.webhooks, before.webhooks);
   EXPECT_NE(after_staged_failure.events, before.events);
+}
+
+// A group whose commit fails leaves nothing of its staged writes, though its
+// operations read them: every family's stamp moves, so nothing kept from
+// those reads outlives the failure.
+TEST(WriterCommitFailureTest, AFailedCommitChangesEveryStamp) {
+  FullDisk disk;
+  TempDir dir;
+  DatabaseOptions options;
+  options.path = dir.Child("db");
+  options.env = disk.env();
+  auto db = Database::Open(options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  Writer writer(**db, /*next_update_sequence=*/1);
+
+  Stamps before, staged, after_failure;
+  Outcome writes, reads;
+  {
+    WriterBlocker blocker(writer);
+    writer.Submit(
+        [&](WriteTxn& txn) {
+          RecordStamps(before)(txn).IgnoreError();
+          txn.Put(ColumnFamily::kWebhooks, "w", "1");
+          disk.SetFull(true);  // this group's commit fails
+          return absl::OkStatus();
+        },
+        writes.Callback());
+    writer.Submit(RecordStamps(staged), reads.Callback());
+  }
+  EXPECT_FALSE(writes.Wait().ok());
+  EXPECT_FALSE(reads.Wait().ok()) << "the commit of the whole group failed";
+  EXPECT_GT(disk.refused_writes(), 0);
+  // The next operation runs whether or not storage takes writes again.
+  writer.Run(RecordStamps(after_failure)).IgnoreError();
+  writer.Stop();
+
+  EXPECT_NE(staged.webhooks, before.webhooks);
+  EXPECT_EQ(staged.events, before.events);
+  EXPECT_NE(after_failure.webhooks, staged.webhooks);
+  EXPECT_NE(after_failure.events, staged.events);
+  auto committed = (*db)->Get(ColumnFamily::kWebhooks, "w");
+  EXPECT_EQ(committed.status().code(), absl::StatusCode::kNotFound) << committed.status();
 }
 
 TEST_F(WriterTest, GetOfAStagedDeleteIsNotFound) {
