@@ -12,6 +12,7 @@ WEBHOOKS_PACKAGES=(
   libgtest-dev libgmock-dev openssl libbenchmark-dev
   postgresql-15   # the real server tests start (tests/fakes/postgres_server.h)
   python3-grpcio python3-protobuf   # the Python client example and its test (client/examples/python)
+  python3-cryptography   # its check of Ed25519 ("v1a") signatures
 )
 
 webhooks_missing_packages() {

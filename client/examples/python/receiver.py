@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A minimal HTTPS webhook receiver: verifies every POST with
 wink_verify.verify_signature and answers 204 when the signature is valid,
-401 (with the reason as the body) otherwise. Standard library only.
+401 (with the reason as the body) otherwise. Standard library only (plus
+python3-cryptography for Ed25519 webhooks).
 
   python3 receiver.py --cert cert.pem --key key.pem --secret_file secret [--port 8445]
 
@@ -11,8 +12,9 @@ free port), then one line per request:
   POST /hooks/python webhook-id=evt_... verified=yes -> 204
   POST /hooks/python verified=no (webhook-signature: no matching signature) -> 401
 
-The secret file holds the webhook's "whsec_..." secret (several lines during
-a rotation). It is read again for every request, so the receiver can be
+The secret file holds the webhook's "whsec_..." secret, or for an Ed25519
+webhook its "whpk_..." public key (several lines during a rotation; checking
+a public key needs python3-cryptography). It is read again for every request, so the receiver can be
 started before the webhook exists: CreateWebhook is what makes the secret.
 A real receiver would load it once, then hand the event to a queue and
 answer at once; see client/examples/receiver for the C++ one that does.
@@ -88,7 +90,8 @@ def main():
     parser.add_argument("--cert", required=True, help="PEM certificate (chain)")
     parser.add_argument("--key", required=True, help="PEM private key")
     parser.add_argument("--secret_file", required=True,
-                        help='the webhook\'s "whsec_..." secret, one per line')
+                        help='the webhook\'s "whsec_..." secret or "whpk_..." '
+                             'public key, one per line')
     args = parser.parse_args()
 
     WebhookHandler.secret_file = args.secret_file

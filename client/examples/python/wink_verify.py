@@ -1,17 +1,22 @@
 """Standard Webhooks signature verification for receivers of Wink Webhooks.
 
 Every delivery is an HTTPS POST carrying three headers
-(https://www.standardwebhooks.com, symmetric "v1" scheme):
+(https://www.standardwebhooks.com):
 
   webhook-id:        the event id, the same on every retry (dedupe on it)
   webhook-timestamp: Unix seconds when this attempt was signed
-  webhook-signature: space-separated "v1,<base64 HMAC-SHA256>" entries (more
-                     than one while a rotated-out secret still signs)
+  webhook-signature: space-separated "v1,<base64 HMAC-SHA256>" entries, or
+                     "v1a,<base64 Ed25519 signature>" for a webhook with
+                     signature_scheme ED25519 (more than one while a
+                     rotated-out key still signs)
 
-The HMAC key is the webhook's secret, "whsec_" + base64(key bytes); the
-signed content is "{webhook-id}.{webhook-timestamp}.{raw body}". This module
-needs nothing but the standard library; the C++ equivalent is
-client/verify/wink/webhooks/verify.h, whose rules it follows.
+The signed content is "{webhook-id}.{webhook-timestamp}.{raw body}". A "v1"
+entry is checked with the webhook's secret, "whsec_" + base64(key bytes); a
+"v1a" entry with its public key, "whpk_" + base64(32 bytes), which GetWebhook
+shows. Checking "v1" needs nothing but the standard library; checking "v1a"
+needs Debian's python3-cryptography, imported only when a "whpk_" key is
+given. The C++ equivalent is client/verify/wink/webhooks/verify.h, whose
+rules this follows.
 """
 
 import base64
@@ -21,6 +26,7 @@ import hmac
 import time
 
 SECRET_PREFIX = "whsec_"
+PUBLIC_KEY_PREFIX = "whpk_"
 # How far webhook-timestamp may be from the receiver's clock, either way (the
 # spec's recommendation). Bounds how long a captured request can be replayed.
 DEFAULT_TOLERANCE_SECONDS = 5 * 60
@@ -47,6 +53,44 @@ def parse_secret(secret):
     if not 24 <= len(key) <= 64:
         raise ValueError("secret: the key must be 24-64 bytes, not %d" % len(key))
     return key
+
+
+def parse_public_key(public_key):
+    """Returns the 32 raw bytes of a "whpk_..." Ed25519 public key.
+
+    Raises ValueError unless it is "whpk_" followed by padded standard base64
+    of 32 bytes.
+    """
+    if not public_key.startswith(PUBLIC_KEY_PREFIX):
+        raise ValueError('public key must start with "whpk_"')
+    try:
+        key = base64.b64decode(public_key[len(PUBLIC_KEY_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError('public key: not base64 after "whpk_"') from None
+    if len(key) != 32:
+        raise ValueError("public key: an Ed25519 key is 32 bytes, not %d" % len(key))
+    return key
+
+
+def _ed25519_verifier(public_key):
+    """A function(signature bytes, content bytes) -> bool for one "whpk_"
+    key. Imports python3-cryptography here, so that "v1" receivers do not
+    need it."""
+    try:
+        from cryptography.exceptions import InvalidSignature as _BadSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        raise ImportError('checking "v1a" (Ed25519) signatures needs python3-cryptography '
+                          "(apt install python3-cryptography)") from None
+    key = Ed25519PublicKey.from_public_bytes(parse_public_key(public_key))
+
+    def verify(signature, content):
+        try:
+            key.verify(signature, content)
+            return True
+        except _BadSignature:
+            return False
+    return verify
 
 
 def sign(secret, msg_id, timestamp, body):
@@ -79,9 +123,11 @@ def verify_signature(secret, headers, body, now=None,
     """Checks one received request; returns its webhook-id when it is
     authentic, raises InvalidSignature otherwise.
 
-    secret:  the webhook's "whsec_..." secret, or a list of them (during a
-             rotation on the receiver's side any one may match). A malformed
-             secret raises ValueError: that is a configuration error.
+    secret:  the webhook's "whsec_..." secret (checks "v1" entries) or
+             "whpk_..." public key (checks "v1a" entries), or a list of them
+             (during a rotation on the receiver's side any one may match). A
+             malformed secret or key raises ValueError: that is a
+             configuration error.
     headers: the request headers, names in any case (see _items).
     body:    the raw body bytes as received. Verify before parsing: JSON
              re-encoded by a parser is not what was signed.
@@ -94,7 +140,10 @@ def verify_signature(secret, headers, body, now=None,
     exactly `tolerance` passes), "webhook-signature: no matching signature".
     """
     secrets = [secret] if isinstance(secret, str) else list(secret)
-    keys = [parse_secret(s) for s in secrets]  # first: a bad secret is our fault
+    # First: a bad secret or key is our fault, whatever the request holds.
+    keys = [parse_secret(s) for s in secrets if not s.startswith(PUBLIC_KEY_PREFIX)]
+    ed25519_verifiers = [_ed25519_verifier(s) for s in secrets
+                         if s.startswith(PUBLIC_KEY_PREFIX)]
 
     msg_id = _single_header(headers, "webhook-id")
     timestamp = _single_header(headers, "webhook-timestamp")
@@ -115,11 +164,22 @@ def verify_signature(secret, headers, body, now=None,
                 for key in keys]
     for entry in signature_header.split(" "):
         version, _, value = entry.partition(",")
-        if version != "v1":
-            continue  # another scheme (e.g. "v1a," asymmetric): not ours to check
-        # Comparing with the canonical base64 text in constant time: a timing
-        # difference must not tell an attacker how much of a guess was right.
-        for mac in expected:
-            if hmac.compare_digest(mac, value.encode()):
-                return msg_id
+        if version == "v1":
+            # Comparing with the canonical base64 text in constant time: a
+            # timing difference must not tell an attacker how much of a guess
+            # was right.
+            for mac in expected:
+                if hmac.compare_digest(mac, value.encode()):
+                    return msg_id
+        elif version == "v1a" and ed25519_verifiers:
+            try:
+                signature = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                continue  # not base64: matches nothing
+            if len(signature) != 64:
+                continue
+            for verify in ed25519_verifiers:
+                if verify(signature, signed):
+                    return msg_id
+        # Any other scheme (e.g. "v2,"): not ours to check.
     raise InvalidSignature("webhook-signature: no matching signature")

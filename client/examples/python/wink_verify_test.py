@@ -6,7 +6,8 @@ Run: python3 client/examples/python/wink_verify_test.py
 
 import unittest
 
-from wink_verify import InvalidSignature, parse_secret, sign, verify_signature
+from wink_verify import (InvalidSignature, parse_public_key, parse_secret, sign,
+                         verify_signature)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -102,6 +103,51 @@ class VerifySignatureTest(unittest.TestCase):
                 with self.assertRaises(ValueError):
                     verify_signature(bad, headers(), PAYLOAD, now=TIMESTAMP)
         self.assertEqual(len(parse_secret(SECRET)), 24)
+
+
+# The asymmetric ("v1a", Ed25519) vector of the Standard Webhooks reference
+# libraries (tests/verify/standard_webhooks_vectors.h: its whsk_ signing key
+# signs MSG_ID, TIMESTAMP and PAYLOAD); this is that key's public half.
+PUBLIC_KEY = "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g="
+ASYMMETRIC_SIGNATURE = ("v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHe"
+                        "YGb7KaaBRdM5WqyeFiL8Ag==")
+OTHER_PUBLIC_KEY = "whpk_" + "A" * 43 + "="  # 32 zero bytes
+
+
+class VerifyAsymmetricSignatureTest(unittest.TestCase):
+    def assert_rejected(self, key, signature, body=PAYLOAD, msg_id=MSG_ID):
+        with self.assertRaises(InvalidSignature) as caught:
+            verify_signature(key, headers(signature, msg_id=msg_id), body, now=TIMESTAMP)
+        self.assertEqual(str(caught.exception), "webhook-signature: no matching signature")
+
+    def test_reference_vector_verifies_with_the_public_key(self):
+        self.assertEqual(verify_signature(PUBLIC_KEY, headers(ASYMMETRIC_SIGNATURE), PAYLOAD,
+                                          now=TIMESTAMP), MSG_ID)
+
+    def test_during_a_scheme_switch_either_key_may_match_either_entry(self):
+        both = SIGNATURE + " " + ASYMMETRIC_SIGNATURE
+        for key in (PUBLIC_KEY, SECRET, [OTHER_PUBLIC_KEY, PUBLIC_KEY], [SECRET, PUBLIC_KEY]):
+            with self.subTest(key=key):
+                self.assertEqual(verify_signature(key, headers(both), PAYLOAD, now=TIMESTAMP),
+                                 MSG_ID)
+
+    def test_wrong_signatures_keys_and_content_are_rejected(self):
+        for wrong in ("v1a,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", "v1a,",
+                      "v1a,not base64!", ASYMMETRIC_SIGNATURE[:-4] + "AA==",
+                      "v1," + ASYMMETRIC_SIGNATURE[4:], SIGNATURE):
+            with self.subTest(signature=wrong):
+                self.assert_rejected(PUBLIC_KEY, wrong)
+        self.assert_rejected(OTHER_PUBLIC_KEY, ASYMMETRIC_SIGNATURE)
+        self.assert_rejected(PUBLIC_KEY, ASYMMETRIC_SIGNATURE, body=PAYLOAD + b" ")
+        self.assert_rejected(PUBLIC_KEY, ASYMMETRIC_SIGNATURE, msg_id=MSG_ID + "x")
+
+    def test_malformed_public_keys_are_a_value_error(self):
+        for bad in ("whpk_not base64!", "whpk_" + "A" * 44, "whpk_" + "A" * 40):  # 33, 30 bytes
+            with self.subTest(key=bad):
+                with self.assertRaises(ValueError):
+                    verify_signature(bad, headers(ASYMMETRIC_SIGNATURE), PAYLOAD,
+                                     now=TIMESTAMP)
+        self.assertEqual(len(parse_public_key(PUBLIC_KEY)), 32)
 
 
 if __name__ == "__main__":
