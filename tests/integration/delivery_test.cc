@@ -2328,14 +2328,17 @@ TEST_F(DeliveryTest, ARateLimitIsCheckedAndCanBeRemoved) {
 
 // --- Ordered delivery (Webhook.ordered_delivery) ------------------------------
 
+// `customize` (may be null) sets more of the webhook before it is created.
 v1::Webhook CreateOrderedWebhook(TestServer& server, const std::string& url,
-                                 const std::vector<std::string>& event_types = {}) {
+                                 const std::vector<std::string>& event_types = {},
+                                 const std::function<void(v1::Webhook&)>& customize = nullptr) {
   v1::CreateWebhookRequest create;
   create.set_parent("accounts/acme");
   create.mutable_webhook()->set_display_name("In order");
   create.mutable_webhook()->set_url(url);
   create.mutable_webhook()->set_ordered_delivery(true);
   for (const auto& type : event_types) create.mutable_webhook()->add_event_types(type);
+  if (customize) customize(*create.mutable_webhook());
   v1::Webhook out;
   const grpc::Status status =
       server.NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &out);
@@ -2426,12 +2429,8 @@ TEST_F(DeliveryTest, AnOrderedDeliveryThatFailsForGoodLetsTheNextGoAndResumeKeep
 
   // A manual retry of the failed one goes first, before a newer event.
   receiver_->On("/ordered").Reply(503).Times(1);
-  v1::RetryDeliveryRequest retry;
-  retry.set_name(DeliveryName(ordered.name(), events[0]));
   v1::Delivery retried;
-  ASSERT_TRUE(server_->NewDeliveryStub()
-                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
-                  .ok());
+  ASSERT_TRUE(TryRetry(DeliveryName(ordered.name(), events[0]), &retried).ok());
   const std::string newer = Publish("acme", "booking.created").event().id();
   ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 7, absl::Seconds(10)));
   const std::vector<std::string> ids = WebhookIds(receiver_->Requests("/ordered"));
@@ -2452,12 +2451,8 @@ TEST_F(DeliveryTest, AManualRetryOfTheDeliveryAnOrderedWebhookWaitsForSendsItAnd
   // (The fake clock does not move: only the manual retry can end the wait.)
   EXPECT_EQ(GetDelivery(DeliveryName(ordered.name(), second)).attempt_count(), 0);
 
-  v1::RetryDeliveryRequest retry;
-  retry.set_name(DeliveryName(ordered.name(), first));
   v1::Delivery retried;
-  ASSERT_TRUE(server_->NewDeliveryStub()
-                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
-                  .ok());
+  ASSERT_TRUE(TryRetry(DeliveryName(ordered.name(), first), &retried).ok());
   ASSERT_TRUE(receiver_->WaitForRequests("/ordered", 3, absl::Seconds(10)));
   EXPECT_THAT(WebhookIds(receiver_->Requests("/ordered")), ElementsAre(first, first, second));
   WaitForState(DeliveryName(ordered.name(), second), v1::DELIVERY_STATE_SUCCEEDED);
@@ -2466,17 +2461,11 @@ TEST_F(DeliveryTest, AManualRetryOfTheDeliveryAnOrderedWebhookWaitsForSendsItAnd
 TEST_F(DeliveryTest, AnOrderedDeliveryWaitingBehindAnOlderOneKeepsItsRateLimitToken) {
   receiver_->On("/ordered").Reply(503).Times(1);
   StartServer();
-  v1::CreateWebhookRequest create;
-  create.set_parent("accounts/acme");
-  create.mutable_webhook()->set_display_name("In order, limited");
-  create.mutable_webhook()->set_url(receiver_->Url("/ordered"));
-  create.mutable_webhook()->set_ordered_delivery(true);
-  create.mutable_webhook()->add_event_types("booking.created");
-  create.mutable_webhook()->mutable_rate_limit()->set_requests_per_second(1);
-  create.mutable_webhook()->mutable_rate_limit()->set_burst(2);
-  v1::Webhook ordered;
-  ASSERT_TRUE(
-      server_->NewStub()->CreateWebhook(ContextWithToken(kAdminToken).get(), create, &ordered).ok());
+  const v1::Webhook ordered = CreateOrderedWebhook(
+      *server_, receiver_->Url("/ordered"), {"booking.created"}, [](v1::Webhook& webhook) {
+        webhook.mutable_rate_limit()->set_requests_per_second(1);
+        webhook.mutable_rate_limit()->set_burst(2);
+      });
   // The first takes a token and fails (503: its retry is ~5 s away); the
   // second takes the other token and waits behind it. The server's clock
   // stands still, so no token arrives until it is advanced.
@@ -2493,12 +2482,8 @@ TEST_F(DeliveryTest, AnOrderedDeliveryWaitingBehindAnOlderOneKeepsItsRateLimitTo
   // A manual retry makes the first due now, with no token left: it goes
   // when the next token arrives, and the second right after it, with the
   // token it took while it waited (not a token more).
-  v1::RetryDeliveryRequest retry;
-  retry.set_name(DeliveryName(ordered.name(), first));
   v1::Delivery retried;
-  ASSERT_TRUE(server_->NewDeliveryStub()
-                  ->RetryDelivery(ContextWithToken(kAdminToken).get(), retry, &retried)
-                  .ok());
+  ASSERT_TRUE(TryRetry(DeliveryName(ordered.name(), first), &retried).ok());
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(receiver_->Requests("/ordered").size(), 1u);
   server_->AdvanceClock(absl::Seconds(1));

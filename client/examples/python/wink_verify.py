@@ -38,18 +38,24 @@ class InvalidSignature(Exception):
     signature, so it may be logged and sent back to the sender."""
 
 
+def _decode_key(value, prefix, what):
+    # The bytes after `prefix`, which must be padded standard base64; the
+    # errors never echo the key.
+    if not value.startswith(prefix):
+        raise ValueError('%s must start with "%s"' % (what, prefix))
+    try:
+        return base64.b64decode(value[len(prefix):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError('%s: not base64 after "%s"' % (what, prefix)) from None
+
+
 def parse_secret(secret):
     """Returns the raw key bytes of a "whsec_..." secret.
 
     Raises ValueError (without echoing the secret) unless it is "whsec_"
     followed by padded standard base64 of 24-64 bytes.
     """
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError('secret must start with "whsec_"')
-    try:
-        key = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError('secret: not base64 after "whsec_"') from None
+    key = _decode_key(secret, SECRET_PREFIX, "secret")
     if not 24 <= len(key) <= 64:
         raise ValueError("secret: the key must be 24-64 bytes, not %d" % len(key))
     return key
@@ -61,12 +67,7 @@ def parse_public_key(public_key):
     Raises ValueError unless it is "whpk_" followed by padded standard base64
     of 32 bytes.
     """
-    if not public_key.startswith(PUBLIC_KEY_PREFIX):
-        raise ValueError('public key must start with "whpk_"')
-    try:
-        key = base64.b64decode(public_key[len(PUBLIC_KEY_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError('public key: not base64 after "whpk_"') from None
+    key = _decode_key(public_key, PUBLIC_KEY_PREFIX, "public key")
     if len(key) != 32:
         raise ValueError("public key: an Ed25519 key is 32 bytes, not %d" % len(key))
     return key
