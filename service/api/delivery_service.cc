@@ -517,25 +517,10 @@ grpc::ServerUnaryReactor* DeliveryServiceImpl::GetRecovery(grpc::CallbackServerC
   return ServeUnary<v1::GetRecoveryRequest, v1::Recovery>(
       context, "GetRecovery", authenticator_, request_bytes, response_bytes,
       [&](UnaryCall& call, const v1::GetRecoveryRequest& request, v1::Recovery& response) {
-        // accounts/{account}/webhooks/{webhook}/recoveries/{recovery}
-        const absl::string_view name = request.name();
-        const size_t split = name.rfind("/recoveries/");
-        const absl::string_view recovery_id =
-            split == absl::string_view::npos ? "" : name.substr(split + 12);
-        absl::StatusOr<WebhookName> webhook =
-            split == absl::string_view::npos
-                ? absl::InvalidArgumentError("")
-                : ParseWebhookName(name.substr(0, split), "name");
-        if (!webhook.ok() || !IsValidId(recovery_id, kRecoveryIdPrefix)) {
-          if (name.empty()) return InvalidField("name", "required");
-          return InvalidField(
-              "name", absl::StrCat("expected accounts/{account}/webhooks/{webhook}/recoveries/"
-                                   "{recovery}, got ",
-                                   QuoteForError(name)));
-        }
-        WINK_RETURN_IF_ERROR(call.Authorize(webhook->account));
+        WINK_ASSIGN_OR_RETURN(const RecoveryName name, ParseRecoveryName(request.name(), "name"));
+        WINK_RETURN_IF_ERROR(call.Authorize(name.account));
         WINK_ASSIGN_OR_RETURN(response,
-                              recoveries_.Get(webhook->account, webhook->webhook_id, recovery_id));
+                              recoveries_.Get(name.account, name.webhook_id, name.recovery_id));
         return absl::OkStatus();
       });
 }

@@ -57,8 +57,7 @@ absl::StatusOr<v1::Recovery> RecoveryRunner::Start(const RecoveryRequest& reques
   job->request = request;
   const std::string id = ids_.Next(kRecoveryIdPrefix);
   v1::Recovery& recovery = job->recovery;
-  recovery.set_name(absl::StrCat(WebhookResourceName(request.account, request.webhook_id),
-                                 "/recoveries/", id));
+  recovery.set_name(RecoveryResourceName(request.account, request.webhook_id, id));
   recovery.set_state(v1::RECOVERY_STATE_RUNNING);
   *recovery.mutable_start_time() = ToTimestamp(absl::ToUnixMicros(request.published_from));
   if (request.published_before != absl::InfiniteFuture()) {

@@ -34,7 +34,6 @@
 
 namespace wink::webhooks::api {
 
-inline constexpr absl::string_view kRecoveryIdPrefix = "rec_";
 // How long a finished recovery stays readable.
 inline constexpr absl::Duration kRecoveryRetention = absl::Hours(1);
 // Deliveries looked at per turn of one recovery.

@@ -23,6 +23,7 @@ namespace wink::webhooks {
 // Prefixes of the id kinds. Part of every id and of resource names.
 inline constexpr absl::string_view kWebhookIdPrefix = "wh_";
 inline constexpr absl::string_view kEventIdPrefix = "evt_";
+inline constexpr absl::string_view kRecoveryIdPrefix = "rec_";
 
 // Number of base32 characters after the prefix.
 inline constexpr int kIdBodyLength = 26;

@@ -71,6 +71,19 @@ absl::StatusOr<DeliveryName> ParseDeliveryName(absl::string_view name, absl::str
   return DeliveryName{std::string(parts[1]), std::string(parts[3]), std::string(parts[5])};
 }
 
+absl::StatusOr<RecoveryName> ParseRecoveryName(absl::string_view name, absl::string_view field) {
+  constexpr absl::string_view kPattern =
+      "accounts/{account}/webhooks/{webhook}/recoveries/{recovery}";
+  if (name.empty()) return InvalidField(field, "required");
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 6 || parts[0] != "accounts" || !IsValidAccountId(parts[1]) ||
+      parts[2] != "webhooks" || !IsValidId(parts[3], kWebhookIdPrefix) ||
+      parts[4] != "recoveries" || !IsValidId(parts[5], kRecoveryIdPrefix)) {
+    return BadName(field, kPattern, name);
+  }
+  return RecoveryName{std::string(parts[1]), std::string(parts[3]), std::string(parts[5])};
+}
+
 std::string AccountName(absl::string_view account) { return absl::StrCat("accounts/", account); }
 
 std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id) {
@@ -84,6 +97,12 @@ std::string EventResourceName(absl::string_view account, absl::string_view event
 std::string DeliveryResourceName(absl::string_view account, absl::string_view webhook_id,
                                  absl::string_view event_id) {
   return absl::StrCat("accounts/", account, "/webhooks/", webhook_id, "/deliveries/", event_id);
+}
+
+std::string RecoveryResourceName(absl::string_view account, absl::string_view webhook_id,
+                                 absl::string_view recovery_id) {
+  return absl::StrCat("accounts/", account, "/webhooks/", webhook_id, "/recoveries/",
+                      recovery_id);
 }
 
 }  // namespace wink::webhooks

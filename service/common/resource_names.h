@@ -4,6 +4,7 @@
 //   accounts/{account}/webhooks/{webhook}
 //   accounts/{account}/events/{event}
 //   accounts/{account}/webhooks/{webhook}/deliveries/{event}
+//   accounts/{account}/webhooks/{webhook}/recoveries/{recovery}
 //
 // Parsers return INVALID_ARGUMENT whose message starts with the request
 // field that held the name (passed in as `field`), e.g.
@@ -53,11 +54,22 @@ absl::StatusOr<EventName> ParseEventName(absl::string_view name, absl::string_vi
 // Parses "accounts/{account}/webhooks/{webhook}/deliveries/{event}".
 absl::StatusOr<DeliveryName> ParseDeliveryName(absl::string_view name, absl::string_view field);
 
+struct RecoveryName {
+  std::string account;
+  std::string webhook_id;
+  std::string recovery_id;
+};
+
+// Parses "accounts/{account}/webhooks/{webhook}/recoveries/{recovery}".
+absl::StatusOr<RecoveryName> ParseRecoveryName(absl::string_view name, absl::string_view field);
+
 std::string AccountName(absl::string_view account);
 std::string WebhookResourceName(absl::string_view account, absl::string_view webhook_id);
 std::string EventResourceName(absl::string_view account, absl::string_view event_id);
 std::string DeliveryResourceName(absl::string_view account, absl::string_view webhook_id,
                                  absl::string_view event_id);
+std::string RecoveryResourceName(absl::string_view account, absl::string_view webhook_id,
+                                 absl::string_view recovery_id);
 
 }  // namespace wink::webhooks
 

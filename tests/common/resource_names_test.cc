@@ -15,6 +15,7 @@ using ::testing::StartsWith;
 
 constexpr absl::string_view kWebhookId = "wh_01jdq3v8k2m7x9c4t6y1b5n0ra";
 constexpr absl::string_view kEventId = "evt_01jdq3v8k2m7x9c4t6y1b5n0rb";
+constexpr absl::string_view kRecoveryId = "rec_01jdq3v8k2m7x9c4t6y1b5n0rc";
 
 TEST(IsValidAccountIdTest, AcceptsLettersDigitsDashAndUnderscore) {
   EXPECT_TRUE(IsValidAccountId("a"));
@@ -188,6 +189,33 @@ TEST(ParseDeliveryNameTest, RejectsSwappedIdsAndMissingSegments) {
                 StartsWith("name: expected accounts/{account}/webhooks/{webhook}/deliveries/"))
         << text;
   }
+}
+
+TEST(ParseRecoveryNameTest, RoundTripsWithRecoveryResourceName) {
+  const std::string text = RecoveryResourceName("acme", kWebhookId, kRecoveryId);
+  EXPECT_EQ(text, absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/recoveries/", kRecoveryId));
+  auto name = ParseRecoveryName(text, "name");
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(name->account, "acme");
+  EXPECT_EQ(name->webhook_id, kWebhookId);
+  EXPECT_EQ(name->recovery_id, kRecoveryId);
+}
+
+TEST(ParseRecoveryNameTest, RejectsOtherIdsAndShapes) {
+  for (const std::string& text :
+       {absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/recoveries/", kEventId),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/recoveries/"),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/deliveries/", kRecoveryId),
+        absl::StrCat("accounts/acme/webhooks/", kWebhookId, "/recoveries/", kRecoveryId, "/x"),
+        absl::StrCat("accounts/-/webhooks/", kWebhookId, "/recoveries/", kRecoveryId),
+        absl::StrCat("webhooks/", kWebhookId, "/recoveries/", kRecoveryId)}) {
+    auto name = ParseRecoveryName(text, "name");
+    EXPECT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(name.status().message()),
+                StartsWith("name: expected accounts/{account}/webhooks/{webhook}/recoveries/"))
+        << text;
+  }
+  EXPECT_EQ(ParseRecoveryName("", "name").status().message(), "name: required");
 }
 
 }  // namespace
