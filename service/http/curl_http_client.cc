@@ -4,7 +4,9 @@
 //
 // Threads:
 //   - callers: Send/Cancel/Shutdown only queue work under `mu_` and wake the
-//     loop with curl_multi_wakeup;
+//     loop with curl_multi_wakeup, once per round of the loop: a burst of
+//     Sends (the engine dispatches several at a time) costs one wake-up
+//     syscall and one poll that returns at once, not one each;
 //   - the loop thread: owns the CURLM, the CURLSH, every easy handle and
 //     every in-flight Transfer; runs all callbacks (curl's and the caller's);
 //   - kResolverThreads resolver threads: blocking getaddrinfo, so a slow DNS
@@ -85,8 +87,6 @@ constexpr absl::Duration kDnsCacheTtl = absl::Seconds(30);
 constexpr size_t kDnsCacheSweepSize = 4096;
 // Easy handles kept for reuse after their transfer finished.
 constexpr size_t kMaxIdleEasyHandles = 64;
-// Longest sleep of the loop when nothing is due; wakeups make it shorter.
-constexpr std::chrono::milliseconds kMaxPollWait(1000);
 
 void InitCurlOnce() {
   // curl_global_init is not thread-safe in general; a function-local static
@@ -376,11 +376,15 @@ class CurlHttpClient final : public HttpClient {
     transfer->request = std::move(request);
     transfer->done = std::move(done);
     uint64_t id;
+    bool wake = false;
     {
       absl::MutexLock lock(&mu_);
       id = next_id_++;
       transfer->id = id;
-      if (accepting_) incoming_.push_back(std::move(transfer));
+      if (accepting_) {
+        incoming_.push_back(std::move(transfer));
+        wake = TakeWakeUp();
+      }
     }
     if (transfer != nullptr) {
       // Shut down: there is no loop thread to run the callback on.
@@ -391,17 +395,19 @@ class CurlHttpClient final : public HttpClient {
       transfer->done(std::move(response));
       return id;
     }
-    curl_multi_wakeup(multi_);
+    if (wake) curl_multi_wakeup(multi_);
     return id;
   }
 
   void Cancel(uint64_t request_id) override {
+    bool wake;
     {
       absl::MutexLock lock(&mu_);
       if (loop_exited_) return;
       cancels_.push_back(request_id);
+      wake = TakeWakeUp();
     }
-    curl_multi_wakeup(multi_);
+    if (wake) curl_multi_wakeup(multi_);
   }
 
   void Shutdown(absl::Duration grace) override {
@@ -534,6 +540,8 @@ class CurlHttpClient final : public HttpClient {
         incoming.swap(incoming_);
         resolved.swap(resolved_);
         cancels.swap(cancels_);
+        // Whatever is queued from here on needs a new wake-up.
+        wake_up_sent_ = false;
         stopping = !accepting_;
         stop_deadline = stop_deadline_;
       }
@@ -552,7 +560,7 @@ class CurlHttpClient final : public HttpClient {
       const SteadyClock::time_point now = SteadyClock::now();
       if (stopping && (transfers_.empty() || now >= stop_deadline)) break;
 
-      SteadyClock::duration wait = kMaxPollWait;
+      SteadyClock::duration wait = max_idle_wait_;
       if (!resolve_deadlines_.empty()) {
         wait = std::min(wait, resolve_deadlines_.begin()->first - now);
       }
@@ -570,6 +578,15 @@ class CurlHttpClient final : public HttpClient {
       Finish(transfers_.begin()->second.get(),
              Failure(TransportError::kCancelled, "client shut down"));
     }
+  }
+
+  // Whether the caller, having just queued work for the loop, must wake it:
+  // not when a wake-up was already sent since the loop last took the
+  // queues, since that one makes the loop take this work too.
+  bool TakeWakeUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (wake_up_sent_) return false;
+    wake_up_sent_ = true;
+    return true;
   }
 
   static HttpResponse Failure(TransportError error, std::string message) {
@@ -620,11 +637,13 @@ class CurlHttpClient final : public HttpClient {
     resolve_deadlines_.emplace(transfer->deadline, transfer->id);
     const uint64_t id = transfer->id;
     resolver_.Resolve(transfer->url.host, [this, id](Resolver::Result result) {
+      bool wake;
       {
         absl::MutexLock lock(&mu_);
         resolved_.emplace_back(id, std::move(result));
+        wake = TakeWakeUp();
       }
-      curl_multi_wakeup(multi_);
+      if (wake) curl_multi_wakeup(multi_);
     });
   }
 
@@ -895,6 +914,9 @@ class CurlHttpClient final : public HttpClient {
   }
 
   const HttpClientOptions options_;
+  const SteadyClock::duration max_idle_wait_ =
+      std::chrono::duration_cast<SteadyClock::duration>(
+          absl::ToChronoNanoseconds(options_.max_idle_wait));
   const AddressPolicy policy_;
   const std::vector<X509Ptr> extra_certificates_;
   CURLM* multi_ = nullptr;
@@ -909,6 +931,8 @@ class CurlHttpClient final : public HttpClient {
   std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint64_t, Resolver::Result>> resolved_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  // A curl_multi_wakeup is on its way for what is queued (see TakeWakeUp).
+  bool wake_up_sent_ ABSL_GUARDED_BY(mu_) = false;
 
   // Loop thread only.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Transfer>> transfers_;
@@ -931,6 +955,10 @@ absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpClientOp
     return InvalidField("request_timeout", "must be positive");
   }
   if (options.max_connections < 1) return InvalidField("max_connections", "must be positive");
+  // An hour at most: the loop passes it to curl_multi_poll in milliseconds, as an int.
+  if (options.max_idle_wait < absl::Milliseconds(1) || options.max_idle_wait > absl::Hours(1)) {
+    return InvalidField("max_idle_wait", "must be between 1ms and 1h");
+  }
   std::vector<X509Ptr> extra_certificates;
   for (const std::string& file : options.extra_ca_files) {
     auto loaded = LoadCertificates(file);

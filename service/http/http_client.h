@@ -86,6 +86,10 @@ struct HttpClientOptions {
   std::string user_agent = "wink-webhooks";
   // Most connections kept open in the client's pool.
   int max_connections = 512;
+  // Longest the client's thread sleeps when nothing is due. New work wakes
+  // it at once, so this only bounds the cost of a wake-up that went
+  // missing; tests raise it so that a missing one shows as a hang.
+  absl::Duration max_idle_wait = absl::Seconds(1);
 };
 
 // Sends requests asynchronously. Thread-safe.

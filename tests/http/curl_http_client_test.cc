@@ -8,6 +8,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -292,6 +293,49 @@ TEST_F(CurlHttpClientTest, ConcurrentRequestsAllComplete) {
   EXPECT_EQ(receiver_->Requests("/many").size(), static_cast<size_t>(kRequests));
 }
 
+// The loop is woken once per round however many requests arrive meanwhile
+// (curl_http_client.cc, TakeWakeUp). With an idle wait of an hour, a request
+// whose wake-up went missing would hang: sends from several threads, each
+// right after its last answer, hit every moment of the loop's round.
+TEST_F(CurlHttpClientTest, SendsFromSeveralThreadsNeverWaitForTheIdleTimeout) {
+  constexpr int kThreads = 4;
+  constexpr int kRequestsPerThread = 40;
+  HttpClientOptions options = LocalOptions();
+  options.max_idle_wait = absl::Hours(1);
+  auto client = NewClient(options);
+  std::vector<std::thread> senders;
+  std::vector<int> answered(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kRequestsPerThread; ++i) {
+        Outcome outcome;
+        client->Send(Post(receiver_->Url(absl::StrCat("/burst/", t))), outcome.Callback());
+        if (!outcome.Wait() || outcome.response.status != 200) return;
+        ++answered[t];
+      }
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(answered[t], kRequestsPerThread) << "thread " << t;
+    EXPECT_EQ(receiver_->Requests(absl::StrCat("/burst/", t)).size(),
+              static_cast<size_t>(kRequestsPerThread));
+  }
+}
+
+TEST_F(CurlHttpClientTest, CancelFromAnotherThreadWakesAnIdleClient) {
+  receiver_->On("/hang").Hang();
+  HttpClientOptions options = LocalOptions();
+  options.max_idle_wait = absl::Hours(1);
+  auto client = NewClient(options);
+  Outcome outcome;
+  const uint64_t id = client->Send(Post(receiver_->Url("/hang")), outcome.Callback());
+  ASSERT_TRUE(receiver_->WaitForRequests("/hang", 1, kWait));
+  std::thread([&] { client->Cancel(id); }).join();
+  ASSERT_TRUE(outcome.Wait());
+  EXPECT_EQ(outcome.response.transport_error, TransportError::kCancelled);
+}
+
 TEST_F(CurlHttpClientTest, HangingReceiverTimesOut) {
   receiver_->On("/hang").Hang();
   HttpClientOptions options = LocalOptions();
@@ -555,6 +599,16 @@ TEST(NewCurlHttpClientTest, RejectsExtraCaFileWithoutCertificates) {
   ::unlink(path);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(client.status().message(), HasSubstr("no PEM certificate"));
+}
+
+TEST(NewCurlHttpClientTest, RejectsAnIdleWaitOutOfRange) {
+  for (const absl::Duration wait : {absl::ZeroDuration(), absl::Hours(2)}) {
+    HttpClientOptions options;
+    options.max_idle_wait = wait;
+    const absl::Status status = NewCurlHttpClient(options).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << wait;
+    EXPECT_THAT(status.message(), HasSubstr("max_idle_wait")) << wait;
+  }
 }
 
 TEST(NewCurlHttpClientTest, RejectsNonPositiveTimeouts) {
