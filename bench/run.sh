@@ -13,12 +13,16 @@
 #   2. wrk: raw keep-alive HTTPS POSTs to the receiver    -> baseline 2
 #   3. PublishEvent at max rate (webhooks enabled): calls/s, and the POSTs/s
 #      the receiver got meanwhile (end to end)
+#   3b. PublishEvent at max rate to an account without webhooks: the publish
+#      path alone, nothing to deliver
 #   4. BatchPublishEvents at max rate: events/s
 #   5. PublishEvent, open loop at half the rate of 3: RPC latency and
 #      publish-to-delivery latency (receive time - the event's sent_ns)
 #   6. a backlog published to paused webhooks, then resumed: POSTs/s of the
 #      delivery engine alone
 #   7. the server's peak RSS (VmHWM)
+# For phases 1, 3 (publish to delivered) and 3b it reports the server's CPU
+# per call or event, by thread name (/proc schedstat).
 # Optional scenarios, each on a fresh server (they take minutes):
 #   --held [N]     N (default 1,000,000) deliveries held for a paused webhook:
 #                  RSS, then resumed for --scenario-seconds
@@ -211,6 +215,14 @@ histogram_mean() {
     END { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0); else print "n/a" }' "$2" "$3"
 }
 
+# The server's threads and /metrics at the start or end of phase $1
+# ($work/cpu-PHASE-WHEN.threads and .metrics), for the CPU per unit of work.
+cpu_snapshot() {  # PHASE before|after
+  snapshot_threads "$work/cpu-$1-$2.threads"
+  scrape_metrics "$work/cpu-$1-$2.metrics"
+}
+# Units of work of phase $1 by the counter $2 (a prefix of its samples).
+units_of() { echo $(($(counter_sum "$2" "$work/cpu-$1-after.metrics") - $(counter_sum "$2" "$work/cpu-$1-before.metrics"))); }
 # Every server thread as "tid name cpu_ns runqueue_wait_ns" (schedstat), to $1.
 snapshot_threads() {
   local task
@@ -231,6 +243,34 @@ thread_rows() {
           wait[k] / seconds / 1e7
       }
     }' "$1" "$2" | sort -t'|' -k1,1nr | cut -d'|' -f2- | head -8 | sed 's/^/|/'
+}
+
+# Sum of a counter's samples (every label set) in the scrape $2.
+counter_sum() { awk -v name="$1" 'index($1, name) == 1 && substr($1, length(name) + 1, 1) ~ /^[{]?$/ { s += $2 } END { printf "%d", s }' "$2"; }
+# The server's CPU per unit of work in three phases, each given as "before
+# after units" (thread snapshots and the units done between them): per
+# thread name, µs per unit, the busiest (by all phases) first, then the
+# total (table rows).
+cpu_rows() {  # b1 a1 u1 b2 a2 u2 b3 a3 u3
+  awk -v u1="$3" -v u2="$6" -v u3="$9" '
+    FNR == 1 { file++ }
+    file % 2 == 1 { before[file, $1] = $3; next }
+    NF >= 4 { p = file / 2; name[$2]; cpu[p, $2] += $3 - before[file - 1, $1] }
+    END {
+      units[1] = u1; units[2] = u2; units[3] = u3
+      for (k in name) {
+        line = ""; weight = 0
+        for (p = 1; p <= 3; p++) {
+          us = units[p] > 0 ? cpu[p, k] / units[p] / 1000 : 0
+          line = line sprintf(" %.1f |", us); weight += us; total[p] += us
+        }
+        printf "%012.1f| %s |%s\n", weight, k, line
+      }
+      line = ""
+      for (p = 1; p <= 3; p++) line = line sprintf(" **%.1f** |", total[p])
+      printf "000000000.0| **all threads** |%s\n", line
+    }' "$1" "$2" "$4" "$5" "$7" "$8" | sort -t'|' -k1,1r | cut -d'|' -f2- \
+    | awk 'NR <= 8 || /all threads/' | sed 's/^/|/'
 }
 
 # Field of a loadgen "RESULT k=v ..." line.
@@ -565,7 +605,9 @@ common=(--account bench --channels "$channels" --payload_bytes "$payload_bytes"
 
 # --- 1. trivial RPC ---------------------------------------------------------------
 note "1. trivial RPC (baseline 1)"
+cpu_snapshot 1 before
 trivial="$(loadgen --mode trivial "${common[@]}" --concurrency "$concurrency")"
+cpu_snapshot 1 after
 
 # --- 2. wrk ---------------------------------------------------------------------
 note "2. wrk: raw HTTPS keep-alive POSTs to the same receiver (baseline 2)"
@@ -582,12 +624,20 @@ wrk_receiver_rate="$(json_field "$(receiver_stats)" posts_per_s)"
 # --- 3. publish at max rate ---------------------------------------------------------
 note "3. PublishEvent at max rate, delivering meanwhile"
 receiver_reset
+cpu_snapshot 3 before
 publish="$(loadgen --mode publish "${common[@]}" --concurrency "$concurrency")"
 stats="$(receiver_stats)"
 delivered_during="$(json_field "$stats" posts_per_s)"
 publish_stop="$(now_s)"
 wait_delivered $(($(accepted_of "$publish") * webhooks))
 catch_up_s="$(calc "$(now_s) - $publish_stop" 1)"
+cpu_snapshot 3 after
+
+# --- 3b. publish with nothing to deliver ------------------------------------------------
+note "3b. PublishEvent at max rate to an account without webhooks: nothing to deliver"
+cpu_snapshot 3b before
+quiet="$(loadgen --mode publish "${common[@]}" --account bench-quiet --concurrency "$concurrency")"
+cpu_snapshot 3b after
 
 # --- 4. batch publish at max rate -----------------------------------------------------
 note "4. BatchPublishEvents ($batch_size events per call) at max rate"
@@ -718,6 +768,7 @@ fi
 # --- the table ------------------------------------------------------------------
 trivial_rate="$(result_field "$trivial" calls_per_s)"
 publish_rate="$(result_field "$publish" calls_per_s)"
+quiet_rate="$(result_field "$quiet" calls_per_s)"
 batch_rate="$(result_field "$batch" events_per_s)"
 ms3() {
   printf '%.1f / %.1f / %.1f ms' "$(result_field "$1" p50_ms)" "$(result_field "$1" p99_ms)" \
@@ -749,6 +800,7 @@ echo "| # | measurement | result | vs baseline |"
 echo "|---|---|---|---|"
 echo "| 1 | trivial RPC (ListEventTypes), max rate | $(thousands "$trivial_rate") calls/s$(errors_note "$trivial") | baseline 1 |"
 echo "| 2 | PublishEvent, max rate, delivering meanwhile | $(thousands "$publish_rate") calls/s$(errors_note "$publish") | $(percent "$publish_rate" "$trivial_rate") of 1 |"
+echo "| 2b | PublishEvent, max rate, to an account without webhooks (nothing to deliver) | $(thousands "$quiet_rate") calls/s$(errors_note "$quiet") | $(percent "$quiet_rate" "$trivial_rate") of 1 |"
 if ((batch_ok)); then
   echo "| 3 | BatchPublishEvents, $batch_size per call, max rate | $(thousands "$batch_rate") events/s ($(thousands "$(result_field "$batch" calls_per_s)") calls/s)$(errors_note "$batch") | $(percent "$batch_rate" "$trivial_rate") of 1; $(calc "$batch_rate / $publish_rate" 1)x row 2 |"
 else
@@ -799,7 +851,20 @@ echo "| storage commit: one group's WAL write + fsync | $(q50_99 wink_webhooks_s
 echo "| delivery attempt: the HTTPS exchange | $(q50_99 wink_webhooks_delivery_attempt_duration_seconds) | |"
 echo "| publish to delivered, as the server sees it | $(q50_99 wink_webhooks_publish_to_delivery_latency_seconds) | row 8 adds the receiver's side |"
 echo
-echo "The server's threads during the same phase (${phase5_seconds}s; /proc schedstat, by thread"
+accepted_counter='wink_webhooks_events_published_total{outcome="accepted"}'
+echo "The server's CPU per unit of work, by thread name (/proc schedstat; threads of a name"
+echo "summed; the busiest 8 and all threads), in µs: per trivial call in row 1; per event"
+echo "published and delivered in row 2 (from the start of its calls until the last delivery"
+echo "arrived); per event published in row 2b:"
+echo
+echo "| thread | row 1: per call | row 2: per event | row 2b: per event |"
+echo "|---|---|---|---|"
+cpu_rows "$work/cpu-1-before.threads" "$work/cpu-1-after.threads" \
+  "$(units_of 1 wink_webhooks_rpcs_total)" \
+  "$work/cpu-3-before.threads" "$work/cpu-3-after.threads" "$(units_of 3 "$accepted_counter")" \
+  "$work/cpu-3b-before.threads" "$work/cpu-3b-after.threads" "$(units_of 3b "$accepted_counter")"
+echo
+echo "The server's threads during the phase of rows 7-8 (${phase5_seconds}s; /proc schedstat, by thread"
 echo "name, the busiest 8): the share of one core each ran, and the share of the phase it was"
 echo "ready to run but waiting for a CPU (the machine's other processes, the load generator and"
 echo "the receiver, compete for the same cores):"
