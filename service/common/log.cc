@@ -4,15 +4,21 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "service/common/json.h"
+#include "service/common/thread_name.h"
 #include "service/common/utf8.h"
 
 namespace wink::webhooks {
@@ -50,9 +56,104 @@ void AppendJsonValue(std::string& out, absl::string_view value) {
   }
 }
 
+// RFC 3339 in UTC with microseconds. The part up to the seconds changes once
+// a second, so each thread formats it once a second (cctz's formatting was a
+// visible share of a log line's cost).
 std::string Timestamp() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
+  thread_local int64_t formatted_second = std::numeric_limits<int64_t>::min();
+  thread_local std::string formatted;  // "2026-11-27T20:40:27"
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  int64_t second = now_us / 1000000;
+  int64_t micros = now_us % 1000000;
+  if (micros < 0) {  // before 1970: floor, not truncation
+    --second;
+    micros += 1000000;
+  }
+  if (second != formatted_second) {
+    formatted = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
+                                 absl::UTCTimeZone());
+    formatted_second = second;
+  }
+  return absl::StrCat(formatted, ".", absl::Dec(micros, absl::kZeroPad6), "Z");
 }
+
+// Writes all of `bytes` to stderr. A failed write has nowhere better to be
+// reported.
+void WriteToStderr(absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(STDERR_FILENO, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+}
+
+// The lines waiting for the background writer. Never destroyed: threads may
+// log while the process exits.
+class LogQueue {
+ public:
+  static LogQueue& Get() {
+    static LogQueue* const queue = new LogQueue();
+    return *queue;
+  }
+
+  // Queues `line`; writes everything queued, in order, if `write_now` or
+  // when the background thread has fallen far behind.
+  void Add(absl::string_view line, bool write_now) {
+    bool behind;
+    {
+      absl::MutexLock lock(&mu_);
+      queued_.append(line.data(), line.size());
+      behind = queued_.size() >= kMaxQueuedBytes;
+    }
+    if (write_now || behind) Flush();
+  }
+
+  void Flush() {
+    // Holding write_mu_ from taking the lines until they are written keeps
+    // batches in the order their lines were queued.
+    absl::MutexLock write_lock(&write_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (queued_.empty()) return;
+      writing_.swap(queued_);
+    }
+    WriteToStderr(writing_);
+    writing_.clear();  // keeps the capacity for the next batch
+  }
+
+ private:
+  // After the first line of a batch, the background thread waits this long
+  // for more before writing: at most 1 / kGatherTime writes a second however
+  // busy the service is, at the price of INFO lines appearing this late.
+  static constexpr absl::Duration kGatherTime = absl::Milliseconds(2);
+  // A writer that far behind (stderr blocked, the thread starved) makes the
+  // callers write, which bounds the memory and slows the loggers down.
+  static constexpr size_t kMaxQueuedBytes = 1 << 20;
+
+  LogQueue() {
+    std::thread([this] { WriteInBackground(); }).detach();
+    std::atexit(FlushLog);
+  }
+
+  void WriteInBackground() {
+    NameThisThread("wink-log");
+    auto has_lines = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !queued_.empty(); };
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(&has_lines));
+      }
+      absl::SleepFor(kGatherTime);
+      Flush();
+    }
+  }
+
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::string writing_ ABSL_GUARDED_BY(write_mu_);
+  absl::Mutex mu_;
+  std::string queued_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
@@ -67,7 +168,10 @@ absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
       absl::StrCat("log_format: expected \"text\" or \"json\", got \"", absl::CEscape(name), "\""));
 }
 
-LogLine::LogLine(LogLevel level, absl::string_view event) : format_(GetLogFormat()) {
+void FlushLog() { LogQueue::Get().Flush(); }
+
+LogLine::LogLine(LogLevel level, absl::string_view event)
+    : format_(GetLogFormat()), write_now_(level != LogLevel::kInfo) {
   if (format_ == LogFormat::kText) {
     line_ = absl::StrCat(Timestamp(), " ", LevelName(level), " ", event);
     return;
@@ -79,9 +183,7 @@ LogLine::LogLine(LogLevel level, absl::string_view event) : format_(GetLogFormat
 
 LogLine::~LogLine() {
   line_ += format_ == LogFormat::kText ? "\n" : "}\n";
-  // One write per line keeps concurrent lines from interleaving; a failed
-  // write to stderr has nowhere better to be reported.
-  (void)!::write(STDERR_FILENO, line_.data(), line_.size());
+  LogQueue::Get().Add(line_, write_now_);
 }
 
 void LogLine::AppendKey(absl::string_view key) {

@@ -23,8 +23,16 @@
 // Never pass a token, a secret or a custom header value: nothing here
 // redacts.
 //
-// Thread-safe: every line is written with a single write(2), so concurrent
-// lines never interleave.
+// Thread-safe, and lines never interleave. INFO lines are queued and written
+// by a background thread ("wink-log") within a few milliseconds, many lines
+// per write(2): a hot path (an RPC's finish, a delivery attempt) pays for
+// building its line, not for a system call. WARN and ERROR lines are written
+// before ~LogLine returns, after every line queued before them, so they never
+// overtake earlier lines and a line explaining a failure is out before the
+// process acts on it. Queued lines are written at normal exit (atexit) and by
+// FlushLog(); a process that is killed (SIGKILL) or crashes loses the INFO
+// lines of its last few milliseconds. The log is not the durable record of
+// anything: delivery attempts are stored.
 #ifndef WINK_WEBHOOKS_SERVICE_COMMON_LOG_H_
 #define WINK_WEBHOOKS_SERVICE_COMMON_LOG_H_
 
@@ -50,6 +58,11 @@ LogFormat GetLogFormat();
 // "log_format: expected \"text\" or \"json\", got \"...\"" otherwise.
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
 
+// Writes every line queued so far before returning. For code that reads
+// stderr back in-process (tests) or leaves without atexit handlers
+// (std::_Exit) after INFO lines.
+void FlushLog();
+
 class LogLine {
  public:
   LogLine(LogLevel level, absl::string_view event);
@@ -70,6 +83,8 @@ class LogLine {
   void AppendKey(absl::string_view key);
 
   const LogFormat format_;
+  // WARN and ERROR lines are written at once (see above).
+  const bool write_now_;
   std::string line_;
 };
 

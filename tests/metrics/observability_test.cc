@@ -282,6 +282,7 @@ TEST_F(ObservabilityTest, OtherPathsAreNotFound) {
 // token, a signing secret or a custom header value.
 TEST_F(ObservabilityTest, JsonLogLinesParseAndCarryNoSecrets) {
   SetLogFormat(LogFormat::kJson);
+  FlushLog();  // lines of the setup, in the text format
   ::testing::internal::CaptureStderr();
   const v1::Webhook webhook = CreateWebhook("/logged");
   v1::RotateWebhookSecretRequest rotate;
@@ -310,6 +311,7 @@ TEST_F(ObservabilityTest, JsonLogLinesParseAndCarryNoSecrets) {
   }
   // Shutdown waits for every call to be done (the watch's line included).
   server_->server().Shutdown(absl::Seconds(1));
+  FlushLog();
   const std::string log = ::testing::internal::GetCapturedStderr();
   SetLogFormat(LogFormat::kText);
   ASSERT_TRUE(rotate_status.ok()) << rotate_status.error_message();
@@ -339,6 +341,7 @@ TEST_F(ObservabilityTest, JsonLogLinesParseAndCarryNoSecrets) {
 TEST_F(ObservabilityTest, ThePublishAndItsAttemptsLogTheTraceId) {
   const v1::Webhook webhook = CreateWebhook("/traced");
   SetLogFormat(LogFormat::kJson);
+  FlushLog();  // lines of the setup, in the text format
   ::testing::internal::CaptureStderr();
   v1::PublishEventRequest request;
   request.set_parent("accounts/acme");
@@ -352,6 +355,7 @@ TEST_F(ObservabilityTest, ThePublishAndItsAttemptsLogTheTraceId) {
     WaitForState(webhook.name(), published.event().id(), v1::DELIVERY_STATE_SUCCEEDED, 1);
   }
   server_->server().Shutdown(absl::Seconds(1));
+  FlushLog();
   const std::string log = ::testing::internal::GetCapturedStderr();
   SetLogFormat(LogFormat::kText);
   ASSERT_TRUE(status.ok()) << status.error_message();
