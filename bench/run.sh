@@ -44,7 +44,9 @@
 #          [--webhooks 1] [--batch-size 100] [--batch-concurrency 16]
 #          [--payload-bytes 256] [--backlog 30000] [--drain-timeout 180]
 #          [--held [N]] [--restart [N]] [--cluster] [--scenario-seconds 20] [--micro]
-#          [--no-build] [--keep]
+#          [--server-arg FLAG]... [--no-build] [--keep]
+#        --server-arg: one more flag for every server the run starts, e.g.
+#          --server-arg --config=delivery.textproto (the banner lists them)
 #        WEBHOOKS_BUILD_DIR=DIR: binaries from DIR instead of build-release
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +54,7 @@ invocation="bench/run.sh $*"
 
 duration=10 concurrency=64 channels=4 webhooks=1 batch_size=100 batch_concurrency=16
 payload_bytes=256 backlog=30000 drain_timeout=180 held=0 restart=0 scenario_seconds=20
-micro=0 build=1 keep=0 cluster=0 webhooks_given=0
+micro=0 build=1 keep=0 cluster=0 webhooks_given=0 extra_server_args=()
 
 usage() { sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 need_number() {  # flag value
@@ -79,6 +81,11 @@ while [[ $# -gt 0 ]]; do
       shift
       ;;
     --micro) micro=1; shift ;;
+    --server-arg)
+      [[ -n "${2:-}" ]] || { echo "bench/run.sh: --server-arg needs a flag" >&2; exit 2; }
+      extra_server_args+=("$2")
+      shift 2
+      ;;
     --cluster) cluster=1; shift ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
@@ -273,10 +280,11 @@ cpu_rows() {  # b1 a1 u1 b2 a2 u2 b3 a3 u3
     | awk 'NR <= 8 || /all threads/' | sed 's/^/|/'
 }
 
-# Field of a loadgen "RESULT k=v ..." line.
-result_field() { grep -o " $2=[^ ]*" <<<"$1" | cut -d= -f2; }
+# Field of a loadgen "RESULT k=v ..." line (empty if absent: a failed load
+# generator shows in the table as an error, it does not end the run).
+result_field() { grep -o " $2=[^ ]*" <<<"$1" | cut -d= -f2 || true; }
 # Number of a flat JSON object from the receiver's /_stats.
-json_field() { grep -o "\"$2\":[-0-9.]*" <<<"$1" | cut -d: -f2; }
+json_field() { grep -o "\"$2\":[-0-9.]*" <<<"$1" | cut -d: -f2 || true; }
 # Arithmetic on decimals.
 calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }"; }
 # 12345.6 -> 12,346
@@ -592,7 +600,7 @@ server_address="127.0.0.1:$(free_port)"
 # Webhook secrets sealed at rest, as in production: every attempt opens them.
 (umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
 server_common_args=(--admin_token_sha256 "$token_sha256" --secrets_key_file "$work/secrets.key"
-  --allow_private_targets 127.0.0.0/8 --extra_ca_file "$ca_file")
+  --allow_private_targets 127.0.0.0/8 --extra_ca_file "$ca_file" "${extra_server_args[@]}")
 metrics_address="127.0.0.1:$(free_port)"
 server_args=(--listen "$server_address" --metrics_listen "$metrics_address"
   "${server_common_args[@]}")
@@ -789,6 +797,9 @@ echo "command: $invocation"
 echo "settings: ${duration}s per phase, $concurrency calls in flight over $channels channels" \
   "(batches: $batch_concurrency x $batch_size events), $webhooks webhook(s) on every event," \
   "${payload_bytes}-byte payloads, storage sync: server default (fsync)"
+if ((${#extra_server_args[@]})); then
+  echo "extra server flags (--server-arg): ${extra_server_args[*]}"
+fi
 if ((cluster)); then
   echo "cluster rows 15-18: $cluster_webhooks webhooks; one PostgreSQL 15 server on 127.0.0.1, no" \
     "standbys (a commit waits for its local fsync only, not for a replica)," \

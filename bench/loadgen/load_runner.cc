@@ -112,10 +112,12 @@ void LoadRunner::Finish(int64_t due_ns, const grpc::Status& status) {
   // The next call counts as in flight before this one stops counting, so
   // in_flight_ reaches 0 only when the run is over.
   if (closed_loop) StartNextClosedLoop();
-  if (in_flight_.fetch_sub(1) == 1 || !closed_loop) {
-    absl::MutexLock lock(&mu_);
-    call_finished_.SignalAll();
-  }
+  // Under mu_: Run() sees 0 only once this has let go of mu_, its last use
+  // of the runner (the runner is destroyed soon after Run() returns; a
+  // decrement outside the lock let Run() return while this thread was still
+  // on its way to lock mu_, a use after free that corrupted the heap).
+  absl::MutexLock lock(&mu_);
+  if (in_flight_.fetch_sub(1) == 1 || !closed_loop) call_finished_.SignalAll();
 }
 
 void LoadRunner::RunOpenLoop() {

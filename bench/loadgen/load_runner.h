@@ -14,7 +14,7 @@
 //   LoadResult result = runner.Run([&](int64_t index, CallDone done) {
 //     auto* call = new MyCall(...);              // context, request, response
 //     stub->async()->Method(&call->context, &call->request, &call->response,
-//                           [call, done](grpc::Status status) { done(status); delete call; });
+//                           [call, done](grpc::Status status) { delete call; done(status); });
 //   });
 //
 // Calls started during the warm-up run like the others but are not counted.
@@ -36,7 +36,9 @@
 namespace wink::webhooks::bench {
 
 // Reports the end of one call. Must be called exactly once per started call,
-// from any thread.
+// from any thread, as the call's last step: once the last `done` returns,
+// Run() may return and its caller free what the calls used (channels, the
+// call objects).
 using CallDone = std::function<void(const grpc::Status& status)>;
 
 // Starts call number `index` (0, 1, 2, ...) without blocking and arranges

@@ -141,7 +141,8 @@ struct UnaryCall {
 
 // Allocates one call, lets `fill` write its request, and starts it with
 // `invoke(context, request, response, callback)` (a stub's async() method);
-// the call is freed after `done` ran.
+// the call is freed before `done` runs: the last `done` lets the runner
+// return, and main() then tears down the channels the call's context uses.
 template <typename Request, typename Response, typename Fill, typename Invoke>
 void StartUnaryCall(const Client& client, const Fill& fill, const Invoke& invoke, CallDone done) {
   auto* call = new UnaryCall<Request, Response>;
@@ -149,8 +150,8 @@ void StartUnaryCall(const Client& client, const Fill& fill, const Invoke& invoke
   fill(&call->request);
   invoke(&call->context, &call->request, &call->response,
          [call, done = std::move(done)](grpc::Status status) {
-           done(status);
            delete call;
+           done(status);
          });
 }
 
