@@ -153,6 +153,60 @@ bool DecodeUpdateKey(absl::string_view key, uint64_t* sequence) {
   return reader.U64(sequence) && reader.done();
 }
 
+namespace {
+
+// The key's first component, a length-prefixed string with its length; keys
+// too short to hold one are out of the domain (inserted without a hint).
+class FirstStringComponent : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "wink.FirstStringComponent"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), ComponentSize(key));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return ComponentSize(key) > 0; }
+
+ private:
+  // Bytes of the first component, 0 if the key does not hold a whole one.
+  static size_t ComponentSize(const rocksdb::Slice& key) {
+    if (key.size() < 2) return 0;
+    const size_t length = (static_cast<uint8_t>(key[0]) << 8) | static_cast<uint8_t>(key[1]);
+    return key.size() >= 2 + length ? 2 + length : 0;
+  }
+};
+
+// The same (empty) prefix for every key.
+class WholeFamily : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "wink.WholeFamily"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), 0);
+  }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
+};
+
+}  // namespace
+
+std::shared_ptr<const rocksdb::SliceTransform> MemtableInsertHint(ColumnFamily cf) {
+  switch (cf) {
+    case ColumnFamily::kDeliveries:
+    case ColumnFamily::kAttempts:
+    case ColumnFamily::kDueByWebhook:
+    case ColumnFamily::kHeld:
+    case ColumnFamily::kEvents:  // (account, event id)
+      return std::make_shared<FirstStringComponent>();
+    case ColumnFamily::kDue:
+    case ColumnFamily::kUpdates:
+    case ColumnFamily::kDeliveriesByEvent:
+      return std::make_shared<WholeFamily>();
+    case ColumnFamily::kDefault:
+    case ColumnFamily::kWebhooks:
+    case ColumnFamily::kIdempotency:
+    case ColumnFamily::kApplications:
+      return nullptr;
+  }
+  return nullptr;
+}
+
 std::string PrefixSuccessor(absl::string_view prefix) {
   std::string out(prefix);
   while (!out.empty()) {

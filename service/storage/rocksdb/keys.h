@@ -11,10 +11,13 @@
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_KEYS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "rocksdb/slice_transform.h"
+#include "service/storage/rocksdb/column_families.h"
 
 namespace wink::webhooks::storage::rocks {
 
@@ -128,6 +131,20 @@ bool DecodeUpdateKey(absl::string_view key, uint64_t* sequence);
 // Smallest string greater than every string that starts with `prefix`, for
 // use as an exclusive upper bound; empty if there is none (all 0xff).
 std::string PrefixSuccessor(absl::string_view prefix);
+
+// Where in `cf` a new key likely lands, for RocksDB's memtable insert hint
+// (ColumnFamilyOptions::memtable_insert_with_hint_prefix_extractor): keys
+// with the same hint prefix are inserted next to the previous one with that
+// prefix, so the memtable's skip list starts its search there instead of at
+// the top. Ids sort by creation time (common/ids.h), so
+//   - families keyed by (webhook id, event id, ...) grow at the end of each
+//     webhook's range: the prefix is the first component (the webhook id);
+//   - families keyed by time, sequence or event id first grow at the end of
+//     the family: one empty prefix for every key.
+// Null for families whose keys land anywhere (idempotency keys are the
+// caller's) or are rarely written. A hint only shortens the search: a key
+// far from it is still inserted in order, so this changes no result.
+std::shared_ptr<const rocksdb::SliceTransform> MemtableInsertHint(ColumnFamily cf);
 
 }  // namespace wink::webhooks::storage::rocks
 

@@ -188,5 +188,60 @@ TEST(PrefixSuccessorTest, IsAboveEveryKeyWithThePrefix) {
   EXPECT_LT(prefix + "\xff\xff\xff"s, successor);
 }
 
+TEST(MemtableInsertHintTest, KeysLedByAWebhookOrAccountShareTheFirstComponentAsPrefix) {
+  const std::string webhook = "wh_01jdq3v8k2m7x9c4t6y1b5n0ra";
+  const std::string event = "evt_01jdq3v8k2m7x9c4t6y1b5n0rb";
+  for (ColumnFamily cf :
+       {ColumnFamily::kDeliveries, ColumnFamily::kDueByWebhook, ColumnFamily::kHeld}) {
+    const auto hint = MemtableInsertHint(cf);
+    ASSERT_NE(hint, nullptr) << ColumnFamilyName(cf);
+    const std::string key = DeliveryKey(webhook, event);
+    EXPECT_TRUE(hint->InDomain(key)) << ColumnFamilyName(cf);
+    EXPECT_EQ(hint->Transform(key).ToString(), DeliveryKeyPrefix(webhook)) << ColumnFamilyName(cf);
+  }
+  const auto attempts = MemtableInsertHint(ColumnFamily::kAttempts);
+  ASSERT_NE(attempts, nullptr);
+  EXPECT_EQ(attempts->Transform(AttemptKey(webhook, event, 3)).ToString(),
+            DeliveryKeyPrefix(webhook));
+  const auto events = MemtableInsertHint(ColumnFamily::kEvents);
+  ASSERT_NE(events, nullptr);
+  EXPECT_EQ(events->Transform(EventKey("acct-1", event)).ToString(), EventKeyPrefix("acct-1"));
+}
+
+TEST(MemtableInsertHintTest, AKeyTooShortForItsFirstComponentGetsNoHint) {
+  const auto hint = MemtableInsertHint(ColumnFamily::kDeliveries);
+  ASSERT_NE(hint, nullptr);
+  EXPECT_FALSE(hint->InDomain(""s));
+  EXPECT_FALSE(hint->InDomain("\x00"s));
+  EXPECT_FALSE(
+      hint->InDomain("\x00\x05"
+                     "abcd"s));  // says 5 bytes, holds 4
+  EXPECT_TRUE(
+      hint->InDomain("\x00\x05"
+                     "abcde"s));
+  EXPECT_TRUE(hint->InDomain("\x00\x00"s));  // an empty string is a whole component
+  EXPECT_EQ(hint->Transform("\x00\x00rest"s).ToString(), "\x00\x00"s);
+}
+
+TEST(MemtableInsertHintTest, KeysLedByTimeSequenceOrEventShareOneEmptyPrefix) {
+  for (ColumnFamily cf :
+       {ColumnFamily::kDue, ColumnFamily::kUpdates, ColumnFamily::kDeliveriesByEvent}) {
+    const auto hint = MemtableInsertHint(cf);
+    ASSERT_NE(hint, nullptr) << ColumnFamilyName(cf);
+    for (const std::string& key : {DueKey(1700000000000000, "wh_a", "evt_b"), UpdateKey(42),
+                                   DeliveryByEventKey("evt_b", "wh_a"), ""s}) {
+      EXPECT_TRUE(hint->InDomain(key)) << ColumnFamilyName(cf);
+      EXPECT_EQ(hint->Transform(key).size(), 0u) << ColumnFamilyName(cf);
+    }
+  }
+}
+
+TEST(MemtableInsertHintTest, FamiliesWrittenAnywhereOrRarelyHaveNone) {
+  for (ColumnFamily cf : {ColumnFamily::kDefault, ColumnFamily::kWebhooks,
+                          ColumnFamily::kIdempotency, ColumnFamily::kApplications}) {
+    EXPECT_EQ(MemtableInsertHint(cf), nullptr) << ColumnFamilyName(cf);
+  }
+}
+
 }  // namespace
 }  // namespace wink::webhooks::storage::rocks
