@@ -254,29 +254,43 @@ thread_rows() {
 
 # Sum of a counter's samples (every label set) in the scrape $2.
 counter_sum() { awk -v name="$1" 'index($1, name) == 1 && substr($1, length(name) + 1, 1) ~ /^[{]?$/ { s += $2 } END { printf "%d", s }' "$2"; }
-# The server's CPU per unit of work in three phases, each given as "before
-# after units" (thread snapshots and the units done between them): per
-# thread name, µs per unit, the busiest (by all phases) first, then the
-# total (table rows).
-cpu_rows() {  # b1 a1 u1 b2 a2 u2 b3 a3 u3
-  awk -v u1="$3" -v u2="$6" -v u3="$9" '
+# The server's CPU per unit of work in several phases, each given as
+# "before after units" (thread snapshots and the units done between them):
+# per thread name, µs per unit, the busiest (by all phases) first, then the
+# total, then how often the threads were switched onto a CPU per unit (each
+# wake-up costs CPU beyond the work it does) (table rows).
+cpu_rows() {  # BEFORE AFTER UNITS, once per phase
+  local files=() units=""
+  while (($# >= 3)); do
+    files+=("$1" "$2")
+    units+=" $3"
+    shift 3
+  done
+  awk -v units="$units" '
+    BEGIN { phases = split(units, unit, " ") }
     FNR == 1 { file++ }
-    file % 2 == 1 { before[file, $1] = $3; next }
-    NF >= 4 { p = file / 2; name[$2]; cpu[p, $2] += $3 - before[file - 1, $1] }
+    file % 2 == 1 { before[file, $1] = $3; slices_before[file, $1] = $5; next }
+    NF >= 5 {
+      p = file / 2; name[$2]; cpu[p, $2] += $3 - before[file - 1, $1]
+      slices[p] += $5 - slices_before[file - 1, $1]
+    }
     END {
-      units[1] = u1; units[2] = u2; units[3] = u3
       for (k in name) {
         line = ""; weight = 0
-        for (p = 1; p <= 3; p++) {
-          us = units[p] > 0 ? cpu[p, k] / units[p] / 1000 : 0
+        for (p = 1; p <= phases; p++) {
+          us = unit[p] > 0 ? cpu[p, k] / unit[p] / 1000 : 0
           line = line sprintf(" %.1f |", us); weight += us; total[p] += us
         }
         printf "%012.1f| %s |%s\n", weight, k, line
       }
-      line = ""
-      for (p = 1; p <= 3; p++) line = line sprintf(" **%.1f** |", total[p])
-      printf "000000000.0| **all threads** |%s\n", line
-    }' "$1" "$2" "$4" "$5" "$7" "$8" | sort -t'|' -k1,1r | cut -d'|' -f2- \
+      line = ""; switches = ""
+      for (p = 1; p <= phases; p++) {
+        line = line sprintf(" **%.1f** |", total[p])
+        switches = switches sprintf(" %.1f |", unit[p] > 0 ? slices[p] / unit[p] : 0)
+      }
+      printf "000000000.1| **all threads** |%s\n", line
+      printf "000000000.0| times a thread was switched onto a CPU, all threads |%s\n", switches
+    }' "${files[@]}" | sort -t'|' -k1,1r | cut -d'|' -f2- \
     | awk 'NR <= 8 || /all threads/' | sed 's/^/|/'
 }
 
@@ -866,14 +880,18 @@ accepted_counter='wink_webhooks_events_published_total{outcome="accepted"}'
 echo "The server's CPU per unit of work, by thread name (/proc schedstat; threads of a name"
 echo "summed; the busiest 8 and all threads), in µs: per trivial call in row 1; per event"
 echo "published and delivered in row 2 (from the start of its calls until the last delivery"
-echo "arrived); per event published in row 2b:"
+echo "arrived); per event published in row 2b; per event published and delivered at half the"
+echo "rate, in rows 7-8:"
 echo
-echo "| thread | row 1: per call | row 2: per event | row 2b: per event |"
-echo "|---|---|---|---|"
+echo "| thread | row 1: per call | row 2: per event | row 2b: per event | rows 7-8: per event |"
+echo "|---|---|---|---|---|"
+phase5_events=$(($(counter_sum "$accepted_counter" "$work/metrics-after-5") -
+  $(counter_sum "$accepted_counter" "$work/metrics-before-5")))
 cpu_rows "$work/cpu-1-before.threads" "$work/cpu-1-after.threads" \
   "$(units_of 1 wink_webhooks_rpcs_total)" \
   "$work/cpu-3-before.threads" "$work/cpu-3-after.threads" "$(units_of 3 "$accepted_counter")" \
-  "$work/cpu-3b-before.threads" "$work/cpu-3b-after.threads" "$(units_of 3b "$accepted_counter")"
+  "$work/cpu-3b-before.threads" "$work/cpu-3b-after.threads" "$(units_of 3b "$accepted_counter")" \
+  "$work/threads-before-5" "$work/threads-after-5" "$phase5_events"
 echo
 echo "The server's threads during the phase of rows 7-8 (${phase5_seconds}s; /proc schedstat, by thread"
 echo "name, the busiest 8): the share of one core each ran, and the share of the phase it was"
