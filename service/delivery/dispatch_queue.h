@@ -148,6 +148,14 @@ class DispatchQueue {
   bool WantsRefill() const { return refill_wanted_; }
   void ScanStarted();
 
+  // Whether NextToSend may give a delivery now (a webhook is ready and a
+  // slot free) or a refill is wanted: what a scheduler woken after a slot
+  // was freed (ExchangeEnded, Forget) could do. False when waking it would
+  // find nothing, as for most results while deliveries keep pace.
+  bool HasWorkNow() const {
+    return refill_wanted_ || (!ready_.empty() && in_flight_ + recording_ < limits_.max_in_flight);
+  }
+
   // Requests holding a slot now.
   int in_flight() const { return in_flight_; }
   // Deliveries waiting in memory for a slot.

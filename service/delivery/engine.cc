@@ -555,9 +555,10 @@ void DeliveryEngine::OnResponse(const storage::DueDelivery& due, const SentAttem
     const bool unresponsive = response.transport_error == http::TransportError::kTimeout ||
                               response.transport_error == http::TransportError::kConnectFailure;
     // The receiver is done with this request: its webhook may get the next
-    // one while the result is being committed.
+    // one while the result is being committed. (Each wake-up of the
+    // scheduler costs CPU; only one that may send is worth it.)
     dispatch_.ExchangeEnded(due, /*receiver_answered=*/!unresponsive);
-    wake_.Signal();
+    if (dispatch_.HasWorkNow()) wake_.Signal();
     shutting_down = shutting_down_http_ || stopping_;
   }
   if (response.transport_error == http::TransportError::kCancelled && shutting_down) {
@@ -639,7 +640,8 @@ void DeliveryEngine::Finished(const storage::DueDelivery& due, const absl::Statu
   // Only now, with the result durable (or the engine paused), may a scan
   // pick the delivery again.
   dispatch_.Forget(due);
-  wake_.Signal();
+  // A failure may have paused the engine: the scheduler's wait changes.
+  if (!status.ok() || dispatch_.HasWorkNow()) wake_.Signal();
 }
 
 void DeliveryEngine::ProbeStorage() {
