@@ -24,7 +24,7 @@
 // redacts.
 //
 // Thread-safe, and lines never interleave. INFO lines are queued and written
-// by a background thread ("wink-log") within a few milliseconds, many lines
+// by a background thread ("wink-log") within ~10 milliseconds, many lines
 // per write(2): a hot path (an RPC's finish, a delivery attempt) pays for
 // building its line, not for a system call. WARN and ERROR lines are written
 // before ~LogLine returns, after every line queued before them, so they never
