@@ -21,7 +21,7 @@ class RocksDbBackend final : public StorageBackend {
       : ids_(clock),
         db_(std::move(db)),
         writer_(*db_, next_update_sequence, observer),
-        context_{*db_, writer_, ids_, clock, listeners_, observer},
+        context_{*db_, writer_, ids_, clock, listeners_, observer, known_webhooks_},
         webhooks_(context_),
         applications_(context_),
         events_(context_),
@@ -49,6 +49,7 @@ class RocksDbBackend final : public StorageBackend {
   IdGenerator ids_;
   std::unique_ptr<Database> db_;
   Writer writer_;
+  KnownWebhooks known_webhooks_;
   StoreContext context_;
   RocksDbWebhookStore webhooks_;
   RocksDbApplicationStore applications_;

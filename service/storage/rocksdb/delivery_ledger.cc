@@ -236,12 +236,13 @@ void RocksDbDeliveryLedger::RecordAttempt(RecordAttemptRequest request,
         WINK_ASSIGN_OR_RETURN(const std::optional<DeliveryRecord> before,
                               ReadDeliveryIn(txn, request.webhook_id, request.event_id));
         if (!before.has_value()) return absl::OkStatus();  // purged meanwhile
-        WINK_ASSIGN_OR_RETURN(const std::optional<WebhookRecord> webhook,
-                              ReadWebhookIn(txn, before->account(), request.webhook_id));
+        WINK_ASSIGN_OR_RETURN(
+            const std::shared_ptr<const WebhookRecord> webhook,
+            context_.known_webhooks.Find(txn, before->account(), request.webhook_id));
         request.finished.rules = request.rules.get();
         StageTransition(txn, context_, &*before,
-                        domain::NextDelivery(&*before, webhook.has_value() ? &*webhook : nullptr,
-                                             request.finished, context_.clock.Now()));
+                        domain::NextDelivery(&*before, webhook.get(), request.finished,
+                                             context_.clock.Now()));
         return absl::OkStatus();
       },
       std::move(done));

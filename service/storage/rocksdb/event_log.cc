@@ -24,24 +24,6 @@ absl::string_view View(const rocksdb::Slice& slice) {
   return absl::string_view(slice.data(), slice.size());
 }
 
-// The account's webhooks as the operation sees them.
-absl::StatusOr<std::vector<WebhookRecord>> ReadWebhooksOf(WriteTxn& txn,
-                                                          absl::string_view account) {
-  std::vector<WebhookRecord> webhooks;
-  absl::Status decode_status;
-  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kWebhooks, WebhookKeyPrefix(account), "",
-                                [&](absl::string_view, absl::string_view value) {
-                                  WebhookRecord webhook;
-                                  decode_status = DecodeRecord(value, kWebhookRecordVersion,
-                                                               "webhook", webhook);
-                                  if (!decode_status.ok()) return false;
-                                  webhooks.push_back(std::move(webhook));
-                                  return true;
-                                }));
-  WINK_RETURN_IF_ERROR(decode_status);
-  return webhooks;
-}
-
 // The deliveries of an event, read inside an operation (a replayed publish).
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesOfEventIn(WriteTxn& txn,
                                                                 absl::string_view event_id) {
@@ -157,32 +139,6 @@ absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const Publish
 
 }  // namespace
 
-absl::StatusOr<RocksDbEventLog::Webhooks> RocksDbEventLog::WebhooksOf(WriteTxn& txn,
-                                                                      absl::string_view account) {
-  const uint64_t stamp = txn.change_stamp(ColumnFamily::kWebhooks);
-  if (stamp != known_webhooks_stamp_) {
-    ForgetKnownWebhooks();
-    known_webhooks_stamp_ = stamp;
-  }
-  auto known = known_webhooks_.find(account);
-  if (known != known_webhooks_.end()) return known->second;
-  WINK_ASSIGN_OR_RETURN(std::vector<WebhookRecord> read, ReadWebhooksOf(txn, account));
-  auto webhooks = std::make_shared<const std::vector<WebhookRecord>>(std::move(read));
-  // Never more than kMaxKnownWebhooks records (an account may have up to
-  // the configured limit, 100,000 at most): when full, start over; an
-  // account with more than that is read every time.
-  const size_t count = std::max<size_t>(webhooks->size(), 1);
-  if (count > kMaxKnownWebhooks) return webhooks;
-  if (known_webhooks_count_ + count > kMaxKnownWebhooks) ForgetKnownWebhooks();
-  known_webhooks_.emplace(account, webhooks);
-  known_webhooks_count_ += count;
-  return webhooks;
-}
-
-void RocksDbEventLog::ForgetKnownWebhooks() {
-  known_webhooks_.clear();
-  known_webhooks_count_ = 0;
-}
 
 void RocksDbEventLog::PublishBatch(
     std::vector<PublishRequest> requests, bool index_errors,
@@ -200,7 +156,8 @@ void RocksDbEventLog::PublishBatch(
           auto found = accounts.find(request.account);
           if (found == accounts.end()) {
             AccountView account;
-            WINK_ASSIGN_OR_RETURN(account.webhooks, WebhooksOf(txn, request.account));
+            WINK_ASSIGN_OR_RETURN(account.webhooks,
+                                  context_.known_webhooks.Of(txn, request.account));
             WINK_ASSIGN_OR_RETURN(account.usage_before, ReadUsageIn(txn, request.account));
             account.usage = account.usage_before;
             found = accounts.emplace(request.account, std::move(account)).first;

@@ -7,6 +7,7 @@
 #include "service/storage/listeners.h"
 #include "service/storage/observer.h"
 #include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/known_webhooks.h"
 #include "service/storage/rocksdb/writer.h"
 
 namespace wink::webhooks::storage::rocks {
@@ -23,6 +24,8 @@ struct StoreContext {
   UpdateListeners& listeners;
   // May be null.
   StorageObserver* observer;
+  // Writer thread only (its operations).
+  KnownWebhooks& known_webhooks;
 };
 
 }  // namespace wink::webhooks::storage::rocks

@@ -81,25 +81,7 @@ class RocksDbEventLog final : public EventLog {
                                        absl::string_view event_type, int limit) override;
 
  private:
-  using Webhooks = std::shared_ptr<const std::vector<WebhookRecord>>;
-
-  // The account's webhooks as `txn` sees them: from known_webhooks_ while
-  // the `webhooks` family is unchanged, else read (a prefix scan) and kept.
-  // A publish fans out to them; reading them for every publish was a scan
-  // per call on the writer thread.
-  absl::StatusOr<Webhooks> WebhooksOf(WriteTxn& txn, absl::string_view account);
-  void ForgetKnownWebhooks();
-
   const StoreContext& context_;
-  // Writer thread only. Every account's webhooks read since the `webhooks`
-  // family last changed (WriteTxn::change_stamp): any write to it, of any
-  // account, empties the map, so what is here is never older than the
-  // database. At most kMaxKnownWebhooks records (an account without
-  // webhooks counts as one), a few MiB; when full it starts over.
-  absl::flat_hash_map<std::string, Webhooks> known_webhooks_;
-  size_t known_webhooks_count_ = 0;
-  uint64_t known_webhooks_stamp_ = 0;
-  static constexpr size_t kMaxKnownWebhooks = 4096;
 };
 
 class RocksDbDeliveryLedger final : public DeliveryLedger {

@@ -346,6 +346,33 @@ TEST_P(StorageConformance, AFailureStreakDisablesTheWebhookOnceItLastsLongEnough
   EXPECT_EQ(disabled.failing_since_us(), streak_start_us);
 }
 
+// An attempt's result rewrites its webhook (the failure streak) from the
+// webhook as the write sees it: a change made after the account was last
+// published to (and its webhooks read) must survive it.
+TEST_P(StorageConformance, AnAttemptsResultKeepsWhatChangedInItsWebhookSinceTheLastPublish) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string sibling = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  auto renamed = webhooks().Update("acme", webhook, [](domain::WebhookRecord& w) {
+    w.set_display_name("Renamed after the publish");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  clock_.Advance(absl::Seconds(1));
+
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kRetryLater, 500)).ok());
+  ASSERT_TRUE(Record(AttemptOf(sibling, event, domain::AttemptOutcome::kRetryLater, 500)).ok());
+
+  const domain::WebhookRecord after = GetWebhook("acme", webhook);
+  EXPECT_EQ(after.display_name(), "Renamed after the publish");
+  EXPECT_EQ(after.failing_since_us(), NowUs());
+  const domain::WebhookRecord sibling_after = GetWebhook("acme", sibling);
+  EXPECT_EQ(sibling_after.display_name(), "");
+  EXPECT_EQ(sibling_after.failing_since_us(), NowUs());
+  EXPECT_EQ(Delivery(webhook, event).state(), kRetryScheduled);
+  EXPECT_EQ(Delivery(sibling, event).state(), kRetryScheduled);
+}
+
 TEST_P(StorageConformance, AnAttemptForAnOutdatedDueTimeIsRecordedButLeavesTheState) {
   const std::string webhook = CreateWebhook("acme");
   const std::string event = MustPublish("acme");
