@@ -674,15 +674,13 @@ wait_delivered $(($(accepted_of "$batch") * webhooks))
 half_rate="$(calc "$(result_field "$publish" calls_per_s) / 2")"
 note "5. PublishEvent at $half_rate calls/s (half the max), open loop: latencies"
 receiver_reset
-scrape_metrics "$work/metrics-before-5"
-snapshot_threads "$work/threads-before-5"
+cpu_snapshot 5 before
 phase5_start="$(now_s)"
 latency="$(loadgen --mode publish "${common[@]}" --rate "$half_rate" --warmup 0s \
   --concurrency $((concurrency * 16)))"
 wait_delivered $(($(accepted_of "$latency") * webhooks))
 latency_stats="$stats"
-scrape_metrics "$work/metrics-after-5"
-snapshot_threads "$work/threads-after-5"
+cpu_snapshot 5 after
 phase5_seconds="$(calc "$(now_s) - $phase5_start" 3)"
 
 # --- 6. backlog drain -------------------------------------------------------------
@@ -860,7 +858,7 @@ fi
 echo
 # Rows 7-8 seen from inside the server: where a publish and a delivery spent
 # their time, from the server's own histograms over phase 5 only.
-m0="$work/metrics-before-5" m1="$work/metrics-after-5"
+m0="$work/cpu-5-before.metrics" m1="$work/cpu-5-after.metrics"
 q50_99() {
   echo "$(histogram_quantile_ms "$1" "$m0" "$m1" 0.5) / $(histogram_quantile_ms "$1" "$m0" "$m1" 0.99) ms"
 }
@@ -885,13 +883,11 @@ echo "rate, in rows 7-8:"
 echo
 echo "| thread | row 1: per call | row 2: per event | row 2b: per event | rows 7-8: per event |"
 echo "|---|---|---|---|---|"
-phase5_events=$(($(counter_sum "$accepted_counter" "$work/metrics-after-5") -
-  $(counter_sum "$accepted_counter" "$work/metrics-before-5")))
 cpu_rows "$work/cpu-1-before.threads" "$work/cpu-1-after.threads" \
   "$(units_of 1 wink_webhooks_rpcs_total)" \
   "$work/cpu-3-before.threads" "$work/cpu-3-after.threads" "$(units_of 3 "$accepted_counter")" \
   "$work/cpu-3b-before.threads" "$work/cpu-3b-after.threads" "$(units_of 3b "$accepted_counter")" \
-  "$work/threads-before-5" "$work/threads-after-5" "$phase5_events"
+  "$work/cpu-5-before.threads" "$work/cpu-5-after.threads" "$(units_of 5 "$accepted_counter")"
 echo
 echo "The server's threads during the phase of rows 7-8 (${phase5_seconds}s; /proc schedstat, by thread"
 echo "name, the busiest 8): the share of one core each ran, and the share of the phase it was"
@@ -900,7 +896,7 @@ echo "the receiver, compete for the same cores):"
 echo
 echo "| thread | count | ran | waited for a CPU |"
 echo "|---|---|---|---|"
-thread_rows "$work/threads-before-5" "$work/threads-after-5" "$phase5_seconds"
+thread_rows "$work/cpu-5-before.threads" "$work/cpu-5-after.threads" "$phase5_seconds"
 echo
 if ((cluster)); then
   echo "Cluster logs, lines at WARN or above (ssrf_guard_relaxed not counted): $cluster_log_problems."

@@ -168,9 +168,10 @@ class FirstStringComponent : public rocksdb::SliceTransform {
  private:
   // Bytes of the first component, 0 if the key does not hold a whole one.
   static size_t ComponentSize(const rocksdb::Slice& key) {
-    if (key.size() < 2) return 0;
-    const size_t length = (static_cast<uint8_t>(key[0]) << 8) | static_cast<uint8_t>(key[1]);
-    return key.size() >= 2 + length ? 2 + length : 0;
+    const absl::string_view whole(key.data(), key.size());
+    KeyReader reader(whole);
+    absl::string_view first;
+    return reader.Str(&first) ? first.end() - whole.begin() : 0;
   }
 };
 
