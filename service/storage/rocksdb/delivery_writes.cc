@@ -119,20 +119,33 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
 
 namespace {
 
+// Where a chunk starts: just after `cursor`, the last key the previous chunk
+// of its cascade looked at (empty for the first chunk: from the first key).
+std::string KeyAfter(const std::string& cursor) { return cursor.empty() ? "" : cursor + '\0'; }
+
 // Applies `cascade`'s input to up to `limit` HELD deliveries of the webhook
-// (release or drop), in publish order. Returns true when held deliveries
-// remain after this chunk.
+// (release or drop) after `cursor` (a held key; empty: from the first), in
+// publish order, and leaves in `cursor` the last one it handled. Returns true
+// when held deliveries may remain.
+//
+// Each chunk removes what it handled from `held`, but the removals stay
+// behind as tombstones until a compaction, so a chunk that started from the
+// first key would step over every one its predecessors left: a release of N
+// would cost N^2 / (2 x limit) steps. Nothing is held behind the cursor
+// meanwhile: a delivery is held only while its webhook is paused, and a pause
+// ends the cascade (domain::CascadeStillApplies).
 absl::StatusOr<bool> StageHeldChunk(WriteTxn& txn, const StoreContext& context,
                                     domain::Cascade cascade, const WebhookRecord* webhook,
-                                    absl::string_view webhook_id, int limit) {
+                                    absl::string_view webhook_id, int limit, std::string& cursor) {
   std::vector<std::string> event_ids;
   bool more = false;
-  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kHeld, DeliveryKeyPrefix(webhook_id), "",
-                                [&](absl::string_view key, absl::string_view) {
+  WINK_RETURN_IF_ERROR(txn.Scan(ColumnFamily::kHeld, DeliveryKeyPrefix(webhook_id),
+                                KeyAfter(cursor), [&](absl::string_view key, absl::string_view) {
                                   if (static_cast<int>(event_ids.size()) == limit) {
                                     more = true;
                                     return false;
                                   }
+                                  cursor = std::string(key);
                                   KeyReader reader(key);
                                   absl::string_view webhook, event;
                                   if (reader.Str(&webhook) && reader.Str(&event)) {
@@ -167,9 +180,8 @@ absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, const StoreContext& context
   absl::Status decode_status;
   // Resume just after the last key the previous chunk looked at, so a webhook
   // with many finished deliveries is walked once, not once per chunk.
-  const std::string start = cursor.empty() ? "" : cursor + '\0';
   WINK_RETURN_IF_ERROR(
-      txn.Scan(ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), start,
+      txn.Scan(ColumnFamily::kDeliveries, DeliveryKeyPrefix(webhook_id), KeyAfter(cursor),
                [&](absl::string_view key, absl::string_view value) {
                  if (static_cast<int>(open.size()) == limit || scanned == limit * 10) {
                    more = true;
@@ -194,8 +206,8 @@ absl::StatusOr<bool> StageCancelChunk(WriteTxn& txn, const StoreContext& context
 }
 
 // One chunk of `cascade`, if the webhook's state still calls for it, and the
-// follow-up for the next. `cursor`: where the cancel cascade goes on (the
-// held ones need none: each chunk removes what it handled from `held`).
+// follow-up for the next. `cursor`: the last key the previous chunk looked
+// at, where this one goes on.
 absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domain::Cascade cascade,
                                const std::string& account, const std::string& webhook_id,
                                uint32_t generation, std::string cursor) {
@@ -206,7 +218,7 @@ absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domai
   absl::StatusOr<bool> more =
       cascade == domain::Cascade::kCancelAll
           ? StageCancelChunk(txn, context, webhook_id, kCascadeChunk, cursor)
-          : StageHeldChunk(txn, context, cascade, current, webhook_id, kCascadeChunk);
+          : StageHeldChunk(txn, context, cascade, current, webhook_id, kCascadeChunk, cursor);
   WINK_RETURN_IF_ERROR(more.status());
   if (!*more) return absl::OkStatus();
   txn.OnCommit([&context, cascade, account, webhook_id, generation, cursor] {
