@@ -26,13 +26,23 @@ bool IsKeyIdChar(char c) {
 }
 
 bool IsValidKeyId(absl::string_view id) {
-  return !id.empty() && id.size() <= kMaxKeyIdBytes && std::all_of(id.begin(), id.end(), IsKeyIdChar);
+  return !id.empty() && id.size() <= kMaxKeyIdBytes &&
+         std::all_of(id.begin(), id.end(), IsKeyIdChar);
 }
 
 struct CipherContextDeleter {
   void operator()(EVP_CIPHER_CTX* context) const { EVP_CIPHER_CTX_free(context); }
 };
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
+
+// AES-256-GCM, looked up once. EVP_aes_256_gcm() would make every
+// Seal/Open look the implementation up again (OpenSSL 3's implicit fetch),
+// which costs about as much as the rest of opening a key. Null if OpenSSL
+// cannot provide it: Seal and Open then fail.
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
 
 const unsigned char* Bytes(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -43,8 +53,8 @@ const unsigned char* Bytes(absl::string_view s) {
 bool AddAssociatedData(EVP_CIPHER_CTX* context, absl::string_view header,
                        absl::string_view caller_context) {
   int unused = 0;
-  return EVP_CipherUpdate(context, nullptr, &unused, Bytes(header), static_cast<int>(header.size())) ==
-             1 &&
+  return EVP_CipherUpdate(context, nullptr, &unused, Bytes(header),
+                          static_cast<int>(header.size())) == 1 &&
          EVP_CipherUpdate(context, nullptr, &unused, Bytes(caller_context),
                           static_cast<int>(caller_context.size())) == 1;
 }
@@ -69,7 +79,9 @@ absl::StatusOr<Keyring> Keyring::Parse(absl::string_view text, absl::string_view
     ++line_number;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
-    const auto where = [&] { return absl::StrCat("secrets_key_file: ", source, ":", line_number, ": "); };
+    const auto where = [&] {
+      return absl::StrCat("secrets_key_file: ", source, ":", line_number, ": ");
+    };
     std::vector<absl::string_view> fields =
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (fields.size() != 2) {
@@ -95,8 +107,7 @@ absl::StatusOr<Keyring> Keyring::Parse(absl::string_view text, absl::string_view
     keyring.keys_.emplace_back(std::string(fields[0]), std::move(key));
   }
   if (keyring.keys_.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("secrets_key_file: ", source, " holds no key"));
+    return absl::InvalidArgumentError(absl::StrCat("secrets_key_file: ", source, " holds no key"));
   }
   return keyring;
 }
@@ -109,7 +120,8 @@ const std::string& Keyring::sealing_key_id() const {
 absl::StatusOr<std::string> Keyring::Seal(absl::string_view plaintext,
                                           absl::string_view context) const {
   if (keys_.empty()) {
-    return absl::FailedPreconditionError("no secrets key: start the server with --secrets_key_file");
+    return absl::FailedPreconditionError(
+        "no secrets key: start the server with --secrets_key_file");
   }
   const auto& [id, key] = keys_.front();
   std::string sealed;
@@ -127,7 +139,7 @@ absl::StatusOr<std::string> Keyring::Seal(absl::string_view plaintext,
   int written = 0;
   const bool ok =
       cipher != nullptr && RAND_bytes(nonce, static_cast<int>(kNonceBytes)) == 1 &&
-      EVP_EncryptInit_ex(cipher, EVP_aes_256_gcm(), nullptr, Bytes(key), nonce) == 1 &&
+      EVP_EncryptInit_ex(cipher, Aes256Gcm(), nullptr, Bytes(key), nonce) == 1 &&
       AddAssociatedData(cipher, absl::string_view(sealed.data(), header_size), context) &&
       EVP_EncryptUpdate(cipher, ciphertext, &written, Bytes(plaintext),
                         static_cast<int>(plaintext.size())) == 1 &&
@@ -149,17 +161,18 @@ absl::StatusOr<std::string> Keyring::Open(absl::string_view sealed,
                                           absl::string_view context) const {
   const std::string id = KeyIdOf(sealed);
   if (id.empty()) return absl::DataLossError("a sealed secret is malformed");
-  const auto entry = std::find_if(keys_.begin(), keys_.end(),
-                                  [&](const auto& key) { return key.first == id; });
+  const auto entry =
+      std::find_if(keys_.begin(), keys_.end(), [&](const auto& key) { return key.first == id; });
   if (entry == keys_.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a secret is encrypted with key \"", id,
-        "\", which --secrets_key_file does not hold: start the server with the key file that has it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a secret is encrypted with key \"", id,
+                     "\", which --secrets_key_file does not hold: start the server with the key "
+                     "file that has it"));
   }
   const size_t header_size = 2 + id.size();
   const absl::string_view nonce = sealed.substr(header_size, kNonceBytes);
-  const absl::string_view ciphertext =
-      sealed.substr(header_size + kNonceBytes, sealed.size() - header_size - kNonceBytes - kTagBytes);
+  const absl::string_view ciphertext = sealed.substr(
+      header_size + kNonceBytes, sealed.size() - header_size - kNonceBytes - kTagBytes);
   std::string tag(sealed.substr(sealed.size() - kTagBytes));
   std::string plaintext(ciphertext.size(), '\0');
   CipherContext context_holder(EVP_CIPHER_CTX_new());
@@ -168,11 +181,12 @@ absl::StatusOr<std::string> Keyring::Open(absl::string_view sealed,
   auto* out = reinterpret_cast<unsigned char*>(plaintext.data());
   const bool ok =
       cipher != nullptr &&
-      EVP_DecryptInit_ex(cipher, EVP_aes_256_gcm(), nullptr, Bytes(entry->second), Bytes(nonce)) == 1 &&
+      EVP_DecryptInit_ex(cipher, Aes256Gcm(), nullptr, Bytes(entry->second), Bytes(nonce)) == 1 &&
       AddAssociatedData(cipher, sealed.substr(0, header_size), context) &&
       EVP_DecryptUpdate(cipher, out, &written, Bytes(ciphertext),
                         static_cast<int>(ciphertext.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) == 1 &&
+      EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) ==
+          1 &&
       EVP_DecryptFinal_ex(cipher, out + written, &written) == 1;
   if (!ok) return absl::DataLossError("a sealed secret does not authenticate (altered or moved)");
   return plaintext;

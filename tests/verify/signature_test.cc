@@ -59,6 +59,20 @@ TEST(SignTest, EmptyKeyIsPlainHmac) {
             "v1,16udf9yqzbDrUs9oRnSIjhhUUK/6v5dFkLLASERTqtc=");
 }
 
+// The signatures one thread makes share an HMAC context that each re-keys:
+// none may sign with the key of the one before, the empty key included (to
+// OpenSSL a null key means "the previous one"). Expected values from
+// `openssl dgst -sha256 -hmac`.
+TEST(SignTest, EachSignatureUsesItsOwnKeyWhateverTheThreadSignedBefore) {
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(Sign(OtherKey(), "msg_a", 1700000000, R"({"a":1})"),
+              "v1,98/lGpPdZjXxVM0NUYW86ezvGax7EWpOjOP1SNV6bS4=");
+    EXPECT_EQ(Sign(absl::string_view(), "msg_a", 1700000000, R"({"a":1})"),
+              "v1,qrRJjoL+PbjIzQmbomEO4ndAbeYnP1Ha/meYj64NHYM=");
+    EXPECT_EQ(Sign(Key(), kMsgId, kTimestamp, kPayload), kSignature);
+  }
+}
+
 TEST(SignatureHeaderTest, OneEntryPerKeyInOrder) {
   const std::string other = Sign(OtherKey(), kMsgId, kTimestamp, kPayload);
   EXPECT_EQ(SignatureHeader({Key(), OtherKey()}, kMsgId, kTimestamp, kPayload),
