@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "rocksdb/comparator.h"
@@ -24,7 +25,29 @@ rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.
 
 }  // namespace
 
+bool WriteTxn::IsReadInGroups(ColumnFamily cf) {
+  switch (cf) {
+    case ColumnFamily::kAttempts:
+    case ColumnFamily::kDue:
+    case ColumnFamily::kDueByWebhook:
+    case ColumnFamily::kUpdates:
+      return false;
+    default:
+      return true;
+  }
+}
+
+namespace {
+
+absl::Status NotReadInGroups(ColumnFamily cf) {
+  return absl::InternalError(
+      absl::StrCat("column family \"", ColumnFamilyName(cf), "\" is not read by write operations"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key) {
+  if (!IsReadInGroups(cf)) return NotReadInGroups(cf);
   std::string value;
   const rocksdb::Status status = batch_.GetFromBatchAndDB(db_.rocksdb(), rocksdb::ReadOptions(),
                                                           db_.handle(cf), AsSlice(key), &value);
@@ -33,19 +56,34 @@ absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key
   return value;
 }
 
+// Writes to families no operation reads go to the batch itself, past its
+// index. The index stays right for every other family: a rollback to a save
+// point re-indexes what remains, these entries included, which costs only
+// the time.
 void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
   writer_.StampChange(cf);
-  batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
+  if (IsReadInGroups(cf)) {
+    batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
+  } else {
+    batch_.GetWriteBatch()
+        ->Put(db_.handle(cf), AsSlice(key), AsSlice(value))
+        .PermitUncheckedError();
+  }
 }
 
 void WriteTxn::Delete(ColumnFamily cf, absl::string_view key) {
   writer_.StampChange(cf);
-  batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  if (IsReadInGroups(cf)) {
+    batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  } else {
+    batch_.GetWriteBatch()->Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  }
 }
 
 absl::Status WriteTxn::Scan(
     ColumnFamily cf, absl::string_view prefix, absl::string_view start,
     const std::function<bool(absl::string_view key, absl::string_view value)>& visit) {
+  if (!IsReadInGroups(cf)) return NotReadInGroups(cf);
   const std::string upper = PrefixSuccessor(prefix);
   const rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions read_options;
@@ -74,10 +112,7 @@ uint64_t WriteTxn::change_stamp(ColumnFamily cf) const {
 void WriteTxn::OnCommit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
 
 Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* observer)
-    : db_(db),
-      next_sequence_(next_update_sequence),
-      observer_(observer),
-      thread_([this] {
+    : db_(db), next_sequence_(next_update_sequence), observer_(observer), thread_([this] {
         NameThisThread("wink-writer");
         Loop();
       }) {}

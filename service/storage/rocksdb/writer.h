@@ -48,7 +48,7 @@ class Database;
 class WriteTxn {
  public:
   // Reads `key`, seeing writes staged earlier in this group. NOT_FOUND if
-  // absent.
+  // absent; INTERNAL for a family that is not IsReadInGroups().
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
 
   void Put(ColumnFamily cf, absl::string_view key, absl::string_view value);
@@ -56,7 +56,8 @@ class WriteTxn {
 
   // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
   // in key order, from `start` (which must start with `prefix`; empty: the
-  // first), including staged writes, until `visit` returns false.
+  // first), including staged writes, until `visit` returns false. INTERNAL
+  // for a family that is not IsReadInGroups().
   absl::Status Scan(
       ColumnFamily cf, absl::string_view prefix, absl::string_view start,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit);
@@ -77,6 +78,14 @@ class WriteTxn {
   // is no other way for `cf` to change, with one exception: compaction drops
   // expired `idempotency` records (database.h) without a stamp.
   uint64_t change_stamp(ColumnFamily cf) const;
+
+  // Whether operations may read `cf` (Get, Scan). The queues and logs that
+  // operations only write (`due`, `due_by_webhook`, `attempts`, `updates`:
+  // half the entries an event stages) are kept out of the group's index of
+  // staged writes, which every read consults and every indexed write
+  // extends: a skip list keyed by family and key whose inserts were a
+  // seventh of the writer's time.
+  static bool IsReadInGroups(ColumnFamily cf);
 
   // Runs `hook` on the writer thread after the group is durable (not if this
   // operation or the commit fails), before the operation's done callback.

@@ -374,6 +374,89 @@ TEST_F(WriterTest, AFailingOperationIsRolledBackWhileTheRestOfTheGroupCommits) {
   EXPECT_EQ(Committed("existing"), "old");
 }
 
+// The queues and logs operations only write bypass the group's index of
+// staged writes. A rollback must still take back exactly the failed
+// operation's writes to them, and reads of the other families must still see
+// every staged write around them.
+TEST_F(WriterTest, ARollbackAmongWritesToUnreadFamiliesTakesBackOnlyTheFailedOperations) {
+  ASSERT_FALSE(WriteTxn::IsReadInGroups(ColumnFamily::kDue));
+  ASSERT_TRUE(WriteTxn::IsReadInGroups(kCf));
+  ASSERT_TRUE(writer_
+                  ->Run([](WriteTxn& txn) {
+                    txn.Put(ColumnFamily::kDue, "queued before", "");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  Outcome a, failing, c;
+  absl::StatusOr<std::string> c_saw_a, c_saw_failing;
+  {
+    WriterBlocker blocker(*writer_);
+    writer_->Submit(
+        [](WriteTxn& txn) {
+          txn.Put(ColumnFamily::kDue, "due a", "");
+          txn.Put(kCf, "a", "1");
+          txn.Put(ColumnFamily::kAttempts, "attempt a", "x");
+          return absl::OkStatus();
+        },
+        a.Callback());
+    writer_->Submit(
+        [](WriteTxn& txn) {
+          txn.Put(kCf, "failing", "2");
+          txn.Put(ColumnFamily::kDue, "due failing", "");
+          txn.Delete(ColumnFamily::kDue, "queued before");
+          txn.Put(ColumnFamily::kAttempts, "attempt a", "overwritten by the failing op");
+          return absl::AbortedError("gave up");
+        },
+        failing.Callback());
+    writer_->Submit(
+        [&](WriteTxn& txn) {
+          c_saw_a = txn.Get(kCf, "a");
+          c_saw_failing = txn.Get(kCf, "failing");
+          txn.Put(ColumnFamily::kDue, "due c", "");
+          return absl::OkStatus();
+        },
+        c.Callback());
+  }
+
+  EXPECT_TRUE(a.Wait().ok()) << a.status;
+  EXPECT_EQ(failing.Wait().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(c.Wait().ok()) << c.status;
+  ASSERT_TRUE(c_saw_a.ok()) << c_saw_a.status();
+  EXPECT_EQ(*c_saw_a, "1");
+  EXPECT_EQ(c_saw_failing.status().code(), absl::StatusCode::kNotFound);
+  std::vector<std::string> due;
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(ColumnFamily::kDue);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) due.push_back(it->key().ToString());
+  EXPECT_THAT(due, ElementsAre("due a", "due c", "queued before"));
+  auto attempt = db_->Get(ColumnFamily::kAttempts, "attempt a");
+  ASSERT_TRUE(attempt.ok()) << attempt.status();
+  EXPECT_EQ(*attempt, "x");
+}
+
+// Reads of those families would miss the group's staged writes to them, so
+// they are refused rather than answered wrongly.
+TEST_F(WriterTest, AnOperationCannotReadAFamilyThatOperationsOnlyWrite) {
+  absl::StatusOr<std::string> got;
+  absl::Status scanned;
+  int visited = 0;
+  ASSERT_TRUE(writer_
+                  ->Run([&](WriteTxn& txn) {
+                    txn.Put(ColumnFamily::kUpdates, "u", "v");
+                    got = txn.Get(ColumnFamily::kUpdates, "u");
+                    scanned = txn.Scan(ColumnFamily::kDueByWebhook, "", "",
+                                       [&](absl::string_view, absl::string_view) {
+                                         ++visited;
+                                         return true;
+                                       });
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr("\"updates\""));
+  EXPECT_EQ(scanned.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(visited, 0);
+}
+
 TEST_F(WriterTest, UpdateSequencesAreConsecutiveAndAFailedOperationsNumbersAreReused) {
   Outcome a, failing, c;
   std::vector<uint64_t> a_got, failing_got, c_got;
@@ -595,8 +678,8 @@ TEST_F(WriterTest, AnAdmissionsDoneRunsOnTheReplyThreadInOrderAfterItsHooks) {
   for (Outcome& outcome : outcomes) EXPECT_TRUE(outcome.Wait().ok());
 
   absl::MutexLock lock(&mu);
-  EXPECT_THAT(events, ElementsAre("hook 0", "hook 1", "hook 2", "done 0: OK", "done 1: OK",
-                                  "done 2: OK"));
+  EXPECT_THAT(events,
+              ElementsAre("hook 0", "hook 1", "hook 2", "done 0: OK", "done 1: OK", "done 2: OK"));
   EXPECT_NE(reply_thread, writer_thread);
 }
 
