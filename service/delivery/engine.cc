@@ -178,14 +178,19 @@ void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
       lowest_update_due_ = std::min(lowest_update_due_, due);
       if (due <= clock_.Now()) {
         // Fast path: new work goes straight to its webhook's queue instead of
-        // waiting for the next scan of the queue on disk.
+        // waiting for the next scan of the queue on disk. The scheduler is
+        // woken only if it could send now: while the webhook's slots are all
+        // taken, the exchange that frees one wakes it (OnResponse).
         dispatch_.Add(storage::DueDelivery{delivery.next_attempt_time_us(), delivery.webhook_id(),
                                            delivery.event_id()},
                       delivery.account());
+        if (dispatch_.HasWorkNow()) wake_.Signal();
       } else if (next_wake_ == absl::InfinitePast() || due < next_wake_) {
+        // Earlier than the scheduler means to wake: it sleeps again with the
+        // new deadline.
         next_wake_ = due;
+        wake_.Signal();
       }
-      wake_.Signal();
     } else if (delivery.state() == domain::kCancelled) {
       // A deleted webhook's request still on the wire is aborted: nothing is
       // sent to it after DeleteWebhook returns.
