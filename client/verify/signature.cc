@@ -36,8 +36,9 @@ struct MacContextDeleter {
 // This thread's HMAC-SHA256 context, made once. OpenSSL 3's one-shot HMAC()
 // looks the algorithm and the digest up by name on every call, which costs
 // more than hashing a typical event; a context re-keyed per message does not.
-// Per thread because a context is not thread-safe. Null if OpenSSL cannot
-// allocate.
+// Per thread because a context is not thread-safe. It holds the last key it
+// signed with until the next signature, as the caller's own copy does. Null
+// if OpenSSL cannot allocate.
 EVP_MAC_CTX* ThisThreadsHmacSha256() {
   thread_local const std::unique_ptr<EVP_MAC_CTX, MacContextDeleter> context = [] {
     std::unique_ptr<EVP_MAC, void (*)(EVP_MAC*)> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
