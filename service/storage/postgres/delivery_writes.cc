@@ -35,10 +35,10 @@ constexpr Sql kUpdateDelivery{
     "update_delivery",
     "UPDATE deliveries SET state = $3, due_time_us = $4, held = $5, record = $6 "
     "WHERE webhook_id = $1 AND event_id = $2"};
-// A webhook's held deliveries, oldest first.
+// A webhook's held deliveries after an event id, oldest first.
 constexpr Sql kHeldChunk{"held_chunk",
                          "SELECT record FROM deliveries WHERE webhook_id = $1 AND held "
-                         "ORDER BY event_id LIMIT $2 FOR UPDATE"};
+                         "AND event_id > $2 ORDER BY event_id LIMIT $3 FOR UPDATE"};
 // A webhook's unfinished deliveries after an event id.
 constexpr Sql kOpenChunk{
     "open_chunk",
@@ -155,9 +155,13 @@ void StageTransition(WriteTxn& txn, const StoreContext& context, const DeliveryR
 namespace {
 
 // One chunk of `cascade` for the webhook (`webhook`: as it is now, nullptr
-// when deleted), and the follow-up for the next. `cursor`: where the cancel
-// cascade goes on (each release or drop chunk removes what it handled from
-// the held ones, so those need none).
+// when deleted), and the follow-up for the next. `cursor`: the last event id
+// the previous chunk handled, where this one goes on. A release or drop
+// takes each chunk's deliveries out of `deliveries_held`, but their index
+// entries stay until a vacuum: starting after the cursor, a chunk does not
+// walk past them again. Nothing is held behind the cursor meanwhile: a
+// delivery is held only while its webhook is paused, and a pause ends the
+// cascade (domain::CascadeStillApplies).
 absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domain::Cascade cascade,
                                const std::string& account, const std::string& webhook_id,
                                const WebhookRecord* webhook, uint32_t generation,
@@ -165,12 +169,9 @@ absl::Status StageCascadeChunk(WriteTxn& txn, const StoreContext& context, domai
   if (!domain::CascadeStillApplies(cascade, webhook, generation)) return absl::OkStatus();
   const bool cancel = cascade == domain::Cascade::kCancelAll;
   WINK_ASSIGN_OR_RETURN(
-      Rows rows,
-      txn.ReadOne(
-          cancel
-              ? Statement{kOpenChunk,
-                          {Param::Text(webhook_id), Param::Text(cursor), Param::Int(kCascadeChunk)}}
-              : Statement{kHeldChunk, {Param::Text(webhook_id), Param::Int(kCascadeChunk)}}));
+      Rows rows, txn.ReadOne(Statement{
+                     cancel ? kOpenChunk : kHeldChunk,
+                     {Param::Text(webhook_id), Param::Text(cursor), Param::Int(kCascadeChunk)}}));
   WINK_ASSIGN_OR_RETURN(const std::vector<DeliveryRecord> deliveries,
                         RecordsIn<DeliveryRecord>(rows, 0, kDeliveryRecordVersion, "delivery"));
   const absl::Time now = context.clock.Now();
