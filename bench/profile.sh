@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Where one load's CPU goes, per server thread: the harness behind the
+# "half-rate profile" and "drain profile" numbers in docs/BENCHMARKS.md.
+#
+#   bench/profile.sh rate R     # PublishEvent open loop at R calls/s (1,024 in flight), 14 s
+#   bench/profile.sh max        # PublishEvent closed loop (64 in flight), 14 s
+#   bench/profile.sh drain N    # N events held for a paused webhook, then resumed
+#
+# Each run starts a fresh server as bench/run.sh does (empty data directory,
+# sealed secrets, loopback allowed, the benchmark receiver's CA trusted, one
+# webhook) and prints, per thread name (threads of a name summed), the CPU
+# in µs and the voluntary context switches per event, with the share of one
+# core each ran and waited for a CPU. rate/max measure over 8 s after 3 s of
+# load and count events by the server's `rpc` log lines; drain measures from
+# the resume until the receiver has all N. Then the load generator's result
+# and the receiver's POST rate and publish-to-delivery percentiles.
+#
+# Environment:
+#   WEBHOOKS_BUILD_DIR  binaries from this build directory (default
+#                       build-release; bench/run.sh builds it)
+#   PERF_THREAD=NAME    also `perf record -g` the first thread of that name
+#                       over the measured window and print the top of
+#                       `perf report --no-children`
+#   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
+#
+# Compare builds by alternating runs of each (the machine is shared and
+# noisy); never read one run alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+mode="${1:-}"
+case "$mode" in
+  rate) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; load=(--rate "$2" --concurrency 1024) ;;
+  max) load=(--concurrency 64) ;;
+  drain) [[ "${2:-}" =~ ^[1-9][0-9]*00$ ]] || { echo "drain N: a multiple of 100" >&2; usage; }
+    events="$2" ;;
+  *) usage ;;
+esac
+
+build_dir="${WEBHOOKS_BUILD_DIR:-build-release}"
+bin_server="$build_dir/service/wink-webhooks-server"
+bin_receiver="$build_dir/tests/fakes/webhooks_test_receiver"
+bin_loadgen="$build_dir/bench/webhooks_loadgen"
+for bin in "$bin_server" "$bin_receiver" "$bin_loadgen"; do
+  [[ -x "$bin" ]] || { echo "bench/profile.sh: no $bin (run bench/run.sh once to build)" >&2; exit 1; }
+done
+
+work="$(mktemp -d /tmp/wink-profile.XXXXXX)"
+server_pid="" receiver_pid="" perf_pid=""
+cleanup() {
+  set +e
+  for pid in "$perf_pid" "$server_pid" "$receiver_pid"; do
+    [[ -n "$pid" ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+WEBHOOKS_TOKEN="bench_$(openssl rand -hex 16)"
+export WEBHOOKS_TOKEN  # read by webhooks_loadgen; never printed
+token_sha256="$(printf %s "$WEBHOOKS_TOKEN" | sha256sum | cut -d' ' -f1)"
+
+"$bin_receiver" --stats --port 0 --certificate_dir "$work/receiver" >"$work/receiver.log" 2>&1 &
+receiver_pid=$!
+receiver_url=""
+for ((i = 0; i < 100; i++)); do
+  receiver_url="$(grep -o 'https://127.0.0.1:[0-9]*' "$work/receiver.log" 2>/dev/null || true)"
+  [[ -n "$receiver_url" ]] && break
+  sleep 0.1
+done
+[[ -n "$receiver_url" ]] || { echo "bench/profile.sh: the receiver did not start" >&2; exit 1; }
+ca_file="$work/receiver/ca.pem"
+receiver() { curl -sS --cacert "$ca_file" "$@"; }
+
+(umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
+address="127.0.0.1:$(free_port)"
+# shellcheck disable=SC2086  # SERVER_ARGS is a list of flags
+"$bin_server" --listen "$address" --metrics_listen "127.0.0.1:$(free_port)" \
+  --data_dir "$work/data" --admin_token_sha256 "$token_sha256" \
+  --secrets_key_file "$work/secrets.key" --allow_private_targets 127.0.0.0/8 \
+  --extra_ca_file "$ca_file" ${SERVER_ARGS:-} >"$work/server.log" 2>&1 &
+server_pid=$!
+loadgen() { "$bin_loadgen" --target "$address" "$@"; }
+loadgen --mode wait-ready --timeout 20s >/dev/null ||
+  { echo "bench/profile.sh: the server did not start" >&2; tail "$work/server.log" >&2; exit 1; }
+loadgen --mode setup --account bench --webhooks 1 --url "$receiver_url/hook" >/dev/null
+publish_args=(--account bench --channels 4 --payload_bytes 256)
+
+# Per thread name: "name cpu_ns voluntary_switches wait_ns".
+snapshot() {
+  local task fields
+  for task in "/proc/$server_pid/task/"*; do
+    read -ra fields <"$task/schedstat"
+    echo "$(<"$task/comm") ${fields[0]} $(awk '/^voluntary_ctxt_switches/ { print $2 }' "$task/status") ${fields[1]}"
+  done | awk '{ cpu[$1] += $2; sw[$1] += $3; wait[$1] += $4 }
+              END { for (name in cpu) print name, cpu[name], sw[name], wait[name] }' | sort
+}
+start_perf() {
+  [[ -n "${PERF_THREAD:-}" ]] || return 0
+  local task tid=""
+  for task in "/proc/$server_pid/task/"*; do
+    [[ "$(<"$task/comm")" == "$PERF_THREAD" ]] && { tid="${task##*/}"; break; }
+  done
+  [[ -n "$tid" ]] || { echo "bench/profile.sh: no thread named $PERF_THREAD" >&2; return 0; }
+  perf record -g -t "$tid" -o "$work/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+}
+stop_perf() {
+  [[ -n "$perf_pid" ]] || return 0
+  kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null || true
+  perf_pid=""
+}
+rpc_lines() { grep -c ' rpc ' "$work/server.log" || true; }
+
+if [[ "$mode" == drain ]]; then
+  loadgen --mode pause --account bench >/dev/null
+  loadgen --mode batch-publish "${publish_args[@]}" --batch_size 100 --concurrency 4 \
+    --count $((events / 100)) >/dev/null
+  sleep 1
+  receiver -X POST "$receiver_url/_stats/reset" >/dev/null
+  snapshot >"$work/before"
+  start=$(date +%s.%N)
+  start_perf
+  loadgen --mode resume --account bench >/dev/null
+  while :; do
+    posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
+    ((posts >= events)) && break
+    sleep 0.05
+  done
+  seconds="$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')"
+  snapshot >"$work/after"
+  stop_perf
+  echo "drain: $events deliveries in ${seconds} s, $(awk -v n="$events" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }') POSTs/s"
+else
+  loadgen --mode publish "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
+    >"$work/loadgen.out" 2>&1 &
+  loadgen_pid=$!
+  sleep 3
+  lines_before="$(rpc_lines)"
+  snapshot >"$work/before"
+  start_perf
+  seconds=8
+  sleep "$seconds"
+  snapshot >"$work/after"
+  stop_perf
+  events=$(($(rpc_lines) - lines_before))
+  wait "$loadgen_pid" || true
+  echo "loadgen: $(grep -o 'RESULT.*' "$work/loadgen.out" || echo 'no result')"
+  echo "events in the ${seconds} s window: $events"
+fi
+((events > 0)) || { echo "bench/profile.sh: no events measured" >&2; exit 1; }
+
+printf '%-18s %10s %10s %6s %8s\n' thread "µs/event" "sw/event" ran "waited"
+join "$work/before" "$work/after" | awk -v n="$events" -v t="$seconds" '
+  { us = ($5 - $2) / 1000 / n; sw = ($6 - $3) / n; total += us; switches += sw
+    if (us >= 0.5) printf "%-18s %10.1f %10.2f %5.0f%% %7.0f%%\n", $1, us, sw,
+                          ($5 - $2) / 1e7 / t, ($7 - $4) / 1e7 / t }
+  END { printf "%-18s %10.1f %10.2f\n", "all threads", total, switches }'
+echo "receiver: $(receiver "$receiver_url/_stats" |
+  grep -oE '"(posts_per_s|latency_p50_ms|latency_p99_ms|latency_p999_ms)":[0-9.]*' | tr '\n' ' ')"
+if [[ -f "$work/perf.data" ]]; then
+  perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -30
+fi
