@@ -30,6 +30,12 @@ namespace wink::webhooks::storage::pg {
 struct Sql {
   absl::string_view name;
   absl::string_view text;
+  // Planned anew with the actual values on every run (sent unnamed), not
+  // prepared once. For the few statements whose best plan depends on how
+  // big the tables are: a prepared statement may settle on a generic plan
+  // made while a table was still empty and keep it long after (see
+  // due_queue.cc). Costs a planning per run.
+  bool plan_each_run = false;
 };
 
 // One parameter value.

@@ -9,16 +9,26 @@ namespace wink::webhooks::storage::pg {
 namespace {
 
 // Keyset pages of the queue, so a scan holds no cursor open between pages.
+// Both are planned on every run (Sql::plan_each_run). Prepared, they could
+// keep a generic plan made while `deliveries` was empty: a full read of the
+// partial index deliveries_due_by_webhook (eligible: they imply its
+// `due_time_us IS NOT NULL`) and a sort, for every page, for as long as the
+// plan stayed cached. A 60,000-delivery backlog then drained at 20-1,150
+// deliveries/s instead of ~5,400. Planned each time, they still pick that
+// plan until the table's first ANALYZE, but no longer keep it after
+// (docs/BENCHMARKS.md, "a drain over PostgreSQL").
 constexpr Sql kDuePage{
     "due_page",
     "SELECT due_time_us, webhook_id, event_id FROM deliveries "
     "WHERE due_time_us IS NOT NULL AND (due_time_us, webhook_id, event_id) > ($1, $2, $3) "
     "AND due_time_us < $4 AND part = ANY($6::smallint[]) "
-    "ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
+    "ORDER BY due_time_us, webhook_id, event_id LIMIT $5",
+    /*plan_each_run=*/true};
 constexpr Sql kEarliestDueAfter{
     "earliest_due_after",
     "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1 "
-    "AND part = ANY($2::smallint[])"};
+    "AND part = ANY($2::smallint[])",
+    /*plan_each_run=*/true};
 constexpr Sql kFirstOfWebhook{
     "first_due_of_webhook",
     "SELECT due_time_us, event_id FROM deliveries WHERE webhook_id = $1 "
