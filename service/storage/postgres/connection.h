@@ -2,7 +2,8 @@
 // Internal to the PostgreSQL backend (exposes libpq types).
 //
 // Statements are named SQL (Sql), prepared once per connection the first
-// time it runs them, and sent in pipelines: Run() sends a list of
+// time it runs them (or, for those marked plan_each_run, planned anew every
+// time), and sent in pipelines: Run() sends a list of
 // statements and a single sync, so a list costs one network round trip
 // whatever its length. Parameters go as text (numbers) or raw bytes
 // (bytea, text); results come back in binary format.
