@@ -60,24 +60,19 @@ absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key
 // index. The index stays right for every other family: a rollback to a save
 // point re-indexes what remains, these entries included, which costs only
 // the time.
+rocksdb::WriteBatchBase& WriteTxn::StagingFor(ColumnFamily cf) {
+  if (IsReadInGroups(cf)) return batch_;
+  return *batch_.GetWriteBatch();
+}
+
 void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
   writer_.StampChange(cf);
-  if (IsReadInGroups(cf)) {
-    batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
-  } else {
-    batch_.GetWriteBatch()
-        ->Put(db_.handle(cf), AsSlice(key), AsSlice(value))
-        .PermitUncheckedError();
-  }
+  StagingFor(cf).Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
 }
 
 void WriteTxn::Delete(ColumnFamily cf, absl::string_view key) {
   writer_.StampChange(cf);
-  if (IsReadInGroups(cf)) {
-    batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
-  } else {
-    batch_.GetWriteBatch()->Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
-  }
+  StagingFor(cf).Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
 }
 
 absl::Status WriteTxn::Scan(

@@ -99,6 +99,10 @@ class WriteTxn {
 
  private:
   friend class Writer;
+  // Where a write to `cf` is staged: the indexed batch, or (for a family
+  // that is not IsReadInGroups()) the batch beneath its index.
+  rocksdb::WriteBatchBase& StagingFor(ColumnFamily cf);
+
   WriteTxn(Writer& writer, Database& db, rocksdb::WriteBatchWithIndex& batch,
            uint64_t& next_sequence)
       : writer_(writer), db_(db), batch_(batch), next_sequence_(next_sequence) {}
