@@ -57,13 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
+source bench/free_port.sh  # free_port
 
 WEBHOOKS_TOKEN="bench_$(openssl rand -hex 16)"
 export WEBHOOKS_TOKEN  # read by webhooks_loadgen; never printed

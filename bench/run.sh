@@ -166,14 +166,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A TCP port on 127.0.0.1 nobody listens on.
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
+source bench/free_port.sh  # free_port
 
 # The server's /metrics, saved to $1 (empty if it does not answer).
 scrape_metrics() { curl -s --max-time 5 "http://$metrics_address/metrics" >"$1" || : >"$1"; }
