@@ -154,8 +154,7 @@ absl::StatusOr<std::vector<Rows>> Connection::Run(const std::vector<Statement>& 
   absl::flat_hash_set<std::string> preparing;
   for (const Statement& statement : statements) {
     const std::string name(statement.sql.name);
-    if (!statement.sql.plan_each_run && !prepared_.contains(name) &&
-        preparing.insert(name).second) {
+    if (!prepared_.contains(name) && preparing.insert(name).second) {
       const std::string text(statement.sql.text);
       if (PQsendPrepare(connection_, name.c_str(), text.c_str(), 0, nullptr) != 1) {
         send_error = ErrorFrom(nullptr, connection_, "sending a statement");
@@ -172,14 +171,8 @@ absl::StatusOr<std::vector<Rows>> Connection::Run(const std::vector<Statement>& 
       formats.push_back(param.binary() ? 1 : 0);
     }
     // Text parameters must end with a NUL: std::string's data() does.
-    const int queued =
-        statement.sql.plan_each_run
-            ? PQsendQueryParams(connection_, std::string(statement.sql.text).c_str(),
-                                static_cast<int>(values.size()), /*paramTypes=*/nullptr,
-                                values.data(), lengths.data(), formats.data(), kBinaryResults)
-            : PQsendQueryPrepared(connection_, name.c_str(), static_cast<int>(values.size()),
-                                  values.data(), lengths.data(), formats.data(), kBinaryResults);
-    if (queued != 1) {
+    if (PQsendQueryPrepared(connection_, name.c_str(), static_cast<int>(values.size()),
+                            values.data(), lengths.data(), formats.data(), kBinaryResults) != 1) {
       send_error = ErrorFrom(nullptr, connection_, "sending a statement");
       break;
     }

@@ -2,8 +2,7 @@
 // Internal to the PostgreSQL backend (exposes libpq types).
 //
 // Statements are named SQL (Sql), prepared once per connection the first
-// time it runs them (or, for those marked plan_each_run, planned anew every
-// time), and sent in pipelines: Run() sends a list of
+// time it runs them, and sent in pipelines: Run() sends a list of
 // statements and a single sync, so a list costs one network round trip
 // whatever its length. Parameters go as text (numbers) or raw bytes
 // (bytea, text); results come back in binary format.
@@ -31,12 +30,6 @@ namespace wink::webhooks::storage::pg {
 struct Sql {
   absl::string_view name;
   absl::string_view text;
-  // Planned anew with the actual values on every run (sent unnamed), not
-  // prepared once. For the few statements whose best plan depends on how
-  // big the tables are: a prepared statement may settle on a generic plan
-  // made while a table was still empty and keep it long after (see
-  // due_queue.cc). Costs a planning per run.
-  bool plan_each_run = false;
 };
 
 // One parameter value.

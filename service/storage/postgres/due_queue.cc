@@ -1,6 +1,6 @@
 // PostgresDueQueue: the `deliveries_due` index (deliveries.due_time_us), of
 // the partitions this node leases (partition_leases.h).
-#include <limits>
+#include <vector>
 
 #include "service/common/status_macros.h"
 #include "service/storage/postgres/stores.h"
@@ -8,27 +8,31 @@
 namespace wink::webhooks::storage::pg {
 namespace {
 
+// The queue's reads run with sorting ruled out, which leaves the planner a
+// single plan for their ORDER BY: a walk of the `deliveries_due` index that
+// stops after the page. Left to the statistics, it read the whole backlog
+// and sorted it, for every page, whenever they did not show that backlog:
+// before the table's first ANALYZE, and after one taken while the
+// deliveries were held (their due_time_us all NULL, so the partial index
+// looks empty). Released, a 60,000-delivery backlog then drained at 20-4,200
+// deliveries/s instead of ~5,400 (docs/BENCHMARKS.md, "a drain over
+// PostgreSQL"). set_config(..., is_local) lasts until the end of the
+// transaction, and the statements of a pipeline before its sync
+// (Connection::Run) are one implicit transaction.
+constexpr Sql kRuleOutSorting{"rule_out_sorting", "SELECT set_config('enable_sort', 'off', true)"};
 // Keyset pages of the queue, so a scan holds no cursor open between pages.
-// Both are planned on every run (Sql::plan_each_run). Prepared, they could
-// keep a generic plan made while `deliveries` was empty: a full read of the
-// partial index deliveries_due_by_webhook (eligible: they imply its
-// `due_time_us IS NOT NULL`) and a sort, for every page, for as long as the
-// plan stayed cached. A 60,000-delivery backlog then drained at 20-1,150
-// deliveries/s instead of ~5,400. Planned each time, they still pick that
-// plan until the table's first ANALYZE, but no longer keep it after
-// (docs/BENCHMARKS.md, "a drain over PostgreSQL").
 constexpr Sql kDuePage{
     "due_page",
     "SELECT due_time_us, webhook_id, event_id FROM deliveries "
     "WHERE due_time_us IS NOT NULL AND (due_time_us, webhook_id, event_id) > ($1, $2, $3) "
     "AND due_time_us < $4 AND part = ANY($6::smallint[]) "
-    "ORDER BY due_time_us, webhook_id, event_id LIMIT $5",
-    /*plan_each_run=*/true};
+    "ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
+// Rather than min(due_time_us): an aggregate needs no sort, so ruling
+// sorting out would not keep it on the index.
 constexpr Sql kEarliestDueAfter{
     "earliest_due_after",
-    "SELECT min(due_time_us) FROM deliveries WHERE due_time_us > $1 "
-    "AND part = ANY($2::smallint[])",
-    /*plan_each_run=*/true};
+    "SELECT due_time_us FROM deliveries WHERE due_time_us > $1 "
+    "AND part = ANY($2::smallint[]) ORDER BY due_time_us LIMIT 1"};
 constexpr Sql kFirstOfWebhook{
     "first_due_of_webhook",
     "SELECT due_time_us, event_id FROM deliveries WHERE webhook_id = $1 "
@@ -50,12 +54,14 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
   const Param owned = Param::Text(context_.leases.OwnedArray());
   while (true) {
     WINK_ASSIGN_OR_RETURN(
-        const Rows rows,
-        context_.readers.Query(Statement{
-            kDuePage,
-            {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
-             Param::Text(position.event_id), Param::Int(before_us), Param::Int(kDuePageSize),
-             owned}}));
+        const std::vector<Rows> results,
+        context_.readers.Query(
+            {Statement{kRuleOutSorting, {}},
+             Statement{kDuePage,
+                       {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
+                        Param::Text(position.event_id), Param::Int(before_us),
+                        Param::Int(kDuePageSize), owned}}}));
+    const Rows& rows = results[1];
     for (int row = 0; row < rows.size(); ++row) {
       position = DueDelivery{rows.Int(row, 0), std::string(rows.Bytes(row, 1)),
                              std::string(rows.Bytes(row, 2))};
@@ -66,11 +72,14 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
 }
 
 absl::StatusOr<std::optional<absl::Time>> PostgresDueQueue::EarliestDueTimeAfter(absl::Time after) {
-  WINK_ASSIGN_OR_RETURN(const Rows rows,
-                        context_.readers.Query(
-                            Statement{kEarliestDueAfter, {Param::Int(absl::ToUnixMicros(after)),
-                                                          Param::Text(context_.leases.OwnedArray())}}));
-  if (rows.empty() || rows.IsNull(0, 0)) return std::nullopt;
+  WINK_ASSIGN_OR_RETURN(
+      const std::vector<Rows> results,
+      context_.readers.Query({Statement{kRuleOutSorting, {}},
+                              Statement{kEarliestDueAfter,
+                                        {Param::Int(absl::ToUnixMicros(after)),
+                                         Param::Text(context_.leases.OwnedArray())}}}));
+  const Rows& rows = results[1];
+  if (rows.empty()) return std::nullopt;
   return absl::FromUnixMicros(rows.Int(0, 0));
 }
 
