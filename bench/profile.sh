@@ -4,6 +4,7 @@
 #
 #   bench/profile.sh rate R     # PublishEvent open loop at R calls/s (1,024 in flight), 14 s
 #   bench/profile.sh max        # PublishEvent closed loop (64 in flight), 14 s
+#   bench/profile.sh quiet      # as max, to an account without webhooks (row 2b)
 #   bench/profile.sh drain N    # N events held for a paused webhook, then resumed
 #
 # Each run starts a fresh server as bench/run.sh does (empty data directory,
@@ -19,8 +20,8 @@
 #   WEBHOOKS_BUILD_DIR  binaries from this build directory (default
 #                       build-release; bench/run.sh builds it)
 #   PERF_THREAD=NAME    also `perf record -g` the first thread of that name
-#                       over the measured window and print the top of
-#                       `perf report --no-children`
+#                       (all: the whole server) over the measured window and
+#                       print the top of `perf report --no-children`
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
 #
 # Compare builds by alternating runs of each (the machine is shared and
@@ -28,11 +29,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 mode="${1:-}"
 case "$mode" in
   rate) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; load=(--rate "$2" --concurrency 1024) ;;
   max) load=(--concurrency 64) ;;
+  quiet) load=(--concurrency 64) ;;
   drain) [[ "${2:-}" =~ ^[1-9][0-9]*00$ ]] || { echo "drain N: a multiple of 100" >&2; usage; }
     events="$2" ;;
   *) usage ;;
@@ -87,7 +89,8 @@ loadgen() { "$bin_loadgen" --target "$address" "$@"; }
 loadgen --mode wait-ready --timeout 20s >/dev/null ||
   { echo "bench/profile.sh: the server did not start" >&2; tail "$work/server.log" >&2; exit 1; }
 loadgen --mode setup --account bench --webhooks 1 --url "$receiver_url/hook" >/dev/null
-publish_args=(--account bench --channels 4 --payload_bytes 256)
+publish_args=(--account "$([[ "$mode" == quiet ]] && echo bench-quiet || echo bench)"
+  --channels 4 --payload_bytes 256)
 
 # Per thread name: "name cpu_ns voluntary_switches wait_ns".
 snapshot() {
@@ -100,6 +103,11 @@ snapshot() {
 }
 start_perf() {
   [[ -n "${PERF_THREAD:-}" ]] || return 0
+  if [[ "$PERF_THREAD" == all ]]; then
+    perf record -g -p "$server_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    return 0
+  fi
   local task tid=""
   for task in "/proc/$server_pid/task/"*; do
     [[ "$(<"$task/comm")" == "$PERF_THREAD" ]] && { tid="${task##*/}"; break; }
