@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 
 Connection::~Connection() { PQfinish(connection_); }
 
-bool Connection::broken() const { return PQstatus(connection_) != CONNECTION_OK; }
+bool Connection::broken() const { return unusable_ || PQstatus(connection_) != CONNECTION_OK; }
 
 absl::StatusOr<std::vector<Connection::Notification>> Connection::TakeNotifications() {
   if (PQconsumeInput(connection_) == 0) {
@@ -182,7 +182,10 @@ absl::StatusOr<std::vector<Rows>> Connection::Run(const std::vector<Statement>& 
     send_error = ErrorFrom(nullptr, connection_, "sending a pipeline");
   }
   if (!send_error.ok()) {
-    // The connection is unusable now; the caller drops it.
+    // Still in pipeline mode, with commands queued and never synced: the
+    // next user would read their results as its own. Broken from now on,
+    // so that the pool drops it and the writer opens another.
+    unusable_ = true;
     return send_error;
   }
 
@@ -216,8 +219,10 @@ absl::StatusOr<std::vector<Rows>> Connection::Run(const std::vector<Statement>& 
     PQclear(result);
     if (sync) break;
   }
-  if (PQexitPipelineMode(connection_) != 1 && first_error.ok()) {
-    first_error = ErrorFrom(nullptr, connection_, "leaving pipeline mode");
+  if (PQexitPipelineMode(connection_) != 1) {
+    // Results of this pipeline are still unread (as above).
+    unusable_ = true;
+    if (first_error.ok()) first_error = ErrorFrom(nullptr, connection_, "leaving pipeline mode");
   }
   if (!first_error.ok()) return first_error;
   return rows;

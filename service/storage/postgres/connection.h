@@ -112,7 +112,9 @@ class Connection {
   // parameters), e.g. DDL or BEGIN/ROLLBACK.
   absl::Status Execute(absl::string_view sql);
 
-  // True once the connection is lost: open a new one.
+  // True once the connection is lost, or left in a state no later use can
+  // trust (a pipeline that could not be sent or read to its end): open a
+  // new one.
   bool broken() const;
 
   // Notifications (NOTIFY) of the channels this connection LISTENs to,
@@ -130,6 +132,8 @@ class Connection {
   explicit Connection(PGconn* connection) : connection_(connection) {}
 
   PGconn* connection_;
+  // See broken().
+  bool unusable_ = false;
   // Statement names prepared on this connection.
   absl::flat_hash_set<std::string> prepared_;
 };

@@ -27,8 +27,9 @@ constexpr Sql kDuePage{
     "WHERE due_time_us IS NOT NULL AND (due_time_us, webhook_id, event_id) > ($1, $2, $3) "
     "AND due_time_us < $4 AND part = ANY($6::smallint[]) "
     "ORDER BY due_time_us, webhook_id, event_id LIMIT $5"};
-// Rather than min(due_time_us): an aggregate needs no sort, so ruling
-// sorting out would not keep it on the index.
+// Rather than min(due_time_us), which, with statistics that show nothing
+// due, was planned as an aggregate over every entry after $1: the LIMIT
+// stops at the first.
 constexpr Sql kEarliestDueAfter{
     "earliest_due_after",
     "SELECT due_time_us FROM deliveries WHERE due_time_us > $1 "

@@ -625,6 +625,31 @@ TEST(PostgresBackendTest, DuePagesWalkTheirIndexWhenTheStatisticsShowNothingDue)
   }
 }
 
+// A pipeline libpq refuses to send (more than 65,535 parameters) leaves the
+// connection in pipeline mode with a command queued: it counts as broken, so
+// the pool opens another for the next query instead of handing that one out
+// with the stale command's result still to come.
+TEST(PostgresBackendTest, AConnectionWhosePipelineCouldNotBeSentIsNotUsedAgain) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  constexpr Sql kTooManyParameters{"too_many_parameters", "SELECT 1"};
+  const Statement unsendable{kTooManyParameters, std::vector<Param>(65536, Param::Int(1))};
+  constexpr Sql kOne{"one", "SELECT 1::int8"};
+
+  auto connection = Connection::Open((*server)->ConnInfo());
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_FALSE((*connection)->RunOne(unsendable).ok());
+  EXPECT_TRUE((*connection)->broken());
+
+  ConnectionPool pool((*server)->ConnInfo(), /*max_idle=*/1);
+  EXPECT_FALSE(pool.Query(unsendable).ok());
+  auto one = pool.Query(Statement{kOne, {}});
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->size(), 1);
+  EXPECT_EQ(one->Int(0, 0), 1);
+}
+
 // A database created before applications existed (schema version 2
 // without the table) gains the table when a newer binary opens it, and
 // keeps its data.
