@@ -23,6 +23,10 @@
 #                       (all: the whole server) over the measured window and
 #                       print the top of `perf report --no-children`
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
+#   HISTORY=N           rate/max/quiet: first publish N events (batches of 100)
+#                       and wait until all are delivered, so that the load meets
+#                       a store with history, as bench/run.sh's latency phase
+#                       does (flushes and compactions under way)
 #
 # Compare builds by alternating runs of each (the machine is shared and
 # noisy); never read one run alone.
@@ -143,6 +147,17 @@ if [[ "$mode" == drain ]]; then
   stop_perf
   echo "drain: $events deliveries in ${seconds} s, $(awk -v n="$events" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }') POSTs/s"
 else
+  if [[ -n "${HISTORY:-}" ]]; then
+    [[ "$HISTORY" =~ ^[1-9][0-9]*00$ ]] || { echo "HISTORY: a multiple of 100" >&2; exit 2; }
+    loadgen --mode batch-publish --account bench --channels 4 --payload_bytes 256 \
+      --batch_size 100 --concurrency 16 --count $((HISTORY / 100)) >/dev/null
+    while :; do
+      posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
+      ((posts >= HISTORY)) && break
+      sleep 0.2
+    done
+    receiver -X POST "$receiver_url/_stats/reset" >/dev/null
+  fi
   loadgen --mode publish "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
     >"$work/loadgen.out" 2>&1 &
   loadgen_pid=$!
