@@ -95,19 +95,28 @@ class RecordingListener : public UpdateListener {
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::Status PublishOne(StorageBackend& backend, const std::string& type) {
-  PublishRequest request;
-  request.account = "acme";
-  request.event_type = type;
-  request.data_json = "{}";
+// Publishes `count` events of `type` as one write.
+absl::Status PublishMany(StorageBackend& backend, int count,
+                         const std::string& type = "booking.created") {
+  std::vector<PublishRequest> batch(count);
+  for (PublishRequest& request : batch) {
+    request.account = "acme";
+    request.event_type = type;
+    request.data_json = "{}";
+  }
   absl::Notification done;
   absl::Status status;
-  backend.events().Publish(std::move(request), [&](absl::StatusOr<PublishResult> result) {
-    status = result.status();
-    done.Notify();
-  });
+  backend.events().PublishBatch(std::move(batch), /*index_errors=*/false,
+                                [&](absl::StatusOr<std::vector<PublishResult>> results) {
+                                  status = results.status();
+                                  done.Notify();
+                                });
   done.WaitForNotification();
   return status;
+}
+
+absl::Status PublishOne(StorageBackend& backend, const std::string& type) {
+  return PublishMany(backend, 1, type);
 }
 
 // Two backends on one database are two nodes of a cluster: each node's
@@ -533,25 +542,6 @@ TEST(PostgresBackendTest, NodesCreatingApplicationsAtOnceNeverExceedTheLimit) {
   auto page = (*node_b)->applications().List("acme", "", 1000);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->applications.size(), static_cast<size_t>(kMaxApplicationsPerAccount));
-}
-
-// Publishes `count` events of one type as one write.
-absl::Status PublishMany(StorageBackend& backend, int count) {
-  std::vector<PublishRequest> batch(count);
-  for (PublishRequest& request : batch) {
-    request.account = "acme";
-    request.event_type = "booking.created";
-    request.data_json = "{}";
-  }
-  absl::Notification done;
-  absl::Status status;
-  backend.events().PublishBatch(std::move(batch), /*index_errors=*/false,
-                                [&](absl::StatusOr<std::vector<PublishResult>> results) {
-                                  status = results.status();
-                                  done.Notify();
-                                });
-  done.WaitForNotification();
-  return status;
 }
 
 // The plans auto_explain logged for the due page query (each plan's lines
