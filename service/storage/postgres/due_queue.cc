@@ -1,5 +1,6 @@
 // PostgresDueQueue: the `deliveries_due` index (deliveries.due_time_us), of
 // the partitions this node leases (partition_leases.h).
+#include <utility>
 #include <vector>
 
 #include "service/common/status_macros.h"
@@ -45,6 +46,13 @@ constexpr Sql kEstimatedDue{
 
 constexpr int kDuePageSize = 1000;
 
+// Runs `query` on a reader, after kRuleOutSorting in the same pipeline.
+absl::StatusOr<Rows> QueryWithoutSorting(ConnectionPool& readers, Statement query) {
+  WINK_ASSIGN_OR_RETURN(std::vector<Rows> results,
+                        readers.Query({Statement{kRuleOutSorting, {}}, std::move(query)}));
+  return std::move(results[1]);
+}
+
 }  // namespace
 
 absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
@@ -55,14 +63,13 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
   const Param owned = Param::Text(context_.leases.OwnedArray());
   while (true) {
     WINK_ASSIGN_OR_RETURN(
-        const std::vector<Rows> results,
-        context_.readers.Query(
-            {Statement{kRuleOutSorting, {}},
-             Statement{kDuePage,
-                       {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
-                        Param::Text(position.event_id), Param::Int(before_us),
-                        Param::Int(kDuePageSize), owned}}}));
-    const Rows& rows = results[1];
+        const Rows rows,
+        QueryWithoutSorting(
+            context_.readers,
+            Statement{kDuePage,
+                      {Param::Int(position.due_time_us), Param::Text(position.webhook_id),
+                       Param::Text(position.event_id), Param::Int(before_us),
+                       Param::Int(kDuePageSize), owned}}));
     for (int row = 0; row < rows.size(); ++row) {
       position = DueDelivery{rows.Int(row, 0), std::string(rows.Bytes(row, 1)),
                              std::string(rows.Bytes(row, 2))};
@@ -74,12 +81,11 @@ absl::Status PostgresDueQueue::ScanDue(absl::Time from, absl::Time before,
 
 absl::StatusOr<std::optional<absl::Time>> PostgresDueQueue::EarliestDueTimeAfter(absl::Time after) {
   WINK_ASSIGN_OR_RETURN(
-      const std::vector<Rows> results,
-      context_.readers.Query({Statement{kRuleOutSorting, {}},
-                              Statement{kEarliestDueAfter,
-                                        {Param::Int(absl::ToUnixMicros(after)),
-                                         Param::Text(context_.leases.OwnedArray())}}}));
-  const Rows& rows = results[1];
+      const Rows rows,
+      QueryWithoutSorting(context_.readers,
+                          Statement{kEarliestDueAfter,
+                                    {Param::Int(absl::ToUnixMicros(after)),
+                                     Param::Text(context_.leases.OwnedArray())}}));
   if (rows.empty()) return std::nullopt;
   return absl::FromUnixMicros(rows.Int(0, 0));
 }
