@@ -230,6 +230,28 @@ TEST_F(DeliveryEngineTest, WebhooksTakeTurnsWithinTheGlobalLimit) {
   EXPECT_THAT(SentTo(), ElementsAre("a", "b", "a", "b", "a", "b"));
 }
 
+// A scan walks the last seconds of the queue (dense with deleted entries
+// under load) in slices, and sends what a slice found before reading the
+// next: a delivery found early does not wait for the rest of the walk. Here
+// "a"'s first two deliveries are due 2 s before the third publish's; read
+// in one walk, the webhooks would take turns (a, b, a, a).
+TEST_F(DeliveryEngineTest, AScanSendsWhatItFoundBeforeReadingTheRestOfTheQueue) {
+  CreateWebhook("a");
+  Publish();
+  Publish();
+  clock_.Advance(absl::Seconds(2));
+  CreateWebhook("b");
+  Publish();  // one delivery each
+  StartEngine(EngineOptions{});
+
+  ASSERT_TRUE(http_.WaitForSent(4));
+  const std::vector<std::string> sent = SentTo();
+  EXPECT_THAT(std::vector<std::string>(sent.begin(), sent.begin() + 2), ElementsAre("a", "a"))
+      << "the earlier slice's deliveries go before the later slice is read";
+  EXPECT_EQ(engine_->scan_counts().scans, 1);
+  for (uint64_t id : http_.open()) http_.AnswerStatus(id, 200);
+}
+
 TEST_F(DeliveryEngineTest, AWebhookAtItsLimitWaitsWhileAnotherIsServed) {
   CreateWebhook("slow");
   Publish();
