@@ -494,6 +494,7 @@ void DeliveryEngine::Attempt(const storage::DueDelivery& due) {
     failed.error = absl::StrCat("not sent: ", request.status().message());
     return OnResponse(due, sent, std::move(failed));
   }
+  metrics::Global().RecordSendDelay(now - absl::FromUnixMicros(due.due_time_us));
   // Send may call back at once (client shut down): not under mu_.
   const uint64_t id = http_.Send(
       *std::move(request), [this, due, sent = std::move(sent)](http::HttpResponse response) {

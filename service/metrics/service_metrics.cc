@@ -24,6 +24,10 @@ const std::vector<double> kPublishLatencyBounds = {0.0005, 0.001, 0.0025, 0.005,
                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const std::vector<double> kAttemptDurationBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                                     1,     2.5,  5,     10,   15,  30,   60};
+// Milliseconds while deliveries keep pace; seconds or minutes when a
+// webhook's backlog waits for its slots or its rate limit.
+const std::vector<double> kSendDelayBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                              0.5,   1,      2.5,   5,    10,    30,   60,  300};
 // Retries stretch a delivery over hours: the buckets follow the default
 // retry schedule (0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h).
 const std::vector<double> kPublishToDeliveryBounds = {
@@ -142,6 +146,15 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
                          "Time from an event's creation to the end of the attempt that "
                          "delivered it (retries included), in seconds.",
                          {}, kPublishToDeliveryBounds)
+           .WithLabels({});
+  send_delay_ =
+      &registry
+           .AddHistogram("wink_webhooks_delivery_send_delay_seconds",
+                         "Time from a delivery being due (its event's publish, or its retry "
+                         "time) to its request being sent, in seconds: waiting for a free slot "
+                         "of its webhook or of the service, for its rate limit, or for the "
+                         "scheduler.",
+                         {}, kSendDelayBounds)
            .WithLabels({});
   webhook_failures_ = &registry.AddCounter(
       "wink_webhooks_webhook_failed_attempts_total",

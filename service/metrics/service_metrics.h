@@ -96,6 +96,11 @@ class ServiceMetrics {
   void RecordRateLimited(absl::string_view webhook_id) {
     rate_limited_->WithLabels({webhook_id}).Increment();
   }
+  // A delivery's request went out `late` after the delivery was due (its
+  // publish, or its retry time).
+  void RecordSendDelay(absl::Duration late) {
+    send_delay_->Observe(absl::ToDoubleSeconds(late));
+  }
   // A successful attempt ended `since_publish` after the event was created.
   void RecordDelivered(absl::Duration since_publish) {
     publish_to_delivery_->Observe(absl::ToDoubleSeconds(since_publish));
@@ -163,6 +168,7 @@ class ServiceMetrics {
   CounterFamily* webhook_failures_;
   CounterFamily* rate_limited_;
   Histogram* publish_to_delivery_;
+  Histogram* send_delay_;
   CounterFamily* rpcs_;
   Histogram* commit_duration_;
   Histogram* commit_operations_;

@@ -205,6 +205,13 @@ TEST_F(ObservabilityTest, ScrapeShowsPublishesAttemptsDeliveriesAndRpcs) {
   EXPECT_EQ(delta(latency + "_bucket{le=\"5\"}"), 1);
   EXPECT_EQ(delta(latency + "_bucket{le=\"10\"}"), 2);
   EXPECT_DOUBLE_EQ(delta(latency + "_sum"), 6);
+  // Each request's lateness: none for the first attempts (the clock stood
+  // still), up to 2 s for /flaky's retry (due 4-6 s after its failure, sent
+  // once the clock moved 6 s).
+  const std::string send_delay = "wink_webhooks_delivery_send_delay_seconds";
+  EXPECT_EQ(delta(send_delay + "_count"), 3);
+  EXPECT_GE(delta(send_delay + "_bucket{le=\"0.001\"}"), 2);
+  EXPECT_EQ(delta(send_delay + "_bucket{le=\"2.5\"}"), 3);
 
   EXPECT_EQ(delta("wink_webhooks_rpcs_total{method=\"CreateWebhook\",code=\"OK\"}"), 2);
   EXPECT_EQ(delta("wink_webhooks_rpcs_total{method=\"PublishEvent\",code=\"OK\"}"), 2);

@@ -49,6 +49,8 @@ TEST_F(ServiceMetricsTest, CountsAttemptsByClassAndFinishedDeliveries) {
   metrics_.RecordDeliveryFinished(DeliveryOutcome::kSucceeded);
   metrics_.RecordDeliveryFinished(DeliveryOutcome::kCancelled);
   metrics_.RecordDelivered(absl::Seconds(6));
+  metrics_.RecordSendDelay(absl::Microseconds(300));
+  metrics_.RecordSendDelay(absl::Milliseconds(40));
   const auto samples = Samples();
   EXPECT_EQ(samples.at("wink_webhooks_delivery_attempts_total{class=\"2xx\"}"), 1);
   EXPECT_EQ(samples.at("wink_webhooks_delivery_attempts_total{class=\"5xx\"}"), 1);
@@ -61,6 +63,10 @@ TEST_F(ServiceMetricsTest, CountsAttemptsByClassAndFinishedDeliveries) {
   EXPECT_EQ(samples.at("wink_webhooks_deliveries_finished_total{outcome=\"cancelled\"}"), 1);
   EXPECT_EQ(samples.at("wink_webhooks_publish_to_delivery_latency_seconds_bucket{le=\"5\"}"), 0);
   EXPECT_EQ(samples.at("wink_webhooks_publish_to_delivery_latency_seconds_bucket{le=\"10\"}"), 1);
+  EXPECT_EQ(samples.at("wink_webhooks_delivery_send_delay_seconds_bucket{le=\"0.001\"}"), 1);
+  EXPECT_EQ(samples.at("wink_webhooks_delivery_send_delay_seconds_bucket{le=\"0.025\"}"), 1);
+  EXPECT_EQ(samples.at("wink_webhooks_delivery_send_delay_seconds_bucket{le=\"0.05\"}"), 2);
+  EXPECT_DOUBLE_EQ(samples.at("wink_webhooks_delivery_send_delay_seconds_sum"), 0.0403);
 }
 
 TEST_F(ServiceMetricsTest, CountsRpcsByMethodAndCode) {
