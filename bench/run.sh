@@ -864,7 +864,7 @@ echo "| publish: call arrived to durable acknowledgement | $(q50_99 wink_webhook
 echo "| storage writer queue: a write's wait before the writer starts it | $(q50_99 wink_webhooks_storage_write_wait_seconds) | publishes and attempt results alike |"
 echo "| storage writer, per group: running the operations / telling the callers | $(histogram_quantile_ms wink_webhooks_storage_group_run_seconds "$m0" "$m1" 0.5) / $(histogram_quantile_ms wink_webhooks_storage_group_run_seconds "$m0" "$m1" 0.99) ms; $(histogram_quantile_ms wink_webhooks_storage_group_finish_seconds "$m0" "$m1" 0.5) / $(histogram_quantile_ms wink_webhooks_storage_group_finish_seconds "$m0" "$m1" 0.99) ms | before and after the commit |"
 echo "| storage commit: one group's WAL write + fsync | $(q50_99 wink_webhooks_storage_commit_duration_seconds) | $(histogram_above wink_webhooks_storage_commit_duration_seconds "$m0" "$m1" 0.025) commits took over 25 ms; $(histogram_mean wink_webhooks_storage_commit_operations "$m0" "$m1") operations per commit on average |"
-echo "| delivery waiting to be sent: due to request sent | $(q50_99 wink_webhooks_delivery_send_delay_seconds) | waiting for a free slot of its webhook (max_in_flight_per_webhook), or for the scheduler |"
+echo "| delivery waiting to be sent: due (the publish) to request sent | $(q50_99 wink_webhooks_delivery_send_delay_seconds) | the publish's commit, then a free slot of its webhook (max_in_flight_per_webhook) or the scheduler |"
 echo "| delivery attempt: the HTTPS exchange | $(q50_99 wink_webhooks_delivery_attempt_duration_seconds) | |"
 echo "| publish to delivered, as the server sees it | $(q50_99 wink_webhooks_publish_to_delivery_latency_seconds) | row 8 adds the receiver's side |"
 echo
