@@ -147,9 +147,10 @@ class DeliveryEngine : public storage::UpdateListener {
   void MaintenanceLoop();
   // DeliveryLedger::RepairInterruptedCascades, logged.
   void RepairInterruptedCascades();
-  // Loads due deliveries into the dispatch queue. The recent part of the
-  // queue is read in slices (kScanSlice), and what is ready is sent between
-  // them, so a long walk does not hold up sending.
+  // Loads due deliveries into the dispatch queue. The part of the queue
+  // written since the last full walk is read in slices (kScanSlice), and
+  // what is ready is sent between them, so a long walk does not hold up
+  // sending.
   void Scan() ABSL_LOCKS_EXCLUDED(mu_);
   // Takes what the dispatch queue lets go now (round-robin, limits, rate
   // limits) and attempts each.
@@ -246,8 +247,9 @@ class DeliveryEngine : public storage::UpdateListener {
   // these.
   static constexpr absl::Duration kLateCommitMargin = absl::Seconds(5);
   static constexpr absl::Duration kFullScanInterval = absl::Minutes(1);
-  // A scan walks the recent part of the queue (dense with deleted entries)
-  // in slices of this much due time, sending what is ready between them.
+  // A scan walks the part of the queue written since the last full walk
+  // (dense with deleted entries) in slices of this much due time, sending
+  // what is ready between them.
   static constexpr absl::Duration kScanSlice = absl::Milliseconds(100);
   absl::Time scan_floor_ = absl::InfinitePast();
   absl::Time last_full_scan_ = absl::InfinitePast();
