@@ -266,14 +266,17 @@ void DeliveryEngine::Scan() {
   // ms once a second, and the full walk ~45 ms once a minute, and nothing
   // was sent meanwhile (publish-to-delivery p99 rose by as much). So that
   // part is walked in slices, and what is ready is sent between them; what
-  // lies before it (walked by the previous full walk) is one piece.
+  // lies before it (walked by the previous full walk) is one piece. A slice
+  // is kScanSlice of due time, wider when that would make more than
+  // kMaxScanSlices: each is a read of its own (a query, over PostgreSQL).
   const absl::Time end = now + absl::Microseconds(1);
   const absl::Time sliced_from =
-      now - kFullScanInterval - kLateCommitMargin - options_.rescan_interval;
+      std::max(from, now - kFullScanInterval - kLateCommitMargin - options_.rescan_interval);
+  const absl::Duration slice = std::max(kScanSlice, (end - sliced_from) / kMaxScanSlices);
   absl::Status status;
   for (absl::Time piece_from = from; status.ok() && !stopped && piece_from < end;) {
     const absl::Time piece_end =
-        piece_from < sliced_from ? sliced_from : std::min(piece_from + kScanSlice, end);
+        piece_from < sliced_from ? sliced_from : std::min(piece_from + slice, end);
     status = due_queue_.ScanDue(piece_from, piece_end, visit);
     piece_from = piece_end;
     if (piece_from < end) SendWhatIsReady();

@@ -233,15 +233,15 @@ TEST_F(DeliveryEngineTest, WebhooksTakeTurnsWithinTheGlobalLimit) {
 // A scan walks the queue written since the last full walk (dense with
 // deleted entries under load) in slices, and sends what a slice found
 // before reading the next: a delivery found early does not wait for the
-// rest of the walk. Here "a"'s first two deliveries are due 2 s before the
+// rest of the walk. Here "a"'s first two deliveries are due 5 s before the
 // third publish's, and the engine starts half a minute later (older than
-// the late-commit margin: sliced too); read in one walk, the webhooks would
-// take turns (a, b, a, a).
+// the late-commit margin: sliced too, in slices of ~1.1 s); read in one
+// walk, the webhooks would take turns (a, b, a, a).
 TEST_F(DeliveryEngineTest, AScanSendsWhatItFoundBeforeReadingTheRestOfTheQueue) {
   CreateWebhook("a");
   Publish();
   Publish();
-  clock_.Advance(absl::Seconds(2));
+  clock_.Advance(absl::Seconds(5));
   CreateWebhook("b");
   Publish();  // one delivery each
   clock_.Advance(absl::Seconds(30));
