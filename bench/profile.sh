@@ -80,6 +80,15 @@ done
 [[ -n "$receiver_url" ]] || { echo "bench/profile.sh: the receiver did not start" >&2; exit 1; }
 ca_file="$work/receiver/ca.pem"
 receiver() { curl -sS --cacert "$ca_file" "$@"; }
+# Waits until the receiver has counted $1 POSTs, polling every $2 seconds.
+wait_for_posts() {
+  local posts
+  while :; do
+    posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
+    ((posts >= $1)) && return 0
+    sleep "$2"
+  done
+}
 
 (umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
 address="127.0.0.1:$(free_port)"
@@ -137,11 +146,7 @@ if [[ "$mode" == drain ]]; then
   start=$(date +%s.%N)
   start_perf
   loadgen --mode resume --account bench >/dev/null
-  while :; do
-    posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
-    ((posts >= events)) && break
-    sleep 0.05
-  done
+  wait_for_posts "$events" 0.05
   seconds="$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')"
   snapshot >"$work/after"
   stop_perf
@@ -151,11 +156,7 @@ else
     [[ "$HISTORY" =~ ^[1-9][0-9]*00$ ]] || { echo "HISTORY: a multiple of 100" >&2; exit 2; }
     loadgen --mode batch-publish --account bench --channels 4 --payload_bytes 256 \
       --batch_size 100 --concurrency 16 --count $((HISTORY / 100)) >/dev/null
-    while :; do
-      posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
-      ((posts >= HISTORY)) && break
-      sleep 0.2
-    done
+    wait_for_posts "$HISTORY" 0.2
     receiver -X POST "$receiver_url/_stats/reset" >/dev/null
   fi
   loadgen --mode publish "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \

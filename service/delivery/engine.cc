@@ -249,12 +249,14 @@ void DeliveryEngine::Scan() {
   std::optional<absl::Time> oldest_seen;
   const int max_visits = 2 * options_.max_queued;
   int visits = 0;
-  bool stopped = false;
+  bool stopped = false;  // by max_visits or Shutdown: no further slices
   const auto visit = [&](const storage::DueDelivery& due) {
     if (!oldest_seen.has_value()) oldest_seen = absl::FromUnixMicros(due.due_time_us);
-    if (++visits > max_visits) return !(stopped = true);
     absl::MutexLock lock(&mu_);
-    if (stopping_) return !(stopped = true);
+    if (++visits > max_visits || stopping_) {
+      stopped = true;
+      return false;
+    }
     // Whatever does not fit is skipped, not a reason to stop: entries
     // further on may belong to webhooks with room (max_visits bounds it).
     dispatch_.Add(due);
@@ -404,17 +406,12 @@ void DeliveryEngine::SchedulerLoop() {
       last_scan = clock_.Now();
       Scan();
     }
-    for (const std::string& webhook_id : rate_limited) {
-      metrics::Global().RecordRateLimited(webhook_id);
-    }
-    for (const storage::DueDelivery& due : to_attempt) Attempt(due);
-    SendWhatIsReady();
+    SendWhatIsReady(std::move(to_attempt), std::move(rate_limited));
   }
 }
 
-void DeliveryEngine::SendWhatIsReady() {
-  std::vector<storage::DueDelivery> to_attempt;
-  std::vector<std::string> rate_limited;
+void DeliveryEngine::SendWhatIsReady(std::vector<storage::DueDelivery> to_attempt,
+                                     std::vector<std::string> rate_limited) {
   {
     absl::MutexLock lock(&mu_);
     // Round-robin over webhooks with work and a free slot (dispatch_queue.h).

@@ -153,8 +153,10 @@ class DeliveryEngine : public storage::UpdateListener {
   // sending.
   void Scan() ABSL_LOCKS_EXCLUDED(mu_);
   // Takes what the dispatch queue lets go now (round-robin, limits, rate
-  // limits) and attempts each.
-  void SendWhatIsReady() ABSL_LOCKS_EXCLUDED(mu_);
+  // limits) after `to_attempt`, already taken, and attempts each; counts
+  // the webhooks rate-limited meanwhile, and `rate_limited` (NextToAttempt).
+  void SendWhatIsReady(std::vector<storage::DueDelivery> to_attempt = {},
+                       std::vector<std::string> rate_limited = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // Reads the records, then parks the delivery or sends it.
   void Attempt(const storage::DueDelivery& due) ABSL_LOCKS_EXCLUDED(mu_);
   void Park(const storage::DueDelivery& due);
