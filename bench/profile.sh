@@ -5,6 +5,7 @@
 #   bench/profile.sh rate R     # PublishEvent open loop at R calls/s (1,024 in flight), 14 s
 #   bench/profile.sh max        # PublishEvent closed loop (64 in flight), 14 s
 #   bench/profile.sh quiet      # as max, to an account without webhooks (row 2b)
+#   bench/profile.sh trivial    # ListEventTypes closed loop, 64 in flight (row 1)
 #   bench/profile.sh drain N    # N events held for a paused webhook, then resumed
 #
 # Each run starts a fresh server as bench/run.sh does (empty data directory,
@@ -22,8 +23,12 @@
 #   PERF_THREAD=NAME    also `perf record -g` the first thread of that name
 #                       (all: the whole server) over the measured window and
 #                       print the top of `perf report --no-children`
+#   PERF_CALLGRAPH=...  perf record's call-graph flag instead of -g, e.g.
+#                       "--call-graph dwarf,16384" (the Debian libraries have
+#                       no frame pointers, so -g stops at their frames)
+#   PERF_KEEP=FILE      keep perf.data there (for perf report -G, --children)
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
-#   HISTORY=N           rate/max/quiet: first publish N events (batches of 100)
+#   HISTORY=N           rate/max/quiet/trivial: first publish N events (batches of 100)
 #                       and wait until all are delivered, so that the load meets
 #                       a store with history, as bench/run.sh's latency phase
 #                       does (flushes and compactions under way)
@@ -39,6 +44,7 @@ case "$mode" in
   rate) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; load=(--rate "$2" --concurrency 1024) ;;
   max) load=(--concurrency 64) ;;
   quiet) load=(--concurrency 64) ;;
+  trivial) load=(--concurrency 64) ;;
   drain) [[ "${2:-}" =~ ^[1-9][0-9]*00$ ]] || { echo "drain N: a multiple of 100" >&2; usage; }
     events="$2" ;;
   *) usage ;;
@@ -84,6 +90,8 @@ receiver() { curl -sS --cacert "$ca_file" "$@"; }
 wait_for_posts() {
   local posts
   while :; do
+    kill -0 "$server_pid" 2>/dev/null ||
+      { echo "bench/profile.sh: the server exited; its log ends:" >&2; tail -3 "$work/server.log" >&2; exit 1; }
     posts="$(receiver "$receiver_url/_stats" | grep -o '"posts":[0-9]*' | cut -d: -f2)"
     ((posts >= $1)) && return 0
     sleep "$2"
@@ -117,7 +125,7 @@ snapshot() {
 start_perf() {
   [[ -n "${PERF_THREAD:-}" ]] || return 0
   if [[ "$PERF_THREAD" == all ]]; then
-    perf record -g -p "$server_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf record ${PERF_CALLGRAPH:--g} -p "$server_pid" -o "$work/perf.data" >/dev/null 2>&1 &
     perf_pid=$!
     return 0
   fi
@@ -126,7 +134,7 @@ start_perf() {
     [[ "$(<"$task/comm")" == "$PERF_THREAD" ]] && { tid="${task##*/}"; break; }
   done
   [[ -n "$tid" ]] || { echo "bench/profile.sh: no thread named $PERF_THREAD" >&2; return 0; }
-  perf record -g -t "$tid" -o "$work/perf.data" >/dev/null 2>&1 &
+  perf record ${PERF_CALLGRAPH:--g} -t "$tid" -o "$work/perf.data" >/dev/null 2>&1 &
   perf_pid=$!
 }
 stop_perf() {
@@ -159,7 +167,8 @@ else
     wait_for_posts "$HISTORY" 0.2
     receiver -X POST "$receiver_url/_stats/reset" >/dev/null
   fi
-  loadgen --mode publish "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
+  loadgen --mode "$([[ "$mode" == trivial ]] && echo trivial || echo publish)" \
+    "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
     >"$work/loadgen.out" 2>&1 &
   loadgen_pid=$!
   sleep 3
@@ -186,5 +195,6 @@ join "$work/before" "$work/after" | awk -v n="$events" -v t="$seconds" '
 echo "receiver: $(receiver "$receiver_url/_stats" |
   grep -oE '"(posts_per_s|latency_p50_ms|latency_p99_ms|latency_p999_ms)":[0-9.]*' | tr '\n' ' ')"
 if [[ -f "$work/perf.data" ]]; then
+  [[ -n "${PERF_KEEP:-}" ]] && cp "$work/perf.data" "$PERF_KEEP"
   perf report -i "$work/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -30
 fi

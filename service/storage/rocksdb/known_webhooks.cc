@@ -39,6 +39,7 @@ void KnownWebhooks::DropIfChanged(WriteTxn& txn) {
 
 void KnownWebhooks::Forget() {
   by_account_.clear();
+  by_key_.clear();
   records_ = 0;
 }
 
@@ -73,9 +74,15 @@ absl::StatusOr<std::shared_ptr<const WebhookRecord>> KnownWebhooks::Find(
     // Shares the account's list: stays valid after it is dropped here.
     return std::shared_ptr<const WebhookRecord>(webhooks, &*found);
   }
+  std::string key = WebhookKey(account, webhook_id);
+  if (auto known = by_key_.find(key); known != by_key_.end()) return known->second;
   WINK_ASSIGN_OR_RETURN(std::optional<WebhookRecord> read, ReadWebhookIn(txn, account, webhook_id));
   if (!read.has_value()) return nullptr;
-  return std::make_shared<const WebhookRecord>(*std::move(read));
+  auto webhook = std::make_shared<const WebhookRecord>(*std::move(read));
+  if (records_ + 1 > kMaxRecords) Forget();
+  by_key_.emplace(std::move(key), webhook);
+  ++records_;
+  return webhook;
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -37,7 +37,9 @@ class KnownWebhooks {
 
   // One webhook of the account as `txn` sees it; null when there is none.
   // Found among the account's webhooks when they are kept; else read by
-  // key, and the account is not read whole for it.
+  // key and kept on its own (the account is not read whole for it), so
+  // the results of a webhook's attempts with no publish to its account in
+  // between (a backlog draining, retries) read it once.
   absl::StatusOr<std::shared_ptr<const domain::WebhookRecord>> Find(WriteTxn& txn,
                                                             absl::string_view account,
                                                             absl::string_view webhook_id);
@@ -47,11 +49,14 @@ class KnownWebhooks {
   void DropIfChanged(WriteTxn& txn);
   void Forget();
 
-  // At most kMaxRecords records (an account without webhooks counts as
-  // one), a few MiB; when full it starts over, and an account with more
-  // than that is read every time.
+  // At most kMaxRecords records in both maps (an account without webhooks
+  // counts as one), a few MiB; when full it starts over, and an account
+  // with more than that is read every time.
   static constexpr size_t kMaxRecords = 4096;
   absl::flat_hash_map<std::string, Webhooks> by_account_;
+  // Webhooks read by key, by WebhookKey(account, id): the account is part
+  // of the key, as it is of every read.
+  absl::flat_hash_map<std::string, std::shared_ptr<const domain::WebhookRecord>> by_key_;
   size_t records_ = 0;
   uint64_t stamp_ = 0;
 };

@@ -305,6 +305,44 @@ TEST_P(StorageConformance, GoneFailsTheDeliveryAndDisablesTheWebhook) {
   EXPECT_EQ(Delivery(webhook, later).state(), kHeld);
 }
 
+// A result changes its webhook from the webhook as it is when the result is
+// recorded. Results with no publish in between (a backlog draining, retries)
+// may share what was read for the first; a change to the webhook in between
+// must end that.
+TEST_P(StorageConformance, AResultAfterAWebhookChangeStartsFromTheChangedWebhook) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string first = MustPublish("acme");
+  const std::string second = MustPublish("acme");
+  auto renamed = webhooks().Update("acme", webhook, [](domain::WebhookRecord& record) {
+    record.set_display_name("renamed once");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  // Delivered, with no failure before: the webhook is read, not written.
+  ASSERT_TRUE(Record(AttemptOf(webhook, first, domain::AttemptOutcome::kDelivered, 200)).ok());
+  auto renamed_again = webhooks().Update("acme", webhook, [](domain::WebhookRecord& record) {
+    record.set_display_name("renamed twice");
+    (*record.mutable_headers())["x-tenant"] = "acme-2";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(renamed_again.ok()) << renamed_again.status();
+  clock_.Advance(absl::Seconds(1));
+
+  // 410 Gone disables the webhook: a write of the whole record.
+  ASSERT_TRUE(
+      Record(AttemptOf(webhook, second, domain::AttemptOutcome::kDisableEndpoint, 410)).ok());
+
+  const domain::WebhookRecord disabled = GetWebhook("acme", webhook);
+  EXPECT_FALSE(disabled.enabled());
+  EXPECT_EQ(disabled.disabled_reason(), domain::kDisabledReasonEndpointGone);
+  EXPECT_EQ(disabled.display_name(), "renamed twice");
+  const auto header = disabled.headers().find("x-tenant");
+  ASSERT_NE(header, disabled.headers().end());
+  EXPECT_EQ(header->second, "acme-2");
+  EXPECT_EQ(Delivery(webhook, first).state(), kSucceeded);
+  EXPECT_EQ(Delivery(webhook, second).state(), kFailed);
+}
+
 TEST_P(StorageConformance, AFailureStreakDisablesTheWebhookOnceItLastsLongEnough) {
   const absl::Duration limit = absl::Hours(1);
   const std::string webhook = CreateWebhook("acme");
