@@ -219,14 +219,34 @@ absl::StatusOr<AttemptContext> RocksDbDeliveryLedger::LoadAttempt(absl::string_v
   AttemptContext loaded;
   WINK_ASSIGN_OR_RETURN(loaded.delivery, ReadDelivery(webhook_id, event_id));
   const std::string& account = loaded.delivery.account();
-  WINK_ASSIGN_OR_RETURN(
-      loaded.webhook,
-      ReadRecord<WebhookRecord>(context_.db, ColumnFamily::kWebhooks,
-                                WebhookKey(account, webhook_id), kWebhookRecordVersion, "webhook"));
+  WINK_ASSIGN_OR_RETURN(loaded.webhook, WebhookForAttempt(account, webhook_id));
   WINK_ASSIGN_OR_RETURN(loaded.event, ReadRecord<EventRecord>(context_.db, ColumnFamily::kEvents,
                                                               EventKey(account, event_id),
                                                               kEventRecordVersion, "event"));
   return loaded;
+}
+
+absl::StatusOr<std::optional<WebhookRecord>> RocksDbDeliveryLedger::WebhookForAttempt(
+    absl::string_view account, absl::string_view webhook_id) {
+  std::string key = WebhookKey(account, webhook_id);
+  // Taken before the read: a commit that lands after it moves it, so what
+  // is read now is never kept past a change it did not see.
+  const uint64_t generation = context_.writer.webhooks_generation();
+  {
+    absl::MutexLock lock(&kept_webhooks_mu_);
+    auto kept = kept_webhooks_.find(key);
+    if (kept != kept_webhooks_.end() && kept->second.generation == generation) {
+      return kept->second.record;
+    }
+  }
+  WINK_ASSIGN_OR_RETURN(std::optional<WebhookRecord> read,
+                        ReadRecord<WebhookRecord>(context_.db, ColumnFamily::kWebhooks, key,
+                                                  kWebhookRecordVersion, "webhook"));
+  if (!read.has_value()) return read;
+  absl::MutexLock lock(&kept_webhooks_mu_);
+  if (kept_webhooks_.size() >= kMaxKeptWebhooks) kept_webhooks_.clear();
+  kept_webhooks_.insert_or_assign(std::move(key), KeptWebhook{generation, *read});
+  return read;
 }
 
 void RocksDbDeliveryLedger::RecordAttempt(RecordAttemptRequest request,

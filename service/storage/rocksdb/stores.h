@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "service/storage/application_store.h"
 #include "service/storage/delivery_ledger.h"
 #include "service/storage/due_queue.h"
@@ -118,8 +120,24 @@ class RocksDbDeliveryLedger final : public DeliveryLedger {
   // A delivery read outside the writer; NOT_FOUND if absent.
   absl::StatusOr<DeliveryRecord> ReadDelivery(absl::string_view webhook_id,
                                               absl::string_view event_id);
+  // The webhook as LoadAttempt must see it: kept from an earlier attempt
+  // while the writer's webhooks_generation() is the one taken before it was
+  // read, else read. Every attempt needs its webhook, and webhooks rarely
+  // change; a deleted one (nullopt) is read every time.
+  absl::StatusOr<std::optional<WebhookRecord>> WebhookForAttempt(absl::string_view account,
+                                                                 absl::string_view webhook_id);
 
   const StoreContext& context_;
+  struct KeptWebhook {
+    uint64_t generation = 0;
+    WebhookRecord record;
+  };
+  // By WebhookKey(account, id). At most kMaxKeptWebhooks (a few MiB); when
+  // full it starts over.
+  static constexpr size_t kMaxKeptWebhooks = 4096;
+  absl::Mutex kept_webhooks_mu_;
+  absl::flat_hash_map<std::string, KeptWebhook> kept_webhooks_
+      ABSL_GUARDED_BY(kept_webhooks_mu_);
 };
 
 // Fills `due_by_webhook` from `due` once per database: a database written

@@ -225,6 +225,7 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     next_sequence = next_sequence_;
   }
   const uint64_t group_start_sequence = next_sequence;
+  const uint64_t webhooks_stamp_before = change_stamps_[static_cast<int>(ColumnFamily::kWebhooks)];
   // overwrite_key: later writes to a key in the group replace earlier ones,
   // which GetFromBatchAndDB needs to return the latest value.
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
@@ -266,6 +267,10 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
     if (observer_ != nullptr && commit.ok()) {
       observer_->OnCommit(static_cast<int>(group.size()), absl::Now() - commit_start);
     }
+  }
+  if (commit.ok() &&
+      change_stamps_[static_cast<int>(ColumnFamily::kWebhooks)] != webhooks_stamp_before) {
+    webhooks_generation_.fetch_add(1, std::memory_order_release);
   }
   if (!commit.ok()) {
     LogLine(LogLevel::kError, "storage_commit_failed")

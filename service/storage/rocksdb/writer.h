@@ -19,6 +19,7 @@
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_WRITER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -163,6 +164,14 @@ class Writer {
   // Operations queued and not yet committed.
   size_t queue_length() const;
 
+  // A number that moves after every commit that wrote to the `webhooks`
+  // family, once its writes are visible to readers and before its OnCommit
+  // hooks run. Any thread. A reader that takes it before reading a webhook
+  // may keep what it read for as long as the number stays the same.
+  uint64_t webhooks_generation() const {
+    return webhooks_generation_.load(std::memory_order_acquire);
+  }
+
   // Runs everything already queued (including follow-ups submitted by it),
   // then stops the thread. Idempotent.
   void Stop();
@@ -195,6 +204,7 @@ class Writer {
   // Writer thread only.
   std::array<uint64_t, kColumnFamilyCount> change_stamps_{};
   uint64_t last_change_stamp_ = 0;
+  std::atomic<uint64_t> webhooks_generation_{0};
   // Before thread_: it must exist before the writer's first group.
   SerialExecutor replies_{"wink-replies"};
   std::thread thread_;

@@ -343,6 +343,41 @@ TEST_P(StorageConformance, AResultAfterAWebhookChangeStartsFromTheChangedWebhook
   EXPECT_EQ(Delivery(webhook, second).state(), kFailed);
 }
 
+// An attempt goes out as its webhook is when the attempt is loaded: a new
+// URL, a pause, or an auto-disable by an earlier result, each committed
+// between two attempts, shows in the second.
+TEST_P(StorageConformance, AnAttemptLoadsItsWebhookAsItIsNow) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string first = MustPublish("acme");
+  const std::string second = MustPublish("acme");
+  auto load = [&](const std::string& event) {
+    auto loaded = deliveries().LoadAttempt(webhook, event);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_TRUE(loaded.ok() && loaded->webhook.has_value());
+    return loaded.ok() && loaded->webhook.has_value() ? *loaded->webhook : domain::WebhookRecord();
+  };
+  const std::string url_before = load(first).url();
+  ASSERT_EQ(load(second).url(), url_before);
+
+  auto moved = webhooks().Update("acme", webhook, [](domain::WebhookRecord& record) {
+    record.set_url("https://moved.example.com/hooks");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(load(second).url(), "https://moved.example.com/hooks");
+
+  Pause("acme", webhook);
+  EXPECT_FALSE(load(second).enabled());
+  Resume("acme", webhook);
+  EXPECT_TRUE(load(second).enabled());
+
+  // An earlier result disabled it (410 Gone), on the writer.
+  ASSERT_TRUE(Record(AttemptOf(webhook, first, domain::AttemptOutcome::kDisableEndpoint, 410)).ok());
+  const domain::WebhookRecord disabled = load(second);
+  EXPECT_FALSE(disabled.enabled());
+  EXPECT_EQ(disabled.disabled_reason(), domain::kDisabledReasonEndpointGone);
+}
+
 TEST_P(StorageConformance, AFailureStreakDisablesTheWebhookOnceItLastsLongEnough) {
   const absl::Duration limit = absl::Hours(1);
   const std::string webhook = CreateWebhook("acme");
