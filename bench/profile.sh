@@ -6,6 +6,7 @@
 #   bench/profile.sh max        # PublishEvent closed loop (64 in flight), 14 s
 #   bench/profile.sh quiet      # as max, to an account without webhooks (row 2b)
 #   bench/profile.sh trivial    # ListEventTypes closed loop, 64 in flight (row 1)
+#   bench/profile.sh batch      # BatchPublishEvents of 100, 16 in flight (row 3)
 #   bench/profile.sh drain N    # N events held for a paused webhook, then resumed
 #
 # Each run starts a fresh server as bench/run.sh does (empty data directory,
@@ -28,7 +29,7 @@
 #                       no frame pointers, so -g stops at their frames)
 #   PERF_KEEP=FILE      keep perf.data there (for perf report -G, --children)
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
-#   HISTORY=N           rate/max/quiet/trivial: first publish N events (batches of 100)
+#   HISTORY=N           all but drain: first publish N events (batches of 100)
 #                       and wait until all are delivered, so that the load meets
 #                       a store with history, as bench/run.sh's latency phase
 #                       does (flushes and compactions under way)
@@ -45,6 +46,7 @@ case "$mode" in
   max) load=(--concurrency 64) ;;
   quiet) load=(--concurrency 64) ;;
   trivial) load=(--concurrency 64) ;;
+  batch) load=(--concurrency 16 --batch_size 100) ;;
   drain) [[ "${2:-}" =~ ^[1-9][0-9]*00$ ]] || { echo "drain N: a multiple of 100" >&2; usage; }
     events="$2" ;;
   *) usage ;;
@@ -167,7 +169,8 @@ else
     wait_for_posts "$HISTORY" 0.2
     receiver -X POST "$receiver_url/_stats/reset" >/dev/null
   fi
-  loadgen --mode "$([[ "$mode" == trivial ]] && echo trivial || echo publish)" \
+  case "$mode" in trivial) load_mode=trivial ;; batch) load_mode=batch-publish ;; *) load_mode=publish ;; esac
+  loadgen --mode "$load_mode" \
     "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
     >"$work/loadgen.out" 2>&1 &
   loadgen_pid=$!
@@ -180,6 +183,7 @@ else
   snapshot >"$work/after"
   stop_perf
   events=$(($(rpc_lines) - lines_before))
+  [[ "$mode" == batch ]] && events=$((events * 100))  # a line per call
   wait "$loadgen_pid" || true
   echo "loadgen: $(grep -o 'RESULT.*' "$work/loadgen.out" || echo 'no result')"
   echo "events in the ${seconds} s window: $events"
