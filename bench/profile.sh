@@ -41,12 +41,12 @@ cd "$(dirname "$0")/.."
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 mode="${1:-}"
+load_mode=publish events_per_call=1  # the server logs one line per call
 case "$mode" in
   rate) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; load=(--rate "$2" --concurrency 1024) ;;
-  max) load=(--concurrency 64) ;;
-  quiet) load=(--concurrency 64) ;;
-  trivial) load=(--concurrency 64) ;;
-  batch) load=(--concurrency 16 --batch_size 100) ;;
+  max | quiet) load=(--concurrency 64) ;;
+  trivial) load_mode=trivial; load=(--concurrency 64) ;;
+  batch) load_mode=batch-publish; events_per_call=100; load=(--concurrency 16 --batch_size 100) ;;
   drain) [[ "${2:-}" =~ ^[1-9][0-9]*00$ ]] || { echo "drain N: a multiple of 100" >&2; usage; }
     events="$2" ;;
   *) usage ;;
@@ -169,9 +169,7 @@ else
     wait_for_posts "$HISTORY" 0.2
     receiver -X POST "$receiver_url/_stats/reset" >/dev/null
   fi
-  case "$mode" in trivial) load_mode=trivial ;; batch) load_mode=batch-publish ;; *) load_mode=publish ;; esac
-  loadgen --mode "$load_mode" \
-    "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
+  loadgen --mode "$load_mode" "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
     >"$work/loadgen.out" 2>&1 &
   loadgen_pid=$!
   sleep 3
@@ -182,8 +180,7 @@ else
   sleep "$seconds"
   snapshot >"$work/after"
   stop_perf
-  events=$(($(rpc_lines) - lines_before))
-  [[ "$mode" == batch ]] && events=$((events * 100))  # a line per call
+  events=$((($(rpc_lines) - lines_before) * events_per_call))
   wait "$loadgen_pid" || true
   echo "loadgen: $(grep -o 'RESULT.*' "$work/loadgen.out" || echo 'no result')"
   echo "events in the ${seconds} s window: $events"
