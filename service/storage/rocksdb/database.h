@@ -83,7 +83,7 @@ class Database {
   std::unique_ptr<rocksdb::Iterator> NewIterator(ColumnFamily cf,
                                                  const rocksdb::Slice* upper_bound = nullptr);
 
-  // For the writer's WriteBatchWithIndex reads; everything else goes
+  // For the writer's reads (StagedWrites); everything else goes
   // through the methods above.
   rocksdb::DB* rocksdb() const { return db_.get(); }
 

@@ -2,11 +2,9 @@
 
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "rocksdb/comparator.h"
 #include "service/common/log.h"
 #include "service/common/thread_name.h"
 #include "service/storage/delivery_ledger.h"
@@ -21,77 +19,26 @@ namespace {
 constexpr size_t kMaxGroupOperations = 512;
 constexpr size_t kMaxGroupBytes = 16 << 20;
 
-rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-
-}  // namespace
-
-bool WriteTxn::IsReadInGroups(ColumnFamily cf) {
-  switch (cf) {
-    case ColumnFamily::kAttempts:
-    case ColumnFamily::kDue:
-    case ColumnFamily::kDueByWebhook:
-    case ColumnFamily::kUpdates:
-      return false;
-    default:
-      return true;
-  }
-}
-
-namespace {
-
-absl::Status NotReadInGroups(ColumnFamily cf) {
-  return absl::InternalError(
-      absl::StrCat("column family \"", ColumnFamilyName(cf), "\" is not read by write operations"));
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key) {
-  if (!IsReadInGroups(cf)) return NotReadInGroups(cf);
-  std::string value;
-  const rocksdb::Status status = batch_.GetFromBatchAndDB(db_.rocksdb(), rocksdb::ReadOptions(),
-                                                          db_.handle(cf), AsSlice(key), &value);
-  if (status.IsNotFound()) return absl::NotFoundError("key not found");
-  if (!status.ok()) return FromRocksDb(status, "reading from the database");
-  return value;
-}
-
-// Writes to families no operation reads go to the batch itself, past its
-// index. The index stays right for every other family: a rollback to a save
-// point re-indexes what remains, these entries included, which costs only
-// the time.
-rocksdb::WriteBatchBase& WriteTxn::StagingFor(ColumnFamily cf) {
-  if (IsReadInGroups(cf)) return batch_;
-  return *batch_.GetWriteBatch();
+  return staged_.Get(cf, key);
 }
 
 void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
   writer_.StampChange(cf);
-  StagingFor(cf).Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
+  staged_.Put(cf, key, value);
 }
 
 void WriteTxn::Delete(ColumnFamily cf, absl::string_view key) {
   writer_.StampChange(cf);
-  StagingFor(cf).Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  staged_.Delete(cf, key);
 }
 
 absl::Status WriteTxn::Scan(
     ColumnFamily cf, absl::string_view prefix, absl::string_view start,
     const std::function<bool(absl::string_view key, absl::string_view value)>& visit) {
-  if (!IsReadInGroups(cf)) return NotReadInGroups(cf);
-  const std::string upper = PrefixSuccessor(prefix);
-  const rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read_options;
-  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
-      db_.handle(cf), db_.rocksdb()->NewIterator(read_options, db_.handle(cf)), &read_options));
-  for (it->Seek(AsSlice(start.empty() ? prefix : start)); it->Valid(); it->Next()) {
-    const absl::string_view key(it->key().data(), it->key().size());
-    // The staged part of the iterator ignores the upper bound.
-    if (!absl::StartsWith(key, prefix)) break;
-    if (!visit(key, absl::string_view(it->value().data(), it->value().size()))) break;
-  }
-  return FromRocksDb(it->status(), "scanning the database");
+  return staged_.Scan(cf, prefix, start, visit);
 }
 
 uint64_t WriteTxn::AppendUpdate(absl::string_view value) {
@@ -107,7 +54,11 @@ uint64_t WriteTxn::change_stamp(ColumnFamily cf) const {
 void WriteTxn::OnCommit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
 
 Writer::Writer(Database& db, uint64_t next_update_sequence, StorageObserver* observer)
-    : db_(db), next_sequence_(next_update_sequence), observer_(observer), thread_([this] {
+    : db_(db),
+      next_sequence_(next_update_sequence),
+      observer_(observer),
+      staged_(db),
+      thread_([this] {
         NameThisThread("wink-writer");
         Loop();
       }) {}
@@ -226,26 +177,23 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
   }
   const uint64_t group_start_sequence = next_sequence;
   const uint64_t webhooks_stamp_before = change_stamps_[static_cast<int>(ColumnFamily::kWebhooks)];
-  // overwrite_key: later writes to a key in the group replace earlier ones,
-  // which GetFromBatchAndDB needs to return the latest value.
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   std::vector<absl::Status> results(group.size());
   std::vector<std::vector<std::function<void()>>> hooks(group.size());
   size_t ran = 0;
   const absl::Time run_start = absl::Now();
   for (; ran < group.size(); ++ran) {
-    if (batch.GetWriteBatch()->GetDataSize() > kMaxGroupBytes) break;
+    if (staged_.data_bytes() > kMaxGroupBytes) break;
     if (observer_ != nullptr) observer_->OnWriteWaited(absl::Now() - group[ran].submitted);
-    batch.SetSavePoint();
+    staged_.SetSavePoint();
     const uint64_t sequence_before = next_sequence;
-    const uint32_t staged_before = batch.GetWriteBatch()->Count();
-    WriteTxn txn(*this, db_, batch, next_sequence);
+    const uint32_t staged_before = staged_.count();
+    WriteTxn txn(*this, staged_, next_sequence);
     results[ran] = group[ran].op(txn);
     if (results[ran].ok()) {
       hooks[ran] = std::move(txn.hooks_);
     } else {
-      const bool staged = batch.GetWriteBatch()->Count() != staged_before;
-      batch.RollbackToSavePoint().PermitUncheckedError();
+      const bool staged = staged_.count() != staged_before;
+      staged_.RollbackToSavePoint();
       next_sequence = sequence_before;
       // What the operation staged is gone: whatever was read since it
       // staged it no longer holds.
@@ -261,13 +209,14 @@ void Writer::CommitGroup(std::vector<Pending>& group) {
 
   const absl::Duration run = absl::Now() - run_start;
   absl::Status commit = absl::OkStatus();
-  if (batch.GetWriteBatch()->Count() > 0) {
+  if (staged_.count() > 0) {
     const absl::Time commit_start = absl::Now();
-    commit = db_.Write(*batch.GetWriteBatch());
+    commit = db_.Write(staged_.batch());
     if (observer_ != nullptr && commit.ok()) {
       observer_->OnCommit(static_cast<int>(group.size()), absl::Now() - commit_start);
     }
   }
+  staged_.Clear();
   if (commit.ok() &&
       change_stamps_[static_cast<int>(ColumnFamily::kWebhooks)] != webhooks_stamp_before) {
     webhooks_generation_.fetch_add(1, std::memory_order_release);

@@ -4,8 +4,8 @@
 // Every mutation of the database is an Operation: a function that reads what
 // it needs and stages its writes in a WriteTxn. The writer thread runs queued
 // operations one after another against the database *plus the staged writes
-// of the operations before them in the same group* (a RocksDB
-// WriteBatchWithIndex), then commits the whole group with one WAL write and,
+// of the operations before them in the same group* (StagedWrites), then
+// commits the whole group with one WAL write and,
 // in sync mode, one fsync. So
 //   - operations never race (read-check-write needs no locks),
 //   - throughput does not fall to one fsync per operation (group commit),
@@ -35,10 +35,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 #include "service/common/serial_executor.h"
 #include "service/storage/observer.h"
 #include "service/storage/rocksdb/column_families.h"
+#include "service/storage/rocksdb/staged_writes.h"
 
 namespace wink::webhooks::storage::rocks {
 
@@ -83,10 +83,8 @@ class WriteTxn {
   // Whether operations may read `cf` (Get, Scan). The queues and logs that
   // operations only write (`due`, `due_by_webhook`, `attempts`, `updates`:
   // half the entries an event stages) are kept out of the group's index of
-  // staged writes, which every read consults and every indexed write
-  // extends: a skip list keyed by family and key whose inserts were a
-  // seventh of the writer's time.
-  static bool IsReadInGroups(ColumnFamily cf);
+  // staged writes (StagedWrites::IsIndexed), which costs a copy per write.
+  static bool IsReadInGroups(ColumnFamily cf) { return StagedWrites::IsIndexed(cf); }
 
   // Runs `hook` on the writer thread after the group is durable (not if this
   // operation or the commit fails), before the operation's done callback.
@@ -100,17 +98,11 @@ class WriteTxn {
 
  private:
   friend class Writer;
-  // Where a write to `cf` is staged: the indexed batch, or (for a family
-  // that is not IsReadInGroups()) the batch beneath its index.
-  rocksdb::WriteBatchBase& StagingFor(ColumnFamily cf);
-
-  WriteTxn(Writer& writer, Database& db, rocksdb::WriteBatchWithIndex& batch,
-           uint64_t& next_sequence)
-      : writer_(writer), db_(db), batch_(batch), next_sequence_(next_sequence) {}
+  WriteTxn(Writer& writer, StagedWrites& staged, uint64_t& next_sequence)
+      : writer_(writer), staged_(staged), next_sequence_(next_sequence) {}
 
   Writer& writer_;
-  Database& db_;
-  rocksdb::WriteBatchWithIndex& batch_;
+  StagedWrites& staged_;
   uint64_t& next_sequence_;
   std::vector<std::function<void()>> hooks_;
 };
@@ -205,6 +197,9 @@ class Writer {
   std::array<uint64_t, kColumnFamilyCount> change_stamps_{};
   uint64_t last_change_stamp_ = 0;
   std::atomic<uint64_t> webhooks_generation_{0};
+  // The group being run; kept between groups for its memory. Writer thread
+  // only.
+  StagedWrites staged_;
   // Before thread_: it must exist before the writer's first group.
   SerialExecutor replies_{"wink-replies"};
   std::thread thread_;

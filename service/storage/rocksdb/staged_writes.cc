@@ -1,0 +1,206 @@
+#include "service/storage/rocksdb/staged_writes.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "service/storage/rocksdb/database.h"
+#include "service/storage/rocksdb/keys.h"
+
+namespace wink::webhooks::storage::rocks {
+namespace {
+
+rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+bool StagedWrites::IsIndexed(ColumnFamily cf) {
+  switch (cf) {
+    case ColumnFamily::kAttempts:
+    case ColumnFamily::kDue:
+    case ColumnFamily::kDueByWebhook:
+    case ColumnFamily::kUpdates:
+      return false;
+    default:
+      return true;
+  }
+}
+
+absl::string_view StagedWrites::Bytes::Copy(absl::string_view bytes) {
+  if (bytes.empty()) return absl::string_view();
+  char* into;
+  if (bytes.size() > kBlockBytes / 2) {
+    large_.push_back(std::make_unique<char[]>(bytes.size()));
+    into = large_.back().get();
+  } else {
+    if (kBlockBytes - used_in_last_ < bytes.size()) {
+      blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
+      used_in_last_ = 0;
+    }
+    into = blocks_.back().get() + used_in_last_;
+    used_in_last_ += bytes.size();
+  }
+  std::memcpy(into, bytes.data(), bytes.size());
+  return absl::string_view(into, bytes.size());
+}
+
+void StagedWrites::Bytes::Clear() {
+  large_.clear();
+  if (blocks_.size() > 1) blocks_.resize(1);
+  used_in_last_ = blocks_.empty() ? kBlockBytes : 0;
+}
+
+StagedWrites::StagedWrites(Database& db) : db_(db) {
+  for (int cf = 0; cf < kColumnFamilyCount; ++cf) {
+    family_ids_[cf] = db.handle(static_cast<ColumnFamily>(cf))->GetID();
+  }
+}
+
+void StagedWrites::Record(ColumnFamily cf, absl::string_view key, Entry entry) {
+  Index& index = index_[static_cast<int>(cf)];
+  auto it = index.find(key);
+  if (it != index.end()) {
+    it->second = entry;
+  } else {
+    index.emplace(bytes_.Copy(key), entry);
+  }
+}
+
+void StagedWrites::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
+  batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
+  if (IsIndexed(cf)) Record(cf, key, Entry{bytes_.Copy(value), /*deleted=*/false});
+}
+
+void StagedWrites::Delete(ColumnFamily cf, absl::string_view key) {
+  batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  if (IsIndexed(cf)) Record(cf, key, Entry{absl::string_view(), /*deleted=*/true});
+}
+
+absl::Status StagedWrites::RefuseUnindexed(ColumnFamily cf) const {
+  return absl::InternalError(
+      absl::StrCat("column family \"", ColumnFamilyName(cf), "\" is not read by write operations"));
+}
+
+absl::StatusOr<std::string> StagedWrites::Get(ColumnFamily cf, absl::string_view key) {
+  if (!IsIndexed(cf)) return RefuseUnindexed(cf);
+  const Index& index = index_[static_cast<int>(cf)];
+  if (auto it = index.find(key); it != index.end()) {
+    if (it->second.deleted) return absl::NotFoundError("key not found");
+    return std::string(it->second.value);
+  }
+  std::string value;
+  const rocksdb::Status status =
+      db_.rocksdb()->Get(rocksdb::ReadOptions(), db_.handle(cf), AsSlice(key), &value);
+  if (status.IsNotFound()) return absl::NotFoundError("key not found");
+  if (!status.ok()) return FromRocksDb(status, "reading from the database");
+  return value;
+}
+
+absl::Status StagedWrites::Scan(
+    ColumnFamily cf, absl::string_view prefix, absl::string_view start,
+    const std::function<bool(absl::string_view key, absl::string_view value)>& visit) {
+  if (!IsIndexed(cf)) return RefuseUnindexed(cf);
+  const absl::string_view from = start.empty() ? prefix : start;
+
+  // The staged writes of the range, sorted. Copied out of the index (views
+  // into bytes_), so `visit` may stage more writes meanwhile.
+  struct Staged {
+    absl::string_view key;
+    Entry entry;
+  };
+  std::vector<Staged> staged;
+  for (const auto& [key, entry] : index_[static_cast<int>(cf)]) {
+    if (absl::StartsWith(key, prefix) && key >= from) staged.push_back(Staged{key, entry});
+  }
+  std::sort(staged.begin(), staged.end(),
+            [](const Staged& a, const Staged& b) { return a.key < b.key; });
+
+  const std::string upper = PrefixSuccessor(prefix);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> committed(
+      db_.rocksdb()->NewIterator(read_options, db_.handle(cf)));
+  committed->Seek(AsSlice(from));
+
+  // Merge the two, in key order; a staged write replaces the committed
+  // value of its key, a staged delete hides it.
+  auto next_staged = staged.begin();
+  while (true) {
+    // An empty `upper` (a prefix of 0xff bytes only) sets no bound.
+    const bool has_committed =
+        committed->Valid() && absl::StartsWith(AsView(committed->key()), prefix);
+    const bool has_staged = next_staged != staged.end();
+    if (!has_committed && !has_staged) break;
+    if (has_staged && (!has_committed || next_staged->key <= AsView(committed->key()))) {
+      const Staged& write = *next_staged++;
+      if (has_committed && write.key == AsView(committed->key())) committed->Next();
+      if (write.entry.deleted) continue;
+      if (!visit(write.key, write.entry.value)) break;
+    } else {
+      if (!visit(AsView(committed->key()), AsView(committed->value()))) break;
+      committed->Next();
+    }
+  }
+  return FromRocksDb(committed->status(), "scanning the database");
+}
+
+void StagedWrites::SetSavePoint() { batch_.SetSavePoint(); }
+
+void StagedWrites::RollbackToSavePoint() {
+  batch_.RollbackToSavePoint().PermitUncheckedError();
+  Reindex();
+}
+
+void StagedWrites::Reindex() {
+  for (Index& index : index_) index.clear();
+  bytes_.Clear();
+
+  // Replays the batch into the index, family ids back to families.
+  class Replay : public rocksdb::WriteBatch::Handler {
+   public:
+    explicit Replay(StagedWrites& staged) : staged_(staged) {}
+    rocksdb::Status PutCF(uint32_t family_id, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+      const int cf = Family(family_id);
+      if (cf < 0) return rocksdb::Status::Corruption("a staged write to an unknown family");
+      if (IsIndexed(static_cast<ColumnFamily>(cf))) {
+        staged_.Record(static_cast<ColumnFamily>(cf), AsView(key),
+                       Entry{staged_.bytes_.Copy(AsView(value)), /*deleted=*/false});
+      }
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t family_id, const rocksdb::Slice& key) override {
+      const int cf = Family(family_id);
+      if (cf < 0) return rocksdb::Status::Corruption("a staged delete in an unknown family");
+      if (IsIndexed(static_cast<ColumnFamily>(cf))) {
+        staged_.Record(static_cast<ColumnFamily>(cf), AsView(key),
+                       Entry{absl::string_view(), /*deleted=*/true});
+      }
+      return rocksdb::Status::OK();
+    }
+
+   private:
+    int Family(uint32_t family_id) const {
+      const auto& ids = staged_.family_ids_;
+      const auto it = std::find(ids.begin(), ids.end(), family_id);
+      return it == ids.end() ? -1 : static_cast<int>(it - ids.begin());
+    }
+    StagedWrites& staged_;
+  };
+  Replay replay(*this);
+  // Only Put and Delete are ever staged, to known families.
+  batch_.Iterate(&replay).PermitUncheckedError();
+}
+
+void StagedWrites::Clear() {
+  batch_.Clear();
+  for (Index& index : index_) index.clear();
+  bytes_.Clear();
+}
+
+}  // namespace wink::webhooks::storage::rocks

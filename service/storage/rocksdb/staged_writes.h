@@ -1,0 +1,117 @@
+// The writes of one writer group, staged for its single commit, and the
+// index that lets the group's later operations read them.
+//
+// RocksDB's WriteBatchWithIndex does the same job with one skip list over
+// every family, ordered by (family, key). Every indexed Put searched it
+// twice (for an earlier write of the key, then to insert), comparing keys
+// through the batch's encoding: 18-27% of the writer's time under batch
+// publishes (docs/BENCHMARKS.md). Operations read staged writes by key
+// (Get) far more often than in order (Scan: a cascade's chunk, a webhook
+// list after a cache miss), so here each family's staged writes sit in a
+// hash table, and a Scan sorts the few staged keys of its prefix when it
+// runs.
+//
+// Internal to the RocksDB backend. Not thread-safe: the writer thread owns
+// it.
+#ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STAGED_WRITES_H_
+#define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STAGED_WRITES_H_
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/write_batch.h"
+#include "service/storage/rocksdb/column_families.h"
+
+namespace wink::webhooks::storage::rocks {
+
+class Database;
+
+class StagedWrites {
+ public:
+  explicit StagedWrites(Database& db);
+  StagedWrites(const StagedWrites&) = delete;
+  StagedWrites& operator=(const StagedWrites&) = delete;
+
+  // Whether writes to `cf` are indexed, so that Get and Scan see them. The
+  // queues and logs that operations only write (`due`, `due_by_webhook`,
+  // `attempts`, `updates`: half the entries an event stages) are not:
+  // they go to the batch alone, and reading them here is refused.
+  static bool IsIndexed(ColumnFamily cf);
+
+  void Put(ColumnFamily cf, absl::string_view key, absl::string_view value);
+  void Delete(ColumnFamily cf, absl::string_view key);
+
+  // The latest staged value of `key`, else the committed one. NOT_FOUND if
+  // absent or deleted; INTERNAL for a family that is not IsIndexed().
+  absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
+
+  // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
+  // in key order, from `start` (empty: the first), staged writes over
+  // committed ones, until `visit` returns false. `visit` may stage writes;
+  // the scan goes on over what was there when it began. INTERNAL for a
+  // family that is not IsIndexed().
+  absl::Status Scan(
+      ColumnFamily cf, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& visit);
+
+  // Marks the current end of the staged writes. RollbackToSavePoint() takes
+  // back everything staged after the latest mark, and the mark. Marks nest
+  // (RocksDB's save points); Clear() drops them all.
+  void SetSavePoint();
+  void RollbackToSavePoint();
+
+  // The batch to commit: every staged write, in the order staged.
+  rocksdb::WriteBatch& batch() { return batch_; }
+  uint32_t count() const { return batch_.Count(); }
+  size_t data_bytes() const { return batch_.GetDataSize(); }
+
+  // Forgets everything staged, keeping the memory for the next group.
+  void Clear();
+
+ private:
+  // A staged write as the index holds it: views into `bytes_`.
+  struct Entry {
+    absl::string_view value;
+    bool deleted = false;
+  };
+  using Index = absl::flat_hash_map<absl::string_view, Entry>;
+
+  // Copies keys and values the index points at. Blocks never move, so the
+  // views stay valid while the index grows, and across a Scan's visits.
+  class Bytes {
+   public:
+    absl::string_view Copy(absl::string_view bytes);
+    // Frees every block but the first.
+    void Clear();
+
+   private:
+    static constexpr size_t kBlockBytes = 64 << 10;
+    std::vector<std::unique_ptr<char[]>> blocks_;  // of kBlockBytes
+    size_t used_in_last_ = kBlockBytes;            // none yet: full
+    // Pieces larger than half a block, each in its own allocation.
+    std::vector<std::unique_ptr<char[]>> large_;
+  };
+
+  void Record(ColumnFamily cf, absl::string_view key, Entry entry);
+  // Rebuilds every index from the batch (after a rollback).
+  void Reindex();
+  absl::Status RefuseUnindexed(ColumnFamily cf) const;
+
+  Database& db_;
+  rocksdb::WriteBatch batch_;
+  std::array<Index, kColumnFamilyCount> index_;
+  Bytes bytes_;
+  // RocksDB's id of each family's handle (a batch names families by id).
+  std::array<uint32_t, kColumnFamilyCount> family_ids_{};
+};
+
+}  // namespace wink::webhooks::storage::rocks
+
+#endif  // WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STAGED_WRITES_H_
