@@ -61,12 +61,14 @@ StagedWrites::StagedWrites(Database& db) : db_(db) {
 }
 
 void StagedWrites::Record(ColumnFamily cf, absl::string_view key, Entry entry) {
-  Index& index = index_[static_cast<int>(cf)];
-  auto it = index.find(key);
-  if (it != index.end()) {
+  Family& family = families_[static_cast<int>(cf)];
+  auto it = family.index.find(key);
+  if (it != family.index.end()) {
     it->second = entry;
   } else {
-    index.emplace(bytes_.Copy(key), entry);
+    const absl::string_view kept_key = bytes_.Copy(key);
+    family.index.emplace(kept_key, entry);
+    family.unordered.push_back(kept_key);
   }
 }
 
@@ -87,7 +89,7 @@ absl::Status StagedWrites::RefuseUnindexed(ColumnFamily cf) const {
 
 absl::StatusOr<std::string> StagedWrites::Get(ColumnFamily cf, absl::string_view key) {
   if (!IsIndexed(cf)) return RefuseUnindexed(cf);
-  const Index& index = index_[static_cast<int>(cf)];
+  const auto& index = families_[static_cast<int>(cf)].index;
   if (auto it = index.find(key); it != index.end()) {
     if (it->second.deleted) return absl::NotFoundError("key not found");
     return std::string(it->second.value);
@@ -112,12 +114,15 @@ absl::Status StagedWrites::Scan(
     absl::string_view key;
     Entry entry;
   };
+  Family& family = families_[static_cast<int>(cf)];
+  family.ordered.insert(family.unordered.begin(), family.unordered.end());
+  family.unordered.clear();
   std::vector<Staged> staged;
-  for (const auto& [key, entry] : index_[static_cast<int>(cf)]) {
-    if (absl::StartsWith(key, prefix) && key >= from) staged.push_back(Staged{key, entry});
+  // Keys with the prefix are contiguous in order, and `from` starts with it.
+  for (auto it = family.ordered.lower_bound(from);
+       it != family.ordered.end() && absl::StartsWith(*it, prefix); ++it) {
+    staged.push_back(Staged{*it, family.index.find(*it)->second});
   }
-  std::sort(staged.begin(), staged.end(),
-            [](const Staged& a, const Staged& b) { return a.key < b.key; });
 
   const std::string upper = PrefixSuccessor(prefix);
   const rocksdb::Slice upper_slice(upper);
@@ -130,7 +135,7 @@ absl::Status StagedWrites::Scan(
   // Merge the two, in key order; a staged write replaces the committed
   // value of its key, a staged delete hides it.
   auto next_staged = staged.begin();
-  while (true) {
+  while (committed->status().ok()) {
     // An empty `upper` (a prefix of 0xff bytes only) sets no bound.
     const bool has_committed =
         committed->Valid() && absl::StartsWith(AsView(committed->key()), prefix);
@@ -157,7 +162,7 @@ void StagedWrites::RollbackToSavePoint() {
 }
 
 void StagedWrites::Reindex() {
-  for (Index& index : index_) index.clear();
+  for (Family& family : families_) family.Clear();
   bytes_.Clear();
 
   // Replays the batch into the index, family ids back to families.
@@ -197,9 +202,20 @@ void StagedWrites::Reindex() {
   batch_.Iterate(&replay).PermitUncheckedError();
 }
 
+void StagedWrites::Family::Clear() {
+  index.clear();
+  ordered.clear();
+  unordered.clear();
+}
+
 void StagedWrites::Clear() {
-  batch_.Clear();
-  for (Index& index : index_) index.clear();
+  // One very large group must not keep its batch's memory for good.
+  if (batch_.Data().capacity() > kMaxKeptBatchBytes) {
+    batch_ = rocksdb::WriteBatch();
+  } else {
+    batch_.Clear();
+  }
+  for (Family& family : families_) family.Clear();
   bytes_.Clear();
 }
 

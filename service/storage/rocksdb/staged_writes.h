@@ -4,12 +4,14 @@
 // RocksDB's WriteBatchWithIndex does the same job with one skip list over
 // every family, ordered by (family, key). Every indexed Put searched it
 // twice (for an earlier write of the key, then to insert), comparing keys
-// through the batch's encoding: 18-27% of the writer's time under batch
+// through the batch's encoding: 22% of the writer's time under batch
 // publishes (docs/BENCHMARKS.md). Operations read staged writes by key
 // (Get) far more often than in order (Scan: a cascade's chunk, a webhook
-// list after a cache miss), so here each family's staged writes sit in a
-// hash table, and a Scan sorts the few staged keys of its prefix when it
-// runs.
+// list after a cache miss, a purge), so here each family's staged writes
+// sit in a hash table, and their keys are put in order (a B-tree) only when
+// a Scan of that family needs them: a group that never scans a family pays
+// nothing for its order, and one that interleaves scans and writes (a
+// purge) orders each key once.
 //
 // Internal to the RocksDB backend. Not thread-safe: the writer thread owns
 // it.
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -72,8 +75,13 @@ class StagedWrites {
   uint32_t count() const { return batch_.Count(); }
   size_t data_bytes() const { return batch_.GetDataSize(); }
 
-  // Forgets everything staged, keeping the memory for the next group.
+  // Forgets everything staged, keeping the memory for the next group: the
+  // batch's only up to kMaxKeptBatchBytes, twice the writer's largest group
+  // (its groups stop growing at 16 MiB), so that an operation larger than
+  // any group does not keep its memory for good, and a group of batched
+  // publishes (a few MiB) does not allocate its batch afresh.
   void Clear();
+  static constexpr size_t kMaxKeptBatchBytes = 32 << 20;
 
  private:
   // A staged write as the index holds it: views into `bytes_`.
@@ -81,7 +89,15 @@ class StagedWrites {
     absl::string_view value;
     bool deleted = false;
   };
-  using Index = absl::flat_hash_map<absl::string_view, Entry>;
+  // One family's staged writes.
+  struct Family {
+    absl::flat_hash_map<absl::string_view, Entry> index;
+    // The index's keys in order, brought up to date by Scan: `ordered`
+    // holds those of the previous Scans, `unordered` the ones added since.
+    absl::btree_set<absl::string_view> ordered;
+    std::vector<absl::string_view> unordered;
+    void Clear();
+  };
 
   // Copies keys and values the index points at. Blocks never move, so the
   // views stay valid while the index grows, and across a Scan's visits.
@@ -106,7 +122,7 @@ class StagedWrites {
 
   Database& db_;
   rocksdb::WriteBatch batch_;
-  std::array<Index, kColumnFamilyCount> index_;
+  std::array<Family, kColumnFamilyCount> families_;
   Bytes bytes_;
   // RocksDB's id of each family's handle (a batch names families by id).
   std::array<uint32_t, kColumnFamilyCount> family_ids_{};

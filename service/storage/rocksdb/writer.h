@@ -57,8 +57,9 @@ class WriteTxn {
 
   // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
   // in key order, from `start` (which must start with `prefix`; empty: the
-  // first), including staged writes, until `visit` returns false. INTERNAL
-  // for a family that is not IsReadInGroups().
+  // first), including staged writes, until `visit` returns false. `visit`
+  // may stage writes; the scan goes on over what was there when it began.
+  // INTERNAL for a family that is not IsReadInGroups().
   absl::Status Scan(
       ColumnFamily cf, absl::string_view prefix, absl::string_view start,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit);

@@ -134,7 +134,7 @@ TEST_F(StagedWritesTest, LargeValuesAndManyKeysReadBackExactlyAndCommitAsStaged)
   EXPECT_EQ(ScanAll(ColumnFamily::kEvents, "e/").size(), 5000u);
 }
 
-TEST_F(StagedWritesTest, AfterClearNothingStagedIsSeenAndTheBatchIsEmpty) {
+TEST_F(StagedWritesTest, AfterClearNothingStagedIsSeenAndNoSavePointIsLeft) {
   staged_->Put(kCf, "k", "v");
   staged_->SetSavePoint();
   staged_->Clear();
@@ -143,7 +143,49 @@ TEST_F(StagedWritesTest, AfterClearNothingStagedIsSeenAndTheBatchIsEmpty) {
   EXPECT_EQ(Read(kCf, "k"), "<absent>");
   EXPECT_THAT(ScanAll(kCf, "k"), ElementsAre());
   staged_->Put(kCf, "k", "again");
+  staged_->RollbackToSavePoint();  // none left: takes nothing back
   EXPECT_EQ(Read(kCf, "k"), "again");
+  EXPECT_EQ(staged_->count(), 1u);
+}
+
+TEST_F(StagedWritesTest, AClearAfterAVeryLargeGroupLetsGoOfItsBatch) {
+  staged_->Put(ColumnFamily::kAttempts, "a",
+               std::string(StagedWrites::kMaxKeptBatchBytes + (1 << 20), 'a'));
+  ASSERT_GT(staged_->batch().Data().capacity(), StagedWrites::kMaxKeptBatchBytes);
+  staged_->Clear();
+  EXPECT_LE(staged_->batch().Data().capacity(), StagedWrites::kMaxKeptBatchBytes);
+  EXPECT_EQ(staged_->count(), 0u);
+}
+
+// Scans put the staged keys of their family in order only when they run; a
+// purge interleaves them with writes to the family it scans.
+TEST_F(StagedWritesTest, ScansInterleavedWithWritesSeeEveryStagedKeyInOrderOverTheCommittedOnes) {
+  staged_->Put(kCf, "p/c", "committed");
+  staged_->Put(kCf, "p/e", "committed");
+  Commit();
+  staged_->Put(kCf, "p/d", "1");
+  staged_->Put(kCf, "q/a", "other prefix");
+  staged_->Put(kCf, "p/a", "1");
+  EXPECT_THAT(ScanAll(kCf, "p/"), ElementsAre(Pair("p/a", "1"), Pair("p/c", "committed"),
+                                              Pair("p/d", "1"), Pair("p/e", "committed")));
+
+  staged_->Put(kCf, "p/b", "2");  // between keys already in order
+  staged_->Put(kCf, "p/e", "2");  // over a committed value
+  staged_->Delete(kCf, "p/c");    // a committed key
+  staged_->Delete(kCf, "p/a");    // a key staged before the last Scan
+  staged_->Put(kCf, "p/f", "2");
+  EXPECT_THAT(ScanAll(kCf, "p/"),
+              ElementsAre(Pair("p/b", "2"), Pair("p/d", "1"), Pair("p/e", "2"), Pair("p/f", "2")));
+  Entries from_d;
+  ASSERT_TRUE(staged_
+                  ->Scan(kCf, "p/", "p/d",
+                         [&](absl::string_view key, absl::string_view value) {
+                           from_d.emplace_back(key, value);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_THAT(from_d, ElementsAre(Pair("p/d", "1"), Pair("p/e", "2"), Pair("p/f", "2")));
+  EXPECT_THAT(ScanAll(kCf, "q/"), ElementsAre(Pair("q/a", "other prefix")));
 }
 
 TEST_F(StagedWritesTest, FamiliesOnlyWrittenAreCommittedButNotReadable) {
