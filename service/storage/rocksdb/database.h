@@ -127,6 +127,11 @@ class PrefixIterator {
   const std::unique_ptr<rocksdb::Iterator> iterator_;
 };
 
+// The bytes of a RocksDB slice, as a view.
+inline absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
 // Converts a RocksDB status to an absl::Status (OK, NOT_FOUND, or INTERNAL
 // with `context` and RocksDB's message).
 absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context);

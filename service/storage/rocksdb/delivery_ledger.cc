@@ -16,10 +16,6 @@
 namespace wink::webhooks::storage::rocks {
 namespace {
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
-}
-
 absl::Status DeliveryNotFound(absl::string_view webhook_id, absl::string_view event_id) {
   return absl::NotFoundError(
       absl::StrCat("delivery of event ", event_id, " to webhook ", webhook_id, " not found"));

@@ -12,10 +12,6 @@
 namespace wink::webhooks::storage::rocks {
 namespace {
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
-}
-
 // In kDefault once `due_by_webhook` holds every entry of `due`.
 constexpr absl::string_view kDueIndexedKey = "due_by_webhook_indexed";
 

@@ -20,10 +20,6 @@ namespace {
 
 using ::wink::webhooks::internal::v1::IdempotencyRecord;
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
-}
-
 // The deliveries of an event, read inside an operation (a replayed publish).
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveriesOfEventIn(WriteTxn& txn,
                                                                 absl::string_view event_id) {

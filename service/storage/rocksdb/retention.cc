@@ -19,10 +19,6 @@ namespace {
 
 using ::wink::webhooks::internal::v1::DeliveryUpdateRecord;
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
-}
-
 // One write deletes at most about this many deliveries (with their
 // attempts), so a purge never stalls other writes for long.
 constexpr int kMaxPurgedDeliveriesPerWrite = 10000;

@@ -8,13 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "service/storage/rocksdb/database.h"
-#include "service/storage/rocksdb/keys.h"
 
 namespace wink::webhooks::storage::rocks {
 namespace {
 
 rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 }  // namespace
 
@@ -60,7 +58,10 @@ StagedWrites::StagedWrites(Database& db) : db_(db) {
   }
 }
 
-void StagedWrites::Record(ColumnFamily cf, absl::string_view key, Entry entry) {
+void StagedWrites::Index(ColumnFamily cf, absl::string_view key, absl::string_view value,
+                         bool deleted) {
+  if (!IsIndexed(cf)) return;
+  const Entry entry{deleted ? absl::string_view() : bytes_.Copy(value), deleted};
   Family& family = families_[static_cast<int>(cf)];
   auto it = family.index.find(key);
   if (it != family.index.end()) {
@@ -74,12 +75,12 @@ void StagedWrites::Record(ColumnFamily cf, absl::string_view key, Entry entry) {
 
 void StagedWrites::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
   batch_.Put(db_.handle(cf), AsSlice(key), AsSlice(value)).PermitUncheckedError();
-  if (IsIndexed(cf)) Record(cf, key, Entry{bytes_.Copy(value), /*deleted=*/false});
+  Index(cf, key, value, /*deleted=*/false);
 }
 
 void StagedWrites::Delete(ColumnFamily cf, absl::string_view key) {
   batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
-  if (IsIndexed(cf)) Record(cf, key, Entry{absl::string_view(), /*deleted=*/true});
+  Index(cf, key, absl::string_view(), /*deleted=*/true);
 }
 
 absl::Status StagedWrites::RefuseUnindexed(ColumnFamily cf) const {
@@ -124,30 +125,25 @@ absl::Status StagedWrites::Scan(
     staged.push_back(Staged{*it, family.index.find(*it)->second});
   }
 
-  const std::string upper = PrefixSuccessor(prefix);
-  const rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read_options;
-  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> committed(
-      db_.rocksdb()->NewIterator(read_options, db_.handle(cf)));
+  PrefixIterator committed(db_, cf, std::string(prefix));
   committed->Seek(AsSlice(from));
 
   // Merge the two, in key order; a staged write replaces the committed
   // value of its key, a staged delete hides it.
   auto next_staged = staged.begin();
   while (committed->status().ok()) {
-    // An empty `upper` (a prefix of 0xff bytes only) sets no bound.
+    // A prefix of 0xff bytes only has no upper bound.
     const bool has_committed =
-        committed->Valid() && absl::StartsWith(AsView(committed->key()), prefix);
+        committed->Valid() && absl::StartsWith(View(committed->key()), prefix);
     const bool has_staged = next_staged != staged.end();
     if (!has_committed && !has_staged) break;
-    if (has_staged && (!has_committed || next_staged->key <= AsView(committed->key()))) {
+    if (has_staged && (!has_committed || next_staged->key <= View(committed->key()))) {
       const Staged& write = *next_staged++;
-      if (has_committed && write.key == AsView(committed->key())) committed->Next();
+      if (has_committed && write.key == View(committed->key())) committed->Next();
       if (write.entry.deleted) continue;
       if (!visit(write.key, write.entry.value)) break;
     } else {
-      if (!visit(AsView(committed->key()), AsView(committed->value()))) break;
+      if (!visit(View(committed->key()), View(committed->value()))) break;
       committed->Next();
     }
   }
@@ -173,19 +169,14 @@ void StagedWrites::Reindex() {
                           const rocksdb::Slice& value) override {
       const int cf = Family(family_id);
       if (cf < 0) return rocksdb::Status::Corruption("a staged write to an unknown family");
-      if (IsIndexed(static_cast<ColumnFamily>(cf))) {
-        staged_.Record(static_cast<ColumnFamily>(cf), AsView(key),
-                       Entry{staged_.bytes_.Copy(AsView(value)), /*deleted=*/false});
-      }
+      staged_.Index(static_cast<ColumnFamily>(cf), View(key), View(value), /*deleted=*/false);
       return rocksdb::Status::OK();
     }
     rocksdb::Status DeleteCF(uint32_t family_id, const rocksdb::Slice& key) override {
       const int cf = Family(family_id);
       if (cf < 0) return rocksdb::Status::Corruption("a staged delete in an unknown family");
-      if (IsIndexed(static_cast<ColumnFamily>(cf))) {
-        staged_.Record(static_cast<ColumnFamily>(cf), AsView(key),
-                       Entry{absl::string_view(), /*deleted=*/true});
-      }
+      staged_.Index(static_cast<ColumnFamily>(cf), View(key), absl::string_view(),
+                    /*deleted=*/true);
       return rocksdb::Status::OK();
     }
 

@@ -115,7 +115,8 @@ class StagedWrites {
     std::vector<std::unique_ptr<char[]>> large_;
   };
 
-  void Record(ColumnFamily cf, absl::string_view key, Entry entry);
+  // Indexes a staged write (a copy of it), if `cf` IsIndexed().
+  void Index(ColumnFamily cf, absl::string_view key, absl::string_view value, bool deleted);
   // Rebuilds every index from the batch (after a rollback).
   void Reindex();
   absl::Status RefuseUnindexed(ColumnFamily cf) const;

@@ -13,10 +13,6 @@ namespace {
 
 using ::wink::webhooks::internal::v1::DeliveryUpdateRecord;
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<DeliveryUpdate>> RocksDbUpdateLog::ReadUpdates(uint64_t after,
