@@ -30,6 +30,9 @@ StatusBus::~StatusBus() {
 
 void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   absl::MutexLock lock(&mu_);
+  last_sequence_ = update.sequence;
+  // Nobody watches: the ring is empty (Unsubscribe) and stays so.
+  if (watchers_of_all_ == 0 && watchers_of_.empty()) return;
   const std::string& account = update.delivery.account();
   ring_.push_back(update);
   ring_by_account_[account].push_back(update.sequence);
@@ -39,7 +42,6 @@ void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
     if (oldest->second.empty()) ring_by_account_.erase(oldest);
     ring_.pop_front();
   }
-  last_sequence_ = update.sequence;
   // A subscriber that comes later reads this update after subscribing.
   if (watchers_of_all_ == 0 && !watchers_of_.contains(account)) return;
   accounts_updated_.insert(account);
@@ -212,6 +214,10 @@ int StatusBus::Subscribe(std::string account, std::function<void(bool may_read_l
 }
 
 void StatusBus::Unsubscribe(int id) {
+  // The ring, once the last watcher has gone: freed here, after the locks,
+  // rather than by the storage thread.
+  std::deque<storage::DeliveryUpdate> dropped_ring;
+  absl::flat_hash_map<std::string, std::deque<uint64_t>> dropped_index;
   {
     absl::MutexLock lock(&subscribers_mu_);
     auto subscriber = subscribers_.find(id);
@@ -229,6 +235,10 @@ void StatusBus::Unsubscribe(int id) {
         --watchers_of_all_;
       }
       subscribers_.erase(subscriber);
+      if (watchers_of_all_ == 0 && watchers_of_.empty()) {
+        dropped_ring.swap(ring_);
+        dropped_index.swap(ring_by_account_);
+      }
     }
   }
   // A catch-up wake-up of it may be running: wait for it to end.

@@ -2,9 +2,12 @@
 // order, for WatchDeliveries streams.
 //
 // Watchers pull: each remembers its cursor and asks for the updates after it
-// (Read), so a slow watcher costs no memory here and can never miss one. The
-// bus keeps the most recent updates in a ring; older ones come from the
-// update log (storage/update_log.h). Subscribers are woken when new updates
+// (Read), so a slow watcher costs no memory here and can never miss one.
+// While anyone watches, the bus keeps the most recent updates in a ring;
+// older ones come from the update log (storage/update_log.h). While nobody
+// watches, it keeps none: a copy of every update was a tenth of the storage
+// writer's time under batch publishes, for streams that mostly do not exist.
+// So the first watcher to come reads what came before it from the log. Subscribers are woken when new updates
 // arrive, on the bus's own thread: the storage thread that publishes never
 // waits for a watcher. That thread never reads storage either: a watcher
 // whose cursor is older than the ring catches up on a second thread
@@ -45,7 +48,8 @@ class StatusBus : public storage::UpdateListener {
   StatusBus(storage::UpdateLog& log, uint64_t last_sequence, size_t ring_capacity = 1 << 16);
   ~StatusBus() override;  // Close()s and joins the wake-up thread
 
-  // Appends one update; sequences must arrive in order. Its subscribers
+  // Appends one update (to the ring only while someone watches); sequences
+  // must arrive in order. Its subscribers
   // (of its account, or of every account) are woken soon after, on the bus
   // thread. With none, the bus thread is left asleep: the storage thread
   // that calls this pays no wake-up for updates nobody watches.
@@ -63,7 +67,7 @@ class StatusBus : public storage::UpdateListener {
   uint64_t last_sequence() const;
 
   // Up to `max` updates with sequence > `after`, in order; empty when there
-  // are none yet. OUT_OF_RANGE when the log no longer holds the update right
+  // are none yet. From the ring when it holds them, else from the log. OUT_OF_RANGE when the log no longer holds the update right
   // after `after` (purged by retention). Reads storage when they are older
   // than the ring: only on the catch-up thread (wake's `may_read_log`).
   absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
@@ -117,6 +121,8 @@ class StatusBus : public storage::UpdateListener {
   storage::UpdateLog& log_;
   const size_t ring_capacity_;
   mutable absl::Mutex mu_;
+  // Consecutive updates ending at last_sequence_; empty while no one
+  // watches (watchers_of_all_ and watchers_of_ say so).
   std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);
   // The sequences of each account's updates in `ring_`, in order.
   absl::flat_hash_map<std::string, std::deque<uint64_t>> ring_by_account_ ABSL_GUARDED_BY(mu_);

@@ -33,6 +33,12 @@ using ::wink::webhooks::testing::TempDir;
 
 constexpr char kAccount[] = "acme-hotels";
 
+// A watcher that does nothing when woken: while one is subscribed, the bus
+// keeps recent updates in its ring.
+int Watch(StatusBus& bus) {
+  return bus.Subscribe([](bool) {});
+}
+
 std::vector<uint64_t> Sequences(const std::vector<DeliveryUpdate>& updates) {
   std::vector<uint64_t> out;
   for (const auto& update : updates) out.push_back(update.sequence);
@@ -153,6 +159,7 @@ TEST_F(StatusBusTest, LastSequenceStartsAtTheLogsNewestAndFollowsPublish) {
 TEST_F(StatusBusTest, ReadsUpdatesAfterTheCursorInOrderFromTheRing) {
   // The store is empty: everything read comes from the ring.
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  Watch(bus);
   for (uint64_t sequence = 1; sequence <= 5; ++sequence) bus.OnDeliveryUpdate(Update(sequence));
 
   auto all = bus.Read(0, 100);
@@ -189,6 +196,7 @@ TEST_F(StatusBusTest, ReadAtOrAfterTheNewestIsEmpty) {
 TEST_F(StatusBusTest, FullRingDropsTheOldestAndReadsThemFromTheStore) {
   ASSERT_NO_FATAL_FAILURE(CreateWebhook());
   StatusBus& bus = NewBus(/*ring_capacity=*/4);
+  Watch(bus);
   const uint64_t start = bus.last_sequence();
 
   ASSERT_NO_FATAL_FAILURE(PublishEvents(7));
@@ -388,6 +396,7 @@ TEST_F(StatusBusTest, UnsubscribeWaitsForARunningWakeUp) {
 TEST_F(StatusBusTest, ReadRecentServesOnlyWhatTheRingHolds) {
   ASSERT_NO_FATAL_FAILURE(CreateWebhook());
   StatusBus& bus = NewBus(/*ring_capacity=*/4);
+  Watch(bus);
   const uint64_t start = bus.last_sequence();
   ASSERT_NO_FATAL_FAILURE(PublishEvents(7));
 
@@ -398,6 +407,46 @@ TEST_F(StatusBusTest, ReadRecentServesOnlyWhatTheRingHolds) {
   EXPECT_THAT(Sequences(*recent), ElementsAre(start + 4, start + 5));
   auto none = bus.ReadRecent(start + 7, 100);
   ASSERT_TRUE(none.has_value());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+// Nobody watching, nothing is kept in memory: a watcher that comes later
+// reads the updates before it from the log, and those after it from the
+// ring, until the last watcher leaves.
+TEST_F(StatusBusTest, TheRingIsKeptOnlyWhileSomeoneWatches) {
+  ASSERT_NO_FATAL_FAILURE(CreateWebhook());
+  StatusBus& bus = NewBus(/*ring_capacity=*/100);
+  const uint64_t start = bus.last_sequence();
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(3));
+  EXPECT_EQ(bus.last_sequence(), start + 3);
+  EXPECT_FALSE(bus.ReadRecent(start, 100).has_value()) << "unwatched: not in memory";
+  auto unwatched = bus.Read(start, 100);
+  ASSERT_TRUE(unwatched.ok()) << unwatched.status();
+  EXPECT_THAT(Sequences(*unwatched), ElementsAre(start + 1, start + 2, start + 3));
+  EXPECT_EQ((*unwatched)[2].delivery.event_id(), forwarder_.seen()[2].delivery.event_id());
+
+  const int watcher = Watch(bus);
+  ASSERT_NO_FATAL_FAILURE(PublishEvents(2));
+  EXPECT_FALSE(bus.ReadRecent(start + 2, 100).has_value()) << "from before the watcher";
+  auto watched = bus.ReadRecent(start + 3, 100);
+  ASSERT_TRUE(watched.has_value());
+  EXPECT_THAT(Sequences(*watched), ElementsAre(start + 4, start + 5));
+  EXPECT_EQ((*watched)[1].delivery.event_id(), forwarder_.seen()[4].delivery.event_id());
+  auto across = bus.Read(start, 100);
+  ASSERT_TRUE(across.ok()) << across.status();
+  EXPECT_THAT(Sequences(*across),
+              ElementsAre(start + 1, start + 2, start + 3, start + 4, start + 5));
+
+  bus.Unsubscribe(watcher);
+  EXPECT_FALSE(bus.ReadRecent(start + 3, 100).has_value()) << "let go with the last watcher";
+  ASSERT_NO_FATAL_FAILURE(PublishEvent());
+  EXPECT_EQ(bus.last_sequence(), start + 6);
+  EXPECT_FALSE(bus.ReadRecent(start + 5, 100).has_value());
+  auto after = bus.Read(start + 5, 100);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(Sequences(*after), ElementsAre(start + 6));
+  auto none = bus.ReadRecent(start + 6, 100);
+  ASSERT_TRUE(none.has_value()) << "at the newest: nothing to read, from memory";
   EXPECT_THAT(*none, IsEmpty());
 }
 
@@ -484,6 +533,7 @@ std::vector<uint64_t> SequencesOf(const std::optional<StatusBus::AccountUpdates>
 
 TEST_F(StatusBusTest, ReadRecentOfReturnsOnlyTheAccountsUpdatesAndHowFarItLooked) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0, /*ring_capacity=*/5);
+  Watch(bus);
   const char* owners[] = {"a", "b", "b", "a", "b"};
   for (uint64_t i = 1; i <= 5; ++i) bus.OnDeliveryUpdate(UpdateOf(i, owners[i - 1]));
 
@@ -569,7 +619,7 @@ TEST_F(StatusBusTest, UpdatesNobodyWatchesLeaveTheBusThreadAsleep) {
     bus.OnDeliveryUpdate(UpdateOf(sequence, sequence % 2 == 0 ? "a" : "b"));
   }
   EXPECT_EQ(rounds_after_a_while(), 0u);
-  EXPECT_EQ(SequencesOf(bus.ReadRecentOf("a", 96, 10)), (std::vector<uint64_t>{98, 100}));
+  EXPECT_FALSE(bus.ReadRecentOf("a", 96, 10).has_value()) << "nothing kept while nobody watches";
 
   const int a = bus.Subscribe("a", [&](bool) {
     absl::MutexLock lock(&mu);
@@ -584,6 +634,7 @@ TEST_F(StatusBusTest, UpdatesNobodyWatchesLeaveTheBusThreadAsleep) {
     auto woken = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return woken_a == 1; };
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&woken), absl::Seconds(10)));
   }
+  EXPECT_EQ(SequencesOf(bus.ReadRecentOf("a", 100, 10)), (std::vector<uint64_t>{102}));
   const uint64_t rounds = rounds_after_a_while();
   EXPECT_GE(rounds, 1u);
 
@@ -627,6 +678,7 @@ TEST_F(StatusBusTest, CloseWakesSubscribersAndSetsClosed) {
 
 TEST_F(StatusBusTest, ReadStillWorksAfterClose) {
   StatusBus bus(storage_->updates(), /*last_sequence=*/0);
+  Watch(bus);
   bus.OnDeliveryUpdate(Update(1));
   bus.Close();
 
