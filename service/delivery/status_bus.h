@@ -7,15 +7,15 @@
 // older ones come from the update log (storage/update_log.h). While nobody
 // watches, it keeps none: a copy of every update was a tenth of the storage
 // writer's time under batch publishes, for streams that mostly do not exist.
-// So the first watcher to come reads what came before it from the log. Subscribers are woken when new updates
-// arrive, on the bus's own thread: the storage thread that publishes never
-// waits for a watcher. That thread never reads storage either: a watcher
-// whose cursor is older than the ring catches up on a second thread
-// (RequestCatchUp), so a stream replaying a long history cannot hold up
-// the live ones. Subscribers may name their account: they are woken only
-// for that account's updates and read only those from the ring (which is
-// indexed by account), so thousands of idle watchers cost nothing per
-// update of someone else.
+// So the first watcher to come reads what came before it from the log.
+// Subscribers are woken when new updates arrive, on the bus's own thread:
+// the storage thread that publishes never waits for a watcher. That thread
+// never reads storage either: a watcher whose cursor is older than the ring
+// catches up on a second thread (RequestCatchUp), so a stream replaying a
+// long history cannot hold up the live ones. Subscribers may name their
+// account: they are woken only for that account's updates and read only
+// those from the ring (which is indexed by account), so thousands of idle
+// watchers cost nothing per update of someone else.
 #ifndef WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 #define WINK_WEBHOOKS_SERVICE_DELIVERY_STATUS_BUS_H_
 
@@ -67,8 +67,9 @@ class StatusBus : public storage::UpdateListener {
   uint64_t last_sequence() const;
 
   // Up to `max` updates with sequence > `after`, in order; empty when there
-  // are none yet. From the ring when it holds them, else from the log. OUT_OF_RANGE when the log no longer holds the update right
-  // after `after` (purged by retention). Reads storage when they are older
+  // are none yet. From the ring when it holds them, else from the log.
+  // OUT_OF_RANGE when the log no longer holds the update right after
+  // `after` (purged by retention). Reads storage when they are older
   // than the ring: only on the catch-up thread (wake's `may_read_log`).
   absl::StatusOr<std::vector<storage::DeliveryUpdate>> Read(uint64_t after, int max);
 
