@@ -29,6 +29,15 @@
 #                       no frame pointers, so -g stops at their frames)
 #   PERF_KEEP=FILE      keep perf.data there (for perf report -G, --children)
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
+#   TIMELINE=FILE       rate/max/quiet/batch: write there, every ~0.3 s of the
+#                       load, the receiver's POSTs and publish-to-delivery p99
+#                       and max in that window, the commits over 10 ms and
+#                       the writes that waited over 10 ms for the writer, how
+#                       busy the machine was, and the ms of CPU the RocksDB
+#                       background threads ran; then the flushes and
+#                       compactions from RocksDB's LOG, with their times, to
+#                       set a spike against (the receiver's numbers at the
+#                       end then cover only the last window)
 #   HISTORY=N           all but drain: first publish N events (batches of 100)
 #                       and wait until all are delivered, so that the load meets
 #                       a store with history, as bench/run.sh's latency phase
@@ -103,7 +112,8 @@ wait_for_posts() {
 (umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
 address="127.0.0.1:$(free_port)"
 # shellcheck disable=SC2086  # SERVER_ARGS is a list of flags
-"$bin_server" --listen "$address" --metrics_listen "127.0.0.1:$(free_port)" \
+metrics_address="127.0.0.1:$(free_port)"
+"$bin_server" --listen "$address" --metrics_listen "$metrics_address" \
   --data_dir "$work/data" --admin_token_sha256 "$token_sha256" \
   --secrets_key_file "$work/secrets.key" --allow_private_targets 127.0.0.0/8 \
   --extra_ca_file "$ca_file" ${SERVER_ARGS:-} >"$work/server.log" 2>&1 &
@@ -145,6 +155,47 @@ stop_perf() {
   perf_pid=""
 }
 rpc_lines() { grep -c ' rpc ' "$work/server.log" || true; }
+# Cumulative counters, one line: commits over 10 ms, writes that waited over
+# 10 ms, busy and all jiffies of the machine, ns of CPU of RocksDB's threads.
+counters() {
+  curl -s "http://$metrics_address/metrics" | awk '
+    /^wink_webhooks_storage_commit_duration_seconds_bucket\{le="0.01"\}/ { commits_fast = $2 }
+    /^wink_webhooks_storage_commit_duration_seconds_count/ { commits = $2 }
+    /^wink_webhooks_storage_write_wait_seconds_bucket\{le="0.01"\}/ { waits_fast = $2 }
+    /^wink_webhooks_storage_write_wait_seconds_count/ { waits = $2 }
+    END { printf "%d %d ", commits - commits_fast, waits - waits_fast }'
+  awk '/^cpu / { printf "%d %d ", $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+  local task name ns rocksdb_ns=0
+  for task in "/proc/$server_pid/task/"*; do
+    read -r name <"$task/comm" 2>/dev/null || continue
+    [[ "$name" == rocksdb* ]] || continue
+    read -r ns _ <"$task/schedstat" 2>/dev/null || continue
+    rocksdb_ns=$((rocksdb_ns + ns))
+  done
+  echo "$rocksdb_ns"
+}
+timeline() {
+  set +e
+  local before after stats
+  printf '%-12s %6s %8s %8s %12s %12s %6s %12s\n' time posts p99_ms max_ms "commits>10ms" \
+    "waits>10ms" busy "rocksdb_ms"
+  receiver -X POST "$receiver_url/_stats/reset" >/dev/null
+  read -ra before <<<"$(counters)"
+  while kill -0 "$loadgen_pid" 2>/dev/null; do
+    sleep 0.2
+    stats="$(receiver -X POST "$receiver_url/_stats/reset" 2>/dev/null)" || break
+    read -ra after <<<"$(counters)"
+    ((${#after[@]} == 5)) || break
+    printf '%-12s %6s %8s %8s %12d %12d %5.0f%% %12.1f\n' "$(date +%T.%3N)" \
+      "$(grep -o '"posts":[0-9]*' <<<"$stats" | cut -d: -f2)" \
+      "$(grep -o '"latency_p99_ms":[0-9.]*' <<<"$stats" | cut -d: -f2)" \
+      "$(grep -o '"latency_max_ms":[0-9.]*' <<<"$stats" | cut -d: -f2)" \
+      $((after[0] - before[0])) $((after[1] - before[1])) \
+      "$(awk -v b=$((after[2] - before[2])) -v t=$((after[3] - before[3])) 'BEGIN { print t ? 100 * b / t : 0 }')" \
+      "$(awk -v ns=$((after[4] - before[4])) 'BEGIN { print ns / 1e6 }')"
+    before=("${after[@]}")
+  done
+}
 
 if [[ "$mode" == drain ]]; then
   loadgen --mode pause --account bench >/dev/null
@@ -172,6 +223,11 @@ else
   loadgen --mode "$load_mode" "${publish_args[@]}" --warmup 0s --duration 14s "${load[@]}" \
     >"$work/loadgen.out" 2>&1 &
   loadgen_pid=$!
+  timeline_pid=""
+  if [[ -n "${TIMELINE:-}" ]]; then
+    timeline >"$TIMELINE" &
+    timeline_pid=$!
+  fi
   sleep 3
   lines_before="$(rpc_lines)"
   snapshot >"$work/before"
@@ -193,6 +249,13 @@ join "$work/before" "$work/after" | awk -v n="$events" -v t="$seconds" '
     if (us >= 0.5) printf "%-18s %10.1f %10.2f %5.0f%% %7.0f%%\n", $1, us, sw,
                           ($5 - $2) / 1e7 / t, ($7 - $4) / 1e7 / t }
   END { printf "%-18s %10.1f %10.2f\n", "all threads", total, switches }'
+if [[ -n "${TIMELINE:-}" && "$mode" != drain ]]; then
+  wait "$timeline_pid" 2>/dev/null || true
+  { echo "RocksDB flushes and compactions (LOG):"
+    grep -E '"event": "(flush_started|compaction_started)"' "$work/data/LOG" |
+      sed -E 's/^[0-9/]+-([0-9:.]+) .*"job": ([0-9]+), "event": "([a-z_]+)".*"(flush_reason|compaction_reason)": "([^"]*)".*/\1 job \2 \3 (\5)/'
+  } >>"$TIMELINE"
+fi
 echo "receiver: $(receiver "$receiver_url/_stats" |
   grep -oE '"(posts_per_s|latency_p50_ms|latency_p99_ms|latency_p999_ms)":[0-9.]*' | tr '\n' ' ')"
 if [[ -f "$work/perf.data" ]]; then
