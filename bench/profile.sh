@@ -29,7 +29,7 @@
 #                       no frame pointers, so -g stops at their frames)
 #   PERF_KEEP=FILE      keep perf.data there (for perf report -G, --children)
 #   SERVER_ARGS="..."   extra server flags (e.g. --config FILE)
-#   TIMELINE=FILE       rate/max/quiet/batch: write there, every ~0.3 s of the
+#   TIMELINE=FILE       rate/max/quiet/batch: write there, every ~0.5 s of the
 #                       load, the receiver's POSTs and publish-to-delivery p99
 #                       and max in that window, the commits over 10 ms and
 #                       the writes that waited over 10 ms for the writer, how
@@ -165,14 +165,7 @@ counters() {
     /^wink_webhooks_storage_write_wait_seconds_count/ { waits = $2 }
     END { printf "%d %d ", commits - commits_fast, waits - waits_fast }'
   awk '/^cpu / { printf "%d %d ", $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
-  local task name ns rocksdb_ns=0
-  for task in "/proc/$server_pid/task/"*; do
-    read -r name <"$task/comm" 2>/dev/null || continue
-    [[ "$name" == rocksdb* ]] || continue
-    read -r ns _ <"$task/schedstat" 2>/dev/null || continue
-    rocksdb_ns=$((rocksdb_ns + ns))
-  done
-  echo "$rocksdb_ns"
+  snapshot 2>/dev/null | awk '$1 ~ /^rocksdb/ { ns += $2 } END { print ns + 0 }'
 }
 timeline() {
   set +e

@@ -32,7 +32,7 @@ void StatusBus::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   absl::MutexLock lock(&mu_);
   last_sequence_ = update.sequence;
   // Nobody watches: the ring is empty (Unsubscribe) and stays so.
-  if (watchers_of_all_ == 0 && watchers_of_.empty()) return;
+  if (NobodyWatchesLocked()) return;
   const std::string& account = update.delivery.account();
   ring_.push_back(update);
   ring_by_account_[account].push_back(update.sequence);
@@ -235,7 +235,7 @@ void StatusBus::Unsubscribe(int id) {
         --watchers_of_all_;
       }
       subscribers_.erase(subscriber);
-      if (watchers_of_all_ == 0 && watchers_of_.empty()) {
+      if (NobodyWatchesLocked()) {
         dropped_ring.swap(ring_);
         dropped_index.swap(ring_by_account_);
       }

@@ -49,10 +49,10 @@ class StatusBus : public storage::UpdateListener {
   ~StatusBus() override;  // Close()s and joins the wake-up thread
 
   // Appends one update (to the ring only while someone watches); sequences
-  // must arrive in order. Its subscribers
-  // (of its account, or of every account) are woken soon after, on the bus
-  // thread. With none, the bus thread is left asleep: the storage thread
-  // that calls this pays no wake-up for updates nobody watches.
+  // must arrive in order. Its subscribers (of its account, or of every
+  // account) are woken soon after, on the bus thread. With none, the bus
+  // thread is left asleep: the storage thread that calls this pays no
+  // wake-up for updates nobody watches.
   void OnDeliveryUpdate(const storage::DeliveryUpdate& update) override;
 
   // Rounds of wake-ups the bus thread has run so far (each wakes the
@@ -118,12 +118,15 @@ class StatusBus : public storage::UpdateListener {
  private:
   void WakeLoop();
   void CatchUpLoop();
+  bool NobodyWatchesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return watchers_of_all_ == 0 && watchers_of_.empty();
+  }
 
   storage::UpdateLog& log_;
   const size_t ring_capacity_;
   mutable absl::Mutex mu_;
   // Consecutive updates ending at last_sequence_; empty while no one
-  // watches (watchers_of_all_ and watchers_of_ say so).
+  // watches (NobodyWatchesLocked).
   std::deque<storage::DeliveryUpdate> ring_ ABSL_GUARDED_BY(mu_);
   // The sequences of each account's updates in `ring_`, in order.
   absl::flat_hash_map<std::string, std::deque<uint64_t>> ring_by_account_ ABSL_GUARDED_BY(mu_);
