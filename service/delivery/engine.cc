@@ -165,6 +165,9 @@ int DeliveryEngine::limit_of(const std::string& webhook_id) const {
 void DeliveryEngine::OnDeliveryUpdate(const storage::DeliveryUpdate& update) {
   const DeliveryRecord& delivery = update.delivery;
   const bool is_due = domain::IsDue(delivery.state());
+  // Only due and cancelled deliveries concern the engine: half of all
+  // updates (every success) leave here without its lock.
+  if (!is_due && delivery.state() != domain::kCancelled) return;
   // Another node of the cluster sends it (not under mu_: Owns may lock).
   if (is_due && !due_queue_.Owns(delivery.webhook_id())) return;
   std::optional<uint64_t> cancel_request;

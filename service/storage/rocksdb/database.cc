@@ -223,6 +223,16 @@ absl::Status Database::CheckSchema() {
         kSchemaVersion, "; run a newer version"));
   }
   if (schema.version() < kSchemaVersion) {
+    if (schema.version() < 4) {
+      // Older binaries deleted queue keys with Delete, and sometimes put one
+      // twice: neither may meet a SingleDelete (IsPutOnceQueue). A full
+      // compaction leaves one put per existing key and no deletions. A crash
+      // before the version below is written does it again at the next open.
+      for (int index = 0; index < kColumnFamilyCount; ++index) {
+        const ColumnFamily family = static_cast<ColumnFamily>(index);
+        if (IsPutOnceQueue(family)) WINK_RETURN_IF_ERROR(Compact(family));
+      }
+    }
     schema.set_version(kSchemaVersion);
     rocksdb::WriteBatch batch;
     batch.Put(handle(ColumnFamily::kDefault), std::string(kSchemaKey), schema.SerializeAsString());
@@ -249,9 +259,11 @@ void PrefixIterator::SeekPast(absl::string_view key) {
 }
 
 absl::Status Database::Compact(ColumnFamily cf) {
-  return FromRocksDb(
-      db_->CompactRange(rocksdb::CompactRangeOptions(), handle(cf), nullptr, nullptr),
-      "compacting");
+  rocksdb::CompactRangeOptions options;
+  // Rewrite the last level too: what is dropped there (every deletion and
+  // what it hides) may already be in it.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocksDb(db_->CompactRange(options, handle(cf), nullptr, nullptr), "compacting");
 }
 
 absl::Status Database::Write(rocksdb::WriteBatch& batch) {

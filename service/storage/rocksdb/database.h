@@ -28,7 +28,11 @@ namespace wink::webhooks::storage::rocks {
 //    would publish and purge without counting.
 // 3: the due queue is indexed by webhook (`due_by_webhook`, what ordered
 //    webhooks need); a version-2 binary would leave the index stale.
-inline constexpr uint32_t kSchemaVersion = 3;
+// 4: the queue families' keys are deleted with SingleDelete
+//    (IsPutOnceQueue); the first open compacts them, so that no older
+//    binary's Delete or second put is left to meet one. A version-3 binary
+//    would mix its Deletes in again.
+inline constexpr uint32_t kSchemaVersion = 4;
 
 struct DatabaseOptions {
   // Directory of the database; created if missing.
@@ -73,9 +77,10 @@ class Database {
   // Reads `key`. NOT_FOUND if absent.
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
 
-  // Compacts all of `cf` now instead of when RocksDB decides to, which also
-  // runs its compaction filter (expired idempotency entries are dropped).
-  // For maintenance and tests.
+  // Compacts all of `cf` now, down to and including its last level, instead
+  // of when RocksDB decides to: afterwards it holds no deletions, one entry
+  // per live key, and its compaction filter has run (expired idempotency
+  // entries are dropped). For migrations, maintenance and tests.
   absl::Status Compact(ColumnFamily cf);
 
   // Iterator over `cf`; the caller owns it and must delete it before the

@@ -278,13 +278,12 @@ void RocksDbDeliveryLedger::Park(std::string webhook_id, std::string event_id, i
           return absl::OkStatus();
         }
         if (!domain::IsDue(before->state()) || before->next_attempt_time_us() != due_time_us) {
-          // A stale queue entry (the delivery moved on): remove it, keeping
-          // the delivery's own.
+          // A stale queue entry: the delivery moved on, and the transition
+          // that moved it put its new entries (not put again here: a queue
+          // key is put once, IsPutOnceQueue). Deleting one that is gone
+          // already is harmless.
           txn.Delete(ColumnFamily::kDue, due_key);
-          if (domain::IsDue(before->state())) {
-            txn.Put(ColumnFamily::kDue,
-                    DueKey(before->next_attempt_time_us(), webhook_id, event_id), "");
-          } else {
+          if (!domain::IsDue(before->state())) {
             txn.Delete(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id));
           }
           return absl::OkStatus();

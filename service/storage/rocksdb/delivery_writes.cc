@@ -91,12 +91,15 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
   } else {
     txn.Put(ColumnFamily::kDeliveriesByEvent, DeliveryByEventKey(event_id, webhook_id), "");
   }
+  // Put the entries of the new state unless the old one has them already:
+  // a queue key is never put twice (IsPutOnceQueue).
+  const bool was_due = before != nullptr && IsDue(before->state());
   if (IsDue(after.state())) {
-    txn.Put(ColumnFamily::kDue, DueKey(after.next_attempt_time_us(), webhook_id, event_id), "");
-    if (before == nullptr || !IsDue(before->state())) {
-      txn.Put(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id), "");
+    if (!was_due || after.next_attempt_time_us() != before->next_attempt_time_us()) {
+      txn.Put(ColumnFamily::kDue, DueKey(after.next_attempt_time_us(), webhook_id, event_id), "");
     }
-  } else if (IsHeld(after.state())) {
+    if (!was_due) txn.Put(ColumnFamily::kDueByWebhook, DeliveryKey(webhook_id, event_id), "");
+  } else if (IsHeld(after.state()) && (before == nullptr || !IsHeld(before->state()))) {
     txn.Put(ColumnFamily::kHeld, DeliveryKey(webhook_id, event_id), "");
   }
   txn.Put(ColumnFamily::kDeliveries, DeliveryKey(webhook_id, event_id), after.SerializeAsString());

@@ -4,9 +4,11 @@
 // StageTransition is the one place a delivery changes: it writes what a
 // domain::Transition says and keeps the delivery's indexes true to its
 // state: a PENDING or RETRY_SCHEDULED delivery has exactly one `due` entry
-// (at next_attempt_time_us), a HELD delivery exactly one `held` entry, and
-// the others neither. Every change appends its update-log entry and, once
-// durable, tells the update listeners.
+// (at next_attempt_time_us) and one `due_by_webhook` entry, a HELD delivery
+// exactly one `held` entry, and the others none. It puts an entry only where
+// the old state had none, so no queue key is put twice (IsPutOnceQueue).
+// Every change appends its update-log entry and, once durable, tells the
+// update listeners.
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_DELIVERY_WRITES_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_DELIVERY_WRITES_H_
 

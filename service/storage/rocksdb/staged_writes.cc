@@ -79,7 +79,11 @@ void StagedWrites::Put(ColumnFamily cf, absl::string_view key, absl::string_view
 }
 
 void StagedWrites::Delete(ColumnFamily cf, absl::string_view key) {
-  batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  if (IsPutOnceQueue(cf)) {
+    batch_.SingleDelete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  } else {
+    batch_.Delete(db_.handle(cf), AsSlice(key)).PermitUncheckedError();
+  }
   Index(cf, key, absl::string_view(), /*deleted=*/true);
 }
 
@@ -179,6 +183,9 @@ void StagedWrites::Reindex() {
                     /*deleted=*/true);
       return rocksdb::Status::OK();
     }
+    rocksdb::Status SingleDeleteCF(uint32_t family_id, const rocksdb::Slice& key) override {
+      return DeleteCF(family_id, key);
+    }
 
    private:
     int Family(uint32_t family_id) const {
@@ -189,7 +196,7 @@ void StagedWrites::Reindex() {
     StagedWrites& staged_;
   };
   Replay replay(*this);
-  // Only Put and Delete are ever staged, to known families.
+  // Only Put, Delete and SingleDelete are ever staged, to known families.
   batch_.Iterate(&replay).PermitUncheckedError();
 }
 

@@ -49,6 +49,7 @@ class StagedWrites {
   static bool IsIndexed(ColumnFamily cf);
 
   void Put(ColumnFamily cf, absl::string_view key, absl::string_view value);
+  // A SingleDelete in the families that are IsPutOnceQueue(), else a Delete.
   void Delete(ColumnFamily cf, absl::string_view key);
 
   // The latest staged value of `key`, else the committed one. NOT_FOUND if

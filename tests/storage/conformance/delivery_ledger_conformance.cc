@@ -548,6 +548,10 @@ TEST_P(StorageConformance, ParkOfAnOutdatedDueEntryLeavesTheDeliveryAlone) {
   const DueDelivery outdated = Due()[0];
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(deliveries().RetryNow("acme", webhook, event).ok());
+  // RocksDB: the current entry goes to a file of its own (flushed at the
+  // reopen), so that were it put again, its deletion below would bring the
+  // first put back, and the check after the test would find it.
+  Reopen();
   const size_t updates_before = listener_.size();
 
   ASSERT_TRUE(Park(outdated).ok());
@@ -557,6 +561,8 @@ TEST_P(StorageConformance, ParkOfAnOutdatedDueEntryLeavesTheDeliveryAlone) {
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].due_time_us, NowUs());
   EXPECT_EQ(listener_.size(), updates_before);
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
+  EXPECT_THAT(Due(), IsEmpty());
 }
 
 // RetryNow -------------------------------------------------------------------
@@ -582,6 +588,31 @@ TEST_P(StorageConformance, RetryNowMakesAFailedDeliveryDueNow) {
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].due_time_us, NowUs());
   EXPECT_EQ(listener_.updates().back().delivery.state(), kPending);
+}
+
+// A retry of a delivery already due now leaves it due at the same time: its
+// queue entries stay as they are, not written a second time (the first put
+// of a RocksDB queue key put twice would come back after its deletion).
+TEST_P(StorageConformance, RetryNowOfADeliveryDueNowKeepsItsOneQueueEntry) {
+  const std::string webhook = CreateWebhook("acme");
+  const std::string event = MustPublish("acme");
+  ASSERT_EQ(Delivery(webhook, event).next_attempt_time_us(), NowUs());
+  // RocksDB: the queue entries go to a file of their own (flushed at the
+  // reopen), where a deletion could not take a second put's place.
+  Reopen();
+
+  auto retried = deliveries().RetryNow("acme", webhook, event);
+
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->state(), kPending);
+  EXPECT_EQ(retried->next_attempt_time_us(), NowUs());
+  ASSERT_THAT(DueEvents(), ElementsAre(event));
+  ASSERT_TRUE(
+      Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
+  EXPECT_EQ(Delivery(webhook, event).state(), kSucceeded);
+  EXPECT_THAT(DueEvents(), IsEmpty());
+  const StoredCounts stored = CountStoredOffline();
+  EXPECT_EQ(stored.due_entries, 0);
 }
 
 TEST_P(StorageConformance, RetryNowRefusesCancelledPausedAndDeletedOnesAndOtherAccounts) {

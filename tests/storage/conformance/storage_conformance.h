@@ -72,7 +72,7 @@ class BackendHarness {
                                                const std::string& webhook_id) = 0;
 
   // With the backend closed: what is stored. An index that disagrees with
-  // the records it indexes is an error.
+  // the records it indexes is an error (checked after every test).
   virtual absl::StatusOr<StoredCounts> CountStored() = 0;
 
   // With the backend closed: leaves the data as a binary that kept no

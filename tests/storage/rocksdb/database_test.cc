@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +16,8 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table_properties.h"
+#include "rocksdb/write_batch.h"
 #include "service/storage/rocksdb/column_families.h"
 #include "service/storage/rocksdb/keys.h"
 #include "tests/fakes/fake_clock.h"
@@ -242,6 +245,61 @@ TEST_F(DatabaseTest, CurrentSchemaVersionOpens) {
   ASSERT_NO_FATAL_FAILURE(WriteSchemaVersion(kSchemaVersion));
   auto db = Database::Open(Options());
   EXPECT_TRUE(db.ok()) << db.status();
+}
+
+// A version-3 binary deleted queue keys with Delete and could put one
+// twice. The first open of this binary compacts the queues, so that its
+// SingleDelete of such a key cannot meet the older put (which would bring it
+// back) or a Delete.
+TEST_F(DatabaseTest, AVersion3DatabaseHasItsQueuesCompactedBeforeASingleDeleteCanMeetThem) {
+  {
+    auto db = OpenOrDie();
+    ASSERT_NE(db, nullptr);
+    rocksdb::ColumnFamilyHandle* held = db->handle(ColumnFamily::kHeld);
+    // Each write in a file of its own, as a version-3 binary's writes that
+    // far apart would be.
+    auto write_and_flush = [&](rocksdb::WriteBatch batch) {
+      ASSERT_TRUE(db->Write(batch).ok());
+      ASSERT_TRUE(db->rocksdb()->Flush(rocksdb::FlushOptions(), held).ok());
+    };
+    for (int put = 0; put < 2; ++put) {
+      rocksdb::WriteBatch batch;
+      batch.Put(held, "put twice", "");
+      write_and_flush(std::move(batch));
+    }
+    rocksdb::WriteBatch put;
+    put.Put(held, "deleted", "");
+    write_and_flush(std::move(put));
+    rocksdb::WriteBatch deleted;
+    deleted.Delete(held, "deleted");
+    write_and_flush(std::move(deleted));
+  }
+  ASSERT_NO_FATAL_FAILURE(WriteSchemaVersion(3));
+
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  rocksdb::TablePropertiesCollection files;
+  ASSERT_TRUE(
+      db->rocksdb()->GetPropertiesOfAllTables(db->handle(ColumnFamily::kHeld), &files).ok());
+  uint64_t entries = 0, deletions = 0;
+  for (const auto& [name, properties] : files) {
+    entries += properties->num_entries;
+    deletions += properties->num_deletions;
+  }
+  EXPECT_EQ(entries, 1u);  // "put twice", once
+  EXPECT_EQ(deletions, 0u);
+  auto schema = db->Get(ColumnFamily::kDefault, "schema");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  SchemaRecord record;
+  ASSERT_TRUE(record.ParseFromString(*schema));
+  EXPECT_EQ(record.version(), kSchemaVersion);
+
+  rocksdb::WriteBatch single_delete;
+  single_delete.SingleDelete(db->handle(ColumnFamily::kHeld), "put twice");
+  ASSERT_TRUE(db->Write(single_delete).ok());
+  ASSERT_TRUE(db->Compact(ColumnFamily::kHeld).ok());
+  EXPECT_EQ(db->Get(ColumnFamily::kHeld, "put twice").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(DatabaseTest, CorruptSchemaRecordIsDataLoss) {

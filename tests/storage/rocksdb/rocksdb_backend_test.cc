@@ -19,6 +19,7 @@
 #include "tests/fakes/full_disk.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/storage/publish_and_wait.h"
+#include "wink/webhooks/internal/v1/records.pb.h"
 
 namespace wink::webhooks::storage::rocks {
 namespace {
@@ -151,6 +152,9 @@ TEST_F(RocksDbBackendTest, AVersion2DatabaseGainsTheDueQueuesWebhookIndex) {
     }
     EXPECT_EQ(indexed, 2);
     batch.Delete(db->handle(ColumnFamily::kDefault), "due_by_webhook_indexed");
+    internal::v1::SchemaRecord schema;
+    schema.set_version(2);
+    batch.Put(db->handle(ColumnFamily::kDefault), "schema", schema.SerializeAsString());
     ASSERT_TRUE(db->Write(batch).ok());
   }
   Open();

@@ -1,12 +1,16 @@
 #include "tests/storage/rocksdb/rocksdb_harness.h"
 
 #include <memory>
+#include <string>
 #include <utility>
 
+#include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/write_batch.h"
 #include "wink/webhooks/internal/v1/records.pb.h"
 #include "service/common/status_macros.h"
+#include "service/domain/states.h"
+#include "service/storage/records.h"
 #include "service/storage/rocksdb/backend.h"
 #include "service/storage/rocksdb/database.h"
 #include "service/storage/rocksdb/keys.h"
@@ -27,6 +31,54 @@ absl::StatusOr<int> CountKeys(Database& db, ColumnFamily cf) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
   WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "counting keys"));
   return count;
+}
+
+// The keys of `cf`.
+absl::StatusOr<absl::btree_set<std::string>> KeysOf(Database& db, ColumnFamily cf) {
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(cf);
+  absl::btree_set<std::string> keys;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.insert(it->key().ToString());
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing keys"));
+  return keys;
+}
+
+// After a full compaction of the queues (which is when a queue key put twice
+// would come back: IsPutOnceQueue), `due`, `due_by_webhook` and `held` hold
+// exactly the entries of the deliveries in those states.
+absl::Status CheckQueues(Database& db) {
+  for (int index = 0; index < kColumnFamilyCount; ++index) {
+    const ColumnFamily family = static_cast<ColumnFamily>(index);
+    if (IsPutOnceQueue(family)) WINK_RETURN_IF_ERROR(db.Compact(family));
+  }
+  absl::btree_set<std::string> due, due_by_webhook, held;
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(ColumnFamily::kDeliveries);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    domain::DeliveryRecord delivery;
+    WINK_RETURN_IF_ERROR(
+        DecodeRecord(View(it->value()), kDeliveryRecordVersion, "delivery", delivery));
+    const std::string key = DeliveryKey(delivery.webhook_id(), delivery.event_id());
+    if (domain::IsDue(delivery.state())) {
+      due.insert(DueKey(delivery.next_attempt_time_us(), delivery.webhook_id(),
+                        delivery.event_id()));
+      due_by_webhook.insert(key);
+    } else if (domain::IsHeld(delivery.state())) {
+      held.insert(key);
+    }
+  }
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "listing deliveries"));
+  const std::pair<ColumnFamily, const absl::btree_set<std::string>*> queues[] = {
+      {ColumnFamily::kDue, &due},
+      {ColumnFamily::kDueByWebhook, &due_by_webhook},
+      {ColumnFamily::kHeld, &held}};
+  for (const auto& [family, expected] : queues) {
+    WINK_ASSIGN_OR_RETURN(const absl::btree_set<std::string> stored, KeysOf(db, family));
+    if (stored != *expected) {
+      return absl::DataLossError(absl::StrCat("\"", ColumnFamilyName(family), "\" has ",
+                                              stored.size(), " entries for ", expected->size(),
+                                              " deliveries in its state (or other keys)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -72,6 +124,7 @@ absl::Status RocksDbHarness::ForgetAccountUsage() {
 
 absl::StatusOr<testing::StoredCounts> RocksDbHarness::CountStored() {
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenRaw(dir_));
+  WINK_RETURN_IF_ERROR(CheckQueues(*db));
   testing::StoredCounts counts;
   WINK_ASSIGN_OR_RETURN(counts.events, CountKeys(*db, ColumnFamily::kEvents));
   WINK_ASSIGN_OR_RETURN(counts.deliveries, CountKeys(*db, ColumnFamily::kDeliveries));

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/table_properties.h"
 #include "service/storage/rocksdb/column_families.h"
 #include "service/storage/rocksdb/database.h"
 #include "tests/fakes/temp_dir.h"
@@ -195,6 +197,60 @@ TEST_F(StagedWritesTest, FamiliesOnlyWrittenAreCommittedButNotReadable) {
             absl::StatusCode::kInternal);
   Commit();
   EXPECT_TRUE(db_->Get(ColumnFamily::kDue, "d").ok());
+}
+
+// The entries (values and deletions) in the files of `cf`, and how many of
+// them are deletions.
+std::pair<uint64_t, uint64_t> EntriesAndDeletionsInFiles(Database& db, ColumnFamily cf) {
+  rocksdb::TablePropertiesCollection files;
+  EXPECT_TRUE(db.rocksdb()->GetPropertiesOfAllTables(db.handle(cf), &files).ok());
+  std::pair<uint64_t, uint64_t> sums{0, 0};
+  for (const auto& [name, properties] : files) {
+    sums.first += properties->num_entries;
+    sums.second += properties->num_deletions;
+  }
+  return sums;
+}
+
+// A queue entry put and deleted leaves nothing for a flush to write: the
+// deletion is a SingleDelete, dropped with its put. In the other families a
+// deletion is a tombstone that stays in the files until a compaction.
+TEST_F(StagedWritesTest, AQueueEntryPutAndDeletedLeavesNothingInTheFilesAfterAFlush) {
+  for (ColumnFamily cf : {ColumnFamily::kDue, ColumnFamily::kDueByWebhook, ColumnFamily::kHeld,
+                          ColumnFamily::kDeliveries}) {
+    staged_->Put(cf, "first", "");
+    staged_->Put(cf, "kept", "");
+    Commit();
+    staged_->Delete(cf, "first");
+    Commit();
+    ASSERT_TRUE(db_->rocksdb()->Flush(rocksdb::FlushOptions(), db_->handle(cf)).ok());
+  }
+  for (ColumnFamily cf : {ColumnFamily::kDue, ColumnFamily::kDueByWebhook, ColumnFamily::kHeld}) {
+    EXPECT_EQ(EntriesAndDeletionsInFiles(*db_, cf), std::make_pair(uint64_t{1}, uint64_t{0}))
+        << ColumnFamilyName(cf);
+    EXPECT_EQ(db_->Get(cf, "first").status().code(), absl::StatusCode::kNotFound);
+    EXPECT_TRUE(db_->Get(cf, "kept").ok());
+  }
+  EXPECT_EQ(EntriesAndDeletionsInFiles(*db_, ColumnFamily::kDeliveries),
+            std::make_pair(uint64_t{2}, uint64_t{1}));
+}
+
+// `held` is read in groups: a staged SingleDelete hides the key from Get and
+// Scan, also once a rollback has rebuilt the index from the batch.
+TEST_F(StagedWritesTest, AStagedQueueDeletionHidesTheKeyAlsoAfterARollbackRebuildsTheIndex) {
+  staged_->Put(ColumnFamily::kHeld, "h/1", "");
+  staged_->Put(ColumnFamily::kHeld, "h/2", "");
+  Commit();
+  staged_->Delete(ColumnFamily::kHeld, "h/1");
+  staged_->SetSavePoint();
+  staged_->Delete(ColumnFamily::kHeld, "h/2");
+  staged_->RollbackToSavePoint();
+
+  EXPECT_EQ(Read(ColumnFamily::kHeld, "h/1"), "<absent>");
+  EXPECT_EQ(Read(ColumnFamily::kHeld, "h/2"), "");
+  EXPECT_THAT(ScanAll(ColumnFamily::kHeld, "h/"), ElementsAre(Pair("h/2", "")));
+  Commit();
+  EXPECT_EQ(db_->Get(ColumnFamily::kHeld, "h/1").status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
