@@ -132,7 +132,7 @@ snapshot() {
     read -ra fields <"$task/schedstat"
     echo "$(<"$task/comm") ${fields[0]} $(awk '/^voluntary_ctxt_switches/ { print $2 }' "$task/status") ${fields[1]}"
   done | awk '{ cpu[$1] += $2; sw[$1] += $3; wait[$1] += $4 }
-              END { for (name in cpu) print name, cpu[name], sw[name], wait[name] }' | sort
+              END { for (name in cpu) printf "%s %.0f %.0f %.0f\n", name, cpu[name], sw[name], wait[name] }' | sort
 }
 start_perf() {
   [[ -n "${PERF_THREAD:-}" ]] || return 0
@@ -165,7 +165,7 @@ counters() {
     /^wink_webhooks_storage_write_wait_seconds_count/ { waits = $2 }
     END { printf "%d %d ", commits - commits_fast, waits - waits_fast }'
   awk '/^cpu / { printf "%d %d ", $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
-  snapshot 2>/dev/null | awk '$1 ~ /^rocksdb/ { ns += $2 } END { print ns + 0 }'
+  snapshot 2>/dev/null | awk '$1 ~ /^rocksdb/ { ns += $2 } END { printf "%.0f\n", ns }'
 }
 timeline() {
   set +e
