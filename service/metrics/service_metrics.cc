@@ -181,8 +181,8 @@ ServiceMetrics::ServiceMetrics(Registry& registry) : registry_(registry) {
       "Due-queue entries read by the delivery engine's scans.", MetricType::kCounter);
   due_entries_estimate_ = &registry.AddCallbacks(
       "wink_webhooks_due_entries_estimate",
-      "RocksDB's estimate of the entries in the due queue on disk: deliveries pending or "
-      "scheduled for a retry, including those queued in memory or in flight.",
+      "Entries in the due queue: deliveries pending or scheduled for a retry, including those "
+      "queued in memory or in flight (RocksDB: exact; PostgreSQL: the planner's estimate).",
       MetricType::kGauge);
   rpcs_ =
       &registry.AddCounter("wink_webhooks_rpcs_total",

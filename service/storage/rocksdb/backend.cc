@@ -1,5 +1,7 @@
 #include "service/storage/rocksdb/backend.h"
 
+#include <atomic>
+#include <cstdint>
 #include <utility>
 
 #include "service/common/status_macros.h"
@@ -16,12 +18,14 @@ namespace {
 
 class RocksDbBackend final : public StorageBackend {
  public:
-  RocksDbBackend(std::unique_ptr<Database> db, uint64_t next_update_sequence, const Clock& clock,
-                 StorageObserver* observer)
+  RocksDbBackend(std::unique_ptr<Database> db, uint64_t next_update_sequence, int64_t due_entries,
+                 const Clock& clock, StorageObserver* observer)
       : ids_(clock),
         db_(std::move(db)),
         writer_(*db_, next_update_sequence, observer),
-        context_{*db_, writer_, ids_, clock, listeners_, observer, known_webhooks_},
+        due_entries_(due_entries),
+        context_{*db_,     writer_,         ids_,        clock, listeners_,
+                 observer, known_webhooks_, due_entries_},
         webhooks_(context_),
         applications_(context_),
         events_(context_),
@@ -50,6 +54,7 @@ class RocksDbBackend final : public StorageBackend {
   std::unique_ptr<Database> db_;
   Writer writer_;
   KnownWebhooks known_webhooks_;
+  std::atomic<int64_t> due_entries_;
   StoreContext context_;
   RocksDbWebhookStore webhooks_;
   RocksDbApplicationStore applications_;
@@ -74,6 +79,7 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenRocksDbBackend(const RocksDb
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(db_options));
   WINK_RETURN_IF_ERROR(CountUsageIfNotCounted(*db));
   WINK_RETURN_IF_ERROR(IndexDueByWebhookIfNotIndexed(*db));
+  WINK_ASSIGN_OR_RETURN(const int64_t due_entries, CountDueEntries(*db));
   // The update log continues after its last entry (retention always keeps
   // the newest one); a new log starts at kFirstUpdateSequence.
   uint64_t next_sequence = kFirstUpdateSequence;
@@ -87,7 +93,8 @@ absl::StatusOr<std::unique_ptr<StorageBackend>> OpenRocksDbBackend(const RocksDb
     }
     WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "reading the update log"));
   }
-  return std::make_unique<RocksDbBackend>(std::move(db), next_sequence, clock, observer);
+  return std::make_unique<RocksDbBackend>(std::move(db), next_sequence, due_entries, clock,
+                                          observer);
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -62,6 +62,9 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
     }
     txn.Delete(ColumnFamily::kDeliveries, DeliveryKey(webhook_id, event_id));
     txn.Delete(ColumnFamily::kDeliveriesByEvent, DeliveryByEventKey(event_id, webhook_id));
+    if (IsDue(before->state())) {
+      txn.OnCommit([&due_entries = context.due_entries] { --due_entries; });
+    }
     return 0;
   }
   if (!transition.after.has_value()) return 0;
@@ -94,6 +97,7 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
   // Put the entries of the new state unless the old one has them already:
   // a queue key is never put twice (IsPutOnceQueue).
   const bool was_due = before != nullptr && IsDue(before->state());
+  const int due_change = (IsDue(after.state()) ? 1 : 0) - (was_due ? 1 : 0);
   if (IsDue(after.state())) {
     if (!was_due || after.next_attempt_time_us() != before->next_attempt_time_us()) {
       txn.Put(ColumnFamily::kDue, DueKey(after.next_attempt_time_us(), webhook_id, event_id), "");
@@ -113,8 +117,9 @@ uint64_t StageTransition(WriteTxn& txn, const StoreContext& context, const Deliv
       observer->OnDeliveryFinished(state);
     });
   }
-  txn.OnCommit([&listeners = context.listeners,
+  txn.OnCommit([&listeners = context.listeners, &due_entries = context.due_entries, due_change,
                 entry = DeliveryUpdate{sequence, std::move(*update.mutable_delivery())}] {
+    if (due_change != 0) due_entries += due_change;
     listeners.NotifyUpdate(entry);
   });
   return sequence;

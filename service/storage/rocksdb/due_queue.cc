@@ -1,5 +1,7 @@
 // RocksDbDueQueue: column family `due`, keys (time, webhook id, event id),
 // and its index by webhook, `due_by_webhook` (delivery_writes.cc keeps both).
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "rocksdb/write_batch.h"
@@ -91,12 +93,17 @@ absl::Status IndexDueByWebhookIfNotIndexed(Database& db) {
   return db.Write(batch);
 }
 
+absl::StatusOr<int64_t> CountDueEntries(Database& db) {
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(ColumnFamily::kDue);
+  int64_t entries = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "counting the delivery queue"));
+  return entries;
+}
+
 uint64_t RocksDbDueQueue::EstimatedSize() {
-  // A RocksDB property, so a scrape costs no scan.
-  uint64_t keys = 0;
-  context_.db.rocksdb()->GetIntProperty(context_.db.handle(ColumnFamily::kDue),
-                                        "rocksdb.estimate-num-keys", &keys);
-  return keys;
+  // Kept as writes commit, so a scrape costs no scan.
+  return static_cast<uint64_t>(std::max<int64_t>(0, context_.due_entries.load()));
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -2,6 +2,9 @@
 #ifndef WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORE_CONTEXT_H_
 #define WINK_WEBHOOKS_SERVICE_STORAGE_ROCKSDB_STORE_CONTEXT_H_
 
+#include <atomic>
+#include <cstdint>
+
 #include "service/common/clock.h"
 #include "service/common/ids.h"
 #include "service/storage/listeners.h"
@@ -26,6 +29,10 @@ struct StoreContext {
   StorageObserver* observer;
   // Writer thread only (its operations).
   KnownWebhooks& known_webhooks;
+  // The entries of `due`: counted at open, then moved by StageTransition's
+  // commits. (RocksDB's estimate counts a SingleDelete and the entry it
+  // removes as two entries until a flush drops both.)
+  std::atomic<int64_t>& due_entries;
 };
 
 }  // namespace wink::webhooks::storage::rocks
