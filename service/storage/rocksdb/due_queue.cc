@@ -93,14 +93,6 @@ absl::Status IndexDueByWebhookIfNotIndexed(Database& db) {
   return db.Write(batch);
 }
 
-absl::StatusOr<int64_t> CountDueEntries(Database& db) {
-  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(ColumnFamily::kDue);
-  int64_t entries = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
-  WINK_RETURN_IF_ERROR(FromRocksDb(it->status(), "counting the delivery queue"));
-  return entries;
-}
-
 uint64_t RocksDbDueQueue::EstimatedSize() {
   // Kept as writes commit, so a scrape costs no scan.
   return static_cast<uint64_t>(std::max<int64_t>(0, context_.due_entries.load()));

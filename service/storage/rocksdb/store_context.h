@@ -29,9 +29,10 @@ struct StoreContext {
   StorageObserver* observer;
   // Writer thread only (its operations).
   KnownWebhooks& known_webhooks;
-  // The entries of `due`: counted at open, then moved by StageTransition's
-  // commits. (RocksDB's estimate counts a SingleDelete and the entry it
-  // removes as two entries until a flush drops both.)
+  // The entries of `due`: counted as of the open (in the background), plus
+  // StageTransition's changes as they commit. (RocksDB's estimate counts a
+  // SingleDelete and the entry it removes as two entries until a flush
+  // drops both.)
   std::atomic<int64_t>& due_entries;
 };
 

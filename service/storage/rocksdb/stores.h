@@ -146,9 +146,6 @@ class RocksDbDeliveryLedger final : public DeliveryLedger {
 // on open).
 absl::Status IndexDueByWebhookIfNotIndexed(Database& db);
 
-// The entries of `due`, counted one by one (StoreContext::due_entries).
-absl::StatusOr<int64_t> CountDueEntries(Database& db);
-
 class RocksDbDueQueue final : public DueQueue {
  public:
   explicit RocksDbDueQueue(const StoreContext& context) : context_(context) {}
