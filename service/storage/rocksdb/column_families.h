@@ -48,8 +48,7 @@ inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {
 // first put back. StageTransition (delivery_writes.h) keeps it, and no key
 // of these families is ever deleted with Delete (schema 4, database.h).
 inline constexpr bool IsPutOnceQueue(ColumnFamily cf) {
-  return cf == ColumnFamily::kDue || cf == ColumnFamily::kDueByWebhook ||
-         cf == ColumnFamily::kHeld;
+  return cf == ColumnFamily::kDue || cf == ColumnFamily::kDueByWebhook || cf == ColumnFamily::kHeld;
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -598,7 +598,8 @@ TEST_P(StorageConformance, RetryNowOfADeliveryDueNowKeepsItsOneQueueEntry) {
   const std::string event = MustPublish("acme");
   ASSERT_EQ(Delivery(webhook, event).next_attempt_time_us(), NowUs());
   // RocksDB: the queue entries go to a file of their own (flushed at the
-  // reopen), where a deletion could not take a second put's place.
+  // reopen), so that were they put again, their deletion below would bring
+  // the first puts back, and the check after the test would find them.
   Reopen();
 
   auto retried = deliveries().RetryNow("acme", webhook, event);
@@ -607,8 +608,7 @@ TEST_P(StorageConformance, RetryNowOfADeliveryDueNowKeepsItsOneQueueEntry) {
   EXPECT_EQ(retried->state(), kPending);
   EXPECT_EQ(retried->next_attempt_time_us(), NowUs());
   ASSERT_THAT(DueEvents(), ElementsAre(event));
-  ASSERT_TRUE(
-      Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
+  ASSERT_TRUE(Record(AttemptOf(webhook, event, domain::AttemptOutcome::kDelivered, 200)).ok());
   EXPECT_EQ(Delivery(webhook, event).state(), kSucceeded);
   EXPECT_THAT(DueEvents(), IsEmpty());
   const StoredCounts stored = CountStoredOffline();

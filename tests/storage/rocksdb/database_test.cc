@@ -298,8 +298,7 @@ TEST_F(DatabaseTest, AVersion3DatabaseHasItsQueuesCompactedBeforeASingleDeleteCa
   single_delete.SingleDelete(db->handle(ColumnFamily::kHeld), "put twice");
   ASSERT_TRUE(db->Write(single_delete).ok());
   ASSERT_TRUE(db->Compact(ColumnFamily::kHeld).ok());
-  EXPECT_EQ(db->Get(ColumnFamily::kHeld, "put twice").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(db->Get(ColumnFamily::kHeld, "put twice").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(DatabaseTest, CorruptSchemaRecordIsDataLoss) {

@@ -58,8 +58,8 @@ absl::Status CheckQueues(Database& db) {
         DecodeRecord(View(it->value()), kDeliveryRecordVersion, "delivery", delivery));
     const std::string key = DeliveryKey(delivery.webhook_id(), delivery.event_id());
     if (domain::IsDue(delivery.state())) {
-      due.insert(DueKey(delivery.next_attempt_time_us(), delivery.webhook_id(),
-                        delivery.event_id()));
+      due.insert(
+          DueKey(delivery.next_attempt_time_us(), delivery.webhook_id(), delivery.event_id()));
       due_by_webhook.insert(key);
     } else if (domain::IsHeld(delivery.state())) {
       held.insert(key);
