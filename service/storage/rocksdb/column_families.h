@@ -39,16 +39,22 @@ inline constexpr absl::string_view ColumnFamilyName(ColumnFamily cf) {
   return kColumnFamilyNames[static_cast<int>(cf)];
 }
 
-// Whether `cf` is a queue whose keys are put once and deleted once: no key
-// of it is ever put again while it exists. The writer deletes their keys
+// The queues whose keys are put once and deleted once: no key of one is
+// ever put again while it exists. The writer deletes their keys
 // with RocksDB's SingleDelete, which a flush drops together with the put it
 // meets; a Delete would stay behind as a tombstone until a compaction (most
 // of what these families flush: docs/BENCHMARKS.md). The rule is what makes
 // that safe: a second put of a key, then a SingleDelete, could bring the
 // first put back. StageTransition (delivery_writes.h) keeps it, and no key
 // of these families is ever deleted with Delete (schema 4, database.h).
+inline constexpr std::array<ColumnFamily, 3> kPutOnceQueues = {
+    ColumnFamily::kDue, ColumnFamily::kDueByWebhook, ColumnFamily::kHeld};
+
 inline constexpr bool IsPutOnceQueue(ColumnFamily cf) {
-  return cf == ColumnFamily::kDue || cf == ColumnFamily::kDueByWebhook || cf == ColumnFamily::kHeld;
+  for (ColumnFamily queue : kPutOnceQueues) {
+    if (cf == queue) return true;
+  }
+  return false;
 }
 
 }  // namespace wink::webhooks::storage::rocks

@@ -228,10 +228,7 @@ absl::Status Database::CheckSchema() {
       // twice: neither may meet a SingleDelete (IsPutOnceQueue). A full
       // compaction leaves one put per existing key and no deletions. A crash
       // before the version below is written does it again at the next open.
-      for (int index = 0; index < kColumnFamilyCount; ++index) {
-        const ColumnFamily family = static_cast<ColumnFamily>(index);
-        if (IsPutOnceQueue(family)) WINK_RETURN_IF_ERROR(Compact(family));
-      }
+      for (ColumnFamily queue : kPutOnceQueues) WINK_RETURN_IF_ERROR(Compact(queue));
     }
     schema.set_version(kSchemaVersion);
     rocksdb::WriteBatch batch;

@@ -46,10 +46,7 @@ absl::StatusOr<absl::btree_set<std::string>> KeysOf(Database& db, ColumnFamily c
 // would come back: IsPutOnceQueue), `due`, `due_by_webhook` and `held` hold
 // exactly the entries of the deliveries in those states.
 absl::Status CheckQueues(Database& db) {
-  for (int index = 0; index < kColumnFamilyCount; ++index) {
-    const ColumnFamily family = static_cast<ColumnFamily>(index);
-    if (IsPutOnceQueue(family)) WINK_RETURN_IF_ERROR(db.Compact(family));
-  }
+  for (ColumnFamily queue : kPutOnceQueues) WINK_RETURN_IF_ERROR(db.Compact(queue));
   absl::btree_set<std::string> due, due_by_webhook, held;
   std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(ColumnFamily::kDeliveries);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
