@@ -1,7 +1,6 @@
 #include "service/api/application_service.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <string>
@@ -18,6 +17,7 @@
 #include "service/common/errors.h"
 #include "service/common/log.h"
 #include "service/common/resource_names.h"
+#include "service/common/sha256.h"
 #include "service/common/status_macros.h"
 
 namespace wink::webhooks::api {
@@ -87,9 +87,7 @@ absl::StatusOr<NewKey> MakeKey(absl::Time now) {
       kApiKeyPrefix,
       absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(random), sizeof(random))));
   OPENSSL_cleanse(random, sizeof(random));
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(made.key.data()), made.key.size(), digest);
-  made.record.set_sha256(reinterpret_cast<char*>(digest), sizeof(digest));
+  made.record.set_sha256(Sha256Bytes(made.key));
   made.record.set_prefix(made.key.substr(0, kKeyPrefixLength));
   made.record.set_create_time_us(absl::ToUnixMicros(now));
   return made;

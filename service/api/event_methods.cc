@@ -1,7 +1,5 @@
 // WebhookService's event methods: PublishEvent, BatchPublishEvents,
 // GetEvent, ListEvents, SendTestEvent.
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,6 +21,7 @@
 #include "service/common/ids.h"
 #include "service/common/json.h"
 #include "service/common/resource_names.h"
+#include "service/common/sha256.h"
 #include "service/common/status_macros.h"
 #include "service/domain/states.h"
 #include "service/metrics/service_metrics.h"
@@ -40,10 +39,7 @@ constexpr int kMaxDeliveriesPerEvent = 1000;
 
 // A retry with the same idempotency key must publish the same event.
 std::string PublishFingerprint(absl::string_view event_type, absl::string_view data_json) {
-  const std::string input = absl::StrCat(event_type, "\n", data_json);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  return Sha256Bytes(absl::StrCat(event_type, "\n", data_json));
 }
 
 // The payload as JSON bytes, checked: a JSON object of at most

@@ -1,7 +1,5 @@
 #include "service/api/webhook_service.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <iterator>
 #include <string>
@@ -23,6 +21,7 @@
 #include "service/common/errors.h"
 #include "service/common/ids.h"
 #include "service/common/resource_names.h"
+#include "service/common/sha256.h"
 #include "service/common/status_macros.h"
 #include "service/secrets/webhook_secrets.h"
 #include "service/signing/secret.h"
@@ -144,9 +143,7 @@ std::string Fingerprint(const v1::Webhook& requested) {
     coded.SetSerializationDeterministic(true);
     copy.SerializeToCodedStream(&coded);
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  return Sha256Bytes(bytes);
 }
 
 // The fields UpdateWebhook must change: the mask's paths, "*" for all, or,

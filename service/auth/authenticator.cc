@@ -1,7 +1,6 @@
 #include "service/auth/authenticator.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 
@@ -9,17 +8,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/common/sha256.h"
 
 namespace wink::webhooks::auth {
 namespace {
 
 constexpr absl::string_view kBearerPrefix = "bearer ";
-
-std::array<unsigned char, 32> Sha256(absl::string_view data) {
-  std::array<unsigned char, 32> digest;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  return digest;
-}
 
 }  // namespace
 
