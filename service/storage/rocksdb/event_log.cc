@@ -51,15 +51,16 @@ struct AccountView {
   AccountUsage usage;
 };
 
-// One publish inside a (batch) operation.
+// One publish inside a (batch) operation. `idempotency_key` is the key of
+// the request's idempotency entry (empty without one) and `stored` what the
+// operation read there before its first publish: the requests of a batch
+// have distinct keys, so none of them writes another's.
 absl::Status PublishIn(WriteTxn& txn, const StoreContext& context, const PublishRequest& request,
-                       AccountView& account, PublishResult& result) {
+                       const std::string& idempotency_key,
+                       const absl::StatusOr<std::string>& stored, AccountView& account,
+                       PublishResult& result) {
   const absl::Time now = context.clock.Now();
-  std::string idempotency_key;
-  if (!request.idempotency_key.empty()) {
-    idempotency_key =
-        IdempotencyKey(request.account, IdempotencyKind::kPublishEvent, request.idempotency_key);
-    auto stored = txn.Get(ColumnFamily::kIdempotency, idempotency_key);
+  if (!idempotency_key.empty()) {
     if (stored.ok()) {
       IdempotencyRecord earlier;
       WINK_RETURN_IF_ERROR(
@@ -144,6 +145,19 @@ void RocksDbEventLog::PublishBatch(
       [this, requests = std::move(requests), index_errors, results](WriteTxn& txn) -> absl::Status {
         // The operation may be run again after a failed group; start clean.
         results->assign(requests.size(), PublishResult());
+        // Every request's idempotency entry, read at once.
+        std::vector<std::string> idempotency_keys(requests.size());
+        std::vector<std::string> keys_to_read;
+        for (size_t i = 0; i < requests.size(); ++i) {
+          if (requests[i].idempotency_key.empty()) continue;
+          idempotency_keys[i] = IdempotencyKey(requests[i].account, IdempotencyKind::kPublishEvent,
+                                               requests[i].idempotency_key);
+          keys_to_read.push_back(idempotency_keys[i]);
+        }
+        std::vector<absl::StatusOr<std::string>> read =
+            txn.MultiGet(ColumnFamily::kIdempotency, keys_to_read);
+        const absl::StatusOr<std::string> no_key = absl::NotFoundError("no idempotency key");
+        size_t next_read = 0;
         // Each account's webhooks and usage, read once per batch (a batch
         // is normally one account).
         absl::flat_hash_map<std::string, AccountView> accounts;
@@ -158,7 +172,10 @@ void RocksDbEventLog::PublishBatch(
             account.usage = account.usage_before;
             found = accounts.emplace(request.account, std::move(account)).first;
           }
-          absl::Status status = PublishIn(txn, context_, request, found->second, (*results)[i]);
+          const absl::StatusOr<std::string>& stored =
+              idempotency_keys[i].empty() ? no_key : read[next_read++];
+          absl::Status status = PublishIn(txn, context_, request, idempotency_keys[i], stored,
+                                          found->second, (*results)[i]);
           if (!status.ok()) {
             if (!index_errors) return status;
             return absl::Status(status.code(),

@@ -56,6 +56,13 @@ class StagedWrites {
   // absent or deleted; INTERNAL for a family that is not IsIndexed().
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
 
+  // Get() of each of `keys`, in order, with the committed ones read in one
+  // RocksDB MultiGet: a batch of publishes looks up each request's
+  // idempotency key, and one MultiGet walks the memtables and files once
+  // for all of them.
+  std::vector<absl::StatusOr<std::string>> MultiGet(ColumnFamily cf,
+                                                    const std::vector<std::string>& keys);
+
   // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
   // in key order, from `start` (empty: the first), staged writes over
   // committed ones, until `visit` returns false. `visit` may stage writes;

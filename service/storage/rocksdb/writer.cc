@@ -25,6 +25,11 @@ absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key
   return staged_.Get(cf, key);
 }
 
+std::vector<absl::StatusOr<std::string>> WriteTxn::MultiGet(ColumnFamily cf,
+                                                           const std::vector<std::string>& keys) {
+  return staged_.MultiGet(cf, keys);
+}
+
 void WriteTxn::Put(ColumnFamily cf, absl::string_view key, absl::string_view value) {
   writer_.StampChange(cf);
   staged_.Put(cf, key, value);

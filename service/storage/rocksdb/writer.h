@@ -51,6 +51,9 @@ class WriteTxn {
   // Reads `key`, seeing writes staged earlier in this group. NOT_FOUND if
   // absent; INTERNAL for a family that is not IsReadInGroups().
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
+  // Get() of each of `keys`, in order, the committed ones read together.
+  std::vector<absl::StatusOr<std::string>> MultiGet(ColumnFamily cf,
+                                                    const std::vector<std::string>& keys);
 
   void Put(ColumnFamily cf, absl::string_view key, absl::string_view value);
   void Delete(ColumnFamily cf, absl::string_view key);

@@ -442,6 +442,34 @@ TEST_P(StorageConformance, ABatchFansOutEveryEventInRequestOrder) {
                                    (*results)[1].event.id(), (*results)[2].event.id()));
 }
 
+// Each request of a batch looks up its own idempotency key: one used before
+// replays its event among requests published anew, with and without keys.
+TEST_P(StorageConformance, ABatchReplaysTheEventsOfKeysUsedBeforeAndPublishesTheRest) {
+  const std::string webhook = CreateWebhook("acme");
+  auto earlier = Publish("acme", "booking.created", "key-1", "fp-1");
+  ASSERT_TRUE(earlier.ok()) << earlier.status();
+
+  auto results = PublishBatch({Request("acme", "booking.updated", "key-2", "fp-2"),
+                               Request("acme", "booking.created", "key-1", "fp-1"),
+                               Request("acme", "booking.cancelled")});
+
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_FALSE((*results)[0].replayed);
+  EXPECT_TRUE((*results)[1].replayed);
+  EXPECT_EQ((*results)[1].event.id(), earlier->event.id());
+  EXPECT_THAT(WebhookIds((*results)[1].deliveries), ElementsAre(webhook));
+  EXPECT_FALSE((*results)[2].replayed);
+  EXPECT_THAT(EventIds(events().ListEvents("acme", "", "", 10)->events),
+              ElementsAre((*results)[2].event.id(), (*results)[0].event.id(),
+                          earlier->event.id()));
+  // The new key is remembered as any other.
+  auto again = Publish("acme", "booking.updated", "key-2", "fp-2");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->event.id(), (*results)[0].event.id());
+}
+
 // A batch is atomic: when one event fails, none is stored, no delivery is
 // due and no update is told or logged.
 TEST_P(StorageConformance, ABatchWithOneBadEventStoresNothing) {
