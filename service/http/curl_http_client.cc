@@ -20,8 +20,8 @@
 // need no lookup), and CURLOPT_OPENSOCKETFUNCTION re-checks the address of
 // every socket curl opens.
 //
-// Reuse: the CURLM keeps up to max_connections idle connections (keep-alive,
-// HTTP/2 multiplexing when the server negotiates h2 over ALPN); a CURLSH
+// Reuse: the CURLM keeps up to max_connections idle connections (HTTP/1.1
+// keep-alive; HTTP/2 is not offered, see Configure()); a CURLSH
 // shares TLS sessions between easy handles; finished easy handles are
 // reset and reused. Extra CA certificates are parsed once and added to each
 // new SSL_CTX's store by CURLOPT_SSL_CTX_FUNCTION.
@@ -778,7 +778,12 @@ class CurlHttpClient final : public HttpClient {
     // new connection (tens of milliseconds of CPU with OpenSSL 3); with the
     // file alone the parsed store is kept for CURLOPT_CA_CACHE_TIMEOUT.
     set(CURLOPT_CAPATH, static_cast<const char*>(nullptr));
-    set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // HTTP/1.1 only, never h2. Debian 12's libcurl (7.88) fails an HTTP/2
+    // POST with CURLE_HTTP2_STREAM when the receiver answers before reading
+    // the whole body and resets the stream with NO_ERROR, as RFC 9113 8.1
+    // allows (nginx's `return 204` does): the receiver's answer was lost, and
+    // against nginx 44% of attempts were retried (docs/BENCHMARKS.md).
+    set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_ms));
     set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
     set(CURLOPT_USERAGENT, options_.user_agent.c_str());

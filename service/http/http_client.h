@@ -119,8 +119,8 @@ class HttpClient {
 };
 
 // The libcurl-based client: HTTPS only, certificate verification against
-// the system CAs plus `extra_ca_files`, keep-alive and TLS session reuse,
-// HTTP/2 when the server offers it, no redirects followed, proxy environment
+// the system CAs plus `extra_ca_files`, HTTP/1.1 keep-alive and TLS session
+// reuse (HTTP/2 is not offered), no redirects followed, proxy environment
 // variables ignored, SSRF guard (see address_policy.h) applied to every
 // resolved address, connecting only to the checked addresses.
 // Requests to IP literals are checked directly; host names are resolved

@@ -146,18 +146,14 @@ std::string OpenSslErrors() {
   return errors.empty() ? "unknown error" : errors;
 }
 
-// Offers only http/1.1, so that clients which would prefer h2 fall back to
-// HTTP/1.1 (the only protocol this receiver speaks).
-int SelectAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
-               const unsigned char* offered, unsigned int offered_length, void* arg) {
-  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_length, kHttp11, sizeof(kHttp11), offered,
-                            offered_length) != OPENSSL_NPN_NEGOTIATED) {
-    return SSL_TLSEXT_ERR_NOACK;
+// The protocols of an ALPN list (length-prefixed names), comma-separated.
+std::string AlpnNames(const unsigned char* list, unsigned int length) {
+  std::string names;
+  for (unsigned int at = 0; at < length && at + 1 + list[at] <= length; at += 1 + list[at]) {
+    absl::StrAppend(&names, names.empty() ? "" : ",",
+                    absl::string_view(reinterpret_cast<const char*>(list + at + 1), list[at]));
   }
-  *out = selected;
-  return SSL_TLSEXT_ERR_OK;
+  return names;
 }
 
 // A blocking TLS stream with a read buffer.
@@ -413,6 +409,31 @@ class HttpsReceiver::Impl {
     return connections_accepted_;
   }
 
+  // The ALPN callback: offers only http/1.1, so that clients which would
+  // prefer h2 fall back to HTTP/1.1 (the only protocol this receiver
+  // speaks), and keeps what the client offered. `arg` is the Impl.
+  static int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
+                        const unsigned char* offered, unsigned int offered_length, void* arg) {
+    static_cast<Impl*>(arg)->RecordAlpnOffer(AlpnNames(offered, offered_length));
+    static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, out_length, kHttp11, sizeof(kHttp11), offered,
+                              offered_length) != OPENSSL_NPN_NEGOTIATED) {
+      return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  void RecordAlpnOffer(std::string offer) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    alpn_offers_.push_back(std::move(offer));
+  }
+  std::vector<std::string> alpn_offers() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return alpn_offers_;
+  }
+
   void Stop() ABSL_LOCKS_EXCLUDED(stop_mu_, mu_);
 
  private:
@@ -456,6 +477,7 @@ class HttpsReceiver::Impl {
   std::vector<ReceivedRequest> requests_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RuleState, std::less<>> rules_ ABSL_GUARDED_BY(mu_);
   int connections_accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> alpn_offers_ ABSL_GUARDED_BY(mu_);
   // A list: each connection's thread keeps a pointer to its element.
   std::list<Connection> connections_ ABSL_GUARDED_BY(mu_);
 };
@@ -495,7 +517,7 @@ absl::StatusOr<std::unique_ptr<HttpsReceiver::Impl>> HttpsReceiver::Impl::Start(
       SSL_CTX_check_private_key(context) != 1) {
     return absl::InternalError(absl::StrCat("https receiver: TLS setup: ", OpenSslErrors()));
   }
-  SSL_CTX_set_alpn_select_cb(context, SelectAlpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(context, &Impl::SelectAlpn, impl.get());
 
   impl->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (impl->listen_fd_ < 0) {
@@ -779,6 +801,8 @@ bool HttpsReceiver::WaitForRequests(absl::string_view path, size_t count,
 }
 
 int HttpsReceiver::connections_accepted() const { return impl_->connections_accepted(); }
+
+std::vector<std::string> HttpsReceiver::alpn_offers() const { return impl_->alpn_offers(); }
 
 void HttpsReceiver::Stop() { impl_->Stop(); }
 

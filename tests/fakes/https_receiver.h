@@ -131,6 +131,11 @@ class HttpsReceiver {
   // Number of TCP connections accepted so far.
   int connections_accepted() const;
 
+  // The application protocols clients offered (ALPN), one entry per TLS
+  // handshake that offered any, in handshake order; each comma-separated in
+  // the client's order of preference ("h2,http/1.1").
+  std::vector<std::string> alpn_offers() const;
+
   // Closes the listener and every connection (hanging ones included) and
   // joins the threads. Idempotent.
   void Stop();

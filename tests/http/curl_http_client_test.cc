@@ -267,6 +267,16 @@ TEST_F(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
   for (const ReceivedRequest& request : received) EXPECT_EQ(request.connection_id, 1);
 }
 
+// Deliveries go over HTTP/1.1 only: the client must not offer h2, which
+// Debian 12's libcurl (7.88) fails when a receiver answers before reading
+// the whole body (nginx's `return 204`) (curl_http_client.cc).
+TEST_F(CurlHttpClientTest, OffersOnlyHttp11) {
+  auto client = NewClient(LocalOptions());
+  const HttpResponse response = SendAndWait(*client, Post(receiver_->Url("/alpn")));
+  ASSERT_EQ(response.status, 200) << response.error;
+  EXPECT_THAT(receiver_->alpn_offers(), ElementsAre("http/1.1"));
+}
+
 TEST_F(CurlHttpClientTest, ConcurrentRequestsAllComplete) {
   constexpr int kRequests = 50;
   receiver_->On("/many").Reply(204).After(absl::Milliseconds(20));
