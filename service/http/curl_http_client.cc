@@ -782,7 +782,7 @@ class CurlHttpClient final : public HttpClient {
     // POST with CURLE_HTTP2_STREAM when the receiver answers before reading
     // the whole body and resets the stream with NO_ERROR, as RFC 9113 8.1
     // allows (nginx's `return 204` does): the receiver's answer was lost, and
-    // against nginx 44% of attempts were retried (docs/BENCHMARKS.md).
+    // against nginx 42-48% of attempts were retried (docs/BENCHMARKS.md).
     set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_ms));
     set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
