@@ -1,4 +1,5 @@
-# Sourced by bench/run.sh and bench/profile.sh (from the repository root).
+# Sourced by bench/run.sh, bench/profile.sh and bench/nginx_drain.sh (from the
+# repository root).
 # free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
   local port

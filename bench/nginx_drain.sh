@@ -44,6 +44,8 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck source=bench/free_port.sh
 source bench/free_port.sh  # free_port
+# shellcheck source=bench/bench_server.sh
+source bench/bench_server.sh  # start_bench_server, loadgen
 
 # A throwaway CA and nginx's certificate for 127.0.0.1.
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -78,18 +80,7 @@ EOF
 nginx -p "$work" -c "$work/nginx.conf"
 nginx_url="https://127.0.0.1:$nginx_port/hook"
 
-WEBHOOKS_TOKEN="bench_$(openssl rand -hex 16)"
-export WEBHOOKS_TOKEN  # read by webhooks_loadgen; never printed
-token_sha256="$(printf %s "$WEBHOOKS_TOKEN" | sha256sum | cut -d' ' -f1)"
-(umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
-address="127.0.0.1:$(free_port)"
-metrics_address="127.0.0.1:$(free_port)"
-"$bin_server" --listen "$address" --metrics_listen "$metrics_address" \
-  --data_dir "$work/data" --admin_token_sha256 "$token_sha256" \
-  --secrets_key_file "$work/secrets.key" --allow_private_targets 127.0.0.0/8 \
-  --extra_ca_file "$work/ca.pem" >"$work/server.log" 2>&1 &
-server_pid=$!
-loadgen() { "$bin_loadgen" --target "$address" "$@"; }
+start_bench_server "$work/ca.pem"
 loadgen --mode wait-ready --timeout 20s >/dev/null ||
   { echo "bench/nginx_drain.sh: the server did not start" >&2; tail "$work/server.log" >&2; exit 1; }
 loadgen --mode setup --account bench --webhooks 1 --url "$nginx_url" >/dev/null

@@ -81,10 +81,8 @@ cleanup() {
 trap cleanup EXIT
 
 source bench/free_port.sh  # free_port
-
-WEBHOOKS_TOKEN="bench_$(openssl rand -hex 16)"
-export WEBHOOKS_TOKEN  # read by webhooks_loadgen; never printed
-token_sha256="$(printf %s "$WEBHOOKS_TOKEN" | sha256sum | cut -d' ' -f1)"
+# shellcheck source=bench/bench_server.sh
+source bench/bench_server.sh  # start_bench_server, loadgen
 
 "$bin_receiver" --stats --port 0 --certificate_dir "$work/receiver" >"$work/receiver.log" 2>&1 &
 receiver_pid=$!
@@ -109,16 +107,8 @@ wait_for_posts() {
   done
 }
 
-(umask 077; printf 'bench %s\n' "$(openssl rand -base64 32)" >"$work/secrets.key")
-address="127.0.0.1:$(free_port)"
 # shellcheck disable=SC2086  # SERVER_ARGS is a list of flags
-metrics_address="127.0.0.1:$(free_port)"
-"$bin_server" --listen "$address" --metrics_listen "$metrics_address" \
-  --data_dir "$work/data" --admin_token_sha256 "$token_sha256" \
-  --secrets_key_file "$work/secrets.key" --allow_private_targets 127.0.0.0/8 \
-  --extra_ca_file "$ca_file" ${SERVER_ARGS:-} >"$work/server.log" 2>&1 &
-server_pid=$!
-loadgen() { "$bin_loadgen" --target "$address" "$@"; }
+start_bench_server "$ca_file" ${SERVER_ARGS:-}
 loadgen --mode wait-ready --timeout 20s >/dev/null ||
   { echo "bench/profile.sh: the server did not start" >&2; tail "$work/server.log" >&2; exit 1; }
 loadgen --mode setup --account bench --webhooks 1 --url "$receiver_url/hook" >/dev/null
