@@ -8,13 +8,15 @@
 namespace wink::webhooks {
 namespace {
 
+[[noreturn]] void Die(const char* message) {
+  std::fputs(message, stderr);
+  std::abort();
+}
+
 const EVP_MD* Sha256Algorithm() {
   static const EVP_MD* const algorithm = [] {
     EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (fetched == nullptr) {
-      std::fputs("fatal: OpenSSL provides no SHA-256\n", stderr);
-      std::abort();
-    }
+    if (fetched == nullptr) Die("fatal: OpenSSL provides no SHA-256\n");
     return fetched;
   }();
   return algorithm;
@@ -26,8 +28,7 @@ Sha256Digest Sha256(absl::string_view data) {
   Sha256Digest digest;
   if (EVP_Digest(data.data(), data.size(), digest.data(), nullptr, Sha256Algorithm(), nullptr) !=
       1) {
-    std::fputs("fatal: SHA-256 failed\n", stderr);
-    std::abort();
+    Die("fatal: SHA-256 failed\n");
   }
   return digest;
 }

@@ -127,7 +127,7 @@ std::vector<absl::StatusOr<std::string>> StagedWrites::MultiGet(
     }
   }
   if (committed.empty()) return results;
-  if (committed.size() == 1) {  // a single publish: RocksDB's Get costs less
+  if (committed.size() == 1) {  // a single publish keeps Get's path
     results[committed_at[0]] = Get(cf, keys[committed_at[0]]);
     return results;
   }
