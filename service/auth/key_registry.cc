@@ -6,11 +6,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "service/common/sha256.h"
 
 namespace wink::webhooks::auth {
 namespace {
-
-constexpr size_t kSha256Bytes = 32;
 
 uint64_t Prefix(absl::string_view sha256) {
   uint64_t prefix = 0;

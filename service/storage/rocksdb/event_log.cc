@@ -147,7 +147,7 @@ void RocksDbEventLog::PublishBatch(
         results->assign(requests.size(), PublishResult());
         // Every request's idempotency entry, read at once.
         std::vector<std::string> idempotency_keys(requests.size());
-        std::vector<std::string> keys_to_read;
+        std::vector<absl::string_view> keys_to_read;
         for (size_t i = 0; i < requests.size(); ++i) {
           if (requests[i].idempotency_key.empty()) continue;
           idempotency_keys[i] = IdempotencyKey(requests[i].account, IdempotencyKind::kPublishEvent,

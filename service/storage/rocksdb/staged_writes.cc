@@ -108,7 +108,7 @@ absl::StatusOr<std::string> StagedWrites::Get(ColumnFamily cf, absl::string_view
 }
 
 std::vector<absl::StatusOr<std::string>> StagedWrites::MultiGet(
-    ColumnFamily cf, const std::vector<std::string>& keys) {
+    ColumnFamily cf, const std::vector<absl::string_view>& keys) {
   if (!IsIndexed(cf)) {
     return std::vector<absl::StatusOr<std::string>>(keys.size(), RefuseUnindexed(cf));
   }

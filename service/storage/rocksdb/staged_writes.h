@@ -61,7 +61,7 @@ class StagedWrites {
   // idempotency key, and one MultiGet walks the memtables and files once
   // for all of them.
   std::vector<absl::StatusOr<std::string>> MultiGet(ColumnFamily cf,
-                                                    const std::vector<std::string>& keys);
+                                                    const std::vector<absl::string_view>& keys);
 
   // Calls `visit(key, value)` for the keys of `cf` that start with `prefix`,
   // in key order, from `start` (empty: the first), staged writes over

@@ -25,8 +25,8 @@ absl::StatusOr<std::string> WriteTxn::Get(ColumnFamily cf, absl::string_view key
   return staged_.Get(cf, key);
 }
 
-std::vector<absl::StatusOr<std::string>> WriteTxn::MultiGet(ColumnFamily cf,
-                                                           const std::vector<std::string>& keys) {
+std::vector<absl::StatusOr<std::string>> WriteTxn::MultiGet(
+    ColumnFamily cf, const std::vector<absl::string_view>& keys) {
   return staged_.MultiGet(cf, keys);
 }
 

@@ -53,7 +53,7 @@ class WriteTxn {
   absl::StatusOr<std::string> Get(ColumnFamily cf, absl::string_view key);
   // Get() of each of `keys`, in order, the committed ones read together.
   std::vector<absl::StatusOr<std::string>> MultiGet(ColumnFamily cf,
-                                                    const std::vector<std::string>& keys);
+                                                    const std::vector<absl::string_view>& keys);
 
   void Put(ColumnFamily cf, absl::string_view key, absl::string_view value);
   void Delete(ColumnFamily cf, absl::string_view key);

@@ -214,8 +214,8 @@ TEST_F(StagedWritesTest, MultiGetAnswersEachKeyAsGetDoesInTheOrderAsked) {
   staged_->Put(kCf, "overwritten", "new");
   staged_->Delete(kCf, "deleted-later");
 
-  const std::vector<std::string> keys = {"absent",        "staged",      "in-file",   "in-memtable",
-                                         "deleted-later", "overwritten", "absent-too"};
+  const std::vector<absl::string_view> keys = {
+      "absent", "staged", "in-file", "in-memtable", "deleted-later", "overwritten", "absent-too"};
   std::vector<absl::StatusOr<std::string>> values = staged_->MultiGet(kCf, keys);
   ASSERT_EQ(values.size(), keys.size());
   std::vector<std::string> shown;
