@@ -237,12 +237,23 @@ absl::Status ConnectionPool::With(const std::function<absl::Status(Connection&)>
       idle_.pop_back();
     }
   }
-  if (connection == nullptr) {
+  const bool reused = connection != nullptr;
+  if (!reused) {
     auto opened = Connection::Open(conninfo_);
     if (!opened.ok()) return opened.status();
     connection = *std::move(opened);
   }
   absl::Status status = use(*connection);
+  if (reused && connection->broken()) {
+    // An idle connection finds out only when used that its server went
+    // away (restarted, or a standby promoted in its place): once more on a
+    // new one, so a failover costs the caller nothing. A fresh connection's
+    // failure stands.
+    auto opened = Connection::Open(conninfo_);
+    if (!opened.ok()) return status;
+    connection = *std::move(opened);
+    status = use(*connection);
+  }
   if (!connection->broken()) {
     absl::MutexLock lock(&mu_);
     if (static_cast<int>(idle_.size()) < max_idle_) idle_.push_back(std::move(connection));

@@ -147,7 +147,10 @@ class ConnectionPool {
       : conninfo_(std::move(conninfo)), max_idle_(max_idle) {}
 
   // Runs `use` with a connection of the pool (opening one if none is idle).
-  // A connection that broke during `use` is dropped.
+  // A connection that broke during `use` is dropped. When an idle one
+  // broke (its server went away since its last use), `use` runs once more
+  // on a new connection, so `use` must be safe to run twice: the pool is
+  // for reads.
   absl::Status With(const std::function<absl::Status(Connection&)>& use);
 
   // Runs one statement, or several in one round trip, outside any

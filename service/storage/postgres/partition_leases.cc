@@ -281,12 +281,20 @@ void PartitionLeases::Loop() {
       if (stopping_) return;
     }
     absl::Status status = absl::OkStatus();
-    if (connection_ == nullptr || connection_->broken()) {
-      auto opened = Connection::Open(conninfo_);
-      status = opened.status();
-      if (opened.ok()) connection_ = std::move(*opened);
+    // Twice at most: a connection that was fine at the last round may have
+    // gone stale since (its server restarted, or a standby promoted in its
+    // place), which only its next use shows. A round is safe to run again.
+    for (int tries = 0; tries < 2; ++tries) {
+      const bool fresh = connection_ == nullptr || connection_->broken();
+      if (fresh) {
+        auto opened = Connection::Open(conninfo_);
+        status = opened.status();
+        if (!opened.ok()) break;
+        connection_ = std::move(*opened);
+      }
+      status = Tick(*connection_);
+      if (status.ok() || fresh || !connection_->broken()) break;
     }
-    if (status.ok()) status = Tick(*connection_);
     failed = !status.ok();
     if (observer_ != nullptr) observer_->OnHeartbeat(status);
     if (failed) {

@@ -50,6 +50,10 @@ constexpr absl::string_view kOutcomeUnknownMessage =
 // Marks a try that must run again because a member failed after sending
 // writes (it is finished; the others are not).
 constexpr absl::string_view kRunAgainMarker = "run the group again without the failed operation";
+// Begins the error of a try whose connection was lost before its COMMIT
+// was sent: the transaction cannot have committed.
+constexpr absl::string_view kLostBeforeCommitMarker =
+    "the connection was lost before COMMIT, nothing stored: ";
 
 }  // namespace
 
@@ -231,7 +235,11 @@ absl::Status Writer::TryGroup(std::vector<Pending>& group, int* culprit) {
   std::vector<int> updates_before(group.size(), 0);
   std::vector<bool> ran_ok(group.size(), false);
   const auto abort = [this](absl::Status error) {
-    if (!connection_->broken()) connection_->Execute("ROLLBACK").IgnoreError();
+    if (connection_->broken()) {
+      if (error.ok()) return error;
+      return absl::UnavailableError(absl::StrCat(kLostBeforeCommitMarker, error.message()));
+    }
+    connection_->Execute("ROLLBACK").IgnoreError();
     return error;
   };
 
@@ -365,12 +373,26 @@ void Writer::Settle(std::vector<Pending>& group) {
     }
   };
   int retries = 0;
+  bool reconnected = false;
   while (unfinished() > 0) {
     int culprit = -1;
     const absl::Status error = TryGroup(group, &culprit);
     if (error.ok()) continue;
     if (absl::IsAborted(error) && error.message() == kRunAgainMarker) continue;
     if (absl::IsAborted(error) && retries++ < kMaxGroupRetries) continue;  // deadlock
+    if (!reconnected && absl::StartsWith(error.message(), kLostBeforeCommitMarker)) {
+      // Typically the connection went stale while idle (its server was
+      // restarted, or a standby promoted in its place) and this group was
+      // the first to find out. Nothing of it is stored, so it runs once
+      // more on a new connection rather than failing its callers.
+      reconnected = true;
+      if (EnsureConnected().ok()) {
+        LogLine(LogLevel::kWarning, "storage_reconnected")
+            .Field("operations", static_cast<int64_t>(unfinished()))
+            .Field("error", error.message());
+        continue;
+      }
+    }
     if (error.message() == kOutcomeUnknownMessage && PrepareRunAgain(group)) continue;
     if (absl::IsUnavailable(error) || error.message() == kOutcomeUnknownMessage) {
       LogLine(LogLevel::kError, "storage_commit_failed")

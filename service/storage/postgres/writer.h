@@ -170,7 +170,9 @@ class Writer {
   // Runs `group` to its end: every member's `done` is called.
   void RunGroup(std::vector<Pending>& group);
   // Runs `group` until every member is finished (committed or failed),
-  // trying again after deadlocks and isolating a member PostgreSQL refuses.
+  // trying again after deadlocks, once more on a new connection when the
+  // old one was lost before COMMIT, and isolating a member PostgreSQL
+  // refuses.
   void Settle(std::vector<Pending>& group);
   // One try at committing the members of `group` that are not finished.
   // Members that fail on their own are marked finished. Returns the

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/storage/application_store.h"
+#include "service/storage/observer.h"
 #include "service/storage/postgres/backend.h"
 #include "service/storage/postgres/connection.h"
 #include "tests/fakes/fake_clock.h"
@@ -391,6 +392,94 @@ TEST(PostgresBackendTest, WritesFailWithUnavailableWhileTheServerIsDownAndWorkAg
   ASSERT_EQ(page->webhooks.size(), 2u) << "the write refused while down stored nothing";
   EXPECT_EQ(page->webhooks[0].id(), first->webhook.id());
   EXPECT_EQ(page->webhooks[1].id(), after->webhook.id());
+}
+
+// Counts what storage reports about failures, and the lease rounds.
+class FailureCounter : public StorageObserver {
+ public:
+  void OnCommitFailed(int operations, const absl::Status& error) override {
+    absl::MutexLock lock(&mu_);
+    ++commits_failed_;
+  }
+  void OnHeartbeat(const absl::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    ++rounds_;
+    if (!status.ok()) ++rounds_failed_;
+  }
+  int commits_failed() const {
+    absl::MutexLock lock(&mu_);
+    return commits_failed_;
+  }
+  int rounds_failed() const {
+    absl::MutexLock lock(&mu_);
+    return rounds_failed_;
+  }
+  int rounds() const {
+    absl::MutexLock lock(&mu_);
+    return rounds_;
+  }
+  // Waits until more than `rounds` lease rounds have ended.
+  bool WaitForRoundAfter(int rounds, absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    const auto later = [&] {
+      mu_.AssertHeld();
+      return rounds_ > rounds;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&later), timeout);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  int commits_failed_ ABSL_GUARDED_BY(mu_) = 0;
+  int rounds_ ABSL_GUARDED_BY(mu_) = 0;
+  int rounds_failed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A server that went away and came back between two uses of a connection
+// (restarted, or in production a standby promoted in its place) leaves
+// every open connection stale, which only its next use shows. The first
+// write, the first read and the next lease round each run once more on a
+// new connection instead of failing.
+TEST(PostgresBackendTest, AServerRestartedBetweenUsesFailsNoCallAndNoLeaseRound) {
+  TempDir dir;
+  auto server = PostgresServer::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeClock clock;
+  FailureCounter failures;
+  PostgresOptions options;
+  options.conninfo = (*server)->ConnInfo() + " connect_timeout=2";
+  // A lease round every 5 s: the restart below fits between two.
+  options.lease_ttl = absl::Seconds(15);
+  auto backend = OpenPostgresBackend(options, clock, &failures);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  auto first = (*backend)->webhooks().Create(NewWebhook(), Options());
+  ASSERT_TRUE(first.ok()) << first.status();
+  // A reader connection is now idle in the pool.
+  ASSERT_TRUE((*backend)->webhooks().Get("acme", first->webhook.id()).ok());
+
+  const int rounds_before = failures.rounds();
+  ASSERT_TRUE(failures.WaitForRoundAfter(rounds_before, absl::Seconds(10)));
+  const int rounds_at_kill = failures.rounds();
+  const absl::Time killed = absl::Now();
+  ASSERT_TRUE((*server)->Kill().ok());
+  ASSERT_TRUE((*server)->Restart().ok());
+  ASSERT_EQ(failures.rounds(), rounds_at_kill)
+      << "a lease round ran while the server was down (the restart took "
+      << absl::Now() - killed << "); this test needs it to fit between two rounds";
+
+  auto second = (*backend)->webhooks().Create(NewWebhook(), Options());
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto read = (*backend)->webhooks().Get("acme", first->webhook.id());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->id(), first->webhook.id());
+  ASSERT_TRUE(failures.WaitForRoundAfter(rounds_at_kill, absl::Seconds(10)));
+
+  EXPECT_EQ(failures.commits_failed(), 0);
+  EXPECT_EQ(failures.rounds_failed(), 0);
+  auto page = (*backend)->webhooks().List("acme", "", 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->webhooks.size(), 2u);
+  EXPECT_EQ(page->webhooks[1].id(), second->webhook.id());
 }
 
 TEST(PostgresBackendTest, OpeningWithoutAServerIsUnavailable) {
