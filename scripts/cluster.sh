@@ -492,6 +492,8 @@ cmd_up() {
   # A bad flag stops here, with the server's message, before anything starts.
   local check_args
   mapfile -d '' -t check_args < <(node_server_args 1)
+  source scripts/extra_ca.sh
+  wait_for_extra_ca_files "$build_dir" "${check_args[@]}"
   "$server" "${check_args[@]}" --check_config >/dev/null || exit $?
 
   local name n

@@ -28,6 +28,8 @@ server="$build_dir/service/wink-webhooks-server"
 
 source scripts/dev_token.sh
 load_dev_token
+source scripts/extra_ca.sh
+wait_for_extra_ca_files "$build_dir" "$@"
 
 # run.sh's flags go first, so the caller's flags (and the file's values) win.
 server_args=(--admin_token_sha256 "$token_sha256")
