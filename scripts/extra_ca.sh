@@ -3,8 +3,8 @@
 #
 # wait_for_extra_ca_files BUILD_DIR [SERVER_FLAG...]: returns once every file
 # the flags name with --extra_ca_file exists, or when none has appeared for
-# $WEBHOOKS_CA_WAIT_SECONDS (default 15) with no build running in BUILD_DIR;
-# the server then says which one it cannot read.
+# $WEBHOOKS_CA_WAIT_SECONDS (whole seconds, default 15) with no build running
+# in BUILD_DIR; the server then says which one it cannot read.
 #
 # Why: the README starts scripts/receiver.sh and run.sh at once. Both build
 # in build-release, one after the other (build.sh's lock), and the receiver
